@@ -1,0 +1,79 @@
+"""participation: residents' participation in the renovation of old residential compounds."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, send_from_directory
+
+from participation import config as settings
+from participation.extensions import api, db, jwt, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.update(settings.load())
+    if config:
+        app.config.update(config)
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db)
+    jwt.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+
+    from participation.auth import tokens
+    from participation.common import http
+
+    tokens.register(jwt)
+    http.register(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_docs_assets(app)
+    return app
+
+
+def _import_models() -> None:
+    """Every model module, so that ``create_all`` and migrations see all tables."""
+    import participation.auth.models
+    import participation.roster.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from participation.auth.routes import blp as auth_blp
+    from participation.auth.routes import staff_blp
+    from participation.auth.scoping import resolve_path_objects
+    from participation.roster.routes import blp as roster_blp
+
+    for blueprint in (auth_blp, staff_blp, roster_blp):
+        blueprint.before_request(resolve_path_objects)
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+
+
+def _register_cli(app: Flask) -> None:
+    from participation.auth.cli import users_cli
+    from participation.common.cli import worker_command
+    from participation.roster.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(worker_command)
+
+
+def _register_docs_assets(app: Flask) -> None:
+    """Swagger UI's files come from the swagger-ui-bundle package: no CDN needed."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/api/docs/static/<path:filename>")
+    def swagger_ui_asset(filename: str):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)

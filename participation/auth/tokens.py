@@ -1,0 +1,177 @@
+"""Tokens and the caller (``Principal``).
+
+Tokens carry only ``sub`` (``staff:12`` / ``resident:34``) and ``sid``, the sign-in session;
+no personal data. Every request reloads the session, the account and the roles, so logout and
+a removed role take effect on the next request, not at token expiry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_jwt_extended import (
+    JWTManager,
+    create_access_token,
+    create_refresh_token,
+    current_user,
+    get_jwt,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from participation.auth.models import (
+    Account,
+    AuthSession,
+    Role,
+    StaffUser,
+    SubjectKind,
+)
+from participation.common.errors import ApiError, error_payload
+from participation.common.types import utcnow
+from participation.extensions import db
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: SubjectKind
+    id: int
+    session_id: str
+    roles: tuple[tuple[Role, int], ...] = field(default=())
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind is SubjectKind.STAFF
+
+    @property
+    def is_resident(self) -> bool:
+        return self.kind is SubjectKind.RESIDENT
+
+    @property
+    def is_admin(self) -> bool:
+        return any(role is Role.ADMIN for role, _ in self.roles)
+
+    def ids_for(self, role: Role) -> list[int]:
+        return [scope_id for r, scope_id in self.roles if r is role]
+
+
+def current_principal() -> Principal:
+    """The caller of the current request (inside ``@jwt_required()``)."""
+    return current_user
+
+
+def issue_tokens(kind: SubjectKind, subject_id: int) -> dict:
+    """Open a sign-in session and return its token pair. The caller commits."""
+    lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    session = AuthSession(
+        id=str(uuid.uuid4()),
+        subject_kind=kind,
+        subject_id=subject_id,
+        expires_at=utcnow() + lifetime,
+    )
+    db.session.add(session)
+    identity = f"{kind.value}:{subject_id}"
+    claims = {"sid": session.id}
+    access_lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": create_access_token(identity, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": int(access_lifetime.total_seconds()),
+    }
+
+
+def refresh_access_token(principal: Principal) -> dict:
+    identity = f"{principal.kind.value}:{principal.id}"
+    access_lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": create_access_token(
+            identity, additional_claims={"sid": principal.session_id}
+        ),
+        "token_type": "Bearer",
+        "expires_in": int(access_lifetime.total_seconds()),
+    }
+
+
+def revoke_current_session() -> None:
+    """Log out: the session named by the token is revoked, and with it both tokens."""
+    session = db.session.get(AuthSession, get_jwt()["sid"])
+    if session is not None and session.revoked_at is None:
+        session.revoked_at = utcnow()
+
+
+def revoke_sessions_of(kind: SubjectKind, subject_id: int) -> None:
+    """Revoke every open session of an account (e.g. when staff is deactivated)."""
+    sessions = db.session.scalars(
+        select(AuthSession).where(
+            AuthSession.subject_kind == kind,
+            AuthSession.subject_id == subject_id,
+            AuthSession.revoked_at.is_(None),
+        )
+    )
+    now = utcnow()
+    for session in sessions:
+        session.revoked_at = now
+
+
+def _load_principal(payload: dict) -> Principal | None:
+    kind_name, _, raw_id = str(payload.get("sub", "")).partition(":")
+    try:
+        kind, subject_id = SubjectKind(kind_name), int(raw_id)
+    except ValueError:
+        return None
+    sid = payload.get("sid")
+    if kind is SubjectKind.STAFF:
+        staff = db.session.scalar(
+            select(StaffUser)
+            .where(StaffUser.id == subject_id)
+            .options(selectinload(StaffUser.roles))
+        )
+        if staff is None or not staff.active:
+            return None
+        roles = tuple((r.role, r.scope_id) for r in staff.roles)
+        return Principal(kind, subject_id, sid, roles)
+    if db.session.get(Account, subject_id) is None:
+        return None
+    return Principal(kind, subject_id, sid)
+
+
+def _session_revoked(payload: dict) -> bool:
+    session = db.session.get(AuthSession, payload.get("sid"))
+    return (
+        session is None
+        or session.revoked_at is not None
+        or session.expires_at <= utcnow()
+        or f"{session.subject_kind.value}:{session.subject_id}" != payload.get("sub")
+    )
+
+
+def _error(status: int, code: str, message: str):
+    body, _ = error_payload(ApiError(status, code, message))
+    return body, status
+
+
+def register(jwt: JWTManager) -> None:
+    jwt.token_in_blocklist_loader(lambda header, payload: _session_revoked(payload))
+    jwt.user_lookup_loader(lambda header, payload: _load_principal(payload))
+    jwt.user_lookup_error_loader(
+        lambda header, payload: _error(401, "account_unavailable", "账号不可用，请重新登录")
+    )
+    jwt.unauthorized_loader(lambda reason: _error(401, "unauthorized", "请先登录"))
+    jwt.invalid_token_loader(
+        lambda reason: _error(401, "invalid_token", "登录凭证无效，请重新登录")
+    )
+    jwt.expired_token_loader(
+        lambda header, payload: _error(401, "token_expired", "登录已过期，请刷新或重新登录")
+    )
+    jwt.revoked_token_loader(
+        lambda header, payload: _error(401, "token_revoked", "已退出登录，请重新登录")
+    )
+    jwt.needs_fresh_token_loader(
+        lambda header, payload: _error(401, "fresh_token_required", "请重新登录")
+    )
+    jwt.token_verification_failed_loader(
+        lambda header, payload: _error(401, "invalid_token", "登录凭证无效，请重新登录")
+    )
+

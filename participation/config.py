@@ -1,0 +1,87 @@
+"""Settings from environment variables (prefix ``PARTICIPATION_``) with safe defaults.
+
+The embedded default needs no services: a SQLite file in ``instance/`` and jobs run inline.
+Production sets ``PARTICIPATION_DATABASE_URL`` (PostgreSQL), ``PARTICIPATION_REDIS_URL`` and
+real secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PREFIX = "PARTICIPATION_"
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(PREFIX + name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _persistent_secret(filename: str) -> str:
+    """A random secret kept in instance/ so that the embedded default survives restarts.
+
+    Production must set the secret through the environment instead.
+    """
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / filename
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load() -> dict:
+    """Read the settings. Called once by ``create_app``; tests pass overrides on top."""
+    database_url = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'participation.sqlite3'}"
+    redis_url = _env("REDIS_URL") or None
+    secret_key = _env("SECRET_KEY") or _persistent_secret("secret_key")
+    return {
+        "SECRET_KEY": secret_key,
+        # Keyed hash for ID numbers (业主证件号). Changing it breaks matching of existing owners.
+        "ID_HASH_KEY": _env("ID_HASH_KEY") or secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RQ_QUEUE": _env("RQ_QUEUE", "participation"),
+        "JWT_SECRET_KEY": _env("JWT_SECRET_KEY") or secret_key,
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=min(_env_int("ACCESS_MINUTES", 15), 15)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_env_int("REFRESH_DAYS", 14)),
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ERROR_MESSAGE_KEY": "message",
+        # Phone sign-in
+        "SMS_SENDER": _env("SMS_SENDER", "console"),
+        "SMS_CODE_TTL_SECONDS": _env_int("SMS_CODE_TTL_SECONDS", 300),
+        "SMS_CODE_MAX_ATTEMPTS": _env_int("SMS_CODE_MAX_ATTEMPTS", 5),
+        "SMS_PER_PHONE_PER_MINUTE": _env_int("SMS_PER_PHONE_PER_MINUTE", 1),
+        "SMS_PER_PHONE_PER_HOUR": _env_int("SMS_PER_PHONE_PER_HOUR", 5),
+        "SMS_PER_ADDRESS_PER_HOUR": _env_int("SMS_PER_ADDRESS_PER_HOUR", 30),
+        # Roster import: files with more rows than this run as a background job.
+        "IMPORT_INLINE_MAX_ROWS": _env_int("IMPORT_INLINE_MAX_ROWS", 2000),
+        "IMPORT_MAX_BYTES": _env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
+        "CORS_ORIGINS": [o for o in (_env("CORS_ORIGINS") or "").split(",") if o],
+        "PROXY_FIX": _env_bool("PROXY_FIX", False),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "participation API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "v1/openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/static/",
+        "JSON_AS_ASCII": False,
+    }

@@ -1,0 +1,204 @@
+"""Places and the roster: district → street → community → compound → building → entrance →
+dwelling, owners and their ownership of dwellings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.common.types import UTCDateTime, str_enum, utcnow
+from participation.extensions import db
+
+
+class AreaSource(enum.StrEnum):
+    REGISTRY = "registry"  # 登记 (不动产登记簿)
+    SURVEYED = "surveyed"  # 实测
+    CONTRACT = "contract"  # 合同
+
+
+class DwellingStatus(enum.StrEnum):
+    SOLD = "sold"  # 已售
+    UNSOLD = "unsold"  # 未售 (developer)
+    UNDELIVERED = "undelivered"  # 已售未交付 (developer)
+
+    @property
+    def belongs_to_developer(self) -> bool:
+        return self is not DwellingStatus.SOLD
+
+
+class DwellingUse(enum.StrEnum):
+    RESIDENTIAL = "residential"  # 住宅
+    COMMERCIAL = "commercial"  # 商业
+    PARKING = "parking"  # 车位
+
+
+class District(db.Model):
+    __tablename__ = "districts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Street(db.Model):
+    __tablename__ = "streets"
+    __table_args__ = (UniqueConstraint("district_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    district: Mapped[District] = relationship()
+
+
+class Community(db.Model):
+    __tablename__ = "communities"
+    __table_args__ = (UniqueConstraint("street_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    street: Mapped[Street] = relationship()
+
+
+class Compound(db.Model):
+    __tablename__ = "compounds"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    community: Mapped[Community] = relationship()
+
+
+class Building(db.Model):
+    __tablename__ = "buildings"
+    __table_args__ = (UniqueConstraint("compound_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
+    # Normalised key: "1栋", "1号楼" and "1" are all "1".
+    number: Mapped[str] = mapped_column(String(32))
+
+    @property
+    def name(self) -> str:
+        return f"{self.number}栋" if self.number.isdigit() else self.number
+
+
+class Entrance(db.Model):
+    __tablename__ = "entrances"
+    __table_args__ = (UniqueConstraint("building_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    # Normalised key: "1单元" and "1" are "1"; "" for a single-entrance building.
+    number: Mapped[str] = mapped_column(String(32))
+    building: Mapped[Building] = relationship()
+
+    @property
+    def name(self) -> str:
+        if not self.number:
+            return ""
+        return f"{self.number}单元" if self.number.isdigit() else self.number
+
+
+class Dwelling(db.Model):
+    """One exclusive part (专有部分)."""
+
+    __tablename__ = "dwellings"
+    __table_args__ = (
+        UniqueConstraint("entrance_id", "room"),
+        CheckConstraint("area > 0", name="area_positive"),
+        Index("ix_dwellings_compound_building", "compound_id", "building_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    entrance_id: Mapped[int] = mapped_column(ForeignKey("entrances.id"), index=True)
+    floor: Mapped[int]
+    room: Mapped[str] = mapped_column(String(32))
+    area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    area_source: Mapped[AreaSource] = mapped_column(
+        str_enum(AreaSource, "area_source"), default=AreaSource.REGISTRY
+    )
+    status: Mapped[DwellingStatus] = mapped_column(
+        str_enum(DwellingStatus, "dwelling_status"), default=DwellingStatus.SOLD
+    )
+    use: Mapped[DwellingUse] = mapped_column(
+        str_enum(DwellingUse, "dwelling_use"), default=DwellingUse.RESIDENTIAL
+    )
+    building: Mapped[Building] = relationship()
+    entrance: Mapped[Entrance] = relationship()
+    ownerships: Mapped[list[Ownership]] = relationship(
+        back_populates="dwelling", cascade="all, delete-orphan"
+    )
+
+    @property
+    def label(self) -> str:
+        """Room label as shown on notices: 1栋2单元501."""
+        return f"{self.building.name}{self.entrance.name}{self.room}"
+
+
+class Owner(db.Model):
+    """A person or organisation owning dwellings of one compound.
+
+    The same buyer is recognised by the keyed hash of the ID number, never by name; the full
+    ID number is never stored.
+    """
+
+    __tablename__ = "owners"
+    __table_args__ = (UniqueConstraint("compound_id", "id_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(11), index=True)
+    id_hash: Mapped[str] = mapped_column(String(64))
+    id_last4: Mapped[str] = mapped_column(String(4))
+    # The resident account that signed in with this owner's phone or had a claim approved.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    ownerships: Mapped[list[Ownership]] = relationship(back_populates="owner")
+
+
+class Ownership(db.Model):
+    __tablename__ = "ownerships"
+    __table_args__ = (UniqueConstraint("owner_id", "dwelling_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwellings.id"), index=True)
+    owner: Mapped[Owner] = relationship(back_populates="ownerships")
+    dwelling: Mapped[Dwelling] = relationship(back_populates="ownerships")
+
+
+class ImportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # written (or, for a dry run, checked) without problems
+    REJECTED = "rejected"  # invalid rows: nothing written
+    FAILED = "failed"  # unexpected error: nothing written
+
+
+class RosterImport(db.Model):
+    """An uploaded roster file and the outcome of importing it."""
+
+    __tablename__ = "roster_imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[ImportStatus] = mapped_column(
+        str_enum(ImportStatus, "import_status"), default=ImportStatus.QUEUED
+    )
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict | None] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,274 @@
+"""Fixtures in the Flask-tutorial shape: ``app`` (session), ``db`` (each test in a transaction
+rolled back at the end), ``client``, and factories.
+
+Set ``TEST_DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` to run against the real services;
+without them the suite runs on SQLite with inline jobs and skips what needs the services.
+With ``CI=true`` a missing or unreachable service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from participation import create_app
+from participation.extensions import db as _db
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("REDIS_URL")
+
+
+def _need(service: str, problem: str):
+    if IN_CI:
+        pytest.exit(f"CI=true but {service} is not usable: {problem}", returncode=3)
+    pytest.skip(f"{service} not configured: {problem}")
+
+
+def _fresh_postgres_database(url: str) -> str:
+    """Drop and create the test database named in ``url``; never touches another one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise pytest.UsageError("TEST_DATABASE_URL must be a PostgreSQL URL")
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    name = parsed.database
+    if not name or "test" not in name:
+        raise pytest.UsageError("the test database's name must contain 'test'")
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.render_as_string(hide_password=False)
+
+
+def pytest_configure(config):
+    if IN_CI and not TEST_DATABASE_URL:
+        raise pytest.UsageError("CI=true needs TEST_DATABASE_URL (PostgreSQL)")
+    if IN_CI and not REDIS_URL:
+        raise pytest.UsageError("CI=true needs REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        return _fresh_postgres_database(TEST_DATABASE_URL)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 20}
+            if database_url.startswith("postgresql")
+            else {},
+            "REDIS_URL": None,
+            "SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
+            "JWT_SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
+            "ID_HASH_KEY": "test-id-hash-key",
+            "SMS_SENDER": "test",
+        }
+    )
+    with app.app_context():
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The test runs inside one transaction, rolled back at the end; the code under test may
+    commit (its commits release savepoints)."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        transaction = connection.begin()
+        session = _db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        original = _db.session
+        _db.session = session
+        try:
+            yield _db
+        finally:
+            session.remove()
+            _db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def postgres_url(database_url) -> str:
+    """For tests that need real PostgreSQL (concurrency): their own engine, no rollback."""
+    if not database_url.startswith("postgresql"):
+        _need("PostgreSQL", "TEST_DATABASE_URL is not set")
+    return database_url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        _need("Redis", "REDIS_URL is not set")
+    from redis import Redis
+
+    try:
+        Redis.from_url(REDIS_URL).ping()
+    except Exception as exc:
+        _need("Redis", str(exc))
+    return REDIS_URL
+
+
+# Factories ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_compound(db):
+    """``make_compound("阳光小区")`` creates district → street → community → compound.
+    Pass ``community=`` to put a compound next to another one."""
+    from participation.roster.models import Community, Compound, District, Street
+
+    def make(name: str | None = None, community: Community | None = None) -> Compound:
+        suffix = uuid.uuid4().hex[:6]
+        if community is None:
+            district = District(name=f"区{suffix}")
+            street = Street(district=district, name=f"街道{suffix}")
+            community = Community(street=street, name=f"社区{suffix}")
+            _db.session.add_all([district, street, community])
+        compound = Compound(community=community, name=name or f"小区{suffix}")
+        _db.session.add(compound)
+        _db.session.flush()
+        return compound
+
+    return make
+
+
+@pytest.fixture
+def make_dwelling(db):
+    """``make_dwelling(compound, "1", "1", "101", area="68.45", owners=[("张三", "1380…")])``."""
+    from participation.common.privacy import id_number_hash
+    from participation.roster.models import (
+        Building,
+        Dwelling,
+        DwellingStatus,
+        Entrance,
+        Owner,
+        Ownership,
+    )
+
+    def make(
+        compound,
+        building: str = "1",
+        entrance: str = "1",
+        room: str = "101",
+        area: str = "80.00",
+        floor: int = 1,
+        status: DwellingStatus = DwellingStatus.SOLD,
+        owners: list[Owner] | None = None,
+    ) -> Dwelling:
+        b = _db.session.scalar(
+            sa.select(Building).filter_by(compound_id=compound.id, number=building)
+        ) or Building(compound_id=compound.id, number=building)
+        _db.session.add(b)
+        _db.session.flush()
+        e = _db.session.scalar(
+            sa.select(Entrance).filter_by(building_id=b.id, number=entrance)
+        ) or Entrance(building_id=b.id, number=entrance)
+        _db.session.add(e)
+        _db.session.flush()
+        d = Dwelling(
+            compound_id=compound.id,
+            building_id=b.id,
+            entrance_id=e.id,
+            floor=floor,
+            room=room,
+            area=Decimal(area),
+            status=status,
+        )
+        _db.session.add(d)
+        for owner in owners or []:
+            _db.session.add(Ownership(owner=owner, dwelling=d))
+        _db.session.flush()
+        return d
+
+    make.owner = lambda compound, name="张三", phone=None, id_number=None: _add(
+        Owner(
+            compound_id=compound.id,
+            name=name,
+            phone=phone,
+            id_hash=id_number_hash(id_number or uuid.uuid4().hex, "test-id-hash-key"),
+            id_last4=(id_number or "0000")[-4:],
+        )
+    )
+    return make
+
+
+def _add(obj):
+    _db.session.add(obj)
+    _db.session.flush()
+    return obj
+
+
+@pytest.fixture
+def make_staff(db):
+    """``make_staff(Role.COMPOUND, compound.id)`` → a staff user with that one role."""
+    from werkzeug.security import generate_password_hash
+
+    from participation.auth.models import Role, RoleAssignment, StaffUser
+
+    def make(role: Role = Role.ADMIN, scope_id: int = 0, password: str = "secret-pass-1"):
+        suffix = uuid.uuid4().hex[:8]
+        staff = StaffUser(
+            username=f"staff-{suffix}",
+            password_hash=generate_password_hash(password),
+            display_name=f"工作人员{suffix[:2]}",
+        )
+        staff.roles.append(RoleAssignment(role=role, scope_id=scope_id))
+        return _add(staff)
+
+    return make
+
+
+@pytest.fixture
+def make_account(db):
+    from participation.auth.models import Account
+
+    def make(phone: str | None = None):
+        phone = phone or "139" + str(uuid.uuid4().int)[:8]
+        return _add(Account(phone=phone))
+
+    return make
+
+
+@pytest.fixture
+def sign_in(app, db):
+    """``sign_in(staff_or_account)`` → request headers with a fresh access token."""
+    from participation.auth.models import Account, SubjectKind
+    from participation.auth.tokens import issue_tokens
+
+    def sign(subject) -> dict:
+        kind = SubjectKind.RESIDENT if isinstance(subject, Account) else SubjectKind.STAFF
+        with app.test_request_context():
+            tokens = issue_tokens(kind, subject.id)
+        _db.session.flush()
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    return sign
