@@ -54,8 +54,9 @@ def _register_blueprints(app: Flask) -> None:
     from participation.auth.routes import staff_blp
     from participation.auth.scoping import resolve_path_objects
     from participation.roster.routes import blp as roster_blp
+    from participation.roster.routes import public_blp
 
-    for blueprint in (auth_blp, staff_blp, roster_blp):
+    for blueprint in (auth_blp, staff_blp, roster_blp, public_blp):
         blueprint.before_request(resolve_path_objects)
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 

@@ -98,6 +98,18 @@ def place_covered(principal: Principal, level: Role, place_id: int) -> bool:
     return db.session.scalar(stmt) is not None
 
 
+def covered_place_ids(principal: Principal, level: Role) -> Select:
+    """``SELECT id`` of every place of ``level`` (district … compound) the caller's roles
+    cover; for staff other than admin (admin covers everything)."""
+    if level is Role.COMPOUND:
+        return compound_ids_in_scope(principal)
+    model, conditions = _place_conditions(principal, level)
+    stmt = select(model.id).where(or_(*conditions))
+    if level is Role.COMMUNITY:
+        stmt = stmt.join(Street, Community.street_id == Street.id)
+    return stmt
+
+
 def _place_conditions(principal: Principal, level: Role):
     if level is Role.DISTRICT:
         return District, [District.id.in_(principal.ids_for(Role.DISTRICT))]

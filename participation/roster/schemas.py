@@ -1,0 +1,126 @@
+"""Request and response schemas for places, roster and electorate."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from participation.common.schemas import Amount, LocalDateTime, Schema
+
+
+class NameSchema(Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
+class PlaceSchema(Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String()
+
+
+class CompoundInSchema(Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    address = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+
+
+class CompoundPatchSchema(Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    address = ma.fields.String(validate=ma.validate.Length(max=200))
+
+
+class CompoundSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    address = ma.fields.String()
+    community = ma.fields.Function(lambda c: c.community.name)
+    street = ma.fields.Function(lambda c: c.community.street.name)
+    district = ma.fields.Function(lambda c: c.community.street.district.name)
+    created_at = LocalDateTime()
+
+
+class CompoundDetailSchema(CompoundSchema):
+    buildings = ma.fields.Integer()
+    dwellings = ma.fields.Integer()
+    owners = ma.fields.Integer()
+
+
+class CompoundQuerySchema(Schema):
+    community_id = ma.fields.Integer()
+
+
+class EntranceSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    dwellings = ma.fields.Integer()
+
+
+class BuildingSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    dwellings = ma.fields.Integer()
+    entrances = ma.fields.List(ma.fields.Nested(EntranceSchema))
+
+
+class OwnerSchema(Schema):
+    """Names and phones are masked (张*, 138****5678) unless the caller is staff of the
+    owner's compound."""
+
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    phone = ma.fields.String()
+    id_last4 = ma.fields.String()
+    signed_up = ma.fields.Boolean(metadata={"description": "has a resident account linked"})
+    dwellings = ma.fields.List(ma.fields.String(), metadata={"description": "room labels"})
+
+
+class DwellingSchema(Schema):
+    id = ma.fields.Integer()
+    label = ma.fields.String(metadata={"description": "1栋2单元501"})
+    building_id = ma.fields.Integer()
+    entrance_id = ma.fields.Integer()
+    floor = ma.fields.Integer()
+    room = ma.fields.String()
+    area = Amount()
+    area_source = ma.fields.String()
+    status = ma.fields.String()
+    use = ma.fields.String()
+    owners = ma.fields.List(ma.fields.String(), metadata={"description": "masked names"})
+
+
+class DwellingQuerySchema(Schema):
+    building_id = ma.fields.Integer()
+    entrance_id = ma.fields.Integer()
+
+
+class ScopeQuerySchema(Schema):
+    building_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    entrance_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+
+
+class ElectoratePartSchema(Schema):
+    building_id = ma.fields.Integer()
+    name = ma.fields.String()
+    t_cnt = ma.fields.Integer()
+    t_area = Amount()
+
+
+class ElectorateSchema(Schema):
+    t_cnt = ma.fields.Integer(metadata={"description": "persons (headcount)"})
+    t_area = Amount(metadata={"description": "sum of their exclusive areas, m²"})
+    dwellings = ma.fields.Integer()
+    developer_dwellings = ma.fields.Integer()
+    persons_without_known_owner = ma.fields.Integer(
+        metadata={"description": "sold dwellings whose owner the roster does not know"}
+    )
+    by_building = ma.fields.List(
+        ma.fields.Nested(ElectoratePartSchema),
+        metadata={
+            "description": "each building counted on its own (a buyer with dwellings "
+            "in two buildings is one person in each)"
+        },
+    )
+
+
+class PublicCompoundSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    address = ma.fields.String()
+    buildings = ma.fields.List(ma.fields.Nested(BuildingSchema))

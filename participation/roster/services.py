@@ -1,0 +1,237 @@
+"""Places and roster queries. Functions take explicit arguments, flush, never commit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from participation.auth.models import Role
+from participation.auth.tokens import Principal
+from participation.common.errors import conflict
+from participation.common.privacy import mask_name, mask_phone
+from participation.extensions import db
+from participation.roster.electorate import (
+    Electorate,
+    Scope,
+    check_scope,
+    dwellings_in_scope,
+    group_persons,
+)
+from participation.roster.models import (
+    Building,
+    Community,
+    Compound,
+    District,
+    Dwelling,
+    Entrance,
+    Owner,
+    Ownership,
+    Street,
+)
+
+
+def _add_unique(obj, message: str):
+    """Insert ``obj``; a unique-key violation becomes 409 without spoiling the session."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(obj)
+    except IntegrityError:
+        raise conflict("already_exists", message) from None
+    return obj
+
+
+def create_district(name: str) -> District:
+    return _add_unique(District(name=name), "该区已存在")
+
+
+def create_street(district: District, name: str) -> Street:
+    return _add_unique(Street(district_id=district.id, name=name), "该街道已存在")
+
+
+def create_community(street: Street, name: str) -> Community:
+    return _add_unique(Community(street_id=street.id, name=name), "该社区已存在")
+
+
+def create_compound(community: Community, name: str, address: str = "") -> Compound:
+    return _add_unique(
+        Compound(community_id=community.id, name=name, address=address), "该社区已有同名小区"
+    )
+
+
+def update_compound(compound: Compound, changes: dict) -> Compound:
+    for key in ("name", "address"):
+        if key in changes:
+            setattr(compound, key, changes[key])
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise conflict("already_exists", "该社区已有同名小区") from None
+    return compound
+
+
+@dataclass(frozen=True)
+class CompoundDetail:
+    """A compound with its roster counts; other attributes are the compound's."""
+
+    compound: Compound
+    buildings: int
+    dwellings: int
+    owners: int
+
+    def __getattr__(self, name: str):
+        return getattr(self.compound, name)
+
+
+def compound_detail(compound: Compound) -> CompoundDetail:
+    def count(model) -> int:
+        return db.session.scalar(select(func.count(model.id)).filter_by(compound_id=compound.id))
+
+    return CompoundDetail(compound, count(Building), count(Dwelling), count(Owner))
+
+
+def buildings_summary(compound: Compound) -> list[dict]:
+    """Buildings with their entrances and dwelling counts, in natural order."""
+    counts = dict(
+        db.session.execute(
+            select(Dwelling.entrance_id, func.count(Dwelling.id))
+            .where(Dwelling.compound_id == compound.id)
+            .group_by(Dwelling.entrance_id)
+        ).all()
+    )
+    entrances = db.session.scalars(
+        select(Entrance)
+        .join(Building, Entrance.building_id == Building.id)
+        .where(Building.compound_id == compound.id)
+        .options(selectinload(Entrance.building))
+    )
+    by_building: dict[int, dict] = {}
+    for entrance in entrances:
+        building = entrance.building
+        entry = by_building.setdefault(
+            building.id,
+            {"id": building.id, "name": building.name, "dwellings": 0, "entrances": []},
+        )
+        n = counts.get(entrance.id, 0)
+        entry["dwellings"] += n
+        entry["entrances"].append({"id": entrance.id, "name": entrance.name, "dwellings": n})
+    buildings = sorted(by_building.values(), key=lambda b: natural_key(b["name"]))
+    for building in buildings:
+        building["entrances"].sort(key=lambda e: natural_key(e["name"]))
+    return buildings
+
+
+def natural_key(text: str) -> tuple:
+    """Sort "2栋" before "10栋"."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return (int(digits) if digits else 10**9, text)
+
+
+def dwellings_query(
+    compound: Compound, building_id: int | None = None, entrance_id: int | None = None
+) -> Select:
+    stmt = (
+        select(Dwelling)
+        .where(Dwelling.compound_id == compound.id)
+        .options(
+            selectinload(Dwelling.building),
+            selectinload(Dwelling.entrance),
+            selectinload(Dwelling.ownerships).selectinload(Ownership.owner),
+        )
+        .order_by(Dwelling.building_id, Dwelling.entrance_id, Dwelling.floor, Dwelling.room)
+    )
+    if building_id is not None:
+        stmt = stmt.where(Dwelling.building_id == building_id)
+    if entrance_id is not None:
+        stmt = stmt.where(Dwelling.entrance_id == entrance_id)
+    return stmt
+
+
+def dwelling_view(dwelling: Dwelling) -> dict:
+    return {
+        "id": dwelling.id,
+        "label": dwelling.label,
+        "building_id": dwelling.building_id,
+        "entrance_id": dwelling.entrance_id,
+        "floor": dwelling.floor,
+        "room": dwelling.room,
+        "area": dwelling.area,
+        "area_source": dwelling.area_source.value,
+        "status": dwelling.status.value,
+        "use": dwelling.use.value,
+        "owners": [mask_name(o.owner.name) for o in dwelling.ownerships],
+    }
+
+
+def owners_query(compound: Compound) -> Select:
+    return (
+        select(Owner)
+        .where(Owner.compound_id == compound.id)
+        .options(
+            selectinload(Owner.ownerships)
+            .selectinload(Ownership.dwelling)
+            .options(selectinload(Dwelling.building), selectinload(Dwelling.entrance))
+        )
+        .order_by(Owner.id)
+    )
+
+
+def sees_contact_data(principal: Principal, compound: Compound) -> bool:
+    """Full names and phones go only to staff of that compound (个人信息保护法)."""
+    return principal.is_staff and compound.id in principal.ids_for(Role.COMPOUND)
+
+
+def owner_view(owner: Owner, full: bool) -> dict:
+    return {
+        "id": owner.id,
+        "name": owner.name if full else mask_name(owner.name),
+        "phone": (owner.phone or "") if full else mask_phone(owner.phone),
+        "id_last4": owner.id_last4 if full else "",
+        "signed_up": owner.account_id is not None,
+        "dwellings": [o.dwelling.label for o in owner.ownerships],
+    }
+
+
+@dataclass(frozen=True)
+class ElectorateSummary:
+    electorate: Electorate
+    by_building: list[dict]
+
+    def as_dict(self) -> dict:
+        e = self.electorate
+        return {
+            "t_cnt": e.t_cnt,
+            "t_area": e.t_area,
+            "dwellings": e.dwelling_count,
+            "developer_dwellings": sum(len(p.dwelling_ids) for p in e.persons if p.is_developer),
+            "persons_without_known_owner": len(e.without_known_owner),
+            "by_building": self.by_building,
+        }
+
+
+def electorate_summary(scope: Scope) -> ElectorateSummary:
+    """T_cnt and T_area of a scope, and of each building in it counted on its own."""
+    check_scope(scope)
+    facts = dwellings_in_scope(scope)
+    electorate = group_persons(facts)
+    per_building: dict[int, list] = defaultdict(list)
+    for fact in facts:
+        per_building[fact.building_id].append(fact)
+    names = dict(
+        db.session.execute(
+            select(Building.id, Building.number).where(Building.id.in_(list(per_building)))
+        ).all()
+    )
+    parts = []
+    for building_id, members in per_building.items():
+        part = group_persons(members)
+        name = Building(number=names[building_id]).name
+        parts.append(
+            {"building_id": building_id, "name": name, "t_cnt": part.t_cnt, "t_area": part.t_area}
+        )
+    parts.sort(key=lambda p: natural_key(p["name"]))
+    return ElectorateSummary(electorate, parts)

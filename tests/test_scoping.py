@@ -1,0 +1,126 @@
+"""Every API endpoint that takes an id answers 404 to callers outside the object's scope.
+
+Endpoints are found from the URL map, so a new endpoint is walked automatically; a new kind of
+path id fails ``test_every_path_id_is_walked`` until it is given an object here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from participation.auth.models import (
+    ClaimKind,
+    DwellingClaim,
+    Role,
+    RoleAssignment,
+)
+from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
+from participation.extensions import db as _db
+from participation.roster.models import RosterImport
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass
+class World:
+    """Compound A with one object of every kind, and the callers from neighbouring B."""
+
+    ids: dict[str, int]
+    committee_a: dict
+    committee_b: dict
+    resident_b: dict
+
+
+@pytest.fixture
+def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
+    a = make_compound("甲小区")
+    b = make_compound("乙小区", community=a.community)  # same community: the closest neighbour
+    owner_a = make_dwelling.owner(a, "张三", "13900000001")
+    dwelling_a = make_dwelling(a, owners=[owner_a])
+    account_a = make_account("13900000001")
+    claim = DwellingClaim(
+        account_id=account_a.id,
+        compound_id=a.id,
+        dwelling_id=dwelling_a.id,
+        kind=ClaimKind.OWNER,
+        name="张三",
+        id_last4="1234",
+    )
+    roster_import = RosterImport(compound_id=a.id, filename="a.csv", content=b"")
+    staff_a = make_staff(Role.COMPOUND, a.id)
+    _db.session.add_all([claim, roster_import])
+    _db.session.flush()
+    role_a = _db.session.query(RoleAssignment).filter_by(staff_id=staff_a.id).one()
+
+    account_b = make_account("13900000002")
+    owner_b = make_dwelling.owner(b, "李四", "13900000002")
+    owner_b.account_id = account_b.id
+    make_dwelling(b, owners=[owner_b])
+    _db.session.flush()
+    community = a.community
+    return World(
+        ids={
+            "compound_id": a.id,
+            "community_id": community.id,
+            "street_id": community.street_id,
+            "district_id": community.street.district_id,
+            "claim_id": claim.id,
+            "import_id": roster_import.id,
+            "staff_id": staff_a.id,
+            "role_id": role_a.id,
+        },
+        committee_a=sign_in(staff_a),
+        committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),
+        resident_b=sign_in(account_b),
+    )
+
+
+def scoped_rules(app):
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or not rule.arguments:
+            continue
+        blueprint = rule.endpoint.partition(".")[0]
+        if blueprint in PUBLIC_BLUEPRINTS:
+            continue
+        yield rule
+
+
+def test_every_path_id_is_walked(app, world):
+    for rule in scoped_rules(app):
+        for argument in rule.arguments:
+            assert has_resolver(argument), f"{rule.rule}: no scope resolver for <{argument}>"
+            assert argument in world.ids, f"{rule.rule}: give <{argument}> an object in World"
+
+
+def _calls(app, world):
+    for rule in scoped_rules(app):
+        url = rule.rule
+        for argument in rule.arguments:
+            url = url.replace(f"<int:{argument}>", str(world.ids[argument]))
+        for method in sorted(set(rule.methods) & set(METHODS)):
+            yield method, url
+
+
+@pytest.mark.parametrize("caller", ["committee_b", "resident_b"])
+def test_neighbours_get_404_everywhere(app, client, world, caller):
+    headers = getattr(world, caller)
+    checked = 0
+    for method, url in _calls(app, world):
+        response = client.open(url, method=method, headers=headers, json={})
+        assert response.status_code == 404, f"{caller} {method} {url}: {response.status_code}"
+        assert response.json["code"] == "not_found", f"{method} {url}"
+        checked += 1
+    assert checked >= 10
+
+
+def test_own_committee_reaches_the_same_objects(app, client, world):
+    """The walk is meaningful: A's own committee gets past the scope check on every GET."""
+    for method, url in _calls(app, world):
+        if method != "GET":
+            continue
+        response = client.get(url, headers=world.committee_a)
+        if "/staff/" in url or "/streets" in url or "/communities" in url:
+            continue  # places and staff above a compound committee are not its to see
+        assert response.status_code == 200, f"GET {url}: {response.status_code} {response.json}"
