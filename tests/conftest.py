@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import make_url
 
 from participation import create_app
@@ -85,6 +86,14 @@ def app(database_url):
         _db.engine.dispose()
 
 
+class _JoinedSession(Session):
+    """Flask-SQLAlchemy 3 picks the engine by bind key and ignores ``bind=``, so without this
+    the code under test would commit for real (pallets-eco/flask-sqlalchemy#1167)."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
 @pytest.fixture
 def db(app):
     """The test runs inside one transaction, rolled back at the end; the code under test may
@@ -93,7 +102,11 @@ def db(app):
         connection = _db.engine.connect()
         transaction = connection.begin()
         session = _db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": _JoinedSession,
+            }
         )
         original = _db.session
         _db.session = session

@@ -2,7 +2,331 @@
 
 from __future__ import annotations
 
+from flask import current_app
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
+
+from participation.auth import schemas, services, sms
+from participation.auth.models import Account, Role, StaffUser, SubjectKind
+from participation.auth.scoping import path_object, require_resident, require_staff
+from participation.auth.tokens import (
+    current_principal,
+    issue_tokens,
+    refresh_access_token,
+    revoke_current_session,
+)
+from participation.common.errors import ErrorSchema
+from participation.common.http import client_address
+from participation.common.pagination import SelectPage
+from participation.extensions import db
 
 blp = Blueprint("auth", __name__, description="Sign-in, tokens and the resident's profile")
 staff_blp = Blueprint("staff", __name__, description="Staff accounts and roles")
+
+SECURITY = [{"bearerAuth": []}]
+NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your scope"}
+STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only: residents may not call this"}
+RESIDENT_ONLY = {"schema": ErrorSchema, "description": "resident_only: staff may not call this"}
+SIGNED_OUT = {"schema": ErrorSchema, "description": "not signed in, signed out or expired"}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+
+
+@blp.record_once
+def _init_sms(state) -> None:
+    """The SMS sender is chosen (and SMS_SENDER checked) when the app registers the API."""
+    sms.init_app(state.app)
+
+
+# --- sign-in and tokens -------------------------------------------------------------------
+
+
+@blp.route("/auth/codes")
+class Codes(MethodView):
+    @blp.arguments(schemas.CodeRequestSchema)
+    @blp.response(202, schemas.CodeSentSchema)
+    @blp.alt_response(
+        429, schema=ErrorSchema, headers=RETRY_AFTER, description="rate_limited (phone or address)"
+    )
+    def post(self, data):
+        """Send a sign-in code by SMS
+
+        Answers the same for every valid mobile number, whether it is in a roster or not.
+        """
+        code = services.issue_code(data["phone"], client_address())
+        db.session.commit()  # stored before it is sent: no code out that sign-in cannot check
+        sms.sender().send_code(data["phone"], code)
+        return {"message": "验证码已发送", "expires_in": current_app.config["SMS_CODE_TTL_SECONDS"]}
+
+
+@blp.route("/auth/sessions")
+class PhoneSessions(MethodView):
+    @blp.arguments(schemas.PhoneSignInSchema)
+    @blp.response(201, schemas.TokenPairSchema)
+    @blp.alt_response(
+        401,
+        schema=ErrorSchema,
+        description="code_invalid, code_expired, code_used or code_attempts_exceeded",
+    )
+    def post(self, data):
+        """Sign in with the SMS code (residents)
+
+        The first sign-in creates the account and links the roster owners with this phone.
+        """
+        try:
+            account = services.sign_in_with_code(data["phone"], data["code"])
+        except services.CodeRejected:
+            db.session.commit()  # the failed attempt counts
+            raise
+        tokens = issue_tokens(SubjectKind.RESIDENT, account.id)
+        db.session.commit()
+        return tokens
+
+
+@blp.route("/auth/staff-sessions")
+class StaffSessions(MethodView):
+    @blp.arguments(schemas.StaffSignInSchema)
+    @blp.response(201, schemas.TokenPairSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="invalid_credentials")
+    def post(self, data):
+        """Sign in with username and password (staff)"""
+        staff = services.sign_in_staff(data["username"], data["password"])
+        tokens = issue_tokens(SubjectKind.STAFF, staff.id)
+        db.session.commit()
+        return tokens
+
+
+@blp.route("/auth/refresh")
+class Refresh(MethodView):
+    decorators = [jwt_required(refresh=True)]
+
+    @blp.doc(security=SECURITY, description="Send the refresh token as the bearer token.")
+    @blp.response(200, schemas.AccessTokenSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="signed out, expired or invalid")
+    def post(self):
+        """A new access token for the same sign-in session"""
+        return refresh_access_token(current_principal())
+
+
+@blp.route("/auth/session")
+class CurrentSession(MethodView):
+    decorators = [jwt_required(verify_type=False)]
+
+    @blp.doc(security=SECURITY, description="Send the access or the refresh token.")
+    @blp.response(204)
+    @blp.alt_response(401, schema=ErrorSchema, description="already signed out or invalid")
+    def delete(self):
+        """Sign out: the session's access and refresh tokens stop working"""
+        revoke_current_session()
+        db.session.commit()
+
+
+# --- profile and claims (residents) -----------------------------------------------------
+
+
+@blp.route("/me")
+class Me(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ProfileSchema)
+    @blp.alt_response(401, **SIGNED_OUT)
+    def get(self):
+        """Who is signed in: a resident (masked phone, dwellings, pending claims) or staff"""
+        principal = current_principal()
+        if principal.is_staff:
+            staff = db.session.get(StaffUser, principal.id)
+            return {"kind": "staff", "staff": services.staff_profile(staff), "resident": None}
+        account = db.session.get(Account, principal.id)
+        return {"kind": "resident", "resident": services.resident_profile(account), "staff": None}
+
+
+@blp.route("/me/claims")
+class MyClaims(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ClaimSchema(many=True))
+    @blp.alt_response(401, **SIGNED_OUT)
+    @blp.alt_response(403, **RESIDENT_ONLY)
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """My dwelling claims, newest first"""
+        principal = require_resident(current_principal())
+        page = SelectPage(services.own_claims(principal.id), pagination_parameters)
+        return services.claim_views(page.items)
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.ClaimInSchema)
+    @blp.response(201, schemas.ClaimSchema)
+    @blp.alt_response(401, **SIGNED_OUT)
+    @blp.alt_response(403, **RESIDENT_ONLY)
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="claim_pending (already filed) or already_linked"
+    )
+    def post(self, data):
+        """Ask to be linked to a dwelling, as owner or tenant
+
+        For a phone number that is not in the roster. Committee staff decide; nothing is
+        linked before they approve. An unknown compound or dwelling is 422 dwelling_not_found.
+        """
+        principal = require_resident(current_principal())
+        claim = services.file_claim(principal.id, data)
+        db.session.commit()
+        return services.claim_views([claim])[0]
+
+
+# --- claims (staff) -----------------------------------------------------------------------
+
+
+def _claim_view(claim) -> dict:
+    contact_for = set(current_principal().ids_for(Role.COMPOUND))
+    return services.claim_views([claim], contact_for)[0]
+
+
+@staff_blp.route("/compounds/<int:compound_id>/claims")
+class CompoundClaims(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.arguments(schemas.ClaimQuerySchema, location="query")
+    @staff_blp.response(200, schemas.StaffClaimSchema(many=True))
+    @staff_blp.alt_response(404, **NOT_FOUND)
+    @staff_blp.paginate()
+    def get(self, query, compound_id, pagination_parameters):
+        """Dwelling claims of a compound (``?status=pending`` for the ones to decide)"""
+        stmt = services.compound_claims(path_object("compound_id"), query.get("status"))
+        page = SelectPage(stmt, pagination_parameters)
+        contact_for = set(current_principal().ids_for(Role.COMPOUND))
+        return services.claim_views(page.items, contact_for)
+
+
+@staff_blp.route("/claims/<int:claim_id>/approve")
+class ApproveClaim(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.arguments(schemas.ApproveSchema)
+    @staff_blp.response(200, schemas.StaffClaimSchema)
+    @staff_blp.alt_response(404, **NOT_FOUND)
+    @staff_blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="claim_decided, claim_mismatch (no owner with that name and ID digits) "
+        "or owner_linked (the owner has another phone)",
+    )
+    def post(self, data, claim_id):
+        """Approve: link the owner, or record the tenancy"""
+        claim = services.approve_claim(
+            path_object("claim_id"), current_principal().id, data["note"]
+        )
+        db.session.commit()
+        return _claim_view(claim)
+
+
+@staff_blp.route("/claims/<int:claim_id>/reject")
+class RejectClaim(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.arguments(schemas.RejectSchema)
+    @staff_blp.response(200, schemas.StaffClaimSchema)
+    @staff_blp.alt_response(404, **NOT_FOUND)
+    @staff_blp.alt_response(409, schema=ErrorSchema, description="claim_decided")
+    def post(self, data, claim_id):
+        """Reject, with a reason the resident sees"""
+        claim = services.reject_claim(path_object("claim_id"), current_principal().id, data["note"])
+        db.session.commit()
+        return _claim_view(claim)
+
+
+# --- staff accounts -----------------------------------------------------------------------
+
+
+@staff_blp.route("/staff")
+class StaffList(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.response(200, schemas.StaffSchema(many=True))
+    @staff_blp.alt_response(403, **STAFF_ONLY)
+    @staff_blp.paginate()
+    def get(self, pagination_parameters):
+        """Staff you may manage: every role of theirs lies within your area"""
+        principal = require_staff(current_principal())
+        page = SelectPage(services.manageable_staff(principal), pagination_parameters)
+        return services.staff_views(page.items)
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.arguments(schemas.StaffCreateSchema)
+    @staff_blp.response(201, schemas.StaffSchema)
+    @staff_blp.alt_response(
+        403, schema=ErrorSchema, description="staff_only, or outside_scope: a role you do not cover"
+    )
+    @staff_blp.alt_response(409, schema=ErrorSchema, description="username_taken")
+    def post(self, data):
+        """Create a staff account with roles within your area (only admin grants admin)"""
+        principal = require_staff(current_principal())
+        staff = services.create_staff(data, granted_by=principal)
+        db.session.commit()
+        return services.staff_views([staff])[0]
+
+
+@staff_blp.route("/staff/<int:staff_id>")
+class StaffDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.response(200, schemas.StaffSchema)
+    @staff_blp.alt_response(404, **NOT_FOUND)
+    def get(self, staff_id):
+        """A staff account you may manage"""
+        return services.staff_views([path_object("staff_id")])[0]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.arguments(schemas.StaffPatchSchema)
+    @staff_blp.response(200, schemas.StaffSchema)
+    @staff_blp.alt_response(404, **NOT_FOUND)
+    def patch(self, data, staff_id):
+        """Rename, (de)activate or set a new password
+
+        Deactivating or a new password signs the account out at once.
+        """
+        staff = services.update_staff(path_object("staff_id"), data, by=current_principal())
+        db.session.commit()
+        return services.staff_views([staff])[0]
+
+
+@staff_blp.route("/staff/<int:staff_id>/roles")
+class StaffRoles(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.arguments(schemas.RoleGrantSchema)
+    @staff_blp.response(201, schemas.RoleSchema)
+    @staff_blp.alt_response(404, **NOT_FOUND)
+    @staff_blp.alt_response(403, schema=ErrorSchema, description="outside_scope")
+    @staff_blp.alt_response(409, schema=ErrorSchema, description="role_exists")
+    def post(self, data, staff_id):
+        """Grant a role within your area"""
+        assignment = services.add_role(
+            path_object("staff_id"), data["role"], data["scope_id"], by=current_principal()
+        )
+        db.session.commit()
+        return services.role_view(assignment, services.place_names([assignment]))
+
+
+@staff_blp.route("/staff/<int:staff_id>/roles/<int:role_id>")
+class StaffRole(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_blp.doc(security=SECURITY)
+    @staff_blp.response(204)
+    @staff_blp.alt_response(404, **NOT_FOUND)
+    @staff_blp.alt_response(409, schema=ErrorSchema, description="last_role (admin only)")
+    def delete(self, staff_id, role_id):
+        """Remove a role; it stops working on the staff member's next request"""
+        services.remove_role(
+            path_object("staff_id"), path_object("role_id"), by=current_principal()
+        )
+        db.session.commit()

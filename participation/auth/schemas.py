@@ -1,0 +1,278 @@
+"""Request and response schemas for sign-in, tokens, claims, staff accounts and the profile."""
+
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+
+from participation.auth.models import ClaimKind, ClaimStatus, Role
+from participation.common.schemas import Amount, LocalDateTime, Schema
+
+MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def _required(message: str) -> dict:
+    return {"required": message, "null": message}
+
+
+class MobilePhone(ma.fields.String):
+    """An 11-digit mainland mobile number. Spaces, dashes and a +86 prefix are dropped."""
+
+    default_error_messages = {**_required("请输入手机号"), "invalid": "请输入正确的 11 位手机号"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = re.sub(r"[\s-]", "", super()._deserialize(value, attr, data, **kwargs))
+        text = re.sub(r"^\+?86(?=\d{11}$)", "", text)
+        if not MOBILE.fullmatch(text):
+            raise self.make_error("invalid")
+        return text
+
+
+# --- sign-in and tokens ---------------------------------------------------------------------
+
+
+class CodeRequestSchema(Schema):
+    phone = MobilePhone(required=True)
+
+
+class CodeSentSchema(Schema):
+    message = ma.fields.String()
+    expires_in = ma.fields.Integer(metadata={"description": "seconds the code stays valid"})
+
+
+class PhoneSignInSchema(Schema):
+    phone = MobilePhone(required=True)
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^\d{6}$", error="请输入 6 位数字验证码"),
+        error_messages=_required("请输入验证码"),
+    )
+
+
+class StaffSignInSchema(Schema):
+    username = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=64),
+        error_messages=_required("请输入用户名"),
+    )
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=ma.validate.Length(min=1, max=128),
+        error_messages=_required("请输入密码"),
+    )
+
+
+class AccessTokenSchema(Schema):
+    access_token = ma.fields.String()
+    token_type = ma.fields.String(metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(metadata={"description": "seconds the access token lives"})
+
+
+class TokenPairSchema(AccessTokenSchema):
+    refresh_token = ma.fields.String(
+        metadata={"description": "send to POST /auth/refresh for a new access token"}
+    )
+
+
+# --- dwelling claims --------------------------------------------------------------------------
+
+
+class ClaimInSchema(Schema):
+    compound_id = ma.fields.Integer(
+        required=True, strict=True, error_messages=_required("请选择小区")
+    )
+    building = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=32, error="请填写楼栋"),
+        error_messages=_required("请填写楼栋"),
+        metadata={"example": "1栋"},
+    )
+    entrance = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=32),
+        metadata={"example": "2单元", "description": "empty for a single-entrance building"},
+    )
+    room = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=32, error="请填写房号"),
+        error_messages=_required("请填写房号"),
+        metadata={"example": "501"},
+    )
+    name = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=64, error="请填写姓名"),
+        error_messages=_required("请填写姓名"),
+    )
+    id_last4 = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Regexp(r"^\d{3}[\dXx]$", error="请填写证件号码后四位"),
+        metadata={"description": "last four characters of the ID number; required for owners"},
+    )
+    kind = ma.fields.Enum(
+        ClaimKind,
+        by_value=True,
+        required=True,
+        error_messages={**_required("请选择业主或租户"), "unknown": "请选择业主或租户"},
+    )
+
+    @ma.pre_load
+    def strip(self, data, **kwargs):
+        if isinstance(data, dict):
+            return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return data
+
+    @ma.validates_schema
+    def owner_needs_id(self, data, **kwargs):
+        if data.get("kind") is ClaimKind.OWNER and not data.get("id_last4"):
+            raise ma.ValidationError("业主申请请填写证件号码后四位", "id_last4")
+
+    @ma.post_load
+    def upper_id(self, data, **kwargs):
+        if data.get("id_last4"):
+            data["id_last4"] = data["id_last4"].upper()
+        return data
+
+
+class ClaimSchema(Schema):
+    id = ma.fields.Integer()
+    compound_id = ma.fields.Integer()
+    compound_name = ma.fields.String()
+    dwelling_id = ma.fields.Integer()
+    dwelling_label = ma.fields.String(metadata={"example": "1栋2单元501"})
+    kind = ma.fields.Enum(ClaimKind, by_value=True)
+    status = ma.fields.Enum(ClaimStatus, by_value=True)
+    created_at = LocalDateTime()
+    decided_at = LocalDateTime(allow_none=True)
+    decision_note = ma.fields.String()
+
+
+class StaffClaimSchema(ClaimSchema):
+    """Name, phone and ID digits in full only for the compound's own committee; masked for
+    staff above it."""
+
+    name = ma.fields.String()
+    phone = ma.fields.String()
+    id_last4 = ma.fields.String(allow_none=True)
+
+
+class ClaimQuerySchema(Schema):
+    status = ma.fields.Enum(ClaimStatus, by_value=True)
+
+
+class ApproveSchema(Schema):
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+
+
+class RejectSchema(Schema):
+    note = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200, error="请填写驳回理由（不超过 200 字）"),
+        error_messages=_required("请填写驳回理由"),
+    )
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+
+class RoleGrantSchema(Schema):
+    role = ma.fields.Enum(Role, by_value=True, required=True)
+    scope_id = ma.fields.Integer(
+        load_default=0,
+        strict=True,
+        metadata={"description": "id of the district, street, community or compound; 0 for admin"},
+    )
+
+    @ma.validates_schema
+    def scope_matches_role(self, data, **kwargs):
+        if (data["role"] is Role.ADMIN) != (data["scope_id"] == 0):
+            raise ma.ValidationError(
+                "管理员角色的 scope_id 为 0，其他角色须指定地区或小区", "scope_id"
+            )
+
+
+class RoleSchema(Schema):
+    id = ma.fields.Integer()
+    role = ma.fields.Enum(Role, by_value=True)
+    scope_id = ma.fields.Integer()
+    place_name = ma.fields.String(allow_none=True, metadata={"description": "null for admin"})
+
+
+PASSWORD = ma.validate.Length(min=10, max=128, error="密码长度须为 10 到 128 个字符")
+
+
+class StaffCreateSchema(Schema):
+    username = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(
+            r"^[A-Za-z0-9_.-]{3,64}$", error="用户名为 3 到 64 个字母、数字或 _ . -"
+        ),
+    )
+    password = ma.fields.String(required=True, load_only=True, validate=PASSWORD)
+    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    phone = MobilePhone(load_default=None, allow_none=True)
+    roles = ma.fields.List(
+        ma.fields.Nested(RoleGrantSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, error="至少授予一个角色"),
+    )
+
+
+class StaffPatchSchema(Schema):
+    display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    active = ma.fields.Boolean(
+        metadata={"description": "false signs the account out everywhere at once"}
+    )
+    password = ma.fields.String(
+        load_only=True,
+        validate=PASSWORD,
+        metadata={"description": "a new password signs the account out everywhere"},
+    )
+
+
+class StaffSchema(Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    display_name = ma.fields.String()
+    phone = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+    created_at = LocalDateTime()
+    roles = ma.fields.List(ma.fields.Nested(RoleSchema))
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+class DwellingRefSchema(Schema):
+    dwelling_id = ma.fields.Integer()
+    compound_id = ma.fields.Integer()
+    compound_name = ma.fields.String()
+    label = ma.fields.String(metadata={"example": "1栋2单元501"})
+
+
+class OwnedDwellingSchema(DwellingRefSchema):
+    area = Amount(metadata={"description": "m², two decimals"})
+    owner_name = ma.fields.String(metadata={"description": "masked: 张*"})
+    co_owners = ma.fields.Integer(metadata={"description": "other registered owners"})
+
+
+class ResidentProfileSchema(Schema):
+    phone = ma.fields.String(metadata={"example": "138****5678"})
+    owned = ma.fields.List(ma.fields.Nested(OwnedDwellingSchema))
+    rented = ma.fields.List(ma.fields.Nested(DwellingRefSchema))
+    pending_claims = ma.fields.List(ma.fields.Nested(ClaimSchema))
+
+
+class StaffProfileSchema(Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    display_name = ma.fields.String()
+    roles = ma.fields.List(ma.fields.Nested(RoleSchema))
+
+
+class ProfileSchema(Schema):
+    kind = ma.fields.String(metadata={"enum": ["resident", "staff"]})
+    resident = ma.fields.Nested(ResidentProfileSchema, allow_none=True)
+    staff = ma.fields.Nested(StaffProfileSchema, allow_none=True)
