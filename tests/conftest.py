@@ -285,3 +285,48 @@ def sign_in(app, db):
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
     return sign
+
+
+SAMPLE_ROSTER = os.path.join(os.path.dirname(__file__), "data", "roster-sample.csv")
+
+
+@pytest.fixture
+def sample_compound(db, make_compound):
+    """A compound with ../shared/examples/roster-sample.csv imported (45 persons, 3622.29 m²)."""
+    from participation.roster.importer import import_roster_file
+
+    compound = make_compound("样例小区")
+    with open(SAMPLE_ROSTER, "rb") as source:
+        result = import_roster_file(compound.id, "roster-sample.csv", source.read())
+    assert result.status.value == "done", result.report
+    return compound
+
+
+@pytest.fixture
+def owner_account(db, make_account):
+    """``owner_account(compound, "1栋1单元101")`` → a resident account linked to the owners of
+    that dwelling (as a sign-in with their phone would do)."""
+    from participation.roster.models import Dwelling, Owner, Ownership
+
+    def link(compound, label: str):
+        dwelling = next(
+            d
+            for d in _db.session.scalars(sa.select(Dwelling).filter_by(compound_id=compound.id))
+            if d.label == label
+        )
+        owner = _db.session.scalar(
+            sa.select(Owner)
+            .join(Ownership, Ownership.owner_id == Owner.id)
+            .where(Ownership.dwelling_id == dwelling.id)
+            .order_by(Owner.id)
+        )
+        if owner.account_id is not None:
+            from participation.auth.models import Account
+
+            return _db.session.get(Account, owner.account_id)
+        account = make_account()
+        owner.account_id = account.id
+        _db.session.flush()
+        return account
+
+    return link

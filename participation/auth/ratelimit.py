@@ -13,15 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from participation.auth.models import RateCounter
 from participation.common.errors import ApiError
 from participation.common.privacy import keyed_hash
+from participation.common.sql import upsert
 from participation.common.types import utcnow
 from participation.extensions import db
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
@@ -55,9 +53,8 @@ def hit(limits: Iterable[Limit]) -> None:
 
 
 def _count(key: str, window: int) -> int:
-    insert = _INSERTS[db.session.get_bind().dialect.name]
     stmt = (
-        insert(RateCounter)
+        upsert(RateCounter)
         .values(key=key, window=window, count=1)
         .on_conflict_do_update(
             index_elements=[RateCounter.key, RateCounter.window],

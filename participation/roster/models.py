@@ -45,6 +45,20 @@ class DwellingUse(enum.StrEnum):
     PARKING = "parking"  # 车位
 
 
+def building_name(number: str) -> str:
+    return f"{number}栋" if number.isdigit() else number
+
+
+def entrance_name(number: str) -> str:
+    if not number:
+        return ""
+    return f"{number}单元" if number.isdigit() else number
+
+
+def dwelling_label(building_number: str, entrance_number: str, room: str) -> str:
+    return building_name(building_number) + entrance_name(entrance_number) + room
+
+
 class District(db.Model):
     __tablename__ = "districts"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,7 +104,7 @@ class Building(db.Model):
 
     @property
     def name(self) -> str:
-        return f"{self.number}栋" if self.number.isdigit() else self.number
+        return building_name(self.number)
 
 
 class Entrance(db.Model):
@@ -104,9 +118,7 @@ class Entrance(db.Model):
 
     @property
     def name(self) -> str:
-        if not self.number:
-            return ""
-        return f"{self.number}单元" if self.number.isdigit() else self.number
+        return entrance_name(self.number)
 
 
 class Dwelling(db.Model):
@@ -143,7 +155,7 @@ class Dwelling(db.Model):
     @property
     def label(self) -> str:
         """Room label as shown on notices: 1栋2单元501."""
-        return f"{self.building.name}{self.entrance.name}{self.room}"
+        return dwelling_label(self.building.number, self.entrance.number, self.room)
 
 
 class Owner(db.Model):

@@ -4,7 +4,6 @@ scope, including the sample roster's expected figures."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,6 @@ from participation.roster.electorate import (
     voter_key,
 )
 from participation.roster.models import DwellingStatus
-
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "roster-sample.csv"
 
 
 def facts(dwelling_id, area="80.00", owners=(), developer=False):
@@ -81,16 +78,6 @@ def test_areas_add_exactly_without_float_error():
 
 
 # Roster-backed -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sample_compound(db, make_compound):
-    from participation.roster.importer import import_roster_file
-
-    compound = make_compound("样例小区")
-    result = import_roster_file(compound.id, "roster-sample.csv", SAMPLE.read_bytes())
-    assert result.status.value == "done", result.report
-    return compound
 
 
 def _building_id(compound, number):
