@@ -54,7 +54,8 @@ def load() -> dict:
         # Keyed hash for ID numbers (业主证件号). Changing it breaks matching of existing owners.
         "ID_HASH_KEY": _env("ID_HASH_KEY") or secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: SQL errors in logs never carry names, phones or ID hashes.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": redis_url,
         "RQ_QUEUE": _env("RQ_QUEUE", "participation"),
         "JWT_SECRET_KEY": _env("JWT_SECRET_KEY") or secret_key,
@@ -73,6 +74,10 @@ def load() -> dict:
         "IMPORT_INLINE_MAX_ROWS": _env_int("IMPORT_INLINE_MAX_ROWS", 2000),
         "IMPORT_MAX_BYTES": _env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
+        # Votes
+        "VOTE_MAX_PROXIES_PER_PROXY": _env_int("VOTE_MAX_PROXIES_PER_PROXY", 3),
+        "VOTE_OBJECTION_DAYS": _env_int("VOTE_OBJECTION_DAYS", 7),
+        "NOTIFIER": _env("NOTIFIER", "console"),
         "CORS_ORIGINS": [o for o in (_env("CORS_ORIGINS") or "").split(",") if o],
         "PROXY_FIX": _env_bool("PROXY_FIX", False),
         # flask-smorest / OpenAPI

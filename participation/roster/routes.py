@@ -280,3 +280,164 @@ class PublicCompound(MethodView):
 
 
 # --- roster import (importer.py) -----------------------------------------------------------
+
+import io  # noqa: E402
+
+from flask import current_app, send_file, url_for  # noqa: E402
+
+from participation.auth.scoping import get_scoped, path_resolver  # noqa: E402
+from participation.common.errors import ApiError  # noqa: E402
+from participation.common.jobs import enqueue  # noqa: E402
+from participation.roster import import_schemas, importer  # noqa: E402
+from participation.roster.models import ImportStatus, RosterImport  # noqa: E402
+from participation.roster.tasks import run_roster_import  # noqa: E402
+
+LOCATION_HEADER = {"Location": {"description": "the import", "schema": {"type": "string"}}}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@path_resolver("import_id")
+def _roster_import(import_id: int, principal) -> RosterImport:
+    return get_scoped(RosterImport, import_id, principal)
+
+
+@blp.route("/compounds/<int:compound_id>/roster-imports")
+class CompoundRosterImports(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, import_schemas.RosterImportSchema(many=True))
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.paginate(SelectPage)
+    def get(self, compound_id):
+        """Roster imports of a compound, newest first"""
+        _staff()
+        compound = path_object("compound_id")
+        return (
+            select(RosterImport)
+            .where(RosterImport.compound_id == compound.id)
+            .order_by(RosterImport.id.desc())
+        )
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(import_schemas.RosterUploadSchema, location="files")
+    @blp.response(
+        200,
+        import_schemas.RosterImportDetailSchema,
+        description="Small file, imported in this request: status done, with the report",
+    )
+    @blp.alt_response(
+        202,
+        schema=import_schemas.RosterImportDetailSchema,
+        description="Large file, queued: follow the Location header for progress and report",
+        headers=LOCATION_HEADER,
+        success=True,
+    )
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(413, schema=ErrorSchema, description="file_too_large")
+    @blp.alt_response(415, schema=ErrorSchema, description="unsupported_file_type: not .csv/.xlsx")
+    @blp.alt_response(
+        422,
+        schema=import_schemas.RosterRejectedSchema,
+        description="roster_invalid: rows with problems, nothing written; errors.rows lists "
+        "them all and Location names the rejected import. Also unreadable_file (damaged "
+        "file or unknown encoding) and validation_error (no file).",
+        headers=LOCATION_HEADER,
+    )
+    def post(self, upload, compound_id):
+        """Import a roster file (房产名册)
+
+        CSV (UTF-8 with or without BOM, or GB18030) or XLSX (first sheet), with the header
+        row of the template (`GET /roster-template.csv`). Every row is checked first; if any
+        has a problem, nothing is written and every problem is reported with its line and
+        column. Otherwise dwellings and owners are created or updated in place; dwellings
+        of the compound that are not in the file are listed in the report and kept.
+        With `dry_run=true` nothing is written: the report says what would change.
+        Files of up to `IMPORT_INLINE_MAX_ROWS` rows are imported in the request (200 or
+        422); larger ones run in the background (202).
+        """
+        principal = _staff()
+        compound = path_object("compound_id")
+        filename, content = _uploaded_file(upload["file"])
+        rows = importer.count_rows(filename, content)
+        if rows > current_app.config["IMPORT_INLINE_MAX_ROWS"]:
+            roster_import = importer.new_import(
+                compound.id, filename, content, upload["dry_run"], principal.id, rows
+            )
+            db.session.commit()
+            enqueue(run_roster_import, roster_import.id)
+            return roster_import, 202, {"Location": _import_url(roster_import)}
+        roster_import = importer.import_roster_file(
+            compound.id, filename, content, upload["dry_run"], principal.id
+        )
+        db.session.commit()
+        if roster_import.status is ImportStatus.REJECTED:
+            raise ApiError(
+                422,
+                "roster_invalid",
+                roster_import.report["message"],
+                {"rows": roster_import.report["problems"]},
+                headers={"Location": _import_url(roster_import)},
+            )
+        return roster_import
+
+
+@blp.route("/roster-imports/<int:import_id>")
+class RosterImportDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, import_schemas.RosterImportDetailSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, import_id):
+        """A roster import: status, progress (rows_done of rows_total) and report"""
+        _staff()
+        return path_object("import_id")
+
+
+@blp.route("/roster-template.csv")
+class RosterTemplateCsv(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="text/csv")
+    @blp.alt_response(403, schema=ErrorSchema, description="staff only")
+    def get(self):
+        """Roster template: the header row and one example row (UTF-8 CSV with BOM)"""
+        _staff()
+        return _download(importer.template_csv(), "text/csv; charset=utf-8", "csv")
+
+
+@blp.route("/roster-template.xlsx")
+class RosterTemplateXlsx(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX_TYPE)
+    @blp.alt_response(403, schema=ErrorSchema, description="staff only")
+    def get(self):
+        """Roster template as an Excel workbook (room, phone and ID columns are text)"""
+        _staff()
+        return _download(importer.template_xlsx(), XLSX_TYPE, "xlsx")
+
+
+def _uploaded_file(upload) -> tuple[str, bytes]:
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        size = f"{limit // 2**20} MB" if limit % 2**20 == 0 else f"{limit} 字节"
+        raise ApiError(413, "file_too_large", f"文件过大：名册文件不能超过 {size}")
+    return upload.filename or "", content
+
+
+def _import_url(roster_import: RosterImport) -> str:
+    return url_for("roster.RosterImportDetail", import_id=roster_import.id)
+
+
+def _download(content: bytes, mimetype: str, extension: str):
+    return send_file(
+        io.BytesIO(content),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"房产名册模板.{extension}",
+    )

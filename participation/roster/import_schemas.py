@@ -1,0 +1,113 @@
+"""Schemas of the roster import endpoints (see ``importer.py`` for the report's contents)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import request
+from flask_smorest.fields import Upload
+
+from participation.common.errors import ErrorSchema
+from participation.common.schemas import LocalDateTime, Schema
+from participation.roster.models import ImportStatus
+
+
+class RosterUploadSchema(Schema):
+    """``multipart/form-data``: the file and the optional field ``dry_run``."""
+
+    file = Upload(
+        required=True,
+        metadata={"description": "房产名册：.csv（UTF-8 或 GB18030）或 .xlsx（第一个工作表）"},
+    )
+    dry_run = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "true：只检查并给出将要发生的变化，不写入名册"},
+    )
+
+    @ma.pre_load
+    def _with_form_fields(self, data, **kwargs):
+        # webargs reads the "files" location from request.files only; the other parts of a
+        # multipart body are in request.form (flask-smorest #46: one schema keeps the
+        # OpenAPI request body complete).
+        return {**request.form.to_dict(), **data}
+
+
+class RowProblemSchema(Schema):
+    line = ma.fields.Integer(metadata={"description": "行号，与文件中一致：表头为第1行"})
+    column = ma.fields.String(metadata={"example": "手机号"})
+    problem = ma.fields.String(metadata={"example": "手机号应为11位大陆手机号码"})
+
+
+class DwellingChangeSchema(Schema):
+    dwelling = ma.fields.String(metadata={"example": "1栋1单元101"})
+    changes = ma.fields.List(ma.fields.String(), metadata={"example": ["面积 68.45 → 70.00"]})
+
+
+class OwnerChangeSchema(Schema):
+    owner = ma.fields.String(metadata={"description": "姓名（已脱敏）", "example": "张*"})
+    dwellings = ma.fields.List(ma.fields.String())
+    changes = ma.fields.List(
+        ma.fields.String(), metadata={"example": ["手机号 138****5678 → 139****1234"]}
+    )
+
+
+class ImportSummarySchema(Schema):
+    rows = ma.fields.Integer()
+    dwellings_created = ma.fields.Integer()
+    dwellings_updated = ma.fields.Integer()
+    dwellings_unchanged = ma.fields.Integer()
+    dwellings_not_in_file = ma.fields.Integer()
+    owners_created = ma.fields.Integer()
+    owners_updated = ma.fields.Integer()
+
+
+class ImportReportSchema(Schema):
+    dry_run = ma.fields.Boolean()
+    message = ma.fields.String()
+    problems = ma.fields.List(
+        ma.fields.Nested(RowProblemSchema),
+        metadata={"description": "rejected：文件中的全部问题；此时名册未作任何改动"},
+    )
+    summary = ma.fields.Nested(ImportSummarySchema, allow_none=True)
+    changes = ma.fields.List(
+        ma.fields.Nested(DwellingChangeSchema), metadata={"description": "已更新的户及其变化"}
+    )
+    owner_changes = ma.fields.List(ma.fields.Nested(OwnerChangeSchema))
+    not_in_file = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "系统中有而文件中没有的户：原样保留，未删除"},
+    )
+
+
+class RosterImportSchema(Schema):
+    id = ma.fields.Integer()
+    compound_id = ma.fields.Integer()
+    filename = ma.fields.String()
+    dry_run = ma.fields.Boolean()
+    status = ma.fields.Enum(
+        ImportStatus,
+        by_value=True,
+        metadata={
+            "description": "queued → running → done（已导入；试导入时为已检查）/ rejected"
+            "（有问题，未写入）/ failed（意外错误，未写入）"
+        },
+    )
+    rows_total = ma.fields.Integer()
+    rows_done = ma.fields.Integer(metadata={"description": "已检查的行数"})
+    message = ma.fields.String(attribute="report.message", dump_default="")
+    created_at = LocalDateTime()
+    finished_at = LocalDateTime(allow_none=True)
+
+
+class RosterImportDetailSchema(RosterImportSchema):
+    report = ma.fields.Nested(ImportReportSchema, allow_none=True)
+
+
+class RosterRejectedErrorsSchema(Schema):
+    rows = ma.fields.List(ma.fields.Nested(RowProblemSchema))
+
+
+class RosterRejectedSchema(ErrorSchema):
+    """422 ``roster_invalid``: ``errors.rows`` lists every problem; the rejected import is at
+    the ``Location`` header."""
+
+    errors = ma.fields.Nested(RosterRejectedErrorsSchema)

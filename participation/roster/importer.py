@@ -1,0 +1,1040 @@
+"""Roster import (房产名册导入): read a committee's CSV or XLSX file, check every row, compare it
+with the compound's roster and apply the differences in one transaction.
+
+1. :func:`read_table` turns the bytes into text cells (CSV in UTF-8 or GB18030, or the first
+   sheet of an XLSX workbook); a file that is not one of those is an :class:`ApiError`.
+2. :func:`check_rows` collects every problem of every row, with the line and column the
+   committee sees in the file. One problem and nothing is written.
+3. :func:`_plan` compares the rows with the roster, loaded once into dicts.
+4. :func:`_write` applies the plan with bulk inserts and updates; it flushes, never commits.
+
+Full ID numbers live only in memory while a file is checked: owners are matched by the keyed
+hash of the ID number and keep its last four characters; reports and logs carry no ID
+numbers, and names and phones in reports are masked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import PurePath
+
+from flask import current_app
+from sqlalchemy import delete, insert, select, update
+
+from participation.common.errors import ApiError
+from participation.common.privacy import id_number_hash, mask_name, mask_phone
+from participation.common.schemas import TWO_PLACES
+from participation.common.types import utcnow
+from participation.extensions import db
+from participation.roster.models import (
+    AreaSource,
+    Building,
+    Compound,
+    Dwelling,
+    DwellingStatus,
+    DwellingUse,
+    Entrance,
+    ImportStatus,
+    Owner,
+    Ownership,
+    RosterImport,
+)
+
+log = logging.getLogger(__name__)
+
+BUILDING, ENTRANCE, FLOOR, ROOM = "楼栋", "单元", "楼层", "房号"
+AREA, AREA_SOURCE, STATUS = "专有部分面积", "面积来源", "房屋状态"
+NAME, PHONE, ID_NUMBER, USE = "业主姓名", "手机号", "业主证件号", "用途"
+REQUIRED_COLUMNS = (
+    BUILDING, ENTRANCE, FLOOR, ROOM, AREA, AREA_SOURCE, STATUS, NAME, PHONE, ID_NUMBER,
+)
+OPTIONAL_COLUMNS = (USE,)
+
+AREA_SOURCES = {
+    "登记": AreaSource.REGISTRY,
+    "实测": AreaSource.SURVEYED,
+    "合同": AreaSource.CONTRACT,
+}
+STATUSES = {
+    "已售": DwellingStatus.SOLD,
+    "未售": DwellingStatus.UNSOLD,
+    "已售未交付": DwellingStatus.UNDELIVERED,
+}
+USES = {
+    "住宅": DwellingUse.RESIDENTIAL,
+    "商业": DwellingUse.COMMERCIAL,
+    "车位": DwellingUse.PARKING,
+}
+LABELS = {member: label for m in (AREA_SOURCES, STATUSES, USES) for label, member in m.items()}
+
+CO_OWNER_SEPARATOR = "、"
+MAX_AREA = Decimal("100000000")  # Numeric(10, 2)
+PROGRESS_EVERY = 1000
+FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
+
+TEMPLATE_EXAMPLE = (
+    "1栋", "1单元", "1", "101", "68.45", "登记", "已售", "张三", "13800000000",
+    "11010519491231002X", "住宅",
+)
+
+DwellingKey = tuple[str, str, str]  # building, entrance, room (normalised)
+Progress = Callable[[int], None]
+
+
+# Entry points -----------------------------------------------------------------------------
+
+
+def import_roster_file(
+    compound_id: int,
+    filename: str,
+    content: bytes,
+    dry_run: bool = False,
+    created_by_id: int | None = None,
+) -> RosterImport:
+    """Create the import's row and run the import here and now. Flushes; the caller commits.
+
+    Raises :class:`ApiError` (415/422) when ``content`` is not a readable CSV or XLSX file;
+    problems in the rows make the import ``rejected`` instead.
+    """
+    roster_import = new_import(compound_id, filename, b"", dry_run, created_by_id)
+    run_import(roster_import, content)
+    return roster_import
+
+
+def new_import(
+    compound_id: int,
+    filename: str,
+    content: bytes,
+    dry_run: bool,
+    created_by_id: int | None,
+    rows_total: int = 0,
+) -> RosterImport:
+    """A queued import. ``content`` is kept only until the import finishes."""
+    roster_import = RosterImport(
+        compound_id=compound_id,
+        filename=PurePath(filename or "roster").name[:200],
+        content=content,
+        dry_run=dry_run,
+        status=ImportStatus.QUEUED,
+        rows_total=rows_total,
+        created_by_id=created_by_id,
+    )
+    db.session.add(roster_import)
+    db.session.flush()
+    return roster_import
+
+
+def run_import(
+    roster_import: RosterImport, content: bytes, on_progress: Progress | None = None
+) -> None:
+    """Check ``content`` and, unless it is a dry run, apply it. Flushes; never commits.
+
+    ``on_progress(rows_done)`` is called while the rows are checked, before anything is
+    written, so a job may commit in it to show its progress.
+    """
+    roster_import.status = ImportStatus.RUNNING
+    table = read_table(roster_import.filename, content)
+    roster_import.rows_total = len(table.rows)
+    entries, problems = check_rows(table, on_progress)
+    if problems:
+        _finish(roster_import, ImportStatus.REJECTED, _rejection(problems, roster_import.dry_run))
+        return
+    compound_id = roster_import.compound_id
+    if not roster_import.dry_run:
+        _lock_compound(compound_id)
+    roster = _load_roster(compound_id)
+    plan = _plan(entries, roster)
+    if not roster_import.dry_run:
+        _write(plan, roster, compound_id)
+    _finish(roster_import, ImportStatus.DONE, plan.report(roster_import.dry_run))
+
+
+def mark_failed(roster_import: RosterImport) -> None:
+    """After an unexpected error (the transaction was rolled back: nothing was written)."""
+    message = "导入时发生意外错误，未写入任何数据，请重新上传。"
+    _finish(roster_import, ImportStatus.FAILED, _report(roster_import.dry_run, message))
+
+
+def count_rows(filename: str, content: bytes) -> int:
+    """Data rows in the file (blank rows left out); raises like :func:`read_table`."""
+    return len(read_table(filename, content).rows)
+
+
+def _finish(roster_import: RosterImport, status: ImportStatus, report: dict) -> None:
+    roster_import.status = status
+    roster_import.report = report
+    roster_import.rows_done = roster_import.rows_total
+    roster_import.finished_at = utcnow()
+    roster_import.content = b""  # the file holds full ID numbers: never keep it
+    log.info(
+        "roster import %s (compound %s): %s, %s rows",
+        roster_import.id, roster_import.compound_id, status.value, roster_import.rows_total,
+    )
+
+
+# Reading the file ---------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[tuple[int, list[str]]]  # (line as the committee sees it, cells); no blank rows
+
+
+def read_table(filename: str, content: bytes) -> Table:
+    """The header row and the data rows of a CSV file or of an XLSX workbook's first sheet."""
+    suffix = PurePath(filename or "").suffix.lower()
+    if suffix == ".csv":
+        lines = _csv_lines(content)
+    elif suffix == ".xlsx":
+        lines = _xlsx_lines(content)
+    else:
+        raise ApiError(
+            415,
+            "unsupported_file_type",
+            "仅支持 CSV（.csv）或 Excel（.xlsx）文件；旧版 .xls 文件请先另存为 .xlsx",
+        )
+    header = lines[0] if lines else []
+    rows = [(number, cells) for number, cells in enumerate(lines[1:], start=2) if any(cells)]
+    return Table(header, rows)
+
+
+def _unreadable(message: str) -> ApiError:
+    return ApiError(422, "unreadable_file", message)
+
+
+def _csv_lines(content: bytes) -> list[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = content.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise _unreadable("无法识别文件的编码，请另存为 UTF-8 编码的 CSV 文件") from exc
+    try:
+        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:
+        raise _unreadable("无法读取该 CSV 文件，请确认它是逗号分隔的文本文件") from exc
+
+
+def _xlsx_lines(content: bytes) -> list[list[str]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()  # some writers declare wrong dimensions
+            return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        finally:
+            workbook.close()
+    except Exception as exc:  # a damaged or foreign file fails in many ways inside openpyxl
+        raise _unreadable("无法读取该 Excel 文件，请确认它是 .xlsx 格式") from exc
+
+
+def _cell_text(value) -> str:
+    """A cell as the committee typed it. Numbers keep their shortest decimal form (68.45
+    stays "68.45"); integral numbers lose the ".0" (a phone 13800000000.0 is "13800000000").
+    Numbers too long for a float to hold exactly keep their exponent, so that an ID number
+    stored as a number is recognised as damaged rather than read as other digits."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value).strip()
+
+
+# Checking the rows --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    column: str
+    problem: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "problem": self.problem}
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerEntry:
+    name: str
+    phone: str | None
+    id_hash: str
+    id_last4: str
+
+
+@dataclass(frozen=True, slots=True)
+class DwellingEntry:
+    building: str
+    entrance: str
+    room: str
+    floor: int
+    area: Decimal
+    area_source: AreaSource
+    status: DwellingStatus
+    use: DwellingUse | None  # None: the file has no 用途 column; keep what is stored
+    owners: tuple[OwnerEntry, ...]
+
+    @property
+    def key(self) -> DwellingKey:
+        return (self.building, self.entrance, self.room)
+
+    @property
+    def label(self) -> str:
+        return dwelling_label(self.building, self.entrance, self.room)
+
+
+def dwelling_label(building: str, entrance: str, room: str) -> str:
+    """1栋2单元501, as on notices (the same as ``Dwelling.label``)."""
+    building_name = f"{building}栋" if building.isdigit() else building
+    entrance_name = f"{entrance}单元" if entrance.isdigit() else entrance
+    return f"{building_name}{entrance_name}{room}"
+
+
+class _Invalid(ValueError):
+    """A cell's problem, in the words shown to the committee."""
+
+
+def check_rows(
+    table: Table, on_progress: Progress | None = None
+) -> tuple[list[DwellingEntry], list[Problem]]:
+    """Every row checked and every problem collected; the rows as entries when there is no
+    problem at all."""
+    columns, problems = _columns(table)
+    if problems:
+        return [], problems
+    checker = _Checker(columns, current_app.config["ID_HASH_KEY"])
+    for done, (line, cells) in enumerate(table.rows, start=1):
+        checker.check(line, cells)
+        if on_progress and done % PROGRESS_EVERY == 0:
+            on_progress(done)
+    if on_progress:
+        on_progress(len(table.rows))
+    return ([] if checker.problems else checker.entries), checker.problems
+
+
+def _column_name(cell: str) -> str:
+    """"专有部分面积（㎡）" → "专有部分面积"."""
+    return re.sub(r"\s*[（(][^（）()]*[）)]$", "", cell.replace("\ufeff", "").strip())
+
+
+def _columns(table: Table) -> tuple[dict[str, int], list[Problem]]:
+    if not table.header:
+        return {}, [Problem(1, "", "文件是空的：第1行应为表头（楼栋、单元、楼层……）")]
+    columns: dict[str, int] = {}
+    problems = []
+    for index, cell in enumerate(table.header):
+        name = _column_name(cell)
+        if name in columns:
+            problems.append(Problem(1, name, f"“{name}”列出现了两次"))
+        elif name in REQUIRED_COLUMNS or name in OPTIONAL_COLUMNS:
+            columns[name] = index
+    problems += [
+        Problem(1, name, f"缺少“{name}”列，表头应与模板一致")
+        for name in REQUIRED_COLUMNS
+        if name not in columns
+    ]
+    if not problems and not table.rows:
+        problems.append(Problem(2, "", "文件中没有数据行"))
+    return columns, problems
+
+
+class _Checker:
+    """Checks rows one by one and across rows (duplicate rooms, one ID with two names)."""
+
+    def __init__(self, columns: dict[str, int], hash_key: str):
+        self.columns = columns
+        self.hash_key = hash_key
+        self.entries: list[DwellingEntry] = []
+        self.problems: list[Problem] = []
+        self.line = 0
+        self.cells: list[str] = []
+        self._first_line_of_room: dict[DwellingKey, int] = {}
+        self._first_owner: dict[str, tuple[int, OwnerEntry]] = {}  # by ID hash
+
+    def check(self, line: int, cells: list[str]) -> None:
+        self.line = line
+        self.cells = cells
+        before = len(self.problems)
+        building = self._field(BUILDING, _building)
+        entrance = self._field(ENTRANCE, _entrance)
+        floor = self._field(FLOOR, _floor)
+        room = self._field(ROOM, _room)
+        area = self._field(AREA, _area)
+        area_source = self._field(AREA_SOURCE, _area_source)
+        status = self._field(STATUS, _status)
+        use = self._field(USE, _use) if USE in self.columns else None
+        owners = self._owners_of(status)
+        if building is not None and entrance is not None and room is not None:
+            self._check_room((building, entrance, room))
+        if owners:
+            self._check_owners_across_rows(owners)
+        if len(self.problems) == before:
+            self.entries.append(
+                DwellingEntry(
+                    building, entrance, room, floor, area, area_source, status, use, owners
+                )
+            )
+
+    def _text(self, column: str) -> str:
+        index = self.columns[column]
+        return self.cells[index] if index < len(self.cells) else ""
+
+    def _problem(self, column: str, text: str) -> None:
+        self.problems.append(Problem(self.line, column, text))
+
+    def _field(self, column: str, parse: Callable[[str], object]):
+        try:
+            return parse(self._text(column))
+        except _Invalid as invalid:
+            self._problem(column, str(invalid))
+            return None
+
+    def _owners_of(self, status: DwellingStatus | None) -> tuple[OwnerEntry, ...] | None:
+        """The row's owners, or None if a cell about them has a problem."""
+        names, phones, ids = (_split(self._text(c)) for c in (NAME, PHONE, ID_NUMBER))
+        if status is not None and status.belongs_to_developer:
+            filled = [c for c, v in ((NAME, names), (PHONE, phones), (ID_NUMBER, ids)) if v]
+            if filled:
+                self._problem(filled[0], "未售或已售未交付的房屋属于开发建设单位，不填写业主信息")
+                return None
+            return ()
+        before = len(self.problems)
+        self._check_names(names, status)
+        phones = self._phones(phones, names)
+        hashed = self._id_numbers(ids, names, status)
+        if len(self.problems) > before or not names:
+            return None
+        return tuple(
+            OwnerEntry(name, phone, id_hash, last4)
+            for name, phone, (id_hash, last4) in zip(names, phones, hashed, strict=True)
+        )
+
+    def _check_names(self, names: list[str], status: DwellingStatus | None) -> None:
+        if not names:
+            if status is not None:
+                self._problem(NAME, "已售房屋须填写业主姓名，共有人用“、”分隔")
+        elif any(not name for name in names):
+            self._problem(NAME, "业主姓名有空项，共有人用“、”分隔")
+        elif any(len(name) > 64 for name in names):
+            self._problem(NAME, "业主姓名过长")
+
+    def _id_numbers(
+        self, ids: list[str], names: list[str], status: DwellingStatus | None
+    ) -> list[tuple[str, str]]:
+        """(keyed hash, last 4 characters) of each ID number; the number itself is dropped."""
+        if not ids:
+            if status is not None or names:
+                self._problem(ID_NUMBER, "已售房屋须填写业主证件号")
+            return []
+        if len(ids) != len(names):
+            self._problem(ID_NUMBER, "证件号的个数与业主姓名的个数不一致，共有人用“、”分隔")
+            return []
+        hashed = []
+        for position, raw in enumerate(ids):
+            try:
+                number = _id_number(raw)
+            except _Invalid as invalid:
+                self._problem(ID_NUMBER, _nth(position, len(ids)) + str(invalid))
+                continue
+            hashed.append((id_number_hash(number, self.hash_key), number[-4:]))
+        if len({h for h, _ in hashed}) < len(hashed):
+            self._problem(ID_NUMBER, "同一证件号在本行出现了两次")
+        return hashed
+
+    def _phones(self, phones: list[str], names: list[str]) -> list[str | None]:
+        """Phones in the order of the names; an empty cell means no phone for anyone."""
+        if not phones:
+            return [None] * len(names)
+        if len(phones) != len(names):
+            self._problem(PHONE, "手机号的个数与业主姓名的个数不一致，共有人用“、”分隔")
+            return []
+        checked = []
+        for position, raw in enumerate(phones):
+            phone = _nfkc(raw)
+            if not re.fullmatch(r"1[3-9][0-9]{9}", phone):
+                self._problem(PHONE, _nth(position, len(phones)) + "手机号应为11位大陆手机号码")
+            checked.append(phone)
+        return checked
+
+    def _check_room(self, key: DwellingKey) -> None:
+        first = self._first_line_of_room.setdefault(key, self.line)
+        if first != self.line:
+            self._problem(ROOM, f"与第{first}行是同一户（楼栋、单元、房号都相同）")
+
+    def _check_owners_across_rows(self, owners: Iterable[OwnerEntry]) -> None:
+        for owner in owners:
+            first_line, first = self._first_owner.setdefault(owner.id_hash, (self.line, owner))
+            if first_line == self.line:
+                continue
+            if first.name != owner.name:
+                self._problem(NAME, f"证件号与第{first_line}行相同，但业主姓名不同")
+            elif first.phone != owner.phone:
+                self._problem(PHONE, f"证件号与第{first_line}行相同，但手机号不同")
+
+
+def _nfkc(text: str) -> str:
+    """Full-width digits and letters (１２３Ｘ) as ASCII, spaces removed."""
+    return unicodedata.normalize("NFKC", text).replace(" ", "")
+
+
+def _split(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(CO_OWNER_SEPARATOR)] if cell else []
+
+
+def _nth(position: int, count: int) -> str:
+    return f"第{position + 1}个" if count > 1 else ""
+
+
+def _place_key(text: str, suffix: str, what: str) -> str:
+    """"1栋", "1号楼", "01" → "1"; names that are not numbers are kept as written."""
+    text = _nfkc(text)
+    match = re.fullmatch(rf"0*([0-9]+)(?:{suffix})?", text)
+    key = match[1] if match else text
+    if len(key) > 32:
+        raise _Invalid(f"{what}名称过长")
+    return key
+
+
+def _building(text: str) -> str:
+    if not text:
+        raise _Invalid("楼栋不能为空")
+    return _place_key(text, "号楼|栋|幢|号", "楼栋")
+
+
+def _entrance(text: str) -> str:
+    return _place_key(text, "单元", "单元")
+
+
+def _floor(text: str) -> int:
+    text = _nfkc(text)
+    if not re.fullmatch(r"-?[0-9]{1,3}", text):
+        raise _Invalid("楼层应为整数")
+    return int(text)
+
+
+def _room(text: str) -> str:
+    room = _nfkc(text)
+    if not room:
+        raise _Invalid("房号不能为空")
+    if len(room) > 32:
+        raise _Invalid("房号过长")
+    return room
+
+
+def _area(text: str) -> Decimal:
+    text = _nfkc(text)
+    if not text:
+        raise _Invalid("专有部分面积不能为空")
+    try:
+        area = Decimal(text)
+    except InvalidOperation:
+        area = None
+    if area is None or not area.is_finite():
+        raise _Invalid("面积应为数字（平方米）")
+    if area <= 0:
+        raise _Invalid("面积应大于0")
+    if area >= MAX_AREA:
+        raise _Invalid("面积超出范围")
+    if area != area.quantize(TWO_PLACES):
+        raise _Invalid("面积最多保留两位小数")
+    return area.quantize(TWO_PLACES)
+
+
+def _choice(what: str, options: dict, default) -> Callable[[str], object]:
+    allowed = "、".join(f"“{label}”" for label in options)
+    message = f"{what}应为{allowed}之一，留空即为“{LABELS[default]}”"
+
+    def parse(text: str):
+        if not text:
+            return default
+        try:
+            return options[text]
+        except KeyError:
+            raise _Invalid(message) from None
+
+    return parse
+
+
+_area_source = _choice("面积来源", AREA_SOURCES, AreaSource.REGISTRY)
+_status = _choice("房屋状态", STATUSES, DwellingStatus.SOLD)
+_use = _choice("用途", USES, DwellingUse.RESIDENTIAL)
+
+
+# ID numbers: 居民身份证号码 (GB 11643) or 统一社会信用代码 (GB 32100) --------------------------
+
+_RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_CHECK = "10X98765432"
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def _id_number(raw: str) -> str:
+    number = _nfkc(raw).upper()
+    if "E+" in number:
+        raise _Invalid("证件号被表格存成了数字，末几位已丢失；请把该列设为文本格式后重新填写")
+    if re.fullmatch(r"[0-9]{17}[0-9X]", number):
+        if _has_birth_date(number):
+            if resident_id_valid(number):
+                return number
+            raise _Invalid("证件号校验位不正确，请核对")
+        if credit_code_valid(number):  # a credit code may be all digits
+            return number
+        raise _Invalid("证件号中的出生日期不正确，请核对")
+    if len(number) == 18 and set(number) <= set(_CREDIT_CHARS):
+        if credit_code_valid(number):
+            return number
+        raise _Invalid("统一社会信用代码校验位不正确，请核对")
+    raise _Invalid("证件号应为18位居民身份证号码或统一社会信用代码")
+
+
+def _has_birth_date(number: str) -> bool:
+    try:
+        born = datetime.strptime(number[6:14], "%Y%m%d")
+    except ValueError:
+        return False
+    return born.year >= 1900
+
+
+def resident_id_valid(number: str) -> bool:
+    """GB 11643 check character of an 18-character resident ID number."""
+    total = sum(int(d) * w for d, w in zip(number[:17], _RESIDENT_WEIGHTS, strict=True))
+    return _RESIDENT_CHECK[total % 11] == number[17]
+
+
+def credit_code_valid(code: str) -> bool:
+    """GB 32100 check character of an 18-character unified social credit code."""
+    if len(code) != 18 or not set(code) <= set(_CREDIT_CHARS):
+        return False
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    return _CREDIT_CHARS[(31 - total % 31) % 31] == code[17]
+
+
+# Comparing with the roster ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredDwelling:
+    id: int
+    label: str
+    floor: int
+    area: Decimal
+    area_source: AreaSource
+    status: DwellingStatus
+    use: DwellingUse
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredOwner:
+    id: int
+    id_hash: str
+    name: str
+    phone: str | None
+
+
+@dataclass
+class _Roster:
+    """The compound's roster, loaded once (five queries)."""
+
+    buildings: dict[str, int]
+    entrances: dict[tuple[str, str], int]
+    dwellings: dict[DwellingKey, _StoredDwelling]
+    owners: dict[str, _StoredOwner]  # by ID hash
+    owners_by_id: dict[int, _StoredOwner]
+    ownerships: dict[int, dict[int, int]]  # dwelling id → {owner id: ownership id}
+
+
+def _lock_compound(compound_id: int) -> None:
+    """Imports of one compound run one after the other (a row lock on PostgreSQL; SQLite has
+    a single writer anyway)."""
+    db.session.execute(select(Compound.id).where(Compound.id == compound_id).with_for_update())
+
+
+def _load_roster(compound_id: int) -> _Roster:
+    buildings = db.session.execute(
+        select(Building.number, Building.id).where(Building.compound_id == compound_id)
+    )
+    entrances = db.session.execute(
+        select(Building.number, Entrance.number, Entrance.id)
+        .join(Building, Entrance.building_id == Building.id)
+        .where(Building.compound_id == compound_id)
+    )
+    dwellings = db.session.execute(
+        select(
+            Building.number, Entrance.number, Dwelling.room, Dwelling.id, Dwelling.floor,
+            Dwelling.area, Dwelling.area_source, Dwelling.status, Dwelling.use,
+        )
+        .join(Building, Dwelling.building_id == Building.id)
+        .join(Entrance, Dwelling.entrance_id == Entrance.id)
+        .where(Dwelling.compound_id == compound_id)
+    )
+    owners = [
+        _StoredOwner(*row)
+        for row in db.session.execute(
+            select(Owner.id, Owner.id_hash, Owner.name, Owner.phone).where(
+                Owner.compound_id == compound_id
+            )
+        )
+    ]
+    ownerships = db.session.execute(
+        select(Ownership.dwelling_id, Ownership.owner_id, Ownership.id)
+        .join(Dwelling, Ownership.dwelling_id == Dwelling.id)
+        .where(Dwelling.compound_id == compound_id)
+        .order_by(Ownership.id)
+    )
+    held: dict[int, dict[int, int]] = {}
+    for dwelling_id, owner_id, ownership_id in ownerships:
+        held.setdefault(dwelling_id, {})[owner_id] = ownership_id
+    return _Roster(
+        buildings={number: id_ for number, id_ in buildings},
+        entrances={(b, e): id_ for b, e, id_ in entrances},
+        dwellings={
+            (b, e, room): _StoredDwelling(id_, dwelling_label(b, e, room), *rest)
+            for b, e, room, id_, *rest in dwellings
+        },
+        owners={owner.id_hash: owner for owner in owners},
+        owners_by_id={owner.id: owner for owner in owners},
+        ownerships=held,
+    )
+
+
+@dataclass
+class _Plan:
+    """What the file changes, computed in memory before anything is written."""
+
+    rows: int
+    new_dwellings: list[DwellingEntry] = field(default_factory=list)
+    changed_dwellings: list[tuple[int, DwellingEntry]] = field(default_factory=list)
+    unchanged_dwellings: int = 0
+    new_owners: dict[str, OwnerEntry] = field(default_factory=dict)  # by ID hash
+    changed_owners: dict[int, OwnerEntry] = field(default_factory=dict)  # by owner id
+    ownerships_removed: list[int] = field(default_factory=list)
+    ownerships_added: list[tuple[DwellingKey, str]] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
+    owner_changes: list[dict] = field(default_factory=list)
+    not_in_file: list[str] = field(default_factory=list)
+
+    def report(self, dry_run: bool) -> dict:
+        summary = {
+            "rows": self.rows,
+            "dwellings_created": len(self.new_dwellings),
+            "dwellings_updated": len(self.changed_dwellings),
+            "dwellings_unchanged": self.unchanged_dwellings,
+            "dwellings_not_in_file": len(self.not_in_file),
+            "owners_created": len(self.new_owners),
+            "owners_updated": len(self.changed_owners),
+        }
+        return _report(
+            dry_run,
+            _summary_message(summary, dry_run),
+            summary=summary,
+            changes=self.changes,
+            owner_changes=self.owner_changes,
+            not_in_file=self.not_in_file,
+        )
+
+
+def _plan(entries: list[DwellingEntry], roster: _Roster) -> _Plan:
+    plan = _Plan(rows=len(entries))
+    _plan_owners(plan, entries, roster)
+    for entry in entries:
+        stored = roster.dwellings.get(entry.key)
+        if stored is None:
+            plan.new_dwellings.append(entry)
+            plan.ownerships_added += [(entry.key, owner.id_hash) for owner in entry.owners]
+            continue
+        changes = _dwelling_changes(stored, entry) + _plan_ownerships(plan, stored, entry, roster)
+        if changes:
+            plan.changed_dwellings.append((stored.id, entry))
+            plan.changes.append({"dwelling": stored.label, "changes": changes})
+        else:
+            plan.unchanged_dwellings += 1
+    in_file = {entry.key for entry in entries}
+    plan.not_in_file = sorted(
+        stored.label for key, stored in roster.dwellings.items() if key not in in_file
+    )
+    return plan
+
+
+def _plan_owners(plan: _Plan, entries: list[DwellingEntry], roster: _Roster) -> None:
+    """New owners, and stored owners whose name or phone the file changes."""
+    in_file: dict[str, OwnerEntry] = {}
+    dwellings_of: dict[str, list[str]] = {}
+    for entry in entries:
+        for owner in entry.owners:
+            in_file.setdefault(owner.id_hash, owner)
+            dwellings_of.setdefault(owner.id_hash, []).append(entry.label)
+    for id_hash, owner in in_file.items():
+        stored = roster.owners.get(id_hash)
+        if stored is None:
+            plan.new_owners[id_hash] = owner
+        elif (stored.name, stored.phone) != (owner.name, owner.phone):
+            plan.changed_owners[stored.id] = owner
+            plan.owner_changes.append(
+                {
+                    "owner": mask_name(owner.name),
+                    "dwellings": dwellings_of[id_hash],
+                    "changes": _owner_changes(stored, owner),
+                }
+            )
+
+
+def _plan_ownerships(
+    plan: _Plan, stored: _StoredDwelling, entry: DwellingEntry, roster: _Roster
+) -> list[str]:
+    """Who owns a stored dwelling: the change for the report, if any."""
+    held = roster.ownerships.get(stored.id, {})
+    current = {roster.owners_by_id[owner_id].id_hash: i for owner_id, i in held.items()}
+    wanted = {owner.id_hash for owner in entry.owners}
+    if wanted == current.keys():
+        return []
+    plan.ownerships_removed += [i for id_hash, i in current.items() if id_hash not in wanted]
+    plan.ownerships_added += [(entry.key, id_hash) for id_hash in wanted - current.keys()]
+    before = _masked_names(roster.owners_by_id[owner_id].name for owner_id in held)
+    after = _masked_names(owner.name for owner in entry.owners)
+    return [f"业主 变更：{before} → {after}"]
+
+
+def _dwelling_changes(stored: _StoredDwelling, entry: DwellingEntry) -> list[str]:
+    changes = []
+    if stored.floor != entry.floor:
+        changes.append(f"楼层 {stored.floor} → {entry.floor}")
+    if stored.area != entry.area:
+        changes.append(f"面积 {stored.area:.2f} → {entry.area:.2f}")
+    for what, before, after in (
+        ("面积来源", stored.area_source, entry.area_source),
+        ("房屋状态", stored.status, entry.status),
+        ("用途", stored.use, entry.use),
+    ):
+        if after is not None and before != after:
+            changes.append(f"{what} {LABELS[before]} → {LABELS[after]}")
+    return changes
+
+
+def _owner_changes(stored: _StoredOwner, owner: OwnerEntry) -> list[str]:
+    changes = []
+    if stored.name != owner.name:
+        changes.append(f"姓名 {mask_name(stored.name)} → {mask_name(owner.name)}")
+    if stored.phone != owner.phone:
+        changes.append(f"手机号 {_masked_phone(stored.phone)} → {_masked_phone(owner.phone)}")
+    return changes
+
+
+def _masked_names(names: Iterable[str]) -> str:
+    return "、".join(mask_name(name) for name in names) or "（无）"
+
+
+def _masked_phone(phone: str | None) -> str:
+    return mask_phone(phone) or "（空）"
+
+
+# The report ---------------------------------------------------------------------------------
+
+
+def _report(
+    dry_run: bool,
+    message: str,
+    *,
+    problems: list[Problem] = (),
+    summary: dict | None = None,
+    changes: list[dict] = (),
+    owner_changes: list[dict] = (),
+    not_in_file: list[str] = (),
+) -> dict:
+    """The report stored on the import; the same keys whatever the outcome."""
+    return {
+        "dry_run": dry_run,
+        "message": message,
+        "problems": [problem.as_dict() for problem in problems],
+        "summary": summary,
+        "changes": list(changes),
+        "owner_changes": list(owner_changes),
+        "not_in_file": list(not_in_file),
+    }
+
+
+def _rejection(problems: list[Problem], dry_run: bool) -> dict:
+    message = f"名册中有 {len(problems)} 处问题，未导入任何数据；请逐条修改后重新上传。"
+    return _report(dry_run, message, problems=problems)
+
+
+def _summary_message(summary: dict, dry_run: bool) -> str:
+    changed = (
+        summary["dwellings_created"]
+        + summary["dwellings_updated"]
+        + summary["owners_created"]
+        + summary["owners_updated"]
+    )
+    if changed:
+        text = (
+            f"新增 {summary['dwellings_created']} 户，更新 {summary['dwellings_updated']} 户，"
+            f"未变 {summary['dwellings_unchanged']} 户；新增业主 {summary['owners_created']} 人，"
+            f"更新业主 {summary['owners_updated']} 人。"
+        )
+    else:
+        text = f"名册与系统中的 {summary['dwellings_unchanged']} 户一致，没有变化。"
+    if summary["dwellings_not_in_file"]:
+        text += (
+            f"系统中另有 {summary['dwellings_not_in_file']} 户不在本文件中，"
+            "已原样保留，未作改动。"
+        )
+    return ("试导入，未写入任何数据：" if dry_run else "导入完成：") + text
+
+
+# Writing ------------------------------------------------------------------------------------
+
+
+def _write(plan: _Plan, roster: _Roster, compound_id: int) -> None:
+    """Bulk statements only: per table, one per thousand rows or so, never one per row."""
+    db.session.flush()
+    dwelling_ids = _write_dwellings(plan, roster, compound_id)
+    owner_ids = _write_owners(plan, roster, compound_id)
+    removed = plan.ownerships_removed
+    for start in range(0, len(removed), 1000):
+        db.session.execute(
+            delete(Ownership).where(Ownership.id.in_(removed[start : start + 1000])),
+            execution_options={"synchronize_session": False},
+        )
+    added = [
+        {"dwelling_id": dwelling_ids[key], "owner_id": owner_ids[id_hash]}
+        for key, id_hash in plan.ownerships_added
+    ]
+    if added:
+        db.session.execute(insert(Ownership), added)
+    db.session.expire_all()  # bulk statements bypass the objects already in the session
+
+
+def _insert_ids(model, rows: list[dict], *key_columns) -> dict:
+    """Insert ``rows`` in bulk; the new ids by the value(s) of ``key_columns``. (RETURNING
+    the key, not ``sort_by_parameter_order``, which SQLite would run one row at a time.)"""
+    if not rows:
+        return {}
+    result = db.session.execute(insert(model).returning(model.id, *key_columns), rows)
+    return {key[0] if len(key) == 1 else tuple(key): id_ for id_, *key in result}
+
+
+def _update(model, rows: list[dict]) -> None:
+    """Bulk UPDATE by primary key (each row has its ``id``)."""
+    if rows:
+        db.session.execute(update(model), rows)
+
+
+def _write_dwellings(plan: _Plan, roster: _Roster, compound_id: int) -> dict[DwellingKey, int]:
+    new = plan.new_dwellings
+    buildings = dict(roster.buildings)
+    rows = [
+        {"compound_id": compound_id, "number": number}
+        for number in {entry.building for entry in new} - buildings.keys()
+    ]
+    buildings |= _insert_ids(Building, rows, Building.number)
+
+    entrances = dict(roster.entrances)
+    rows = [
+        {"building_id": buildings[b], "number": e}
+        for b, e in {(entry.building, entry.entrance) for entry in new} - entrances.keys()
+    ]
+    building_numbers = {id_: number for number, id_ in buildings.items()}
+    inserted = _insert_ids(Entrance, rows, Entrance.building_id, Entrance.number)
+    entrances |= {(building_numbers[b], e): id_ for (b, e), id_ in inserted.items()}
+
+    rows = [
+        {
+            "compound_id": compound_id,
+            "building_id": buildings[entry.building],
+            "entrance_id": entrances[(entry.building, entry.entrance)],
+            "room": entry.room,
+            **_dwelling_values(entry),
+            "use": entry.use or DwellingUse.RESIDENTIAL,
+        }
+        for entry in new
+    ]
+    places = {id_: place for place, id_ in entrances.items()}
+    inserted = _insert_ids(Dwelling, rows, Dwelling.entrance_id, Dwelling.room)
+    ids = {key: stored.id for key, stored in roster.dwellings.items()}
+    ids |= {(*places[entrance_id], room): id_ for (entrance_id, room), id_ in inserted.items()}
+    _update(Dwelling, [{"id": id_, **_dwelling_values(e)} for id_, e in plan.changed_dwellings])
+    return ids
+
+
+def _dwelling_values(entry: DwellingEntry) -> dict:
+    values = {
+        "floor": entry.floor,
+        "area": entry.area,
+        "area_source": entry.area_source,
+        "status": entry.status,
+    }
+    if entry.use is not None:
+        values["use"] = entry.use
+    return values
+
+
+def _write_owners(plan: _Plan, roster: _Roster, compound_id: int) -> dict[str, int]:
+    rows = [
+        {
+            "compound_id": compound_id,
+            "name": owner.name,
+            "phone": owner.phone,
+            "id_hash": owner.id_hash,
+            "id_last4": owner.id_last4,
+        }
+        for owner in plan.new_owners.values()
+    ]
+    ids = {id_hash: stored.id for id_hash, stored in roster.owners.items()}
+    ids |= _insert_ids(Owner, rows, Owner.id_hash)
+    _update(
+        Owner,
+        [
+            {"id": owner_id, "name": owner.name, "phone": owner.phone}
+            for owner_id, owner in plan.changed_owners.items()
+        ],
+    )
+    return ids
+
+
+# Templates ----------------------------------------------------------------------------------
+
+
+def template_csv() -> bytes:
+    """Header row and one invented example row, with a BOM so that Excel reads UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
+    writer.writerow(TEMPLATE_EXAMPLE)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    """The same as an XLSX workbook; rooms, phones and ID numbers are text columns, so that
+    Excel does not turn an ID number into 5.10902E+17."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "房产名册"
+    header = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    sheet.append(header)
+    example = list(TEMPLATE_EXAMPLE)
+    example[2], example[4] = int(example[2]), float(example[4])
+    sheet.append(example)
+    for index, name in enumerate(header, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = 22 if name in (ID_NUMBER, PHONE, NAME) else 12
+        if name in (ROOM, PHONE, ID_NUMBER):
+            sheet.column_dimensions[letter].number_format = "@"
+            sheet.cell(row=2, column=index).number_format = "@"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
