@@ -46,19 +46,33 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     """Every model module, so that ``create_all`` and migrations see all tables."""
     import participation.auth.models
-    import participation.roster.models  # noqa: F401
+    import participation.roster.models
+    import participation.votes.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from participation.auth.routes import blp as auth_blp
     from participation.auth.routes import staff_blp
     from participation.auth.scoping import resolve_path_objects
+    from participation.h5 import bp as h5_bp
     from participation.roster.routes import blp as roster_blp
     from participation.roster.routes import public_blp
+    from participation.votes.routes import blp as votes_blp
+    from participation.votes.routes import public_blp as public_votes_blp
 
-    for blueprint in (auth_blp, staff_blp, roster_blp, public_blp):
-        blueprint.before_request(resolve_path_objects)
+    for blueprint in (
+        auth_blp,
+        staff_blp,
+        roster_blp,
+        public_blp,
+        votes_blp,
+        public_votes_blp,
+    ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
+        # On the app, not the shared blueprint: a second app (the H5 browser test's live
+        # server) may be created in the same process.
+        app.before_request_funcs.setdefault(blueprint.name, []).append(resolve_path_objects)
+    app.register_blueprint(h5_bp)  # resident H5 pages: plain Flask, not in the API document
 
 
 def _register_cli(app: Flask) -> None:
