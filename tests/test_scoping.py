@@ -7,6 +7,7 @@ path id fails ``test_every_path_id_is_walked`` until it is given an object here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -17,8 +18,11 @@ from participation.auth.models import (
     RoleAssignment,
 )
 from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
+from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.roster.models import RosterImport
+from participation.votes.models import Matter, Proxy, Vote, VotePerson
+from participation.votes.services import open_vote, store_attachment
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -53,6 +57,28 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
     _db.session.add_all([claim, roster_import])
     _db.session.flush()
     role_a = _db.session.query(RoleAssignment).filter_by(staff_id=staff_a.id).one()
+    vote_a = Vote(
+        compound_id=a.id,
+        title="甲小区加装电梯",
+        matter=Matter.ELEVATOR,
+        rule=Matter.ELEVATOR.rule,
+        building_ids=[dwelling_a.building_id],
+        opens_at=utcnow() - timedelta(minutes=1),
+        closes_at=utcnow() + timedelta(days=7),
+        created_by_id=staff_a.id,
+    )
+    _db.session.add(vote_a)
+    _db.session.flush()
+    material_a = store_attachment(vote_a, "plan", "plan.pdf", b"%PDF-1.4", staff_a.id)
+    open_vote(vote_a)
+    proxy_a = Proxy(
+        vote_id=vote_a.id,
+        person_id=_db.session.query(VotePerson.id).filter_by(vote_id=vote_a.id).scalar(),
+        owner_id=owner_a.id,
+        grantor_account_id=account_a.id,
+        proxy_account_id=make_account("13900000003").id,
+    )
+    _db.session.add(proxy_a)
 
     account_b = make_account("13900000002")
     owner_b = make_dwelling.owner(b, "李四", "13900000002")
@@ -70,6 +96,9 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "import_id": roster_import.id,
             "staff_id": staff_a.id,
             "role_id": role_a.id,
+            "vote_id": vote_a.id,
+            "attachment_id": material_a.id,
+            "proxy_id": proxy_a.id,
         },
         committee_a=sign_in(staff_a),
         committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),

@@ -172,7 +172,9 @@ class VotePersonOwner(db.Model):
 
     __tablename__ = "vote_person_owners"
     __table_args__ = (
-        UniqueConstraint("vote_id", "owner_id"),
+        # An owner may be behind several persons (sole owner of one dwelling, co-owner of
+        # another); (vote_id, owner_id) leads for the lookup of a resident's persons.
+        UniqueConstraint("vote_id", "owner_id", "person_id"),
         Index("ix_vote_person_owners_person", "person_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -335,3 +337,22 @@ def _install_append_only(table):
 
 for _model in (VoteEvent, ChainEntry):
     _install_append_only(_model.__table__)
+
+
+class VoteReminder(db.Model):
+    """A reminder to the non-voters of an open vote, sent by ``tasks.remind_non_voters`` in
+    batches in account-id order; ``last_account_id`` is where a rerun resumes, so no account
+    gets the same reminder twice."""
+
+    __tablename__ = "vote_reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_count: Mapped[int] = mapped_column(default=0)
+    last_account_id: Mapped[int | None]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def status(self) -> str:
+        return "finished" if self.finished_at is not None else "pending"

@@ -2,17 +2,637 @@
 
 from __future__ import annotations
 
-import marshmallow as ma  # noqa: F401
+import marshmallow as ma
+from flask import current_app, request, url_for
+from flask_smorest.fields import Upload
 
-from participation.common.schemas import Amount, LocalDateTime, Schema  # noqa: F401
+from participation.common.schemas import Amount, LocalDateTime, Schema
+from participation.votes.models import Channel, Choice, Matter, ProxyStatus, VoteStatus
 
 # --- lifecycle and casting -----------------------------------------------------------------
 
+STATUS_DESCRIPTION = (
+    "draft 草稿 / open 进行中（opens_at 之前为尚未开始）/ closed 已截止 / published 公示中 / "
+    "final 结果已确定 / cancelled 已取消；超过截止时间的表决显示为 closed"
+)
+
+
+class VoteInSchema(Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=20000))
+    matter = ma.fields.Enum(
+        Matter,
+        by_value=True,
+        required=True,
+        metadata={"description": "表决事项（民法典第278条），决定计票规则；elevator 加装电梯"},
+    )
+    building_ids = ma.fields.List(
+        ma.fields.Integer(),
+        load_default=list,
+        metadata={"description": "表决范围：楼栋；与 entrance_ids 均为空时为全小区"},
+    )
+    entrance_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    opens_at = LocalDateTime(required=True)
+    closes_at = LocalDateTime(required=True, metadata={"description": "须晚于 opens_at 且在将来"})
+    objection_days = ma.fields.Integer(
+        load_default=lambda: current_app.config["VOTE_OBJECTION_DAYS"],
+        validate=ma.validate.Range(min=0, max=90),
+        metadata={"description": "公示期（天），默认 VOTE_OBJECTION_DAYS"},
+    )
+
+
+class VotePatchSchema(VoteInSchema):
+    """Any of the draft's fields; the others stay."""
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
+
+
+class VoteQuerySchema(Schema):
+    status = ma.fields.Enum(VoteStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
+
+
+class OpenVoteSchema(Schema):
+    confirm_unknown_owners = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "true：确认范围内没有登记业主的房屋，仍然开启"},
+    )
+
+
+class AttachmentUploadSchema(Schema):
+    """``multipart/form-data``: the file and its ``kind``."""
+
+    file = Upload(required=True, metadata={"description": "PDF、JPEG 或 PNG，不超过 10 MB"})
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["plan", "cost_estimate", "other"]),
+        metadata={"description": "plan 方案 / cost_estimate 费用预算 / other 其他"},
+    )
+
+    @ma.pre_load
+    def _with_form_fields(self, data, **kwargs):
+        # webargs reads the "files" location from request.files only (see the roster upload).
+        return {**request.form.to_dict(), **data}
+
+
+class AttachmentSchema(Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    sha256 = ma.fields.String()
+    created_at = LocalDateTime()
+    url = ma.fields.Function(
+        lambda a: url_for("votes.VoteAttachmentFile", vote_id=a.vote_id, attachment_id=a.id)
+    )
+
+
+class VoteSchema(Schema):
+    id = ma.fields.Integer()
+    compound_id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    matter = ma.fields.Enum(Matter, by_value=True)
+    rule = ma.fields.String(metadata={"description": "civil_code_major / civil_code_ordinary"})
+    status = ma.fields.Enum(VoteStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
+    accepting_casts = ma.fields.Boolean(metadata={"description": "此刻是否接受投票"})
+    building_ids = ma.fields.List(ma.fields.Integer())
+    entrance_ids = ma.fields.List(ma.fields.Integer())
+    opens_at = LocalDateTime()
+    closes_at = LocalDateTime()
+    objection_days = ma.fields.Integer()
+    attachments = ma.fields.List(
+        ma.fields.Nested(AttachmentSchema), metadata={"description": "详情中：方案、预算等材料"}
+    )
+    # staff only
+    t_cnt = ma.fields.Integer(
+        allow_none=True, metadata={"description": "工作人员可见：开启时冻结的总人数"}
+    )
+    t_area = Amount(allow_none=True, metadata={"description": "工作人员可见：总面积（m²）"})
+    created_by_id = ma.fields.Integer(metadata={"description": "工作人员可见"})
+    created_at = LocalDateTime(metadata={"description": "工作人员可见"})
+    opened_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
+    closed_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
+
+
+class VoteOpenedSchema(VoteSchema):
+    unknown_owners = ma.fields.Integer(metadata={"description": "范围内没有登记业主的户数"})
+    unknown_dwellings = ma.fields.List(ma.fields.String(), metadata={"example": ["1栋1单元102"]})
+
+
+class MyVoteSchema(VoteSchema):
+    eligible = ma.fields.Boolean(metadata={"description": "是否为本表决范围内的业主"})
+    can_vote = ma.fields.Boolean(metadata={"description": "此刻可以投票"})
+    has_voted = ma.fields.Boolean(metadata={"description": "已有计入的一票（含委托、纸质票）"})
+
+
+class CastInSchema(Schema):
+    choice = ma.fields.Enum(
+        Choice,
+        by_value=True,
+        required=True,
+        error_messages={
+            "required": "请选择同意、不同意或弃权",
+            "unknown": "选项应为 agree（同意）、disagree（不同意）或 abstain（弃权）",
+        },
+        metadata={"description": "agree 同意 / disagree 不同意 / abstain 弃权"},
+    )
+    person_id = ma.fields.Integer(
+        metadata={"description": "为哪一份表决权投票；只有一份时可省略（见 my-ballots）"}
+    )
+
+
+class CastSchema(Schema):
+    """The answer to every kind of cast."""
+
+    receipt = ma.fields.String(
+        attribute="result.receipt", metadata={"description": "回执码：可在公开页面核验是否计入"}
+    )
+    choice = ma.fields.Enum(Choice, by_value=True, attribute="result.choice")
+    cast_at = LocalDateTime(attribute="result.cast_at")
+    replaced = ma.fields.Boolean(
+        metadata={"description": "true：替换了此前的一票（以最后一次为准）"}
+    )
+    replayed = ma.fields.Boolean(
+        attribute="result.replayed",
+        metadata={"description": "true：同一 Idempotency-Key 的重复请求，未再次投票"},
+    )
+    person_id = ma.fields.Integer()
+    dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
+    channel = ma.fields.Enum(Channel, by_value=True)
+
+
+class MyBallotSchema(Schema):
+    person_id = ma.fields.Integer()
+    dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
+    choice = ma.fields.Enum(
+        Choice, by_value=True, allow_none=True, metadata={"description": "null：尚未投票"}
+    )
+    channel = ma.fields.Enum(
+        Channel, by_value=True, allow_none=True, metadata={"description": "online / proxy / paper"}
+    )
+    cast_at = LocalDateTime(allow_none=True)
+    receipt = ma.fields.String(allow_none=True)
+
+
+# --- proxies and paper ballots (proxies.py, paper.py) ---
+
+
+class IdempotencyHeaderSchema(ma.Schema):
+    """``Idempotency-Key``: a retried request with the same key does not cast twice."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=64, error="Idempotency-Key 长度应为 1–64 个字符"),
+    )
+
+
+class ProxyGrantSchema(Schema):
+    person_id = ma.fields.Integer(
+        metadata={"description": "为哪一份表决权委托；只有一份时可省略"}
+    )
+    proxy_phone = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^1\d{10}$", error="手机号应为11位大陆手机号码"),
+        metadata={"description": "受托人的手机号：对方须已用该手机号登录过本平台"},
+    )
+
+
+class ProxySchema(Schema):
+    id = ma.fields.Integer()
+    vote_id = ma.fields.Integer()
+    vote_title = ma.fields.String()
+    closes_at = LocalDateTime()
+    person_id = ma.fields.Integer()
+    dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
+    owner_name = ma.fields.String(metadata={"description": "委托人；本小区业委会以外脱敏"})
+    proxy_phone = ma.fields.String(metadata={"description": "受托人手机号；本小区业委会以外脱敏"})
+    status = ma.fields.Enum(
+        ProxyStatus,
+        by_value=True,
+        metadata={
+            "description": "pending 待确认 / confirmed 已确认 / rejected 未通过 / revoked 已撤销"
+        },
+    )
+    relation = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "居民：granted 我委托的 / held 委托给我的；工作人员为 null"},
+    )
+    created_at = LocalDateTime()
+    decided_at = LocalDateTime(allow_none=True)
+
+
+class ProxyBallotSchema(CastInSchema):
+    """The choice; the person is the proxy's."""
+
+    class Meta(Schema.Meta):
+        exclude = ("person_id",)
+
+
+class PaperBallotUploadSchema(CastInSchema):
+    """``multipart/form-data``: whose ballot (``dwelling`` or ``person_id``), the choice and
+    the photo of the signed paper ballot."""
+
+    dwelling = ma.fields.String(metadata={"description": "房号，如 2栋1单元101"})
+    person_id = ma.fields.Integer(metadata={"description": "或：表决权人编号"})
+    photo = Upload(
+        required=True,
+        error_messages={"required": "请上传签字纸质票的照片"},
+        metadata={"description": "签字纸质票的照片：JPEG、PNG 或 PDF，不超过 10 MB"},
+    )
+
+    @ma.pre_load
+    def _with_form_fields(self, data, **kwargs):
+        # webargs reads the "files" location from request.files only (see the roster upload).
+        return {**request.form.to_dict(), **data}
+
+
+class PaperBallotSchema(Schema):
+    id = ma.fields.Integer()
+    person_id = ma.fields.Integer()
+    dwellings = ma.fields.String()
+    owner_names = ma.fields.String(metadata={"description": "脱敏", "example": "张*"})
+    choice = ma.fields.Enum(Choice, by_value=True)
+    cast_at = LocalDateTime()
+    receipt = ma.fields.String()
+    entered_by = ma.fields.String(metadata={"description": "录入的工作人员"})
+    counts = ma.fields.Boolean(metadata={"description": "是否为该表决权人当前计入的一票"})
+    photo_sha256 = ma.fields.String(attribute="photo.sha256")
+    photo_type = ma.fields.String(attribute="photo.content_type")
+    photo_url = ma.fields.Function(
+        lambda item: url_for(
+            "votes.VoteAttachmentFile",
+            vote_id=item["photo"].vote_id,
+            attachment_id=item["photo"].id,
+        )
+    )
+
+
+class ConflictCastSchema(Schema):
+    id = ma.fields.Integer()
+    channel = ma.fields.Enum(
+        Channel, by_value=True, metadata={"description": "online 线上 / proxy 委托 / paper 纸质"}
+    )
+    choice = ma.fields.Enum(Choice, by_value=True)
+    cast_at = LocalDateTime()
+    counts = ma.fields.Boolean(metadata={"description": "计入的一票：最后一次投票"})
+
+
+class ConflictSchema(Schema):
+    person_id = ma.fields.Integer()
+    dwellings = ma.fields.String()
+    owner_names = ma.fields.String(metadata={"description": "脱敏"})
+    casts = ma.fields.List(ma.fields.Nested(ConflictCastSchema))
+
 
 # --- tally and results ---------------------------------------------------------------------
+
+PERCENT_DESCRIPTION = "百分比，四舍五入到 0.01；分母为 0 时 null"
+
+
+class CountRatioSchema(Schema):
+    numerator = ma.fields.Integer()
+    denominator = ma.fields.Integer()
+    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
+
+
+class AreaRatioSchema(Schema):
+    numerator = Amount()
+    denominator = Amount()
+    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
+
+
+class RatiosSchema(Schema):
+    count = ma.fields.Nested(CountRatioSchema, metadata={"description": "按人数"})
+    area = ma.fields.Nested(AreaRatioSchema, metadata={"description": "按专有部分面积"})
+
+
+class OptionFiguresSchema(Schema):
+    choice = ma.fields.String(metadata={"enum": [c.value for c in Choice]})
+    count = ma.fields.Integer()
+    area = Amount()
+
+
+class FiguresSchema(Schema):
+    """T (electorate), P (cast a ballot: agree, disagree or abstain), Y (agree)."""
+
+    t_cnt = ma.fields.Integer(metadata={"description": "总人数"})
+    t_area = Amount(metadata={"description": "总面积（m²）"})
+    p_cnt = ma.fields.Integer(metadata={"description": "参与表决人数（弃权也算参与）"})
+    p_area = Amount()
+    y_cnt = ma.fields.Integer(metadata={"description": "同意人数"})
+    y_area = Amount()
+    options = ma.fields.List(ma.fields.Nested(OptionFiguresSchema))
+    participation = ma.fields.Nested(RatiosSchema, metadata={"description": "参与率 P/T"})
+    agreement = ma.fields.Nested(RatiosSchema, metadata={"description": "同意率 Y/P"})
+
+
+class ShortfallSchema(Schema):
+    persons = ma.fields.Integer()
+    area = Amount()
+
+
+class MissingSchema(Schema):
+    participation = ma.fields.Nested(
+        ShortfallSchema, metadata={"description": "还需多少人 / m² 参与才达到法定参与要求"}
+    )
+    agreement = ma.fields.Nested(
+        ShortfallSchema,
+        metadata={"description": "还需多少同意票（人 / m²，来自未投票者）才能通过，含参与要求"},
+    )
+
+
+class EntranceFiguresSchema(FiguresSchema):
+    entrance_id = ma.fields.Integer()
+    name = ma.fields.String(metadata={"example": "2栋1单元"})
+
+
+class BuildingFiguresSchema(FiguresSchema):
+    building_id = ma.fields.Integer()
+    name = ma.fields.String(metadata={"example": "2栋"})
+    entrances = ma.fields.List(ma.fields.Nested(EntranceFiguresSchema))
+
+
+class ResultSchema(FiguresSchema):
+    """The whole scope's figures and the rule's outcome (the stored result without its
+    breakdown)."""
+
+    rule = ma.fields.String(metadata={"description": "civil_code_major / civil_code_ordinary"})
+    quorum_met = ma.fields.Boolean(metadata={"description": "人数和面积均达到 2/3 参与"})
+    approved = ma.fields.Boolean(metadata={"description": "同意达到规则要求（3/4 或过半数）"})
+    passed = ma.fields.Boolean()
+    missing = ma.fields.Nested(MissingSchema)
+    computed_at = ma.fields.String(
+        metadata={"format": "date-time", "description": "计票时间（北京时间）"}
+    )
+
+
+class TallySchema(ResultSchema):
+    vote_id = ma.fields.Integer()
+    status = ma.fields.String(
+        metadata={"enum": [s.value for s in VoteStatus], "description": STATUS_DESCRIPTION}
+    )
+    buildings = ma.fields.List(
+        ma.fields.Nested(BuildingFiguresSchema),
+        metadata={
+            "description": "分楼栋、单元统计：在多个楼栋（单元）有房屋的业主在每个楼栋（单元）"
+            "各计一人，面积为其在该处的房屋面积之和"
+        },
+    )
+
+
+class ProgressSchema(Schema):
+    vote_id = ma.fields.Integer()
+    status = ma.fields.String(
+        metadata={"enum": [s.value for s in VoteStatus], "description": STATUS_DESCRIPTION}
+    )
+    opens_at = LocalDateTime()
+    closes_at = LocalDateTime()
+    t_cnt = ma.fields.Integer()
+    t_area = Amount()
+    p_cnt = ma.fields.Integer()
+    p_area = Amount()
+    participation = ma.fields.Nested(RatiosSchema, metadata={"description": "参与率 P/T"})
+    result = ma.fields.Nested(
+        ResultSchema, allow_none=True, metadata={"description": "表决截止后的结果；之前为 null"}
+    )
+
+
+class NonVoterQuerySchema(Schema):
+    building_id = ma.fields.Integer(metadata={"description": "在该楼栋有房屋的业主"})
+    entrance_id = ma.fields.Integer(metadata={"description": "在该单元有房屋的业主"})
+
+
+class ContactSchema(Schema):
+    name = ma.fields.String()
+    phone = ma.fields.String()
+
+
+class NonVoterSchema(Schema):
+    person_id = ma.fields.Integer()
+    rooms = ma.fields.List(ma.fields.String(), metadata={"example": ["2栋1单元202"]})
+    developer = ma.fields.Boolean(metadata={"description": "开发建设单位（未售、未交付房屋）"})
+    owners = ma.fields.List(
+        ma.fields.Nested(ContactSchema),
+        metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
+    )
+    area = Amount()
+
+
+def _text(name: str) -> ma.fields.String:
+    return ma.fields.String(
+        required=True,
+        validate=[
+            ma.validate.Length(max=2000, error=f"{name}不能超过 2000 字"),
+            ma.validate.Regexp(r"\s*\S", error=f"请填写{name}"),
+        ],
+        error_messages={"required": f"请填写{name}"},
+    )
+
+
+class ObjectionInSchema(Schema):
+    summary = _text("异议内容")
+
+
+class ResolutionInSchema(Schema):
+    resolution = _text("处理结果")
+
+
+class ObjectionSchema(Schema):
+    id = ma.fields.Integer()
+    vote_id = ma.fields.Integer()
+    summary = ma.fields.String()
+    recorded_by_id = ma.fields.Integer()
+    recorded_at = LocalDateTime()
+    resolution = ma.fields.String(allow_none=True)
+    resolved_by_id = ma.fields.Integer(allow_none=True)
+    resolved_at = LocalDateTime(allow_none=True)
+
+
+class PublicationSchema(Schema):
+    id = ma.fields.Integer()
+    status = ma.fields.Enum(VoteStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
+    closed_at = LocalDateTime(allow_none=True)
+    published_at = LocalDateTime(allow_none=True)
+    objection_until = LocalDateTime(allow_none=True, metadata={"description": "异议期截止"})
+    finalized_at = LocalDateTime(allow_none=True)
+
+
+class ObjectionCountsSchema(Schema):
+    received = ma.fields.Integer()
+    resolved = ma.fields.Integer()
+
+
+class NoticeSchema(Schema):
+    """公示: aggregates and place names only, no personal data."""
+
+    vote_id = ma.fields.Integer()
+    title = ma.fields.String()
+    matter = ma.fields.String(metadata={"enum": [m.value for m in Matter]})
+    rule = ma.fields.String()
+    compound = ma.fields.String()
+    buildings = ma.fields.List(ma.fields.String(), metadata={"description": "范围：楼栋"})
+    entrances = ma.fields.List(ma.fields.String(), metadata={"description": "范围：单元"})
+    opens_at = LocalDateTime()
+    closes_at = LocalDateTime()
+    published_at = LocalDateTime()
+    objection_until = LocalDateTime(metadata={"description": "异议期截止"})
+    finalized_at = LocalDateTime(allow_none=True)
+    final = ma.fields.Boolean(metadata={"description": "true 最终结果 / false 初步结果（公示中）"})
+    result = ma.fields.Nested(ResultSchema)
+    objections = ma.fields.Nested(
+        ObjectionCountsSchema, metadata={"description": "收到及已处理的异议数"}
+    )
 
 
 # --- verifiable record ---------------------------------------------------------------------
 
 
+class ChainPositionSchema(Schema):
+    seq = ma.fields.Integer(required=True, metadata={"description": "position, from 1"})
+    parent_hash = ma.fields.String(required=True, metadata={"description": "hash of seq − 1"})
+    hash = ma.fields.String(
+        required=True,
+        metadata={"description": "SHA-256 of \"<parent_hash>|<seq>|<digest>\" (hex)"},
+    )
+
+
+class ReceiptStatusSchema(Schema):
+    vote_id = ma.fields.Integer(required=True)
+    receipt = ma.fields.String(required=True)
+    included = ma.fields.Boolean(
+        required=True, metadata={"description": "the ballot is in the vote's record"}
+    )
+    sealing = ma.fields.String(
+        required=True,
+        metadata={"description": "sealed: in the chain; pending: recorded, not sealed yet"},
+    )
+    digest = ma.fields.String(required=True, metadata={"description": "the ballot's digest"})
+    entry = ma.fields.Nested(
+        ChainPositionSchema, allow_none=True, metadata={"description": "its chain entry"}
+    )
+    replaced = ma.fields.Boolean(
+        required=True, metadata={"description": "a later ballot was cast for the same owner"}
+    )
+    counted = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "this is the ballot that counts (the latest before closing)"},
+    )
+    head = ma.fields.Nested(
+        ChainPositionSchema, allow_none=True, metadata={"description": "the chain's last entry"}
+    )
+
+
 # --- elevator cost plan --------------------------------------------------------------------
+
+
+class CostPlanInSchema(Schema):
+    total_cost = Amount(
+        required=True,
+        validate=ma.validate.Range(min=0, max=999_999_999_999, error="总费用应在 0 到 1 万亿元"),
+        metadata={"description": "总费用（元）", "example": "600000.00"},
+    )
+    subsidy = Amount(
+        required=True,
+        validate=ma.validate.Range(min=0, error="补贴不能为负数"),
+        metadata={"description": "财政补贴等（元），不超过总费用", "example": "200000.00"},
+    )
+    floor_coefficients = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(),
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "楼层分摊系数：每个楼层一个，小数字符串，≥ 0（一楼通常为 0）。"
+            "不填则按专有部分面积分摊（民法典第二百八十三条）",
+            "example": {"1": "0", "2": "0.5", "3": "0.8", "4": "1", "5": "1.2", "6": "1.4"},
+        },
+    )
+    takes_common_parts = ma.fields.Boolean(
+        required=True, metadata={"description": "电梯是否占用小区共有部分"}
+    )
+    common_parts_vote_id = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "占用共有部分时需要的全小区一般事项表决（同一小区，未取消）；"
+            "可以先不填，但开启前必须关联"
+        },
+    )
+
+
+class LinkedVoteSchema(Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    status = ma.fields.String(
+        metadata={"description": "draft / open / closed / published / final / cancelled"}
+    )
+
+
+class DwellingShareSchema(Schema):
+    dwelling_id = ma.fields.Integer()
+    label = ma.fields.String(metadata={"example": "2栋1单元601"})
+    floor = ma.fields.Integer()
+    area = Amount(metadata={"description": "专有部分面积（m²）"})
+    coefficient = ma.fields.String(
+        allow_none=True, metadata={"description": "楼层系数；按面积分摊时为 null"}
+    )
+    share = Amount(metadata={"description": "应分摊金额（元），精确到分"})
+
+
+class CostPlanSchema(Schema):
+    vote_id = ma.fields.Integer()
+    total_cost = Amount(allow_none=True)
+    subsidy = Amount(allow_none=True)
+    residents_share = Amount(
+        allow_none=True, metadata={"description": "业主分摊总额 = 总费用 − 补贴"}
+    )
+    basis = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "floor_coefficients 按楼层系数 × 面积 / area 按面积；无方案 null"},
+    )
+    floor_coefficients = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), allow_none=True
+    )
+    takes_common_parts = ma.fields.Boolean()
+    common_parts_vote = ma.fields.Nested(LinkedVoteSchema, allow_none=True)
+
+
+class StaffCostPlanSchema(CostPlanSchema):
+    shares = ma.fields.List(
+        ma.fields.Nested(DwellingShareSchema),
+        allow_none=True,
+        metadata={"description": "开启（冻结表决范围）后每户的分摊额；草稿时为 null"},
+    )
+    shares_total = Amount(
+        allow_none=True, metadata={"description": "各户分摊额之和，恒等于业主分摊总额"}
+    )
+
+
+class MyShareSchema(CostPlanSchema):
+    dwellings = ma.fields.List(
+        ma.fields.Nested(DwellingShareSchema),
+        metadata={"description": "本人在该表决范围内的房屋及应分摊金额"},
+    )
+
+
+class ReminderSchema(Schema):
+    id = ma.fields.Integer()
+    vote_id = ma.fields.Integer()
+    created_by_id = ma.fields.Integer()
+    created_at = LocalDateTime()
+    sent_count = ma.fields.Integer(metadata={"description": "已提醒的账号数"})
+    finished_at = LocalDateTime(allow_none=True)
+    status = ma.fields.String(metadata={"description": "pending 发送中 / finished 已发送完毕"})
+
+
+class ReminderStartedSchema(Schema):
+    reminder = ma.fields.Nested(ReminderSchema)
+    job_id = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "后台任务编号；未配置 Redis 时已当场发送完毕，为 null"},
+    )

@@ -8,19 +8,22 @@ its closing time is closed when read (``close_if_due``), whether or not a job ra
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import PurePath
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, insert, or_, select, tuple_, update
 
 from participation.auth.models import Tenancy
 from participation.auth.scoping import get_scoped, path_resolver
 from participation.auth.tokens import Principal
-from participation.common.errors import conflict, invalid, not_found
-from participation.common.sql import db_now, upsert
+from participation.common.errors import ApiError, conflict, invalid, not_found
+from participation.common.sql import db_now, dialect_name, upsert
+from participation.common.types import utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope, dwellings_in_scope, group_persons
 from participation.roster.models import Building, Dwelling, Entrance, Owner, dwelling_label
@@ -28,7 +31,9 @@ from participation.votes.models import (
     Ballot,
     Channel,
     Choice,
+    Matter,
     Vote,
+    VoteAttachment,
     VoteEvent,
     VotePerson,
     VotePersonDwelling,
@@ -39,8 +44,9 @@ from participation.votes.models import (
 # Who may see a vote ----------------------------------------------------------------------
 
 
-def resident_compound_ids(account_id: int):
-    """Compounds where the resident owns (linked owner) or rents a dwelling."""
+def resident_compound_ids(account_id):
+    """Compounds where the resident owns (linked owner) or rents a dwelling (``account_id``:
+    an id or a bind parameter)."""
     owned = select(Owner.compound_id).where(Owner.account_id == account_id)
     rented = (
         select(Dwelling.compound_id)
@@ -50,18 +56,22 @@ def resident_compound_ids(account_id: int):
     return owned.union(rented)
 
 
+# Built once (it is on the path of every cast).
+RESIDENT_VOTE = select(Vote).where(
+    Vote.id == bindparam("vote_id"),
+    Vote.status.not_in([VoteStatus.DRAFT, VoteStatus.CANCELLED]),
+    Vote.compound_id.in_(resident_compound_ids(bindparam("account_id"))),
+)
+
+
 @path_resolver("vote_id")
 def get_vote(vote_id: int, principal: Principal) -> Vote:
-    """Staff: votes of compounds in scope. Residents: non-draft votes of their compounds."""
+    """Staff: votes of compounds in scope. Residents: non-draft votes of their compounds.
+    A vote past its closing time is closed by whoever reads it first."""
     if principal.is_staff:
-        return get_scoped(Vote, vote_id, principal)
-    vote = db.session.scalar(
-        select(Vote).where(
-            Vote.id == vote_id,
-            Vote.status.not_in([VoteStatus.DRAFT, VoteStatus.CANCELLED]),
-            Vote.compound_id.in_(resident_compound_ids(principal.id)),
-        )
-    )
+        vote = get_scoped(Vote, vote_id, principal)
+    else:
+        vote = db.session.scalar(RESIDENT_VOTE, {"vote_id": vote_id, "account_id": principal.id})
     if vote is None:
         raise not_found()
     if close_if_due(vote):
@@ -87,12 +97,15 @@ def accepting_casts(vote: Vote, now: datetime) -> bool:
     return vote.status is VoteStatus.OPEN and vote.opens_at <= now < vote.closes_at
 
 
+CLOCK_TOLERANCE = timedelta(seconds=5)
+
+
 def close_if_due(vote: Vote) -> bool:
     """Close an open vote whose closing time has passed: take the vote row exclusively (this
     waits for casts in flight, which hold it shared), mark it closed and store the final
     tally. Idempotent; True if this call closed it."""
-    if vote.status is not VoteStatus.OPEN:
-        return False
+    if vote.status is not VoteStatus.OPEN or utcnow() < vote.closes_at - CLOCK_TOLERANCE:
+        return False  # not due by a margin wider than any skew: spare a query on every read
     now = db_now()
     if now < vote.closes_at:
         return False
@@ -268,6 +281,38 @@ class CastResult:
     replayed: bool  # an earlier request with the same Idempotency-Key
 
 
+# Built once: constructing statements costs more than running them on the cast path.
+LOCK_FOR_CAST = (
+    select(Vote.status, Vote.opens_at, Vote.closes_at)
+    .where(Vote.id == bindparam("vote_id"))
+    .with_for_update(read=True, key_share=True)
+)
+
+
+@functools.cache
+def _cast_statements(dialect: str) -> tuple:
+    """(insert event, insert event unless its idempotency key was used, upsert ballot) for
+    the session's backend (``dialect`` is the cache key ``upsert`` follows)."""
+    event = upsert(VoteEvent).returning(VoteEvent.id)
+    idempotent = event.on_conflict_do_nothing(
+        index_elements=["vote_id", "account_id", "idempotency_key"],
+        index_where=VoteEvent.idempotency_key.is_not(None),
+    )
+    ballot = upsert(Ballot)
+    latest = ballot.on_conflict_do_update(
+        index_elements=[Ballot.vote_id, Ballot.person_id],
+        set_={
+            "event_id": ballot.excluded.event_id,
+            "choice": ballot.excluded.choice,
+            "channel": ballot.excluded.channel,
+            "cast_at": ballot.excluded.cast_at,
+        },
+        where=tuple_(Ballot.cast_at, Ballot.event_id)
+        < tuple_(ballot.excluded.cast_at, ballot.excluded.event_id),
+    )
+    return event, idempotent, latest
+
+
 def record_cast(
     vote: Vote,
     person_id: int,
@@ -287,13 +332,16 @@ def record_cast(
     deadline is checked against the database clock in this transaction, and closing takes
     the row exclusively — so a closing never misses a cast that was accepted.
     """
-    status = db.session.execute(
-        select(Vote.status, Vote.opens_at, Vote.closes_at)
-        .where(Vote.id == vote.id)
-        .with_for_update(key_share=True)
-    ).one()
+    insert_event, insert_idempotent, upsert_ballot = _cast_statements(dialect_name())
+    status = db.session.execute(LOCK_FOR_CAST, {"vote_id": vote.id}).one()
     now = db_now()
     if status.status is not VoteStatus.OPEN or not (status.opens_at <= now < status.closes_at):
+        # A retry of a cast accepted in time answers as before, even after the closing time.
+        earlier = idempotency_key and _replay(
+            vote.id, account_id, idempotency_key, person_id, choice
+        )
+        if earlier:
+            return earlier
         if status.status is VoteStatus.OPEN and now < status.opens_at:
             raise conflict("vote_not_started", "表决尚未开始")
         raise conflict("vote_closed", "表决已截止，不再接受投票")
@@ -314,40 +362,25 @@ def record_cast(
     }
     row["digest"] = _digest(event_content(row))
     row["receipt"] = receipt_code(row["digest"])
-    stmt = upsert(VoteEvent).values(row).returning(VoteEvent.id)
-    if idempotency_key is not None:
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=["vote_id", "account_id", "idempotency_key"],
-            index_where=VoteEvent.idempotency_key.is_not(None),
-        )
-    event_id = db.session.execute(stmt).scalar()
+    insert = insert_event if idempotency_key is None else insert_idempotent
+    event_id = db.session.execute(insert, row).scalar()
     if event_id is None:
         return _replay(vote.id, account_id, idempotency_key, person_id, choice)
-    ballot = upsert(Ballot).values(
-        vote_id=vote.id,
-        person_id=person_id,
-        event_id=event_id,
-        choice=choice,
-        channel=channel,
-        cast_at=now,
-    )
     db.session.execute(
-        ballot.on_conflict_do_update(
-            index_elements=[Ballot.vote_id, Ballot.person_id],
-            set_={
-                "event_id": ballot.excluded.event_id,
-                "choice": ballot.excluded.choice,
-                "channel": ballot.excluded.channel,
-                "cast_at": ballot.excluded.cast_at,
-            },
-            where=tuple_(Ballot.cast_at, Ballot.event_id)
-            < tuple_(ballot.excluded.cast_at, ballot.excluded.event_id),
-        )
+        upsert_ballot,
+        {
+            "vote_id": vote.id,
+            "person_id": person_id,
+            "event_id": event_id,
+            "choice": choice,
+            "channel": channel,
+            "cast_at": now,
+        },
     )
     return CastResult(event_id, row["receipt"], choice, now, replayed=False)
 
 
-def _replay(vote_id, account_id, key, person_id, choice) -> CastResult:
+def _replay(vote_id, account_id, key, person_id, choice) -> CastResult | None:
     earlier = db.session.scalar(
         select(VoteEvent).where(
             VoteEvent.vote_id == vote_id,
@@ -355,6 +388,8 @@ def _replay(vote_id, account_id, key, person_id, choice) -> CastResult:
             VoteEvent.idempotency_key == key,
         )
     )
+    if earlier is None:
+        return None
     if earlier.person_id != person_id or earlier.choice is not choice:
         raise invalid("idempotency_key_reused", "该请求标识已用于另一次投票，请刷新后重试")
     return CastResult(earlier.id, earlier.receipt, earlier.choice, earlier.created_at, True)
@@ -381,3 +416,251 @@ def owner_for(person_id: int, account_id: int) -> int | None:
         .where(VotePersonOwner.person_id == person_id, Owner.account_id == account_id)
         .limit(1)
     )
+
+
+# Drafts, cancelling and attachments -------------------------------------------------------
+
+MATERIAL_KINDS = ("plan", "cost_estimate", "other")
+PAPER_BALLOT = "paper_ballot"  # photo of a signed paper ballot: staff only, not a material
+MAX_ATTACHMENT_BYTES = 10 * 2**20
+FILE_SIGNATURES = {
+    b"%PDF-": "application/pdf",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+DRAFT_FIELDS = (
+    "title",
+    "description",
+    "matter",
+    "building_ids",
+    "entrance_ids",
+    "opens_at",
+    "closes_at",
+    "objection_days",
+)
+
+
+def create_vote(compound_id: int, fields: dict, staff_id: int) -> Vote:
+    """A draft vote; ``fields`` as loaded by ``VoteInSchema`` (times aware)."""
+    vote = Vote(
+        compound_id=compound_id,
+        status=VoteStatus.DRAFT,
+        created_by_id=staff_id,
+        **_checked_draft(compound_id, fields),
+    )
+    db.session.add(vote)
+    db.session.flush()
+    return vote
+
+
+def update_draft(vote: Vote, changes: dict) -> Vote:
+    """Edit a draft. The row is locked first, so an edit never lands on a vote being opened."""
+    _lock_in_status(vote, (VoteStatus.DRAFT,), "vote_not_draft", "只有草稿状态的表决可以修改")
+    current = {key: getattr(vote, key) for key in DRAFT_FIELDS}
+    for key, value in _checked_draft(vote.compound_id, {**current, **changes}).items():
+        setattr(vote, key, value)
+    db.session.flush()
+    return vote
+
+
+
+def _checked_draft(compound_id: int, fields: dict) -> dict:
+    """The draft's columns, or 422 naming the field at fault; nothing is written."""
+    values = {key: fields[key] for key in DRAFT_FIELDS}
+    values["building_ids"] = sorted(set(values["building_ids"]))
+    values["entrance_ids"] = sorted(set(values["entrance_ids"]))
+    values["rule"] = values["matter"].rule
+    if values["closes_at"] <= values["opens_at"]:
+        raise invalid(
+            "closes_before_opens", "截止时间须晚于开始时间", {"closes_at": ["须晚于开始时间"]}
+        )
+    if values["closes_at"] <= db_now():
+        raise invalid("closes_in_past", "截止时间须在当前时间之后", {"closes_at": ["已过去"]})
+    scope = Scope(compound_id, tuple(values["building_ids"]), tuple(values["entrance_ids"]))
+    if values["matter"] is Matter.ELEVATOR and scope.whole_compound:
+        raise invalid(
+            "elevator_scope_required",
+            "加装电梯表决须限定在楼栋或单元范围内",
+            {"building_ids": ["请选择楼栋或单元"]},
+        )
+    check_scope(scope)
+    return values
+
+
+def _lock_in_status(vote: Vote, allowed: tuple[VoteStatus, ...], code: str, message: str):
+    """Take the vote row exclusively (casts in flight hold it shared, so this waits for them)
+    and refresh it; 409 ``code`` unless its status is ``allowed``."""
+    status = db.session.execute(
+        select(Vote.status).where(Vote.id == vote.id).with_for_update()
+    ).scalar_one()
+    db.session.refresh(vote)
+    if status not in allowed:
+        raise conflict(code, message)
+
+
+def cancel_vote(vote: Vote, staff_id: int) -> Vote:
+    """Cancel a draft, or an opened vote before its closing time as long as nobody has cast.
+    Once a ballot exists the vote runs to its end: a cancellation would discard it."""
+    _lock_in_status(
+        vote,
+        (VoteStatus.DRAFT, VoteStatus.OPEN),
+        "vote_not_cancellable",
+        "只有草稿或尚无人投票的表决可以取消",
+    )
+    if vote.status is VoteStatus.OPEN:
+        now = db_now()
+        if now >= vote.closes_at:
+            raise conflict("vote_closed", "表决已截止，不能取消")
+        cast = select(VoteEvent.id).where(VoteEvent.vote_id == vote.id, VoteEvent.kind == "cast")
+        if db.session.scalar(cast.limit(1)) is not None:
+            raise conflict("vote_has_ballots", "已有业主投票，表决不能取消")
+        record_event(vote, "cancelled", now, staff_id=staff_id)
+    vote.status = VoteStatus.CANCELLED
+    db.session.flush()
+    return vote
+
+
+def attach_material(vote: Vote, kind: str, filename: str, content: bytes, staff_id: int):
+    """A plan, cost estimate or other material (``MATERIAL_KINDS``), while the vote is a
+    draft: what owners decide on does not change once the vote is open."""
+    _lock_in_status(vote, (VoteStatus.DRAFT,), "vote_not_draft", "表决开启后不能再添加附件")
+    return store_attachment(vote, kind, filename, content, staff_id)
+
+
+def store_attachment(
+    vote: Vote, kind: str, filename: str, content: bytes, staff_id: int
+) -> VoteAttachment:
+    """Keep a PDF, JPEG or PNG of at most 10 MB (checked by its content, not its name)."""
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise ApiError(413, "file_too_large", "文件过大：附件不能超过 10 MB")
+    content_type = next(
+        (kind for magic, kind in FILE_SIGNATURES.items() if content.startswith(magic)), None
+    )
+    if content_type is None:
+        raise ApiError(415, "unsupported_file_type", "只能上传 PDF、JPEG 或 PNG 文件")
+    attachment = VoteAttachment(
+        vote_id=vote.id,
+        kind=kind,
+        filename=PurePath(filename.replace("\\", "/")).name[-200:] or "附件",
+        content_type=content_type,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by_id=staff_id,
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def materials_of(vote: Vote) -> list[VoteAttachment]:
+    """The vote's materials (no paper ballot photos), oldest first; contents not loaded."""
+    return list(
+        db.session.scalars(
+            select(VoteAttachment)
+            .where(VoteAttachment.vote_id == vote.id, VoteAttachment.kind != PAPER_BALLOT)
+            .order_by(VoteAttachment.id)
+        )
+    )
+
+
+@path_resolver("attachment_id")
+def get_attachment(attachment_id: int, principal: Principal) -> VoteAttachment:
+    """Through the vote's scope (``get_vote``); paper ballot photos for staff only."""
+    attachment = db.session.get(VoteAttachment, attachment_id)
+    if attachment is None or (attachment.kind == PAPER_BALLOT and not principal.is_staff):
+        raise not_found()
+    get_vote(attachment.vote_id, principal)
+    return attachment
+
+
+# Views --------------------------------------------------------------------------------------
+
+
+def vote_view(vote: Vote, now: datetime, staff: bool, attachments=None) -> dict:
+    """What ``VoteSchema`` shows: residents get the vote itself, staff also the electorate
+    totals and the lifecycle times. ``attachments`` only in the detail view."""
+    view = {
+        "id": vote.id,
+        "compound_id": vote.compound_id,
+        "title": vote.title,
+        "description": vote.description,
+        "matter": vote.matter,
+        "rule": vote.rule,
+        "status": effective_status(vote, now),
+        "accepting_casts": accepting_casts(vote, now),
+        "building_ids": vote.building_ids or [],
+        "entrance_ids": vote.entrance_ids or [],
+        "opens_at": vote.opens_at,
+        "closes_at": vote.closes_at,
+        "objection_days": vote.objection_days,
+    }
+    if staff:
+        view.update(
+            {
+                key: getattr(vote, key)
+                for key in ("t_cnt", "t_area", "created_by_id", "created_at", "opened_at")
+            }
+        )
+        view["closed_at"] = vote.closed_at
+    if attachments is not None:
+        view["attachments"] = attachments
+    return view
+
+
+def compound_votes_query(compound_id: int, status: VoteStatus | None, now: datetime):
+    """A compound's votes, newest first; ``status`` as shown (an open vote past its closing
+    time counts as closed)."""
+    stmt = select(Vote).where(Vote.compound_id == compound_id).order_by(Vote.id.desc())
+    if status is VoteStatus.OPEN:
+        stmt = stmt.where(Vote.status == VoteStatus.OPEN, Vote.closes_at > now)
+    elif status is VoteStatus.CLOSED:
+        stmt = stmt.where(
+            or_(
+                Vote.status == VoteStatus.CLOSED,
+                and_(Vote.status == VoteStatus.OPEN, Vote.closes_at <= now),
+            )
+        )
+    elif status is not None:
+        stmt = stmt.where(Vote.status == status)
+    return stmt
+
+
+def resident_votes_query(account_id: int):
+    """The votes a resident may see (as ``get_vote``), latest closing first."""
+    return (
+        select(Vote)
+        .where(
+            Vote.status.not_in([VoteStatus.DRAFT, VoteStatus.CANCELLED]),
+            Vote.compound_id.in_(resident_compound_ids(account_id)),
+        )
+        .order_by(Vote.closes_at.desc(), Vote.id.desc())
+    )
+
+
+def resident_vote_views(votes: list[Vote], account_id: int, now: datetime) -> list[dict]:
+    """Each vote with whether the resident is an owner in it (``eligible``), may cast now
+    (``can_vote``) and has a counting ballot (``has_voted``, also when cast by a proxy or on
+    paper)."""
+    voted: dict[int, bool] = {}
+    for vote_id, has_ballot in db.session.execute(
+        select(VotePersonOwner.vote_id, Ballot.person_id.is_not(None))
+        .join(Owner, Owner.id == VotePersonOwner.owner_id)
+        .outerjoin(
+            Ballot,
+            and_(
+                Ballot.vote_id == VotePersonOwner.vote_id,
+                Ballot.person_id == VotePersonOwner.person_id,
+            ),
+        )
+        .where(VotePersonOwner.vote_id.in_([v.id for v in votes]), Owner.account_id == account_id)
+    ):
+        voted[vote_id] = voted.get(vote_id, False) or has_ballot
+    return [
+        {
+            **vote_view(vote, now, staff=False),
+            "eligible": vote.id in voted,
+            "can_vote": vote.id in voted and accepting_casts(vote, now),
+            "has_voted": voted.get(vote.id, False),
+        }
+        for vote in votes
+    ]

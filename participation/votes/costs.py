@@ -1,0 +1,352 @@
+"""The cost plan of an elevator (加装电梯) or rebuilding vote, and each dwelling's share of it.
+
+The residents' share (total cost − subsidy) is split over the dwellings of the frozen
+electorate (民法典 Art. 283):
+
+- with floor coefficients, a dwelling weighs ``coefficient(floor) × area`` — the common local
+  practice: higher floors gain more from an elevator and pay more; floor 1 commonly has
+  coefficient 0 (it does not use the elevator);
+- without them, a dwelling weighs its area (按照专有部分面积所占比例).
+
+Shares are to the fen and sum exactly to the residents' share (:func:`allocate`).
+
+Shares exist once the vote is opened: opening freezes the electorate, and only then are the
+dwellings and their areas fixed. Residents never see a draft vote, and a vote is opened
+(electorate frozen) before its voting period starts, so every owner sees their own share
+before they can vote. Before opening, staff see the plan without shares.
+
+An elevator that takes common parts of the compound (占用共有部分) also needs a compound-wide
+``civil_code_ordinary`` vote; the elevator vote links it and cannot open without it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import select
+
+from participation.common.errors import ApiError, conflict, invalid
+from participation.common.sql import db_now
+from participation.counting import Rule
+from participation.extensions import db
+from participation.roster.electorate import dwellings_in_scope
+from participation.roster.models import Dwelling
+from participation.votes.models import Matter, Vote, VotePersonDwelling, VoteStatus
+from participation.votes.services import effective_status, persons_of_account, scope_of
+
+FEN = Decimal("0.01")
+COST_PLAN_MATTERS = (Matter.ELEVATOR, Matter.REBUILD)
+COEFFICIENT = re.compile(r"\d{1,3}(\.\d{1,4})?")
+FLOOR = re.compile(r"-?[1-9]\d{0,2}|0")
+
+
+class NothingToShare(ValueError):
+    """Every weight is zero: no proportion to split by."""
+
+
+def allocate(amount: Decimal, weights: dict[int, Decimal]) -> dict[int, Decimal]:
+    """Split ``amount`` (yuan, to the fen) in proportion to ``weights``, to the fen.
+
+    Largest-remainder method, exact (integers): each key first gets the whole fen of its
+    exact share; the fen left over go one each to the largest remainders, ties broken by the
+    smaller key. So the shares sum exactly to ``amount``, each is within one fen of its exact
+    value, and a zero weight gets 0.00. Raises :class:`NothingToShare` when no weight is
+    positive and ``ValueError`` for a negative weight or an amount not in whole fen.
+    """
+    if amount < 0 or amount != amount.quantize(FEN):
+        raise ValueError(f"amount must be a non-negative sum in whole fen, not {amount}")
+    exact = {key: Fraction(weight) for key, weight in weights.items()}
+    if any(weight < 0 for weight in exact.values()):
+        raise ValueError("weights must not be negative")
+    scale = math.lcm(*(weight.denominator for weight in exact.values()))
+    integral = {key: int(weight * scale) for key, weight in exact.items()}  # same proportions
+    total = sum(integral.values())
+    if total == 0:
+        raise NothingToShare("no positive weight")
+    fen = int(amount / FEN)
+    shares, remainders = {}, {}
+    for key, weight in integral.items():
+        shares[key], remainders[key] = divmod(fen * weight, total)
+    left = fen - sum(shares.values())
+    for key in sorted(integral, key=lambda key: (-remainders[key], key))[:left]:
+        shares[key] += 1
+    return {key: Decimal(share).scaleb(-2) for key, share in shares.items()}
+
+
+# The plan ---------------------------------------------------------------------------------
+
+
+def _lock_draft(vote: Vote) -> None:
+    """Take the vote row exclusively (opening waits, or has happened) and check it is a draft."""
+    status = db.session.execute(
+        select(Vote.status).where(Vote.id == vote.id).with_for_update()
+    ).scalar_one()
+    if status is not VoteStatus.DRAFT:
+        raise conflict("vote_not_draft", "只有草稿状态的表决可以修改费用方案")
+
+
+def set_cost_plan(vote: Vote, plan: dict) -> None:
+    """Replace the cost plan of a draft elevator/rebuild vote scoped to buildings or
+    entrances. 409 unless draft; 422 with the field at fault otherwise. Nothing is written
+    unless all of it is valid."""
+    _lock_draft(vote)
+    problem = _plan_problem(vote)
+    if problem:
+        raise invalid("cost_plan_not_allowed", problem)
+    total, subsidy = plan["total_cost"], plan["subsidy"]
+    if subsidy > total:
+        raise invalid(
+            "subsidy_exceeds_total", "补贴不能超过总费用", {"subsidy": ["补贴不能超过总费用"]}
+        )
+    coefficients = plan.get("floor_coefficients")
+    if coefficients is not None:
+        coefficients = _checked_coefficients(vote, coefficients)
+    linked_id = plan.get("common_parts_vote_id")
+    if plan["takes_common_parts"] and linked_id is not None:
+        problem = _link_problem(vote, linked_id)
+        if problem:
+            raise invalid("common_parts_vote_invalid", problem, {"common_parts_vote_id": [problem]})
+    elif linked_id is not None:
+        message = "未占用共有部分时不需要关联表决"
+        raise invalid("common_parts_vote_invalid", message, {"common_parts_vote_id": [message]})
+    vote.total_cost = total
+    vote.subsidy = subsidy
+    vote.floor_coefficients = coefficients
+    vote.takes_common_parts = plan["takes_common_parts"]
+    vote.common_parts_vote_id = linked_id
+    db.session.flush()
+
+
+def clear_cost_plan(vote: Vote) -> None:
+    """Remove the cost plan (and the common-parts flag) of a draft vote."""
+    _lock_draft(vote)
+    vote.total_cost = vote.subsidy = vote.floor_coefficients = None
+    vote.takes_common_parts = False
+    vote.common_parts_vote_id = None
+    db.session.flush()
+
+
+def _plan_problem(vote: Vote) -> str | None:
+    """Why ``vote`` cannot carry a cost plan, or None."""
+    if vote.matter not in COST_PLAN_MATTERS or vote.rule is not Rule.CIVIL_CODE_MAJOR:
+        return "只有加装电梯或改建类表决可以设置费用方案"
+    if not (vote.building_ids or vote.entrance_ids):
+        return "费用方案只适用于按楼栋或单元表决的事项"
+    return None
+
+
+def _checked_coefficients(vote: Vote, raw: dict) -> dict[str, str]:
+    """Coefficients as stored: ``{"2": "0.5", …}``, one for every floor of the scope and no
+    other, each a plain decimal ≥ 0; and not all zero for the scope's dwellings."""
+    errors: dict[str, list[str]] = {}
+    for key, value in raw.items():
+        if not FLOOR.fullmatch(key):
+            errors[key] = ["楼层应为整数"]
+        elif not (isinstance(value, str) and COEFFICIENT.fullmatch(value)):
+            errors[key] = ['系数应为不小于 0 的小数，最多 4 位小数，如 "0.85"']
+    if errors:
+        raise invalid("floor_coefficients_invalid", "楼层系数有误", {"floor_coefficients": errors})
+    facts = dwellings_in_scope(scope_of(vote))
+    floors = {
+        row.id: row.floor
+        for row in db.session.execute(
+            select(Dwelling.id, Dwelling.floor).where(
+                Dwelling.id.in_([fact.dwelling_id for fact in facts])
+            )
+        )
+    }
+    present = set(floors.values())
+    for key in raw:
+        if int(key) not in present:
+            errors[key] = [f"该范围内没有 {key} 层"]
+    for floor in sorted(present - {int(key) for key in raw}):
+        errors[str(floor)] = [f"缺少 {floor} 层的系数"]
+    if errors:
+        raise invalid(
+            "floor_coefficients_invalid",
+            "楼层系数应与范围内的楼层一一对应",
+            {"floor_coefficients": errors},
+        )
+    by_floor = {int(key): Decimal(value) for key, value in raw.items()}
+    if not any(by_floor[floors[fact.dwelling_id]] * fact.area for fact in facts):
+        raise invalid(
+            "no_cost_weights",
+            "各楼层系数全为零，无法分摊费用",
+            {"floor_coefficients": ["至少一个楼层的系数应大于零"]},
+        )
+    return {str(floor): raw[str(floor)] for floor in sorted(by_floor)}
+
+
+def _link_problem(vote: Vote, linked_id: int) -> str | None:
+    """Why ``linked_id`` cannot be the compound-wide vote on common parts, or None."""
+    linked = db.session.scalar(
+        select(Vote).where(Vote.id == linked_id, Vote.compound_id == vote.compound_id)
+    )
+    if linked is None or linked.id == vote.id:
+        return "本小区没有该表决"
+    if linked.building_ids or linked.entrance_ids:
+        return "占用共有部分需由全小区业主表决，所关联的表决范围应为全小区"
+    if linked.rule is not Rule.CIVIL_CODE_ORDINARY:
+        return "所关联的表决应按一般事项（双过半）规则计票"
+    if linked.status is VoteStatus.CANCELLED:
+        return "所关联的表决已取消"
+    return None
+
+
+def check_before_opening(vote: Vote) -> None:
+    """409 if the cost plan keeps the vote from opening. Call it in the opening transaction,
+    after the electorate is frozen: a vote that takes common parts needs a valid linked
+    compound-wide vote, the draft must still be an elevator/rebuild vote on buildings or
+    entrances if it has a plan, and every dwelling of the frozen electorate needs its share."""
+    problem = vote.total_cost is not None and _plan_problem(vote)
+    if problem:
+        raise conflict("cost_plan_not_allowed", problem + "，请先修改表决事项或删除费用方案")
+    if vote.takes_common_parts:
+        if vote.common_parts_vote_id is None:
+            raise conflict(
+                "common_parts_vote_missing",
+                "该电梯占用小区共有部分，须先关联全体业主的共有部分表决，才能开启",
+            )
+        problem = _link_problem(vote, vote.common_parts_vote_id)
+        if problem:
+            raise conflict("common_parts_vote_invalid", problem)
+    dwelling_shares(vote)
+
+
+# Shares -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DwellingShare:
+    dwelling_id: int
+    label: str
+    floor: int
+    area: Decimal
+    coefficient: str | None
+    share: Decimal
+
+
+def dwelling_shares(vote: Vote) -> list[DwellingShare]:
+    """Each dwelling's share of the frozen electorate, in room label order (building,
+    entrance, room); empty without a cost plan or before opening. 409 if the plan does not
+    fit the frozen electorate (a floor without coefficient, every weight zero)."""
+    if vote.total_cost is None:
+        return []
+    rows = db.session.execute(
+        select(
+            VotePersonDwelling.dwelling_id,
+            VotePersonDwelling.label,
+            VotePersonDwelling.floor,
+            VotePersonDwelling.area,
+        ).where(VotePersonDwelling.vote_id == vote.id)
+    ).all()
+    if not rows:
+        return []
+    rows.sort(key=lambda row: (_natural(row.label), row.dwelling_id))
+    coefficients = vote.floor_coefficients
+    if coefficients is None:
+        weights = {row.dwelling_id: row.area for row in rows}
+    else:
+        missing = sorted({row.floor for row in rows if str(row.floor) not in coefficients})
+        if missing:
+            raise conflict(
+                "floor_coefficient_missing",
+                "费用方案缺少以下楼层的系数：" + "、".join(f"{floor} 层" for floor in missing),
+            )
+        weights = {
+            row.dwelling_id: Decimal(coefficients[str(row.floor)]) * row.area for row in rows
+        }
+    try:
+        shares = allocate(vote.residents_share, weights)
+    except NothingToShare:
+        raise conflict("no_cost_weights", "各户分摊权重全为零，无法分摊费用") from None
+    return [
+        DwellingShare(
+            row.dwelling_id,
+            row.label,
+            row.floor,
+            row.area,
+            None if coefficients is None else coefficients[str(row.floor)],
+            shares[row.dwelling_id],
+        )
+        for row in rows
+    ]
+
+
+def _natural(label: str) -> list:
+    """Sort key for room labels: 2栋1单元101 before 2栋1单元201 before 2栋2单元101 before
+    10栋1单元101."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", label)]
+
+
+def shares_for_result(vote: Vote) -> list[dict]:
+    """The shares per dwelling for the final result, JSON-ready (amounts as 2-dp strings):
+    ``[{"label", "floor", "area", "coefficient", "share"}]``; empty without a cost plan."""
+    return [
+        {
+            "label": s.label,
+            "floor": s.floor,
+            "area": f"{s.area:.2f}",
+            "coefficient": s.coefficient,
+            "share": f"{s.share:.2f}",
+        }
+        for s in dwelling_shares(vote)
+    ]
+
+
+# Views ------------------------------------------------------------------------------------
+
+
+def common_parts_vote_view(vote: Vote) -> dict | None:
+    """The linked compound-wide vote on common parts with its status as of now, or None."""
+    if vote.common_parts_vote_id is None:
+        return None
+    other = db.session.get(Vote, vote.common_parts_vote_id)
+    return {"id": other.id, "title": other.title, "status": effective_status(other, db_now())}
+
+
+def _plan(vote: Vote) -> dict:
+    return {
+        "vote_id": vote.id,
+        "total_cost": vote.total_cost,
+        "subsidy": vote.subsidy,
+        "residents_share": vote.residents_share,
+        "basis": None
+        if vote.total_cost is None
+        else ("area" if vote.floor_coefficients is None else "floor_coefficients"),
+        "floor_coefficients": vote.floor_coefficients,
+        "takes_common_parts": vote.takes_common_parts,
+        "common_parts_vote": common_parts_vote_view(vote),
+    }
+
+
+def plan_view(vote: Vote) -> dict:
+    """Staff: the plan, and once the vote is opened every dwelling's share and their sum."""
+    view = _plan(vote)
+    shares = dwelling_shares(vote)
+    view["shares"] = shares if shares else None
+    view["shares_total"] = sum((s.share for s in shares), Decimal("0.00")) if shares else None
+    return view
+
+
+def my_share_view(vote: Vote, account_id: int) -> dict:
+    """Resident: the plan and the shares of the dwellings this account owns in the vote (an
+    empty list for a tenant or an owner outside the scope). 404 ``no_cost_plan`` without one."""
+    if vote.total_cost is None:
+        raise ApiError(404, "no_cost_plan", "该表决没有费用分摊方案")
+    person_ids = {person.id for person in persons_of_account(vote, account_id)}
+    mine = set(
+        db.session.scalars(
+            select(VotePersonDwelling.dwelling_id).where(
+                VotePersonDwelling.vote_id == vote.id,
+                VotePersonDwelling.person_id.in_(person_ids),
+            )
+        )
+    )
+    view = _plan(vote)
+    view["dwellings"] = [s for s in dwelling_shares(vote) if s.dwelling_id in mine]
+    return view

@@ -1,0 +1,399 @@
+"""The verifiable record (DESIGN.md, "The audit chain must not serialise voting").
+
+Every cast, proxy, paper entry and lifecycle event is a row of ``vote_events`` carrying the
+SHA-256 digest of its content; a cast's receipt is taken from that digest at once. Sealing
+appends the committed events to ``vote_chain`` afterwards, in batches, in the order it finds
+them: entry ``seq`` covers its event's digest and its parent's hash (``chain_hash``), so
+changing any event or entry breaks the hashes from there on. Sealers of one vote take a lock
+that casting never takes, so casts never wait for the chain. ``verify`` recomputes all of it,
+and the tally, from the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import Row, exists, insert, select, text, tuple_
+
+from participation.common.errors import invalid, not_found
+from participation.common.jobs import enqueue, redis_connection
+from participation.common.sql import dialect_name
+from participation.extensions import db
+from participation.votes.models import (
+    Ballot,
+    ChainEntry,
+    Choice,
+    Vote,
+    VoteEvent,
+    VotePerson,
+    VoteStatus,
+)
+from participation.votes.services import _digest, event_content, receipt_code
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(SEAL_LOCK_NAMESPACE, vote_id): held by sealers only.
+SEAL_LOCK_NAMESPACE = int.from_bytes(b"seal")
+# How long "a seal job is pending" stands without the job clearing it (a lost job).
+SEAL_FLAG_SECONDS = 60
+RECEIPT_FORMAT = re.compile(r"[A-Z2-7]{10}")
+# Once a vote has closed, every event must be sealed (publishing seals what is left).
+SEALED_WHEN = (VoteStatus.CLOSED, VoteStatus.PUBLISHED, VoteStatus.FINAL)
+ZERO = Decimal("0.00")
+
+
+# The chain ---------------------------------------------------------------------------------
+
+
+def genesis_hash(vote_id: int) -> str:
+    """The parent of a vote's first entry."""
+    return hashlib.sha256(f"participation:vote:{vote_id}".encode()).hexdigest()
+
+
+def chain_hash(parent_hash: str, seq: int, digest: str) -> str:
+    """The hash of entry ``seq``: SHA-256 of ``"<parent hash>|<seq>|<event digest>"``, all hex
+    and decimal ASCII. Sealing and verification both use this function."""
+    return hashlib.sha256(f"{parent_hash}|{seq}|{digest}".encode()).hexdigest()
+
+
+def chain_head(vote_id: int) -> Row | None:
+    """The last entry (seq, parent_hash, hash) of the vote's chain, or None."""
+    return db.session.execute(
+        select(ChainEntry.seq, ChainEntry.parent_hash, ChainEntry.hash)
+        .where(ChainEntry.vote_id == vote_id)
+        .order_by(ChainEntry.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def _unsealed(vote_id: int):
+    return (
+        select(VoteEvent.id, VoteEvent.digest)
+        .outerjoin(ChainEntry, ChainEntry.event_id == VoteEvent.id)
+        .where(VoteEvent.vote_id == vote_id, ChainEntry.event_id.is_(None))
+    )
+
+
+def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
+    """Append every committed, unsealed event of the vote to its chain, in event id order;
+    returns how many were sealed. Idempotent. Flushes, never commits: the lock is held until
+    the caller's transaction ends.
+
+    Only sealers wait for each other (a transaction-level advisory lock per vote on
+    PostgreSQL; SQLite has a single writer anyway). Events committed after this started are
+    left for the next sealing, so the chain's order is the sealing order, not the id order.
+    The vote row is share-locked first (``FOR KEY SHARE``, which casts never wait for): the
+    chain's foreign key takes that lock anyway, and taking it before the advisory lock keeps
+    the order of the closing path (vote row, then sealing) — no deadlock with it.
+    """
+    if dialect_name() == "postgresql":
+        db.session.execute(
+            select(Vote.id).where(Vote.id == vote_id).with_for_update(read=True, key_share=True)
+        )
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), CAST(:vote AS integer))"),
+            {"ns": SEAL_LOCK_NAMESPACE, "vote": vote_id},
+        )
+    head = chain_head(vote_id)
+    seq, parent = (head.seq, head.hash) if head else (0, genesis_hash(vote_id))
+    sealed = 0
+    while pending := db.session.execute(
+        _unsealed(vote_id).order_by(VoteEvent.id).limit(batch_size)
+    ).all():
+        entries = []
+        for event_id, digest in pending:
+            seq += 1
+            entry_hash = chain_hash(parent, seq, digest)
+            entries.append(
+                {
+                    "vote_id": vote_id,
+                    "seq": seq,
+                    "event_id": event_id,
+                    "parent_hash": parent,
+                    "hash": entry_hash,
+                }
+            )
+            parent = entry_hash
+        db.session.execute(insert(ChainEntry), entries)
+        sealed += len(entries)
+    return sealed
+
+
+# Sealing after commit ----------------------------------------------------------------------
+
+
+def _scheduled_flag(vote_id: int) -> str:
+    return f"{current_app.config['RQ_QUEUE']}:votes:seal-scheduled:{vote_id}"
+
+
+def schedule_sealing(vote_id: int) -> None:
+    """Have the vote's new events sealed; call it after the commit of a cast. The caster
+    never waits for the chain.
+
+    With Redis, at most one seal job per vote is pending: a flag set only if absent (and
+    expiring, in case the job is lost) enqueues the job, and the job clears it before it
+    seals, so every cast committed before that is sealed by it and any later cast schedules
+    the next job. Without Redis the events are sealed right here; a failure only leaves them
+    pending for the next sealing (the cast itself is committed).
+    """
+    from participation.votes.tasks import seal_vote
+
+    connection = redis_connection()
+    if connection is None:
+        try:
+            seal_vote(vote_id)
+        except Exception:
+            db.session.rollback()
+            log.warning("sealing vote %s failed; its events stay pending", vote_id, exc_info=True)
+        return
+    if connection.set(_scheduled_flag(vote_id), 1, nx=True, ex=SEAL_FLAG_SECONDS):
+        enqueue(seal_vote, vote_id)
+
+
+def clear_scheduled(vote_id: int) -> None:
+    """Called by the seal job before it seals (see ``schedule_sealing``)."""
+    connection = redis_connection()
+    if connection is not None:
+        connection.delete(_scheduled_flag(vote_id))
+
+
+# Receipts ------------------------------------------------------------------------------------
+
+
+def receipt_status(vote_id: int, code: str) -> dict:
+    """What the public receipt page shows: whether a cast with this receipt is in the vote's
+    record, its chain entry (or pending sealing), whether the same person cast again later
+    and whether it is the ballot that counts — never who cast it, or how."""
+    code = code.strip().upper()
+    if not RECEIPT_FORMAT.fullmatch(code):
+        raise invalid(
+            "receipt_invalid",
+            "回执码格式不正确：应为 10 位大写字母或数字 2-7",
+            {"code": ["应为 10 位大写字母或数字 2-7"]},
+        )
+    vote = db.session.get(Vote, vote_id)
+    if vote is None or vote.status is VoteStatus.DRAFT:
+        raise not_found("未找到该表决")
+    event = db.session.execute(
+        select(VoteEvent.id, VoteEvent.person_id, VoteEvent.created_at, VoteEvent.digest).where(
+            VoteEvent.vote_id == vote_id, VoteEvent.receipt == code, VoteEvent.kind == "cast"
+        )
+    ).first()
+    if event is None:
+        raise not_found("未找到该回执码：该表决的记录中没有这张选票，请核对回执码")
+    entry = db.session.execute(
+        select(ChainEntry.seq, ChainEntry.parent_hash, ChainEntry.hash).where(
+            ChainEntry.event_id == event.id
+        )
+    ).first()
+    later = exists().where(
+        VoteEvent.vote_id == vote_id,
+        VoteEvent.kind == "cast",
+        VoteEvent.person_id == event.person_id,
+        tuple_(VoteEvent.created_at, VoteEvent.id) > tuple_(event.created_at, event.id),
+    )
+    counted = db.session.scalar(
+        select(Ballot.event_id).where(
+            Ballot.vote_id == vote_id, Ballot.person_id == event.person_id
+        )
+    )
+    head = chain_head(vote_id)
+    return {
+        "vote_id": vote_id,
+        "receipt": code,
+        "included": True,
+        "sealing": "sealed" if entry else "pending",
+        "digest": event.digest,
+        "entry": entry._asdict() if entry else None,
+        "replaced": db.session.scalar(select(later)),
+        "counted": counted == event.id,
+        "head": head._asdict() if head else None,
+    }
+
+
+# Verification --------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyReport:
+    vote_id: int
+    events: int = 0
+    pending: int = 0  # events not sealed yet
+    ballots: int = 0
+    head: tuple[int, str] | None = None  # seq, hash
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        head = f"seq {self.head[0]} {self.head[1]}" if self.head else "empty"
+        verdict = "OK" if self.ok else f"{len(self.problems)} mismatch(es)"
+        return (
+            f"vote {self.vote_id}: {self.events} events, {self.events - self.pending} sealed, "
+            f"{self.pending} pending sealing; chain head {head}; {self.ballots} counted "
+            f"ballots — {verdict}"
+        )
+
+
+def verify(vote_id: int) -> VerifyReport:
+    """Recompute the vote's record from its rows: each event's digest from its columns, the
+    chain from genesis, that every event is sealed once the vote has closed, the counted
+    ballots replayed from the casts, and the stored result's totals. Reads only."""
+    report = VerifyReport(vote_id)
+    vote = db.session.get(Vote, vote_id)
+    if vote is None:
+        report.problems.append(f"vote {vote_id}: no such vote")
+        return report
+    events = {
+        row.id: row
+        for row in db.session.execute(
+            select(VoteEvent.__table__).where(VoteEvent.vote_id == vote_id).order_by(VoteEvent.id)
+        )
+    }
+    areas = dict(
+        db.session.execute(
+            select(VotePerson.id, VotePerson.area).where(VotePerson.vote_id == vote_id)
+        ).all()
+    )
+    report.events = len(events)
+    _check_events(events, areas, report)
+    sealed = _check_chain(vote_id, events, report)
+    unsealed = [event_id for event_id in events if event_id not in sealed]
+    report.pending = len(unsealed)
+    if vote.status in SEALED_WHEN:
+        report.problems += [f"event {event_id}: not sealed" for event_id in unsealed]
+    counted = replay_ballots(vote, events.values())
+    _check_ballots(vote_id, counted, report)
+    if vote.result:
+        _check_result(vote, counted, areas, report)
+    return report
+
+
+def _check_events(events: dict[int, Row], areas: dict[int, Decimal], report: VerifyReport):
+    for event in events.values():
+        if _digest(event_content(event._mapping)) != event.digest:
+            report.problems.append(f"event {event.id}: content does not match its digest")
+        if (event.kind == "cast" or event.receipt) and event.receipt != receipt_code(event.digest):
+            report.problems.append(f"event {event.id}: receipt does not match its digest")
+        if event.person_id is not None and event.person_id not in areas:
+            report.problems.append(
+                f"event {event.id}: person {event.person_id} is not in this vote's electorate"
+            )
+
+
+def _check_chain(vote_id: int, events: dict[int, Row], report: VerifyReport) -> dict[int, int]:
+    """Check every entry against its parent and its event; returns event id → seq."""
+    sealed: dict[int, int] = {}
+    previous_seq, parent = 0, genesis_hash(vote_id)
+    for entry in db.session.execute(
+        select(ChainEntry.seq, ChainEntry.event_id, ChainEntry.parent_hash, ChainEntry.hash)
+        .where(ChainEntry.vote_id == vote_id)
+        .order_by(ChainEntry.seq)
+    ):
+        where = f"seq {entry.seq} (event {entry.event_id})"
+        if entry.seq != previous_seq + 1:
+            report.problems.append(f"{where}: follows seq {previous_seq}")
+        if entry.parent_hash != parent:
+            report.problems.append(f"{where}: parent_hash is not the previous entry's hash")
+        event = events.get(entry.event_id)
+        if event is None:
+            report.problems.append(f"{where}: not an event of this vote")
+        elif entry.hash != chain_hash(entry.parent_hash, entry.seq, event.digest):
+            report.problems.append(f"{where}: hash does not match its parent, seq and event")
+        if entry.event_id in sealed:
+            report.problems.append(f"{where}: event already sealed at seq {sealed[entry.event_id]}")
+        sealed.setdefault(entry.event_id, entry.seq)
+        previous_seq, parent = entry.seq, entry.hash
+        report.head = (entry.seq, entry.hash)
+    return sealed
+
+
+def replay_ballots(vote: Vote, events) -> dict[int, Row]:
+    """Person id → the cast that counts: their latest by (created_at, id) before closing."""
+    latest: dict[int, Row] = {}
+    for event in events:
+        if event.kind != "cast" or event.person_id is None or event.created_at >= vote.closes_at:
+            continue
+        current = latest.get(event.person_id)
+        if current is None or (event.created_at, event.id) > (current.created_at, current.id):
+            latest[event.person_id] = event
+    return latest
+
+
+def _check_ballots(vote_id: int, counted: dict[int, Row], report: VerifyReport) -> None:
+    ballots = {
+        ballot.person_id: ballot
+        for ballot in db.session.execute(
+            select(
+                Ballot.person_id, Ballot.event_id, Ballot.choice, Ballot.channel, Ballot.cast_at
+            ).where(Ballot.vote_id == vote_id)
+        )
+    }
+    report.ballots = len(ballots)
+    for person_id in sorted(set(ballots) | set(counted)):
+        ballot, cast = ballots.get(person_id), counted.get(person_id)
+        if ballot is None:
+            report.problems.append(
+                f"person {person_id}: no counted ballot; the events give event {cast.id} "
+                f"({cast.choice})"
+            )
+        elif cast is None:
+            report.problems.append(
+                f"person {person_id}: counted ballot (event {ballot.event_id}) has no cast "
+                "before the closing time"
+            )
+        elif (ballot.event_id, ballot.choice, ballot.channel, ballot.cast_at) != (
+            cast.id,
+            cast.choice,
+            cast.channel,
+            cast.created_at,
+        ):
+            report.problems.append(
+                f"person {person_id}: counted ballot is event {ballot.event_id} "
+                f"({ballot.choice}, {ballot.channel}); the events give event {cast.id} "
+                f"({cast.choice}, {cast.channel})"
+            )
+
+
+def _check_result(
+    vote: Vote, counted: dict[int, Row], areas: dict[int, Decimal], report: VerifyReport
+) -> None:
+    """Compare the stored result (``tally.figures``' keys, read defensively) with the totals
+    of the frozen electorate and of the replayed ballots."""
+    groups = {choice: (0, ZERO) for choice in Choice}
+    for person_id, cast in counted.items():
+        if cast.choice not in groups:  # a cast without a choice: its digest does not match
+            continue
+        cnt, area = groups[cast.choice]
+        groups[cast.choice] = (cnt + 1, area + areas.get(person_id, ZERO))
+    replayed = {
+        "t_cnt": len(areas),
+        "t_area": sum(areas.values(), ZERO),
+        "p_cnt": sum(cnt for cnt, _ in groups.values()),
+        "p_area": sum((area for _, area in groups.values()), ZERO),
+        "y_cnt": groups[Choice.AGREE][0],
+        "y_area": groups[Choice.AGREE][1],
+    }
+    for choice, (cnt, area) in groups.items():
+        replayed[f"{choice} count"], replayed[f"{choice} area"] = cnt, area
+    stored = {key: vote.result.get(key) for key in replayed}
+    for option in vote.result.get("options") or []:
+        for figure in ("count", "area"):
+            stored[f"{option.get('choice')} {figure}"] = option.get(figure)
+    for key, value in replayed.items():
+        if not _same(stored[key], value):
+            report.problems.append(f"result {key}: stored {stored[key]}, the record gives {value}")
+
+
+def _same(stored, value) -> bool:
+    try:
+        return stored is not None and Decimal(str(stored)) == value
+    except ArithmeticError:
+        return False

@@ -1,0 +1,365 @@
+"""The tally of a vote (计票): totals by headcount and area, the rule's outcome, a breakdown
+per building and entrance, and the persons who have not voted yet.
+
+T is the electorate frozen at opening (``vote.t_cnt``, ``vote.t_area``). P and Y come from the
+counting ballots (``vote_ballots``: each person's latest cast before the closing time) joined
+to the frozen persons, in one aggregate query grouped by choice. Abstaining participates; a
+person without a ballot never counts as agreeing. The rule is ``counting.evaluate``.
+
+Breakdown: a person counts once in each building (and entrance) where they have a dwelling in
+the vote's scope, with the area of their dwellings there. A buyer with dwellings in two
+buildings therefore counts in both, so the buildings' headcounts may add up to more than
+T_cnt, while their areas add up to T_area exactly. The breakdown is for committees' work;
+the rule applies to the whole scope only.
+
+Everything returned is plain JSON (the shape of ``vote.result``): areas as strings with two
+decimals, ratios as exact numerator/denominator with a rounded percentage, times in
+Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, exists, func, select
+
+from participation.common.errors import conflict
+from participation.common.privacy import mask_name, mask_phone
+from participation.common.schemas import SHANGHAI
+from participation.common.sql import db_now
+from participation.counting import CENT, Ratio, Totals, evaluate
+from participation.extensions import db
+from participation.roster.electorate import DEVELOPER_KEY
+from participation.roster.models import Building, Entrance, Owner, building_name, entrance_name
+from participation.roster.services import natural_key
+from participation.votes.models import (
+    Ballot,
+    Choice,
+    Vote,
+    VotePerson,
+    VotePersonDwelling,
+    VotePersonOwner,
+)
+from participation.votes.services import close_if_due
+
+ZERO = Decimal("0.00")
+CHOICES = (Choice.AGREE, Choice.DISAGREE, Choice.ABSTAIN)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Some persons: how many, and their area (m²)."""
+
+    cnt: int = 0
+    area: Decimal = ZERO
+
+    def __add__(self, other: Group) -> Group:
+        return Group(self.cnt + other.cnt, self.area + other.area)
+
+
+# Per choice; the key None holds the persons without a ballot.
+ByChoice = Mapping[Choice | None, Group]
+
+
+def _group(cnt: int, area: Decimal | None) -> Group:
+    return Group(cnt, Decimal(area or 0).quantize(CENT))
+
+
+def ballot_groups(vote_id: int) -> dict[Choice, Group]:
+    """Persons who cast a counting ballot, and their area, per choice: one aggregate query."""
+    stmt = (
+        select(Ballot.choice, func.count(), func.sum(VotePerson.area))
+        .join(VotePerson, VotePerson.id == Ballot.person_id)
+        .where(Ballot.vote_id == vote_id)
+        .group_by(Ballot.choice)
+    )
+    return {choice: _group(cnt, area) for choice, cnt, area in db.session.execute(stmt)}
+
+
+def participation_group(vote_id: int) -> Group:
+    """P only, without the split by choice (what residents see while a vote is open)."""
+    cnt, area = db.session.execute(
+        select(func.count(), func.sum(VotePerson.area))
+        .select_from(Ballot)
+        .join(VotePerson, VotePerson.id == Ballot.person_id)
+        .where(Ballot.vote_id == vote_id)
+    ).one()
+    return _group(cnt, area)
+
+
+def totals_of(t: Group, ballots: ByChoice) -> Totals:
+    p = sum((ballots.get(c, Group()) for c in CHOICES), Group())
+    y = ballots.get(Choice.AGREE, Group())
+    return Totals(t.cnt, t.area, p.cnt, p.area, y.cnt, y.area)
+
+
+def amount(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def ratio(numerator: int | Decimal, denominator: int | Decimal) -> dict:
+    """Exact numerator/denominator and the rounded percentage (None when nothing to divide)."""
+    percent = Ratio(numerator, denominator).percent
+    plain = amount if isinstance(numerator, Decimal) else int
+    return {
+        "numerator": plain(numerator),
+        "denominator": plain(denominator),
+        "percent": None if percent is None else str(percent),
+    }
+
+
+def participation_ratios(totals: Totals) -> dict:
+    """参与率: P of T, by headcount and by area."""
+    return {
+        "count": ratio(totals.p_cnt, totals.t_cnt),
+        "area": ratio(totals.p_area, totals.t_area),
+    }
+
+
+def figures(totals: Totals, ballots: ByChoice) -> dict:
+    """T, P and Y, each option by headcount and area, participation (P/T) and agreement (Y/P)."""
+    return {
+        "t_cnt": totals.t_cnt,
+        "t_area": amount(totals.t_area),
+        "p_cnt": totals.p_cnt,
+        "p_area": amount(totals.p_area),
+        "y_cnt": totals.y_cnt,
+        "y_area": amount(totals.y_area),
+        "options": [
+            {"choice": c.value, "count": g.cnt, "area": amount(g.area)}
+            for c in CHOICES
+            for g in (ballots.get(c, Group()),)
+        ],
+        "participation": participation_ratios(totals),
+        "agreement": {
+            "count": ratio(totals.y_cnt, totals.p_cnt),
+            "area": ratio(totals.y_area, totals.p_area),
+        },
+    }
+
+
+def _shortfall(shortfall) -> dict:
+    return {"persons": shortfall.persons, "area": amount(shortfall.area)}
+
+
+def _grouped(vote_id: int, column) -> dict[int, dict[Choice | None, Group]]:
+    """Per building or entrance (``column`` of vote_person_dwellings) and choice: the persons
+    with a dwelling there, each once, with the area of their dwellings there."""
+    place = (
+        select(
+            VotePersonDwelling.person_id,
+            column.label("place_id"),
+            func.sum(VotePersonDwelling.area).label("area"),
+        )
+        .where(VotePersonDwelling.vote_id == vote_id)
+        .group_by(VotePersonDwelling.person_id, column)
+        .subquery()
+    )
+    stmt = (
+        select(place.c.place_id, Ballot.choice, func.count(), func.sum(place.c.area))
+        .select_from(place)
+        .outerjoin(Ballot, and_(Ballot.vote_id == vote_id, Ballot.person_id == place.c.person_id))
+        .group_by(place.c.place_id, Ballot.choice)
+    )
+    grouped: dict[int, dict[Choice | None, Group]] = defaultdict(dict)
+    for place_id, choice, cnt, area in db.session.execute(stmt):
+        grouped[place_id][choice] = _group(cnt, area)
+    return grouped
+
+
+def _place_figures(groups: dict[Choice | None, Group]) -> dict:
+    t = sum(groups.values(), Group())
+    return figures(totals_of(t, groups), groups)
+
+
+def breakdown(vote: Vote) -> list[dict]:
+    """Per building, with its entrances, in natural order (see the module's doc for who
+    counts where)."""
+    buildings = _grouped(vote.id, VotePersonDwelling.building_id)
+    entrances = _grouped(vote.id, VotePersonDwelling.entrance_id)
+    places = db.session.execute(
+        select(Building.id, Building.number, Entrance.id, Entrance.number)
+        .join(Entrance, Entrance.building_id == Building.id)
+        .where(Entrance.id.in_(list(entrances)))
+    ).all()
+    result: dict[int, dict] = {}
+    for building_id, b_number, entrance_id, e_number in sorted(
+        places, key=lambda p: (natural_key(building_name(p[1])), natural_key(p[3]))
+    ):
+        if building_id not in result:
+            result[building_id] = {
+                "building_id": building_id,
+                "name": building_name(b_number),
+                **_place_figures(buildings[building_id]),
+                "entrances": [],
+            }
+        result[building_id]["entrances"].append(
+            {
+                "entrance_id": entrance_id,
+                "name": building_name(b_number) + entrance_name(e_number),
+                **_place_figures(entrances[entrance_id]),
+            }
+        )
+    return list(result.values())
+
+
+def tally(vote: Vote) -> dict:
+    """The tally of an opened vote as of now: figures, the rule's outcome with what is still
+    missing (还需 N 人 / X m²), and the breakdown per building and entrance."""
+    ballots = ballot_groups(vote.id)
+    totals = totals_of(Group(vote.t_cnt, vote.t_area), ballots)
+    outcome = evaluate(vote.rule, totals)
+    return {
+        "rule": vote.rule.value,
+        **figures(totals, ballots),
+        "quorum_met": outcome.quorum_met,
+        "approved": outcome.approved,
+        "passed": outcome.passed,
+        "missing": {
+            "participation": _shortfall(outcome.participation),
+            "agreement": _shortfall(outcome.agreement),
+        },
+        "buildings": breakdown(vote),
+        "computed_at": db_now().astimezone(SHANGHAI).isoformat(),
+    }
+
+
+def final_result(vote: Vote) -> dict:
+    """The result stored as ``vote.result`` when the vote closes (``services.close_if_due``,
+    which holds the vote row exclusively, so no cast is in flight)."""
+    return tally(vote)
+
+
+def scope_names(vote: Vote) -> tuple[list[str], list[str]]:
+    """Names of the buildings and entrances of the vote's scope (both empty: whole compound)."""
+    buildings = db.session.scalars(
+        select(Building.number)
+        .where(Building.id.in_(vote.building_ids or []))
+        .order_by(Building.id)
+    )
+    entrances = db.session.execute(
+        select(Building.number, Entrance.number)
+        .join(Entrance, Entrance.building_id == Building.id)
+        .where(Entrance.id.in_(vote.entrance_ids or []))
+        .order_by(Entrance.id)
+    )
+    return [building_name(n) for n in buildings], [
+        building_name(b) + entrance_name(e) for b, e in entrances
+    ]
+
+
+def require_opened(vote: Vote) -> None:
+    if vote.t_cnt is None:  # a draft: the electorate is frozen at opening
+        raise conflict("vote_not_opened", "表决尚未开启，还没有计票")
+
+
+def committee_tally(vote: Vote) -> dict:
+    """Staff: the live tally while the vote is open; once it has closed (closed on read
+    here if due), the result stored at closing."""
+    require_opened(vote)
+    close_if_due(vote)
+    return {"vote_id": vote.id, "status": vote.status.value, **(vote.result or tally(vote))}
+
+
+def progress(vote: Vote) -> dict:
+    """Residents: participation (P of T) until the vote closes — never the running split by
+    choice — and the result after."""
+    require_opened(vote)
+    close_if_due(vote)
+    p = participation_group(vote.id)
+    totals = Totals(vote.t_cnt, vote.t_area, p.cnt, p.area, 0, ZERO)
+    return {
+        "vote_id": vote.id,
+        "status": vote.status.value,
+        "opens_at": vote.opens_at,
+        "closes_at": vote.closes_at,
+        "t_cnt": totals.t_cnt,
+        "t_area": totals.t_area,
+        "p_cnt": totals.p_cnt,
+        "p_area": totals.p_area,
+        "participation": participation_ratios(totals),
+        "result": vote.result,
+    }
+
+
+# Non-voters (入户发动) ---------------------------------------------------------------------
+
+
+def non_voters_query(
+    vote: Vote, building_id: int | None = None, entrance_id: int | None = None
+) -> Select:
+    """Persons of the electorate without a counting ballot, optionally those with a dwelling
+    in one building or entrance."""
+    stmt = select(VotePerson).where(
+        VotePerson.vote_id == vote.id,
+        ~exists().where(Ballot.vote_id == vote.id, Ballot.person_id == VotePerson.id),
+    )
+    for column, value in (
+        (VotePersonDwelling.building_id, building_id),
+        (VotePersonDwelling.entrance_id, entrance_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(
+                exists().where(VotePersonDwelling.person_id == VotePerson.id, column == value)
+            )
+    return stmt.order_by(VotePerson.id)
+
+
+def rooms_of(vote_id: int, person_ids: list[int] | None = None) -> dict[int, list[str]]:
+    """Room labels of each person of the vote (or of ``person_ids``)."""
+    stmt = select(VotePersonDwelling.person_id, VotePersonDwelling.label).where(
+        VotePersonDwelling.vote_id == vote_id
+    )
+    if person_ids is not None:
+        stmt = stmt.where(VotePersonDwelling.person_id.in_(person_ids))
+    rooms: dict[int, list[str]] = defaultdict(list)
+    for person_id, label in db.session.execute(
+        stmt.order_by(VotePersonDwelling.person_id, VotePersonDwelling.dwelling_id)
+    ):
+        rooms[person_id].append(label)
+    return rooms
+
+
+def owners_of(
+    vote_id: int, person_ids: list[int] | None = None
+) -> dict[int, list[tuple[str, str | None]]]:
+    """(name, phone) of the roster owners behind each person, as frozen at opening."""
+    stmt = (
+        select(VotePersonOwner.person_id, Owner.name, Owner.phone)
+        .join(Owner, Owner.id == VotePersonOwner.owner_id)
+        .where(VotePersonOwner.vote_id == vote_id)
+    )
+    if person_ids is not None:
+        stmt = stmt.where(VotePersonOwner.person_id.in_(person_ids))
+    owners: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    for person_id, name, phone in db.session.execute(
+        stmt.order_by(VotePersonOwner.person_id, Owner.id)
+    ):
+        owners[person_id].append((name, phone))
+    return owners
+
+
+def non_voter_views(vote: Vote, persons: list[VotePerson], full_contact: bool) -> list[dict]:
+    """Rooms, owners and area of each person. Names and phones in full only with
+    ``full_contact`` (staff of the vote's compound, to call them); masked otherwise."""
+    ids = [p.id for p in persons]
+    rooms, owners = rooms_of(vote.id, ids), owners_of(vote.id, ids)
+    return [
+        {
+            "person_id": p.id,
+            "rooms": rooms[p.id],
+            "developer": p.key == DEVELOPER_KEY,
+            "owners": [
+                {
+                    "name": name if full_contact else mask_name(name),
+                    "phone": (phone or "") if full_contact else mask_phone(phone),
+                }
+                for name, phone in owners[p.id]
+            ],
+            "area": p.area,
+        }
+        for p in persons
+    ]
