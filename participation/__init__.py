@@ -47,6 +47,7 @@ def _import_models() -> None:
     """Every model module, so that ``create_all`` and migrations see all tables."""
     import participation.auth.models
     import participation.roster.models
+    import participation.surveys.models
     import participation.votes.models  # noqa: F401
 
 
@@ -57,6 +58,8 @@ def _register_blueprints(app: Flask) -> None:
     from participation.h5 import bp as h5_bp
     from participation.roster.routes import blp as roster_blp
     from participation.roster.routes import public_blp
+    from participation.surveys.routes import blp as surveys_blp
+    from participation.surveys.routes import public_blp as public_surveys_blp
     from participation.votes.routes import blp as votes_blp
     from participation.votes.routes import public_blp as public_votes_blp
 
@@ -67,6 +70,8 @@ def _register_blueprints(app: Flask) -> None:
         public_blp,
         votes_blp,
         public_votes_blp,
+        surveys_blp,
+        public_surveys_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
         # On the app, not the shared blueprint: a second app (the H5 browser test's live

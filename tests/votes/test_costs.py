@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from participation.auth.models import Role
 from participation.common.errors import ApiError
+from participation.common.money import NothingToShare, allocate
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.votes import costs
-from participation.votes.costs import NothingToShare, allocate
 from participation.votes.models import Matter, Vote, VotePersonDwelling, VoteStatus
 from participation.votes.services import open_vote
 

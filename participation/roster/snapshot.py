@@ -1,0 +1,98 @@
+"""Freezing the electorate of a campaign (a vote, an owner-basis survey) when it opens.
+
+The snapshot is written into the campaign's own three tables — persons, their dwellings and
+their owners — which share one shape (``<campaign>_id``, ``person_id``, …). Later roster edits
+do not move the denominators of an open campaign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from participation.common.errors import invalid
+from participation.extensions import db
+from participation.roster.electorate import Scope, check_scope, dwellings_in_scope, group_persons
+from participation.roster.models import Building, Dwelling, Entrance, dwelling_label
+
+
+@dataclass(frozen=True)
+class Frozen:
+    t_cnt: int
+    t_area: Decimal
+    unknown_owner_labels: list[str]  # sold dwellings whose owner the roster does not know
+
+
+@dataclass(frozen=True)
+class SnapshotTables:
+    """The campaign's snapshot models and the name of their campaign column."""
+
+    parent_column: str  # e.g. "vote_id"
+    person: type
+    dwelling: type
+    owner: type
+
+
+def freeze(scope: Scope, tables: SnapshotTables, parent_id: int, empty_message: str) -> Frozen:
+    """Write the persons of ``scope`` (by the counting rules) with their dwellings and owners."""
+    check_scope(scope)
+    facts = dwellings_in_scope(scope)
+    electorate = group_persons(facts)
+    if electorate.t_cnt == 0:
+        raise invalid("empty_electorate", empty_message)
+    rows = db.session.execute(
+        select(
+            Dwelling.id,
+            Dwelling.floor,
+            Dwelling.room,
+            Building.number,
+            Entrance.number.label("entrance"),
+        )
+        .join(Building, Dwelling.building_id == Building.id)
+        .join(Entrance, Dwelling.entrance_id == Entrance.id)
+        .where(Dwelling.compound_id == scope.compound_id)
+    )
+    info = {row.id: row for row in rows}
+    labels = {d: dwelling_label(info[d].number, info[d].entrance, info[d].room) for d in info}
+    facts_by_id = {f.dwelling_id: f for f in facts}
+    parent = {tables.parent_column: parent_id}
+
+    person_ids = db.session.scalars(
+        insert(tables.person).returning(tables.person.id, sort_by_parameter_order=True),
+        [
+            {
+                **parent,
+                "key": p.key,
+                "area": p.area,
+                "labels": "、".join(labels[d] for d in p.dwelling_ids)[:400],
+            }
+            for p in electorate.persons
+        ],
+    ).all()
+    dwelling_rows, owner_rows = [], []
+    for person, person_id in zip(electorate.persons, person_ids, strict=True):
+        for dwelling_id in person.dwelling_ids:
+            fact = facts_by_id[dwelling_id]
+            dwelling_rows.append(
+                {
+                    **parent,
+                    "person_id": person_id,
+                    "dwelling_id": dwelling_id,
+                    "building_id": fact.building_id,
+                    "entrance_id": fact.entrance_id,
+                    "floor": info[dwelling_id].floor,
+                    "area": fact.area,
+                    "label": labels[dwelling_id],
+                }
+            )
+        owner_rows += [
+            {**parent, "person_id": person_id, "owner_id": owner_id}
+            for owner_id in sorted(person.owner_ids)
+        ]
+    db.session.execute(insert(tables.dwelling), dwelling_rows)
+    if owner_rows:
+        db.session.execute(insert(tables.owner), owner_rows)
+    unknown = [labels[p.dwelling_ids[0]] for p in electorate.without_known_owner]
+    return Frozen(electorate.t_cnt, electorate.t_area, unknown)

@@ -1,0 +1,285 @@
+"""Questionnaires (问卷): consent (意愿征集), menu selection (菜单式) and satisfaction (效果共评),
+on one engine. A survey's respondents are either owner-persons, counted like a vote from a
+frozen electorate, or residents with tenants included."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.common.types import UTCDateTime, str_enum, utcnow
+from participation.counting import Basis
+from participation.extensions import db
+
+
+class SurveyKind(enum.StrEnum):
+    CONSENT = "consent"  # 意愿征集: the 2/3 gate
+    MENU = "menu"  # 菜单式改造内容
+    SATISFACTION = "satisfaction"  # 效果共评
+    GENERAL = "general"
+
+
+class RespondentBasis(enum.StrEnum):
+    OWNER = "owner"  # one response per owner-person (frozen electorate), counted like a vote
+    RESIDENT = "resident"  # one response per resident account, tenants included
+
+
+class SurveyStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"  # 公示, objection period running
+    FINAL = "final"
+    CANCELLED = "cancelled"
+
+
+class QuestionType(enum.StrEnum):
+    SINGLE = "single"  # one option
+    MULTIPLE = "multiple"  # min_choices..max_choices options
+    RATING = "rating"  # an integer from scale_min to scale_max
+    TEXT = "text"  # free text
+    CONSENT = "consent"  # 同意 / 不同意
+    MENU = "menu"  # pick renovation items of the survey's menu
+    SATISFACTION = "satisfaction"  # 满意 / 基本满意 / 不满意 / 不了解 on one dimension
+
+
+class MenuTier(enum.StrEnum):
+    BASIC = "basic"  # 基础类: 应改尽改
+    IMPROVEMENT = "improvement"  # 完善类
+    ENHANCEMENT = "enhancement"  # 提升类
+
+
+class Survey(db.Model):
+    __tablename__ = "surveys"
+    __table_args__ = (CheckConstraint("closes_at > opens_at", name="closes_after_opens"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
+    kind: Mapped[SurveyKind] = mapped_column(str_enum(SurveyKind, "survey_kind"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    basis: Mapped[RespondentBasis] = mapped_column(str_enum(RespondentBasis, "respondent_basis"))
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[SurveyStatus] = mapped_column(
+        str_enum(SurveyStatus, "survey_status"), default=SurveyStatus.DRAFT
+    )
+    building_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    entrance_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Owner basis: the frozen electorate's totals.
+    t_cnt: Mapped[int | None]
+    t_area: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    # Consent gate: what 3·Y ≥ 2·T counts (count, area or both).
+    consent_basis: Mapped[Basis] = mapped_column(
+        str_enum(Basis, "consent_basis"), default=Basis.COUNT
+    )
+    # 公示
+    objection_days: Mapped[int] = mapped_column(default=7)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    objection_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Menu: how many items a respondent picks, the budget cap, and the adoption threshold for
+    # improvement/enhancement items as a fraction of respondents (default: more than half).
+    menu_min_items: Mapped[int | None]
+    menu_max_items: Mapped[int | None]
+    budget_cap: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    adoption_numerator: Mapped[int] = mapped_column(default=1)
+    adoption_denominator: Mapped[int] = mapped_column(default=2)
+    adoption_strict: Mapped[bool] = mapped_column(default=True)  # ">" (过半数) or "≥"
+    # Satisfaction: pass threshold of the rate, in percent.
+    satisfaction_threshold: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="survey", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Question(db.Model):
+    __tablename__ = "survey_questions"
+    __table_args__ = (UniqueConstraint("survey_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    position: Mapped[int]
+    type: Mapped[QuestionType] = mapped_column(str_enum(QuestionType, "question_type"))
+    text: Mapped[str] = mapped_column(String(500))
+    required: Mapped[bool] = mapped_column(default=True)
+    min_choices: Mapped[int | None]
+    max_choices: Mapped[int | None]
+    scale_min: Mapped[int | None]
+    scale_max: Mapped[int | None]
+    # Satisfaction: the dimension (改造内容, 施工过程, 工程质量, 长效管理, …) and optionally the
+    # renovation item it is about.
+    dimension: Mapped[str | None] = mapped_column(String(64))
+    menu_item_id: Mapped[int | None] = mapped_column(ForeignKey("menu_items.id"))
+    survey: Mapped[Survey] = relationship(back_populates="questions")
+    options: Mapped[list[Option]] = relationship(
+        back_populates="question", order_by="Option.position", cascade="all, delete-orphan"
+    )
+
+
+class Option(db.Model):
+    __tablename__ = "survey_options"
+    __table_args__ = (UniqueConstraint("question_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id"))
+    position: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+    # A stable code where the engine needs one: agree/disagree, satisfied/basically/…,
+    # contribution ways (direct/fund/public_income/labour), management (professional/self).
+    value: Mapped[str | None] = mapped_column(String(32))
+    survey_menu_item_id: Mapped[int | None] = mapped_column(ForeignKey("survey_menu_items.id"))
+    question: Mapped[Question] = relationship(back_populates="options")
+
+
+class MenuItem(db.Model):
+    """The catalogue: the policy list (district_id NULL) and a district's own items."""
+
+    __tablename__ = "menu_items"
+    __table_args__ = (
+        UniqueConstraint("district_id", "name"),
+        Index(
+            "uq_menu_items_policy_name",
+            "name",
+            unique=True,
+            sqlite_where=text("district_id IS NULL"),
+            postgresql_where=text("district_id IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    tier: Mapped[MenuTier] = mapped_column(str_enum(MenuTier, "menu_tier"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class SurveyMenuItem(db.Model):
+    """An item on a compound's menu with its estimated cost and the part residents pay."""
+
+    __tablename__ = "survey_menu_items"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "menu_item_id"),
+        CheckConstraint("estimated_cost >= 0", name="cost_nonnegative"),
+        CheckConstraint(
+            "residents_part >= 0 AND residents_part <= estimated_cost", name="part_le_cost"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    menu_item_id: Mapped[int] = mapped_column(ForeignKey("menu_items.id"))
+    estimated_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    residents_part: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    # A fixed amount per household instead of the area share, where set.
+    per_household: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    menu_item: Mapped[MenuItem] = relationship()
+
+
+class SurveyPerson(db.Model):
+    """Owner basis: one person of the frozen electorate (see roster/electorate.py)."""
+
+    __tablename__ = "survey_persons"
+    __table_args__ = (UniqueConstraint("survey_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    area: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    labels: Mapped[str] = mapped_column(String(400))
+
+
+class SurveyPersonDwelling(db.Model):
+    __tablename__ = "survey_person_dwellings"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "dwelling_id"),
+        Index("ix_survey_person_dwellings_person", "person_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("survey_persons.id"))
+    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwellings.id"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    entrance_id: Mapped[int] = mapped_column(ForeignKey("entrances.id"))
+    floor: Mapped[int]
+    area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    label: Mapped[str] = mapped_column(String(64))
+
+
+class SurveyPersonOwner(db.Model):
+    __tablename__ = "survey_person_owners"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "owner_id", "person_id"),
+        Index("ix_survey_person_owners_person", "person_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("survey_persons.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+
+
+class Response(db.Model):
+    """One respondent's answers; answering again before closing replaces them.
+
+    ``respondent_key`` is ``person:<id>`` (owner basis) or ``account:<id>`` (resident basis);
+    for an anonymous survey it is a keyed hash and ``account_id`` is not stored.
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("survey_id", "respondent_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    respondent_key: Mapped[str] = mapped_column(String(80))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("survey_persons.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    # For breakdowns: the respondent's building (resident basis: the dwelling answered for).
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(default=1)
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        Index("ix_survey_answers_response", "response_id"),
+        Index("ix_survey_answers_question_option", "question_id", "option_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id"))
+    option_id: Mapped[int | None] = mapped_column(ForeignKey("survey_options.id"))
+    rating: Mapped[int | None]
+    text: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class SurveyObjection(db.Model):
+    """询异 on a published survey result (the consent gate), and how it was handled."""
+
+    __tablename__ = "survey_objections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
