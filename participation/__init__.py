@@ -84,11 +84,13 @@ def _register_cli(app: Flask) -> None:
     from participation.auth.cli import users_cli
     from participation.common.cli import worker_command
     from participation.roster.cli import demo_cli
+    from participation.surveys.cli import surveys_cli
     from participation.votes.cli import votes_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(votes_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(surveys_cli)
     app.cli.add_command(worker_command)
 
 

@@ -21,7 +21,17 @@ from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.roster.models import RosterImport
-from participation.votes.models import Matter, Proxy, Vote, VotePerson
+from participation.surveys.models import (
+    Option,
+    Question,
+    QuestionType,
+    RespondentBasis,
+    Survey,
+    SurveyKind,
+    SurveyObjection,
+)
+from participation.surveys.services import open_survey
+from participation.votes.models import Matter, Objection, Proxy, Vote, VotePerson
 from participation.votes.services import open_vote, store_attachment
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -79,6 +89,35 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
         proxy_account_id=make_account("13900000003").id,
     )
     _db.session.add(proxy_a)
+    survey_a = Survey(
+        compound_id=a.id,
+        kind=SurveyKind.CONSENT,
+        title="甲小区改造意愿征集",
+        basis=RespondentBasis.OWNER,
+        opens_at=utcnow() - timedelta(minutes=1),
+        closes_at=utcnow() + timedelta(days=7),
+        created_by_id=staff_a.id,
+        questions=[
+            Question(
+                position=1,
+                type=QuestionType.CONSENT,
+                text="您是否同意本小区实施改造？",
+                options=[
+                    Option(position=1, label="同意", value="agree"),
+                    Option(position=2, label="不同意", value="disagree"),
+                ],
+            )
+        ],
+    )
+    _db.session.add(survey_a)
+    _db.session.flush()
+    open_survey(survey_a)
+    objection_a = Objection(vote_id=vote_a.id, summary="异议", recorded_by_id=staff_a.id)
+    _db.session.add(objection_a)
+    survey_objection_a = SurveyObjection(
+        survey_id=survey_a.id, summary="异议", recorded_by_id=staff_a.id
+    )
+    _db.session.add(survey_objection_a)
 
     account_b = make_account("13900000002")
     owner_b = make_dwelling.owner(b, "李四", "13900000002")
@@ -99,6 +138,9 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "vote_id": vote_a.id,
             "attachment_id": material_a.id,
             "proxy_id": proxy_a.id,
+            "survey_id": survey_a.id,
+            "survey_objection_id": survey_objection_a.id,
+            "objection_id": objection_a.id,
         },
         committee_a=sign_in(staff_a),
         committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),

@@ -142,8 +142,9 @@ class Option(db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id"))
     position: Mapped[int]
     label: Mapped[str] = mapped_column(String(200))
-    # A stable code where the engine needs one: agree/disagree, satisfied/basically/…,
-    # contribution ways (direct/fund/public_income/labour), management (professional/self).
+    # A stable code where the engine needs one: agree/disagree, satisfied/basic/dissatisfied/
+    # unknown, contribution ways (direct/maintenance_fund/public_income/labour), management
+    # (professional/self_managed); see services.TEMPLATES.
     value: Mapped[str | None] = mapped_column(String(32))
     survey_menu_item_id: Mapped[int | None] = mapped_column(ForeignKey("survey_menu_items.id"))
     question: Mapped[Question] = relationship(back_populates="options")
@@ -251,6 +252,8 @@ class Response(db.Model):
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revision: Mapped[int] = mapped_column(default=1)
+    # The Idempotency-Key of the submission these answers come from: a retry is not re-applied.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
     )

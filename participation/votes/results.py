@@ -23,6 +23,7 @@ from participation.common.sql import db_now
 from participation.extensions import db
 from participation.roster.models import Compound
 from participation.votes.models import Objection, Vote, VoteStatus
+from participation.votes.record import seal_pending
 from participation.votes.services import close_if_due
 from participation.votes.tally import scope_names
 
@@ -55,8 +56,6 @@ def publish(vote: Vote) -> Vote:
     _lock(vote)
     if vote.status is not VoteStatus.CLOSED:
         raise conflict("vote_not_closed", "只有已截止、尚未公示的表决可以公示")
-    from participation.votes.record import seal_pending
-
     seal_pending(vote.id)
     now = db_now()
     vote.status = VoteStatus.PUBLISHED

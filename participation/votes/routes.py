@@ -576,7 +576,6 @@ class VoteConflicts(MethodView):
 # --- tally and results (tally.py, results.py) ----------------------------------------------
 
 
-STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only"}
 NOT_OPENED = {"schema": ErrorSchema, "description": "vote_not_opened: a draft has no tally yet"}
 XLSX = {"type": "string", "format": "binary"}
 

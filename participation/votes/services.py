@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
-from sqlalchemy import and_, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, update
 
 from participation.auth.models import Tenancy
 from participation.auth.scoping import get_scoped, path_resolver
 from participation.auth.tokens import Principal
 from participation.common.errors import ApiError, conflict, invalid, not_found
 from participation.common.sql import db_now, dialect_name, upsert
-from participation.common.types import utcnow
+from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope, dwellings_in_scope, group_persons
 from participation.roster.models import Building, Dwelling, Entrance, Owner, dwelling_label
@@ -287,6 +287,18 @@ LOCK_FOR_CAST = (
     .where(Vote.id == bindparam("vote_id"))
     .with_for_update(read=True, key_share=True)
 )
+# PostgreSQL: the clock is read in the same round trip, once the lock is held. (Read in the
+# locking SELECT itself, it would be taken before any wait for the lock.)
+_LOCKED = LOCK_FOR_CAST.cte("locked").prefix_with("MATERIALIZED")
+LOCK_AND_CLOCK = select(_LOCKED, func.clock_timestamp(type_=UTCDateTime).label("now"))
+
+
+def _lock_for_cast(vote_id: int) -> tuple:
+    """The vote's status and times, share-locked, and the database clock after the lock."""
+    if dialect_name() == "postgresql":
+        row = db.session.execute(LOCK_AND_CLOCK, {"vote_id": vote_id}).one()
+        return row, row.now
+    return db.session.execute(LOCK_FOR_CAST, {"vote_id": vote_id}).one(), db_now()
 
 
 @functools.cache
@@ -333,8 +345,7 @@ def record_cast(
     the row exclusively — so a closing never misses a cast that was accepted.
     """
     insert_event, insert_idempotent, upsert_ballot = _cast_statements(dialect_name())
-    status = db.session.execute(LOCK_FOR_CAST, {"vote_id": vote.id}).one()
-    now = db_now()
+    status, now = _lock_for_cast(vote.id)
     if status.status is not VoteStatus.OPEN or not (status.opens_at <= now < status.closes_at):
         # A retry of a cast accepted in time answers as before, even after the closing time.
         earlier = idempotency_key and _replay(
@@ -363,10 +374,12 @@ def record_cast(
     row["digest"] = _digest(event_content(row))
     row["receipt"] = receipt_code(row["digest"])
     insert = insert_event if idempotency_key is None else insert_idempotent
-    event_id = db.session.execute(insert, row).scalar()
+    # On the session's connection: plain Core statements, not the ORM's bulk insert path.
+    connection = db.session.connection()
+    event_id = connection.execute(insert, row).scalar()
     if event_id is None:
         return _replay(vote.id, account_id, idempotency_key, person_id, choice)
-    db.session.execute(
+    connection.execute(
         upsert_ballot,
         {
             "vote_id": vote.id,

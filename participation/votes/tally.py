@@ -2,9 +2,11 @@
 per building and entrance, and the persons who have not voted yet.
 
 T is the electorate frozen at opening (``vote.t_cnt``, ``vote.t_area``). P and Y come from the
-counting ballots (``vote_ballots``: each person's latest cast before the closing time) joined
-to the frozen persons, in one aggregate query grouped by choice. Abstaining participates; a
-person without a ballot never counts as agreeing. The rule is ``counting.evaluate``.
+counting ballots (``vote_ballots``: each person's latest cast before the closing time) with
+the frozen persons' areas: ``ballot_groups`` is the one aggregate query grouped by choice
+(ballots joined to persons); ``tally`` takes the totals, every building and every entrance
+from one aggregate query over the frozen dwellings instead. Abstaining participates; a person
+without a ballot never counts as agreeing. The rule is ``counting.evaluate``.
 
 Breakdown: a person counts once in each building (and entrance) where they have a dwelling in
 the vote's scope, with the area of their dwellings there. A buyer with dwellings in two
@@ -24,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, select
 
 from participation.common.errors import conflict
 from participation.common.privacy import mask_name, mask_phone
@@ -79,17 +81,6 @@ def ballot_groups(vote_id: int) -> dict[Choice, Group]:
     return {choice: _group(cnt, area) for choice, cnt, area in db.session.execute(stmt)}
 
 
-def participation_group(vote_id: int) -> Group:
-    """P only, without the split by choice (what residents see while a vote is open)."""
-    cnt, area = db.session.execute(
-        select(func.count(), func.sum(VotePerson.area))
-        .select_from(Ballot)
-        .join(VotePerson, VotePerson.id == Ballot.person_id)
-        .where(Ballot.vote_id == vote_id)
-    ).one()
-    return _group(cnt, area)
-
-
 def totals_of(t: Group, ballots: ByChoice) -> Totals:
     p = sum((ballots.get(c, Group()) for c in CHOICES), Group())
     y = ballots.get(Choice.AGREE, Group())
@@ -119,6 +110,10 @@ def participation_ratios(totals: Totals) -> dict:
     }
 
 
+def _option(choice: Choice, group: Group) -> dict:
+    return {"choice": choice.value, "count": group.cnt, "area": amount(group.area)}
+
+
 def figures(totals: Totals, ballots: ByChoice) -> dict:
     """T, P and Y, each option by headcount and area, participation (P/T) and agreement (Y/P)."""
     return {
@@ -128,11 +123,7 @@ def figures(totals: Totals, ballots: ByChoice) -> dict:
         "p_area": amount(totals.p_area),
         "y_cnt": totals.y_cnt,
         "y_area": amount(totals.y_area),
-        "options": [
-            {"choice": c.value, "count": g.cnt, "area": amount(g.area)}
-            for c in CHOICES
-            for g in (ballots.get(c, Group()),)
-        ],
+        "options": [_option(c, ballots.get(c, Group())) for c in CHOICES],
         "participation": participation_ratios(totals),
         "agreement": {
             "count": ratio(totals.y_cnt, totals.p_cnt),
@@ -145,41 +136,61 @@ def _shortfall(shortfall) -> dict:
     return {"persons": shortfall.persons, "area": amount(shortfall.area)}
 
 
-def _grouped(vote_id: int, column) -> dict[int, dict[Choice | None, Group]]:
-    """Per building or entrance (``column`` of vote_person_dwellings) and choice: the persons
-    with a dwelling there, each once, with the area of their dwellings there."""
-    place = (
-        select(
-            VotePersonDwelling.person_id,
-            column.label("place_id"),
-            func.sum(VotePersonDwelling.area).label("area"),
-        )
-        .where(VotePersonDwelling.vote_id == vote_id)
-        .group_by(VotePersonDwelling.person_id, column)
-        .subquery()
+class _Place:
+    """The persons and area per choice of the whole scope, a building or an entrance, added
+    up from the rows of :func:`_scan`."""
+
+    def __init__(self) -> None:
+        self.single: dict[Choice | None, int] = defaultdict(int)
+        self.several: dict[Choice | None, set[int]] = defaultdict(set)
+        self.area: dict[Choice | None, Decimal] = defaultdict(lambda: ZERO)
+
+    def add(self, choice: Choice | None, person_id: int | None, cnt: int, area: Decimal) -> None:
+        if person_id is None:
+            self.single[choice] += cnt
+        else:
+            self.several[choice].add(person_id)
+        self.area[choice] += area
+
+    def groups(self) -> dict[Choice | None, Group]:
+        return {
+            c: Group(self.single[c] + len(self.several[c]), area) for c, area in self.area.items()
+        }
+
+    def figures(self) -> dict:
+        groups = self.groups()
+        return figures(totals_of(sum(groups.values(), Group()), groups), groups)
+
+
+def _scan(vote: Vote) -> tuple[_Place, dict[int, _Place], dict[int, _Place]]:
+    """The whole scope, each building and each entrance, from ONE aggregate query over the
+    frozen dwellings, their persons and the counting ballots.
+
+    A person with a single dwelling in scope lies in one building and entrance: such persons
+    are counted in SQL. A person with several dwellings (their area as a person then exceeds
+    each dwelling's, all areas being positive) comes back once per building, entrance and
+    choice with their id, so that they count once in each place and once in the whole.
+    """
+    d = VotePersonDwelling
+    several = case((VotePerson.area == d.area, None), else_=d.person_id)
+    rows = db.session.execute(
+        select(d.building_id, d.entrance_id, Ballot.choice, several, func.count(), func.sum(d.area))
+        .join(VotePerson, VotePerson.id == d.person_id)
+        .outerjoin(Ballot, and_(Ballot.vote_id == vote.id, Ballot.person_id == d.person_id))
+        .where(d.vote_id == vote.id)
+        .group_by(d.building_id, d.entrance_id, Ballot.choice, several)
     )
-    stmt = (
-        select(place.c.place_id, Ballot.choice, func.count(), func.sum(place.c.area))
-        .select_from(place)
-        .outerjoin(Ballot, and_(Ballot.vote_id == vote_id, Ballot.person_id == place.c.person_id))
-        .group_by(place.c.place_id, Ballot.choice)
-    )
-    grouped: dict[int, dict[Choice | None, Group]] = defaultdict(dict)
-    for place_id, choice, cnt, area in db.session.execute(stmt):
-        grouped[place_id][choice] = _group(cnt, area)
-    return grouped
+    whole = _Place()
+    buildings: dict[int, _Place] = defaultdict(_Place)
+    entrances: dict[int, _Place] = defaultdict(_Place)
+    for building_id, entrance_id, choice, person_id, cnt, area in rows:
+        for place in (whole, buildings[building_id], entrances[entrance_id]):
+            place.add(choice, person_id, cnt, area)
+    return whole, buildings, entrances
 
 
-def _place_figures(groups: dict[Choice | None, Group]) -> dict:
-    t = sum(groups.values(), Group())
-    return figures(totals_of(t, groups), groups)
-
-
-def breakdown(vote: Vote) -> list[dict]:
-    """Per building, with its entrances, in natural order (see the module's doc for who
-    counts where)."""
-    buildings = _grouped(vote.id, VotePersonDwelling.building_id)
-    entrances = _grouped(vote.id, VotePersonDwelling.entrance_id)
+def _breakdown(buildings: dict[int, _Place], entrances: dict[int, _Place]) -> list[dict]:
+    """Per building, with its entrances, in natural order."""
     places = db.session.execute(
         select(Building.id, Building.number, Entrance.id, Entrance.number)
         .join(Entrance, Entrance.building_id == Building.id)
@@ -193,14 +204,14 @@ def breakdown(vote: Vote) -> list[dict]:
             result[building_id] = {
                 "building_id": building_id,
                 "name": building_name(b_number),
-                **_place_figures(buildings[building_id]),
+                **buildings[building_id].figures(),
                 "entrances": [],
             }
         result[building_id]["entrances"].append(
             {
                 "entrance_id": entrance_id,
                 "name": building_name(b_number) + entrance_name(e_number),
-                **_place_figures(entrances[entrance_id]),
+                **entrances[entrance_id].figures(),
             }
         )
     return list(result.values())
@@ -208,8 +219,10 @@ def breakdown(vote: Vote) -> list[dict]:
 
 def tally(vote: Vote) -> dict:
     """The tally of an opened vote as of now: figures, the rule's outcome with what is still
-    missing (还需 N 人 / X m²), and the breakdown per building and entrance."""
-    ballots = ballot_groups(vote.id)
+    missing (还需 N 人 / X m²), and the breakdown per building and entrance (see the module's
+    doc for who counts where)."""
+    whole, buildings, entrances = _scan(vote)
+    ballots = {c: g for c, g in whole.groups().items() if c is not None}
     totals = totals_of(Group(vote.t_cnt, vote.t_area), ballots)
     outcome = evaluate(vote.rule, totals)
     return {
@@ -222,7 +235,7 @@ def tally(vote: Vote) -> dict:
             "participation": _shortfall(outcome.participation),
             "agreement": _shortfall(outcome.agreement),
         },
-        "buildings": breakdown(vote),
+        "buildings": _breakdown(buildings, entrances),
         "computed_at": db_now().astimezone(SHANGHAI).isoformat(),
     }
 
@@ -269,7 +282,7 @@ def progress(vote: Vote) -> dict:
     choice — and the result after."""
     require_opened(vote)
     close_if_due(vote)
-    p = participation_group(vote.id)
+    p = sum(ballot_groups(vote.id).values(), Group())  # the split by choice is summed away
     totals = Totals(vote.t_cnt, vote.t_area, p.cnt, p.area, 0, ZERO)
     return {
         "vote_id": vote.id,

@@ -231,6 +231,25 @@ def test_a_buyer_with_dwellings_in_two_buildings_counts_in_both(
     assert entrances["1栋1单元"]["p_cnt"] == entrances["2栋2单元"]["p_cnt"] == 0
 
 
+def test_a_buyer_with_dwellings_in_two_entrances_counts_once_in_the_building(
+    db, make_compound, make_dwelling, make_vote
+):
+    compound = make_compound()
+    buyer = make_dwelling.owner(compound, "王五")
+    make_dwelling(compound, entrance="1", room="101", area="60.00", owners=[buyer])
+    make_dwelling(compound, entrance="2", room="101", area="70.00", owners=[buyer])
+    make_dwelling(compound, entrance="2", room="102", area="80.00", owners=[buyer])
+    other = make_dwelling.owner(compound, "赵六")
+    make_dwelling(compound, entrance="2", room="201", area="90.00", owners=[other])
+    vote = make_vote(compound, open=True)
+    cast(vote, {"1栋2单元102": AGREE})
+    (building,) = final_result(vote)["buildings"]
+    assert (building["t_cnt"], building["t_area"], building["y_cnt"]) == (2, "300.00", 1)
+    one, two = building["entrances"]
+    assert (one["t_cnt"], one["y_cnt"], one["y_area"]) == (1, 1, "60.00")
+    assert (two["t_cnt"], two["t_area"], two["y_cnt"], two["y_area"]) == (2, "240.00", 1, "150.00")
+
+
 def test_tally_is_for_staff_and_needs_an_opened_vote(
     client, sample_compound, make_vote, owner_account, sign_in, committee
 ):

@@ -1,0 +1,418 @@
+"""Cast benchmark: owners casting through gunicorn against PostgreSQL, and a trivial endpoint of
+the same app for comparison.
+
+    .venv/bin/python bench/cast_ballots.py [--owners 20000] [--duration 20] [--clients 64]
+                                           [--workers 4] [--threads 2] [--rate 600]
+
+Creates its own PostgreSQL database (BENCH_DATABASE_URL, default
+postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_cast; dropped and created
+afresh, dropped at the end): tables by ``db.create_all()``, a compound of about ``--owners``
+dwellings (generated roster, imported), an open whole-compound vote, one signed-in account and
+access token per person, and a one-building compound for the trivial endpoint. Starts gunicorn
+from the venv on a free loopback port (config through PARTICIPATION_* variables) and drives it
+from a separate process: ``--clients`` threads, each with its own keep-alive connection, for
+``--duration`` seconds per phase:
+
+1. casts, closed loop (each client sends its next request when the last one is answered):
+   the most the server does; every request a different owner, a random choice, one in four
+   with an Idempotency-Key;
+2. ``GET /api/v1/public/compounds/<small>`` (a few queries, no sign-in), closed loop;
+3. casts paced at ``--rate`` per second in total (open loop; latency counted from the time
+   a request was due, so a server that falls behind is not flattered).
+
+Prints requests/s, p50 and p99 for each phase and the ratio casts/s ÷ trivial/s. Target on 2
+cores: ≥ 600 casts/s with p99 < 100 ms at 64 clients. It is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from participation import create_app
+from participation.auth.models import Account, StaffUser, SubjectKind
+from participation.auth.tokens import issue_tokens
+from participation.common.types import utcnow
+from participation.extensions import db
+from participation.roster.demo import roster_csv, roster_rows
+from participation.roster.importer import import_roster_file
+from participation.roster.models import Community, Compound, District, Owner, Street
+from participation.votes.models import Matter, Vote, VotePersonOwner
+from participation.votes.services import open_vote
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_cast"
+SECRET = "bench-secret-key-not-for-production-0123456789"
+CHOICES = ("agree", "disagree", "abstain")
+DWELLINGS_PER_BUILDING = 2 * 6 * 2  # roster_rows' defaults: entrances × floors × rooms
+
+
+# Setting up ---------------------------------------------------------------------------------
+
+
+def fresh_database(url: str, drop_only: bool = False) -> None:
+    parsed = make_url(url)
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        if not drop_only:
+            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+def settings(url: str) -> dict[str, str]:
+    """The app's configuration, for this process and for gunicorn's environment."""
+    return {
+        "PARTICIPATION_DATABASE_URL": url,
+        "PARTICIPATION_SECRET_KEY": SECRET,
+        "PARTICIPATION_JWT_SECRET_KEY": SECRET,
+        "PARTICIPATION_ID_HASH_KEY": "bench-id-hash-key",
+    }
+
+
+def new_compound(name: str, dwellings: int) -> Compound:
+    """A compound with a generated roster of about ``dwellings`` dwellings."""
+    suffix = uuid.uuid4().hex[:6]
+    district = District(name=f"区{suffix}")
+    street = Street(district=district, name=f"街道{suffix}")
+    community = Community(street=street, name=f"社区{suffix}")
+    compound = Compound(community=community, name=name)
+    db.session.add(compound)
+    db.session.flush()
+    buildings = -(-dwellings // DWELLINGS_PER_BUILDING)
+    imported = import_roster_file(compound.id, "bench.csv", roster_csv(roster_rows(buildings)))
+    assert imported.status.value == "done", imported.report["problems"][:3]
+    return compound
+
+
+def setup(app: Flask, owners: int, tokens_file: Path) -> tuple[int, int]:
+    """Roster, open vote and tokens (to ``tokens_file``); returns (persons, small compound id)."""
+    started = time.perf_counter()
+    compound = new_compound("压测小区", owners)
+    small = new_compound("对照小区", 1)
+
+    staff = StaffUser(username="bench", password_hash="-", display_name="压测")
+    db.session.add(staff)
+    db.session.flush()
+    now = utcnow()
+    vote = Vote(
+        compound_id=compound.id,
+        title="压测表决",
+        matter=Matter.OTHER,
+        rule=Matter.OTHER.rule,
+        opens_at=now,
+        closes_at=now + timedelta(hours=6),
+        created_by_id=staff.id,
+    )
+    db.session.add(vote)
+    db.session.flush()
+    open_vote(vote, confirm_unknown_owners=True)
+
+    # One account per person (its lowest owner), signed in.
+    owner_of_person = dict(
+        db.session.execute(
+            sa.select(VotePersonOwner.person_id, sa.func.min(VotePersonOwner.owner_id))
+            .where(VotePersonOwner.vote_id == vote.id)
+            .group_by(VotePersonOwner.person_id)
+        ).all()
+    )
+    owner_ids = sorted(owner_of_person.values())
+    account_ids = db.session.scalars(
+        sa.insert(Account).returning(Account.id, sort_by_parameter_order=True),
+        [{"phone": f"170{i:08d}"} for i in range(len(owner_ids))],
+    ).all()
+    db.session.execute(
+        sa.update(Owner),
+        [{"id": o, "account_id": a} for o, a in zip(owner_ids, account_ids, strict=True)],
+    )
+    with app.test_request_context():
+        tokens = [issue_tokens(SubjectKind.RESIDENT, a)["access_token"] for a in account_ids]
+    db.session.commit()
+    tokens_file.write_text(json.dumps({"vote_id": vote.id, "tokens": tokens}))
+    print(
+        f"set up {vote.t_cnt:,} persons ({len(tokens):,} owners signed in) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return len(tokens), small.id
+
+
+# The server ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTICIPATION_")}
+    env.update(settings(url))
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers", str(workers),
+        "--worker-class", "gthread" if threads > 1 else "sync",
+        "--threads", str(threads),
+        "--bind", f"127.0.0.1:{port}",
+        "--keep-alive", "30",
+        "--log-level", "warning",
+        "wsgi:app",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/openapi.json")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    stop(server)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)  # its own session: gunicorn and its workers
+    server.wait(timeout=30)
+
+
+# The load (a separate process) --------------------------------------------------------------
+
+
+def drive(args) -> None:
+    """Run one phase and print its figures as JSON."""
+    data = json.loads(Path(args.tokens).read_text())
+    tokens, vote_id = data["tokens"], data["vote_id"]
+    clients, duration, rate = args.clients, args.duration, args.rate
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    statuses: list[dict[int, int]] = [{} for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def request(conn: http.client.HTTPConnection, i: int, n: int) -> int:
+        if args.target == "trivial":
+            conn.request("GET", f"/api/v1/public/compounds/{args.compound}")
+        else:
+            headers = {
+                "Authorization": f"Bearer {tokens[(n * clients + i) % len(tokens)]}",
+                "Content-Type": "application/json",
+            }
+            if n % 4 == 0:
+                headers["Idempotency-Key"] = uuid.uuid4().hex
+            body = json.dumps({"choice": random.choice(CHOICES)})
+            conn.request("POST", f"/api/v1/votes/{vote_id}/ballots", body, headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+        interval = clients / rate if rate else 0.0
+        barrier.wait()
+        due = time.perf_counter() + random.random() * interval
+        n = 0
+        while True:
+            if rate:
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+            start = due if rate else time.perf_counter()
+            if start >= stop_at[0]:
+                break
+            status = request(conn, i, n)
+            latencies[i].append(time.perf_counter() - start)
+            statuses[i][status] = statuses[i].get(status, 0) + 1
+            n += 1
+            due += interval
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + duration
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    merged = sorted(x for part in latencies for x in part)
+    counts: dict[int, int] = {}
+    for part in statuses:
+        for status, n in part.items():
+            counts[status] = counts.get(status, 0) + n
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "requests": len(merged),
+                "per_second": len(merged) / elapsed,
+                "p50_ms": 1000 * merged[len(merged) // 2],
+                "p99_ms": 1000 * merged[min(len(merged) - 1, int(len(merged) * 0.99))],
+                "statuses": counts,
+                "client_cpu_s": usage.ru_utime + usage.ru_stime,
+            }
+        )
+    )
+
+
+# Running ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    url: str
+    port: int
+    tokens: Path
+    small_compound: int
+    server: subprocess.Popen
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time so far of gunicorn (master and workers) and of the database's backends."""
+        workers = [self.server.pid]
+        for task in Path(f"/proc/{self.server.pid}/task").iterdir():
+            children = (task / "children").read_text().split()
+            workers += [int(pid) for pid in children]
+        parsed = make_url(self.url)
+        engine = sa.create_engine(parsed.set(database="postgres"), poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            backends = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                {"name": parsed.database},
+            ).scalars()
+            backends = list(backends)
+        engine.dispose()
+        return _cpu(workers), _cpu(backends)
+
+    def phase(self, label: str, target: str, duration: float, rate: float = 0) -> dict:
+        command = [sys.executable, __file__, "--drive", "--target", target]
+        command += ["--port", str(self.port), "--tokens", str(self.tokens)]
+        command += ["--compound", str(self.small_compound), "--clients", str(self.args.clients)]
+        command += ["--duration", str(duration), "--rate", str(rate)]
+        app_before, db_before = self.cpu_seconds()
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        app_after, db_after = self.cpu_seconds()
+        figures = json.loads(out)
+        n = figures["requests"]
+        figures["cpu_ms"] = {
+            "app": 1000 * (app_after - app_before) / n,
+            "db": 1000 * (db_after - db_before) / n,
+            "client": 1000 * figures["client_cpu_s"] / n,
+        }
+        if label:
+            cpu = figures["cpu_ms"]
+            print(
+                f"  {label:<42} {figures['per_second']:6.0f}/s  p50 {figures['p50_ms']:6.1f} ms"
+                f"  p99 {figures['p99_ms']:6.1f} ms  {figures['statuses']}\n"
+                f"  {'':<42} CPU per request: app {cpu['app']:.2f} ms, database "
+                f"{cpu['db']:.2f} ms, load generator {cpu['client']:.2f} ms"
+            )
+        return figures
+
+
+def _cpu(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--owners", type=int, default=20_000)
+    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2, help="per worker; 1 = sync worker")
+    parser.add_argument("--rate", type=float, default=600, help="casts/s of the paced phase")
+    for hidden in ("--port", "--tokens", "--compound", "--target"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        args.port = int(args.port)
+        drive(args)
+        return
+
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    if make_url(url).get_backend_name() != "postgresql":
+        raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
+    os.environ.update(settings(url))
+    fresh_database(url)
+    try:
+        app = create_app({"REDIS_URL": None})
+        with app.app_context(), tempfile.TemporaryDirectory() as tmp:
+            db.create_all()
+            tokens = Path(tmp) / "tokens.json"
+            persons, small = setup(app, args.owners, tokens)
+            db.engine.dispose()
+            port = free_port()
+            server = start_gunicorn(url, port, args.workers, args.threads)
+            bench = Bench(args, url, port, tokens, small, server)
+            kind = f"gthread × {args.threads} threads" if args.threads > 1 else "sync"
+            print(
+                f"gunicorn: {args.workers} {kind} workers on 127.0.0.1:{port}; "
+                f"{args.clients} clients; {os.cpu_count()} CPUs; {args.duration:g} s per phase"
+            )
+            try:
+                for target in ("casts", "trivial"):  # warm every worker up
+                    bench.phase("", target, duration=3)
+                casts = bench.phase("POST /votes/<id>/ballots, closed loop", "casts", args.duration)
+                trivial = bench.phase(
+                    "GET /public/compounds/<id>, closed loop", "trivial", args.duration
+                )
+                bench.phase(
+                    f"POST /votes/<id>/ballots, paced {args.rate:g}/s",
+                    "casts",
+                    args.duration,
+                    args.rate,
+                )
+            finally:
+                stop(server)
+            counted = db.session.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM vote_events WHERE kind = 'cast'), "
+                    "(SELECT count(*) FROM vote_ballots)"
+                )
+            ).one()
+        print(f"  ratio casts/s ÷ trivial/s: {casts['per_second'] / trivial['per_second']:.2f}")
+        server_ms = casts["cpu_ms"]["app"] + casts["cpu_ms"]["db"]
+        print(
+            f"  server CPU per cast {server_ms:.2f} ms: at most {2000 / server_ms:.0f} casts/s "
+            f"on 2 cores with nothing else running"
+        )
+        print(
+            f"  recorded {counted[0]:,} casts, {counted[1]:,} counting ballots "
+            f"(of {persons:,} persons)"
+        )
+    finally:
+        fresh_database(url, drop_only=True)
+
+
+if __name__ == "__main__":
+    main()

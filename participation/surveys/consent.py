@@ -1,0 +1,506 @@
+"""The consent gate (意愿征集): the consent question of an owner-basis consent survey tallied
+with ``counting.renovation_consent``, who has not answered yet, and 公示 of the result.
+
+T is the electorate frozen at opening (``survey.t_cnt``, ``survey.t_area``); P the persons
+with an answer to the consent question (同意 or 不同意: both participate); Y those whose answer
+is 同意 (value ``agree``), each with their area as a person (``SurveyPerson.area``). A person
+without an answer never counts as agreeing. The gate is 3·Y ≥ 2·T by the survey's
+``consent_basis`` (count, area or both).
+
+Breakdown: a person counts once in each building where they have a dwelling in scope, with
+the area of their dwellings there (as in ``votes.tally``), so buildings' headcounts may add up
+to more than T_cnt. The gate applies to the whole scope only.
+
+公示: closed → published (``objection_until`` = publication + ``objection_days``) → final
+(objection period over, every objection resolved); each transition locks the survey row and
+checks the state under the lock. Functions flush, never commit. Everything returned is plain
+JSON: areas as strings with two decimals, ratios exact with a rounded percentage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, exists, func, select
+
+from participation.auth.scoping import in_scope, path_resolver
+from participation.auth.tokens import Principal
+from participation.common.errors import conflict, not_found
+from participation.common.privacy import mask_name, mask_phone
+from participation.common.schemas import SHANGHAI
+from participation.common.sql import db_now
+from participation.counting import CENT, Outcome, Totals, renovation_consent
+from participation.extensions import db
+from participation.roster.electorate import DEVELOPER_KEY
+from participation.roster.models import Building, Compound, Owner, building_name
+from participation.roster.services import natural_key
+from participation.surveys.models import (
+    Answer,
+    Option,
+    Question,
+    QuestionType,
+    RespondentBasis,
+    Response,
+    Survey,
+    SurveyKind,
+    SurveyObjection,
+    SurveyPerson,
+    SurveyPersonDwelling,
+    SurveyPersonOwner,
+    SurveyStatus,
+)
+from participation.surveys.services import CONTRIBUTION_WAYS, MANAGEMENT_WAYS, result_builder
+from participation.votes.tally import Group, amount, ratio, scope_names
+
+AGREE, DISAGREE = "agree", "disagree"
+PUBLIC_STATUSES = (SurveyStatus.PUBLISHED, SurveyStatus.FINAL)
+
+
+def countable(survey: Survey) -> bool:
+    """A consent survey answered by owner-persons by name: the gate can be counted."""
+    return (
+        survey.kind is SurveyKind.CONSENT
+        and survey.basis is RespondentBasis.OWNER
+        and not survey.anonymous
+    )
+
+
+def consent_question(survey: Survey) -> Question:
+    """The consent question of an opened, countable consent survey, else 409."""
+    if not countable(survey):
+        raise conflict("not_consent_survey", "该问卷不是记名的业主意愿征集问卷，没有同意率统计")
+    if survey.t_cnt is None:
+        raise conflict("survey_not_opened", "问卷尚未开启，还没有统计")
+    question = next((q for q in survey.questions if q.type is QuestionType.CONSENT), None)
+    if question is None:
+        raise conflict("no_consent_question", "该问卷没有“是否同意改造”问题")
+    return question
+
+
+def _answered(survey_id: int, question_id: int) -> Select:
+    """(person_id, value) of each person who answered the question ('' for no option)."""
+    return (
+        select(Response.person_id, func.coalesce(Option.value, "").label("value"))
+        .join(Answer, and_(Answer.response_id == Response.id, Answer.question_id == question_id))
+        .outerjoin(Option, Option.id == Answer.option_id)
+        .where(Response.survey_id == survey_id, Response.person_id.is_not(None))
+    )
+
+
+def _group(cnt: int, area: Decimal | None) -> Group:
+    return Group(cnt, Decimal(area or 0).quantize(CENT))
+
+
+def answer_groups(survey: Survey, question: Question) -> dict[str, Group]:
+    """Persons who answered the consent question and their area, per value: one query."""
+    answered = _answered(survey.id, question.id).subquery()
+    rows = db.session.execute(
+        select(answered.c.value, func.count(), func.sum(SurveyPerson.area))
+        .join(SurveyPerson, SurveyPerson.id == answered.c.person_id)
+        .group_by(answered.c.value)
+    )
+    return {value: _group(cnt, area) for value, cnt, area in rows}
+
+
+def totals_of(t: Group, groups: dict[str | None, Group]) -> Totals:
+    p = sum((g for value, g in groups.items() if value is not None), Group())
+    y = groups.get(AGREE, Group())
+    return Totals(t.cnt, t.area, p.cnt, p.area, y.cnt, y.area)
+
+
+def figures(totals: Totals, groups: dict[str | None, Group]) -> dict:
+    """T, P, Y; 同意 / 不同意 by headcount and area; participation P/T and consent Y/T."""
+    return {
+        "t_cnt": totals.t_cnt,
+        "t_area": amount(totals.t_area),
+        "p_cnt": totals.p_cnt,
+        "p_area": amount(totals.p_area),
+        "y_cnt": totals.y_cnt,
+        "y_area": amount(totals.y_area),
+        "answers": [
+            {"value": value, "count": g.cnt, "area": amount(g.area)}
+            for value in (AGREE, DISAGREE)
+            for g in (groups.get(value, Group()),)
+        ],
+        "participation": {
+            "count": ratio(totals.p_cnt, totals.t_cnt),
+            "area": ratio(totals.p_area, totals.t_area),
+        },
+        "consent": {
+            "count": ratio(totals.y_cnt, totals.t_cnt),
+            "area": ratio(totals.y_area, totals.t_area),
+        },
+    }
+
+
+def missing_text(outcome: Outcome) -> str:
+    """还需 N 人 / X m² 同意, as the basis counts it."""
+    if outcome.passed:
+        return "已达到三分之二同意"
+    parts = []
+    if outcome.agreement.persons:
+        parts.append(f"{outcome.agreement.persons} 人")
+    if outcome.agreement.area:
+        parts.append(f"{amount(outcome.agreement.area)} m²")
+    text = " / ".join(parts)
+    return f"还需 {text}同意" if text.endswith("人") else f"还需 {text} 同意"
+
+
+def gate(survey: Survey) -> dict:
+    """The whole scope: figures, the gate's outcome and what is still missing."""
+    question = consent_question(survey)
+    groups = answer_groups(survey, question)
+    totals = totals_of(Group(survey.t_cnt, survey.t_area), groups)
+    outcome = renovation_consent(totals, survey.consent_basis)
+    return {
+        "basis": survey.consent_basis.value,
+        **figures(totals, groups),
+        "passed": outcome.passed,
+        "missing": {
+            "persons": outcome.agreement.persons,
+            "area": amount(outcome.agreement.area),
+            "text": missing_text(outcome),
+        },
+    }
+
+
+# What the public notice shows of a result: the whole scope's aggregates only.
+GATE_KEYS = (
+    "basis",
+    "t_cnt",
+    "t_area",
+    "p_cnt",
+    "p_area",
+    "y_cnt",
+    "y_area",
+    "answers",
+    "participation",
+    "consent",
+    "passed",
+    "missing",
+)
+
+
+def breakdown(survey: Survey, question: Question) -> list[dict]:
+    """Per building in natural order (see the module's doc for who counts where)."""
+    d = SurveyPersonDwelling
+    place = (
+        select(d.person_id, d.building_id, func.sum(d.area).label("area"))
+        .where(d.survey_id == survey.id)
+        .group_by(d.person_id, d.building_id)
+        .subquery()
+    )
+    answered = _answered(survey.id, question.id).subquery()
+    rows = db.session.execute(
+        select(place.c.building_id, answered.c.value, func.count(), func.sum(place.c.area))
+        .select_from(place)
+        .outerjoin(answered, answered.c.person_id == place.c.person_id)
+        .group_by(place.c.building_id, answered.c.value)
+    )
+    grouped: dict[int, dict[str | None, Group]] = defaultdict(dict)
+    for building_id, value, cnt, area in rows:
+        grouped[building_id][value] = _group(cnt, area)
+    numbers = dict(
+        db.session.execute(
+            select(Building.id, Building.number).where(Building.id.in_(list(grouped)))
+        ).all()
+    )
+    result = []
+    for building_id in sorted(grouped, key=lambda b: natural_key(building_name(numbers[b]))):
+        groups = grouped[building_id]
+        t = sum(groups.values(), Group())
+        result.append(
+            {
+                "building_id": building_id,
+                "name": building_name(numbers[building_id]),
+                **figures(totals_of(t, groups), groups),
+            }
+        )
+    return result
+
+
+def distributions(survey: Survey, values: tuple[str, ...]) -> list[dict]:
+    """For each question whose options carry one of ``values`` (出资方式, 长效管理): how many
+    persons (and their area) chose each option, of those who answered the question."""
+    questions = [
+        q
+        for q in survey.questions
+        if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE)
+        and any(o.value in values for o in q.options)
+    ]
+    if not questions:
+        return []
+    ids = [q.id for q in questions]
+    base = (
+        select(Answer.question_id)
+        .join(Response, Response.id == Answer.response_id)
+        .join(SurveyPerson, SurveyPerson.id == Response.person_id)
+        .where(Response.survey_id == survey.id, Answer.question_id.in_(ids))
+    )
+    chosen = {
+        (question_id, option_id): _group(cnt, area)
+        for question_id, option_id, cnt, area in db.session.execute(
+            base.add_columns(Answer.option_id, func.count(), func.sum(SurveyPerson.area)).group_by(
+                Answer.question_id, Answer.option_id
+            )
+        )
+    }
+    respondents = dict(
+        db.session.execute(
+            base.add_columns(func.count(func.distinct(Response.id))).group_by(Answer.question_id)
+        ).all()
+    )
+    return [
+        {
+            "question_id": q.id,
+            "text": q.text,
+            "respondents": respondents.get(q.id, 0),
+            "options": [
+                {
+                    "value": o.value,
+                    "label": o.label,
+                    "count": g.cnt,
+                    "area": amount(g.area),
+                    "share": ratio(g.cnt, respondents.get(q.id, 0)),
+                }
+                for o in q.options
+                for g in (chosen.get((q.id, o.id), Group()),)
+            ],
+        }
+        for q in questions
+    ]
+
+
+def consent_result(survey: Survey) -> dict:
+    """The consent survey's result as of now: the gate, the breakdown per building and the
+    answers to the template's questions on contribution ways and long-term management."""
+    return {
+        **gate(survey),
+        "buildings": breakdown(survey, consent_question(survey)),
+        "contributions": distributions(survey, _values(CONTRIBUTION_WAYS)),
+        "management": distributions(survey, _values(MANAGEMENT_WAYS)),
+        "computed_at": db_now().astimezone(SHANGHAI).isoformat(),
+    }
+
+
+def _values(pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return tuple(value for _, value in pairs)
+
+
+@result_builder(SurveyKind.CONSENT)
+def final_result(survey: Survey) -> dict:
+    """Stored as ``survey.result`` when the survey closes (``services.close_if_due``)."""
+    return consent_result(survey) if countable(survey) else {}
+
+
+def current_result(survey: Survey) -> dict:
+    """Live while the survey is open; once closed, the result stored at closing."""
+    consent_question(survey)
+    return survey.result or consent_result(survey)
+
+
+def committee_view(survey: Survey) -> dict:
+    """Staff: the gate of a consent survey (live while open)."""
+    return {"survey_id": survey.id, "status": survey.status.value, **current_result(survey)}
+
+
+# Non-respondents (入户发动) -----------------------------------------------------------------
+
+
+def non_respondents_query(survey: Survey, building_id: int | None = None) -> Select:
+    """Persons of the electorate without an answer to the consent question, optionally
+    those with a dwelling in one building."""
+    question = consent_question(survey)
+    answered = exists().where(
+        Response.survey_id == survey.id,
+        Response.person_id == SurveyPerson.id,
+        Answer.response_id == Response.id,
+        Answer.question_id == question.id,
+    )
+    stmt = select(SurveyPerson).where(SurveyPerson.survey_id == survey.id, ~answered)
+    if building_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                SurveyPersonDwelling.person_id == SurveyPerson.id,
+                SurveyPersonDwelling.building_id == building_id,
+            )
+        )
+    return stmt.order_by(SurveyPerson.id)
+
+
+def non_respondent_views(
+    survey: Survey, persons: list[SurveyPerson], full_contact: bool
+) -> list[dict]:
+    """Rooms, owners and area of each person. Names and phones in full only with
+    ``full_contact`` (the committee of the survey's compound); masked otherwise."""
+    ids = [p.id for p in persons]
+    rooms: dict[int, list[str]] = defaultdict(list)
+    for person_id, label in db.session.execute(
+        select(SurveyPersonDwelling.person_id, SurveyPersonDwelling.label)
+        .where(SurveyPersonDwelling.survey_id == survey.id)
+        .where(SurveyPersonDwelling.person_id.in_(ids))
+        .order_by(SurveyPersonDwelling.person_id, SurveyPersonDwelling.dwelling_id)
+    ):
+        rooms[person_id].append(label)
+    owners: dict[int, list[dict]] = defaultdict(list)
+    for person_id, name, phone in db.session.execute(
+        select(SurveyPersonOwner.person_id, Owner.name, Owner.phone)
+        .join(Owner, Owner.id == SurveyPersonOwner.owner_id)
+        .where(SurveyPersonOwner.survey_id == survey.id)
+        .where(SurveyPersonOwner.person_id.in_(ids))
+        .order_by(SurveyPersonOwner.person_id, Owner.id)
+    ):
+        owners[person_id].append(
+            {
+                "name": name if full_contact else mask_name(name),
+                "phone": (phone or "") if full_contact else mask_phone(phone),
+            }
+        )
+    return [
+        {
+            "person_id": p.id,
+            "rooms": rooms[p.id],
+            "developer": p.key == DEVELOPER_KEY,
+            "owners": owners[p.id],
+            "area": p.area,
+        }
+        for p in persons
+    ]
+
+
+# 公示 ---------------------------------------------------------------------------------------
+
+
+@path_resolver("survey_objection_id")
+def get_objection(survey_objection_id: int, principal: Principal) -> SurveyObjection:
+    """Objections are reached through their survey's compound: staff in scope only."""
+    stmt = (
+        select(SurveyObjection)
+        .join(Survey, Survey.id == SurveyObjection.survey_id)
+        .where(SurveyObjection.id == survey_objection_id)
+    )
+    objection = db.session.scalar(in_scope(stmt, Survey.compound_id, principal))
+    if objection is None:
+        raise not_found()
+    return objection
+
+
+def _lock(survey: Survey, read: bool = False) -> None:
+    """Reload the survey row locked: exclusively for a transition, shared for an objection."""
+    db.session.flush()
+    db.session.refresh(survey, with_for_update={"read": read} if read else {"key_share": True})
+
+
+def publish(survey: Survey) -> Survey:
+    """公示: put the result stored at closing on public notice and start the objection period
+    (any kind of survey; the public notice below is the consent gate's)."""
+    _lock(survey)
+    if survey.status is not SurveyStatus.CLOSED:
+        raise conflict("survey_not_closed", "只有已截止、尚未公示的问卷可以公示")
+    now = db_now()
+    survey.status = SurveyStatus.PUBLISHED
+    survey.published_at = now
+    survey.objection_until = now + timedelta(days=survey.objection_days)
+    db.session.flush()
+    return survey
+
+
+def record_objection(survey: Survey, summary: str, staff_id: int) -> SurveyObjection:
+    """Staff record an objection received during the objection period."""
+    _lock(survey, read=True)
+    if survey.status is not SurveyStatus.PUBLISHED:
+        raise conflict("survey_not_published", "只有公示中的问卷可以登记异议")
+    now = db_now()
+    if now >= survey.objection_until:
+        raise conflict("objection_period_over", "异议期已结束，不能再登记异议")
+    objection = SurveyObjection(
+        survey_id=survey.id, summary=summary, recorded_by_id=staff_id, recorded_at=now
+    )
+    db.session.add(objection)
+    db.session.flush()
+    return objection
+
+
+def resolve_objection(
+    objection: SurveyObjection, resolution: str, staff_id: int
+) -> SurveyObjection:
+    """Record how an objection was handled (once)."""
+    db.session.refresh(objection, with_for_update={"key_share": True})
+    if objection.resolved_at is not None:
+        raise conflict("objection_resolved", "该异议已处理")
+    objection.resolution = resolution
+    objection.resolved_by_id = staff_id
+    objection.resolved_at = db_now()
+    db.session.flush()
+    return objection
+
+
+def objections_query(survey: Survey) -> Select:
+    return (
+        select(SurveyObjection)
+        .where(SurveyObjection.survey_id == survey.id)
+        .order_by(SurveyObjection.id)
+    )
+
+
+def _objection_counts(survey_id: int) -> tuple[int, int]:
+    """(received, unresolved)."""
+    received, resolved = db.session.execute(
+        select(func.count(SurveyObjection.id), func.count(SurveyObjection.resolved_at)).where(
+            SurveyObjection.survey_id == survey_id
+        )
+    ).one()
+    return received, received - resolved
+
+
+def finalize(survey: Survey) -> Survey:
+    """The result becomes final once the objection period is over and every objection has
+    been resolved."""
+    _lock(survey)
+    if survey.status is not SurveyStatus.PUBLISHED:
+        raise conflict("survey_not_published", "只有公示中的问卷可以确认最终结果")
+    now = db_now()
+    if now < survey.objection_until:
+        until = survey.objection_until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        raise conflict("objection_period_running", f"异议期至 {until} 结束，之后才能确认最终结果")
+    _, unresolved = _objection_counts(survey.id)
+    if unresolved:
+        raise conflict(
+            "objections_unresolved",
+            f"还有 {unresolved} 条异议未处理",
+            {"unresolved": [str(unresolved)]},
+        )
+    survey.status = SurveyStatus.FINAL
+    survey.finalized_at = now
+    db.session.flush()
+    return survey
+
+
+def notice(survey_id: int) -> dict:
+    """The public notice of a published or final consent survey: aggregates and place names
+    only — no per-building figures, no names, no rooms."""
+    survey = db.session.scalar(
+        select(Survey).where(Survey.id == survey_id, Survey.status.in_(PUBLIC_STATUSES))
+    )
+    if survey is None or not countable(survey):
+        raise not_found()
+    result = current_result(survey)
+    buildings, entrances = scope_names(survey)
+    received, unresolved = _objection_counts(survey.id)
+    return {
+        "survey_id": survey.id,
+        "title": survey.title,
+        "compound": db.session.get(Compound, survey.compound_id).name,
+        "buildings": buildings,
+        "entrances": entrances,
+        "opens_at": survey.opens_at,
+        "closes_at": survey.closes_at,
+        "published_at": survey.published_at,
+        "objection_until": survey.objection_until,
+        "finalized_at": survey.finalized_at,
+        "final": survey.status is SurveyStatus.FINAL,
+        "result": {key: result[key] for key in GATE_KEYS},
+        "objections": {"received": received, "resolved": received - unresolved},
+    }

@@ -1,0 +1,366 @@
+"""Satisfaction (效果共评): each satisfaction question rates one dimension (改造内容, 施工过程,
+工程质量, 长效管理 by default), optionally about one renovation item, on the scale 满意 / 基本满意
+/ 不满意 / 不了解.
+
+rate = (满意 + 基本满意) / (满意 + 基本满意 + 不满意): 不了解 is left out of both sides; with no
+满意, 基本满意 or 不满意 answer the rate is null. The overall rate adds the counts of every
+dimension. A rate passes when it is at least the survey's threshold (percent), compared
+exactly, not after rounding. Breakdowns: per building (the building a response was given for)
+and per renovation item. Functions only read; ``satisfaction_result`` is also the result a
+satisfaction survey stores when it closes (``services.result_builder``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
+
+from participation.auth.models import Tenancy
+from participation.common.errors import not_found
+from participation.common.sql import db_now
+from participation.counting import Ratio
+from participation.extensions import db
+from participation.roster.models import (
+    Building,
+    Dwelling,
+    Entrance,
+    Owner,
+    Ownership,
+    building_name,
+    dwelling_label,
+)
+from participation.surveys.charts import bar_chart
+from participation.surveys.models import (
+    Answer,
+    MenuItem,
+    Option,
+    Question,
+    QuestionType,
+    Response,
+    Survey,
+    SurveyKind,
+    SurveyPerson,
+    SurveyStatus,
+)
+from participation.surveys.services import (
+    SATISFACTION_DIMENSIONS,
+    SATISFACTION_OPTIONS,
+    effective_status,
+    result_builder,
+)
+from participation.votes.tally import ratio
+
+# Option values of a satisfaction question, in display order, with their labels.
+SCALE = {value: label for label, value in SATISFACTION_OPTIONS}
+DEFAULT_DIMENSIONS = SATISFACTION_DIMENSIONS
+# The pass threshold (percent) when the survey sets none. Kept in code, not in config.
+DEFAULT_THRESHOLD = Decimal("80.00")
+NO_BUILDING = "未关联楼栋"
+
+
+@dataclass
+class Counts:
+    satisfied: int = 0
+    basic: int = 0
+    dissatisfied: int = 0
+    unknown: int = 0
+
+    def __iadd__(self, other: Counts) -> Counts:
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+        return self
+
+    @property
+    def rate(self) -> Ratio:
+        content = self.satisfied + self.basic
+        return Ratio(content, content + self.dissatisfied)
+
+
+def threshold_of(survey: Survey) -> Decimal:
+    if survey.satisfaction_threshold is None:
+        return DEFAULT_THRESHOLD
+    return survey.satisfaction_threshold
+
+
+def passes(rate: Ratio, threshold: Decimal) -> bool | None:
+    """rate ≥ threshold %, exactly; None when there is no rate."""
+    if rate.exact is None:
+        return None
+    return rate.exact * 100 >= Fraction(threshold)
+
+
+def figures(counts: Counts, threshold: Decimal) -> dict:
+    rate = counts.rate
+    return {
+        "counts": {name: getattr(counts, name) for name in SCALE},
+        "rate": ratio(rate.numerator, rate.denominator),
+        "passed": passes(rate, threshold),
+    }
+
+
+def satisfaction_questions(survey: Survey) -> list[Question]:
+    return [q for q in survey.questions if q.type is QuestionType.SATISFACTION]
+
+
+def _counts(survey: Survey) -> dict[tuple[int, int | None], Counts]:
+    """(question id, building id) → counts of each scale value."""
+    rows = db.session.execute(
+        select(Answer.question_id, Response.building_id, Option.value, func.count())
+        .join(Response, Response.id == Answer.response_id)
+        .join(Option, Option.id == Answer.option_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(
+            Response.survey_id == survey.id,
+            Question.survey_id == survey.id,
+            Question.type == QuestionType.SATISFACTION,
+            Option.value.in_(list(SCALE)),
+        )
+        .group_by(Answer.question_id, Response.building_id, Option.value)
+    )
+    counts: dict[tuple[int, int | None], Counts] = defaultdict(Counts)
+    for question_id, building_id, value, number in rows:
+        cell = counts[question_id, building_id]
+        setattr(cell, value, getattr(cell, value) + number)
+    return counts
+
+
+def _building_names(building_ids) -> dict[int | None, str]:
+    names: dict[int | None, str] = {None: NO_BUILDING}
+    ids = [b for b in building_ids if b is not None]
+    for building_id, number in db.session.execute(
+        select(Building.id, Building.number).where(Building.id.in_(ids))
+    ):
+        names[building_id] = building_name(number)
+    return names
+
+
+def _building_order(building_id: int | None, names: dict) -> tuple:
+    name = names[building_id]
+    return (building_id is None, len(name), name)  # 2栋 before 10栋; unknown last
+
+
+@result_builder(SurveyKind.SATISFACTION)
+def satisfaction_result(survey: Survey) -> dict:
+    """The satisfaction result of a survey, JSON-serialisable: per dimension, overall, per
+    building (overall and per dimension) and per renovation item, each with its counts, its
+    rate (exact and percent, null without answers) and whether it passes the threshold."""
+    threshold = threshold_of(survey)
+    questions = satisfaction_questions(survey)
+    counts = _counts(survey)
+    present = {building_id for _, building_id in counts}
+    names = _building_names(present)
+    building_ids = sorted(present, key=lambda b: _building_order(b, names))
+
+    def dimension_view(question: Question, cell: Counts) -> dict:
+        return {
+            "question_id": question.id,
+            "dimension": question.dimension or question.text,
+            "text": question.text,
+            "menu_item_id": question.menu_item_id,
+            **figures(cell, threshold),
+        }
+
+    overall = Counts()
+    dimensions = []
+    by_building: dict[int | None, list[tuple[Question, Counts]]] = defaultdict(list)
+    by_item: dict[int, Counts] = defaultdict(Counts)
+    for question in questions:
+        total = Counts()
+        for building_id in building_ids:
+            cell = counts.get((question.id, building_id), Counts())
+            by_building[building_id].append((question, cell))
+            total += cell
+        overall += total
+        if question.menu_item_id is not None:
+            by_item[question.menu_item_id] += total
+        dimensions.append(dimension_view(question, total))
+
+    buildings = []
+    for building_id in building_ids:
+        building_total = Counts()
+        for _, cell in by_building[building_id]:
+            building_total += cell
+        buildings.append(
+            {
+                "building_id": building_id,
+                "name": names[building_id],
+                **figures(building_total, threshold),
+                "dimensions": [dimension_view(q, cell) for q, cell in by_building[building_id]],
+            }
+        )
+
+    items = []
+    if by_item:
+        catalogue = {
+            item.id: item
+            for item in db.session.scalars(select(MenuItem).where(MenuItem.id.in_(by_item)))
+        }
+        for item_id, cell in by_item.items():
+            item = catalogue[item_id]
+            items.append(
+                {
+                    "menu_item_id": item_id,
+                    "name": item.name,
+                    "tier": item.tier.value,
+                    **figures(cell, threshold),
+                }
+            )
+
+    responses = db.session.scalar(
+        select(func.count(Response.id)).where(Response.survey_id == survey.id)
+    )
+    return {
+        "survey_id": survey.id,
+        "threshold": str(threshold),
+        "responses": responses,
+        "overall": figures(overall, threshold),
+        "dimensions": dimensions,
+        "buildings": buildings,
+        "items": items,
+    }
+
+
+# Charts -------------------------------------------------------------------------------
+
+CHART_TITLES = {"dimension": "分维度", "building": "分楼栋", "item": "分改造项目"}
+
+
+def _bar(label: str, figures: dict) -> tuple[str, str, Fraction | int]:
+    rate = figures["rate"]
+    if rate["percent"] is None:
+        return label, "无有效评价", 0
+    text = f"{rate['percent']}%（{rate['numerator']}/{rate['denominator']}）"
+    return label, text, Fraction(rate["numerator"], rate["denominator"])
+
+
+def satisfaction_chart(survey: Survey, by: str = "dimension") -> bytes:
+    """PNG bar chart of satisfaction rates: per dimension with the overall rate first, per
+    building or per renovation item; a dashed line marks the pass threshold."""
+    result = satisfaction_result(survey)
+    if by == "building":
+        bars = [_bar(b["name"], b) for b in result["buildings"]]
+    elif by == "item":
+        bars = [_bar(i["name"], i) for i in result["items"]]
+    else:
+        bars = [_bar("总体", result["overall"])]
+        bars += [_bar(d["dimension"], d) for d in result["dimensions"]]
+    threshold = Decimal(result["threshold"])
+    return bar_chart(
+        f"{survey.title} · 满意率（{CHART_TITLES[by]}）",
+        bars,
+        percent=True,
+        reference=(f"达标线 {threshold}%", Fraction(threshold) / 100),
+    )
+
+
+PUBLIC_STATUSES = (SurveyStatus.CLOSED, SurveyStatus.PUBLISHED, SurveyStatus.FINAL)
+
+
+def public_survey(survey_id: int) -> Survey:
+    """A survey whose satisfaction result may be shown without sign-in: closed (by status or
+    past its closing time), published or final, with satisfaction questions; else 404."""
+    survey = db.session.get(Survey, survey_id)
+    if survey is None or not satisfaction_questions(survey):
+        raise not_found()
+    if effective_status(survey, db_now()) not in PUBLIC_STATUSES:
+        raise not_found()
+    return survey
+
+
+# Comments for committees ----------------------------------------------------------------
+
+
+def comments_query(survey: Survey):
+    """Non-empty free-text answers of the survey. Anonymous surveys: ordered by question and
+    text, so that not even the order tells who wrote what; named: newest first."""
+    stmt = (
+        select(Answer)
+        .join(Response, Response.id == Answer.response_id)
+        .join(Question, Question.id == Answer.question_id)
+        .options(contains_eager(Answer.response))
+        .where(
+            Response.survey_id == survey.id,
+            Question.type == QuestionType.TEXT,
+            func.trim(Answer.text) != "",
+        )
+    )
+    if survey.anonymous:
+        return stmt.order_by(Question.position, Answer.text, Answer.id)
+    return stmt.order_by(Response.submitted_at.desc(), Answer.id)
+
+
+def comment_views(survey: Survey, answers: list[Answer]) -> list[dict]:
+    """Each comment with its question. Named surveys add where it comes from — the room
+    labels and building, never a name or phone; anonymous surveys nothing about who."""
+    questions = {q.id: q.text for q in survey.questions}
+    views = [
+        {"question_id": a.question_id, "question": questions[a.question_id], "text": a.text}
+        for a in answers
+    ]
+    if survey.anonymous:
+        return views
+    rooms = _rooms(survey, [a.response for a in answers])
+    names = _building_names({a.response.building_id for a in answers})
+    for view, answer in zip(views, answers, strict=True):
+        response = answer.response
+        view.update(
+            submitted_at=response.submitted_at,
+            building=names[response.building_id],
+            rooms=rooms.get(response.id, ""),
+        )
+    return views
+
+
+def _rooms(survey: Survey, responses: list[Response]) -> dict[int, str]:
+    """Response id → room labels: the owner-person's dwellings (owner basis), or the
+    dwellings the account owns or rents in the compound, in the response's building."""
+    person_ids = {r.person_id for r in responses if r.person_id is not None}
+    persons = dict(
+        db.session.execute(
+            select(SurveyPerson.id, SurveyPerson.labels).where(SurveyPerson.id.in_(person_ids))
+        ).all()
+    )
+    account_ids = {r.account_id for r in responses if r.person_id is None and r.account_id}
+    dwellings: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    if account_ids:
+        owned = (
+            select(Owner.account_id, Ownership.dwelling_id)
+            .join(Ownership, Ownership.owner_id == Owner.id)
+            .where(Owner.account_id.in_(account_ids))
+        )
+        rented = select(Tenancy.account_id, Tenancy.dwelling_id).where(
+            Tenancy.account_id.in_(account_ids)
+        )
+        links = owned.union(rented).subquery()
+        rows = db.session.execute(
+            select(
+                links.c.account_id,
+                Dwelling.building_id,
+                Building.number,
+                Entrance.number,
+                Dwelling.room,
+            )
+            .join(Dwelling, Dwelling.id == links.c.dwelling_id)
+            .join(Building, Building.id == Dwelling.building_id)
+            .join(Entrance, Entrance.id == Dwelling.entrance_id)
+            .where(Dwelling.compound_id == survey.compound_id)
+            .order_by(Dwelling.id)
+        )
+        for account_id, building_id, building, entrance, room in rows:
+            dwellings[account_id].append((building_id, dwelling_label(building, entrance, room)))
+    rooms = {}
+    for response in responses:
+        if response.person_id is not None:
+            rooms[response.id] = persons.get(response.person_id, "")
+        else:
+            rooms[response.id] = "、".join(
+                label
+                for building_id, label in dwellings.get(response.account_id, [])
+                if response.building_id in (None, building_id)
+            )
+    return rooms
