@@ -8,6 +8,7 @@ or by proxy, and how many casts there were.
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
@@ -95,7 +96,8 @@ def tally_workbook(vote: Vote) -> bytes:
         ("表决规则", RULE_LABELS[result["rule"]]),
         ("开始时间", _local(vote.opens_at)),
         ("截止时间", _local(vote.closes_at)),
-        ("统计口径", "截止时的最终计票" if final else "实时统计（表决进行中）"),
+        ("统计口径", "截止时的最终计票" if final else "实时统计，非最终结果"),
+        ("统计时间", _local(datetime.fromisoformat(result["computed_at"]))),
     ):
         sheet.append([label, value])
         sheet.cell(sheet.max_row, 1).font = BOLD

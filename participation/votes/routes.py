@@ -304,6 +304,7 @@ class VoteBallots(MethodView):
             headers["idempotency_key"],
         )
         db.session.commit()
+        record.schedule_sealing(vote_id)
         return cast, 200 if cast.result.replayed else 201
 
 

@@ -76,6 +76,9 @@ def get_vote(vote_id: int, principal: Principal) -> Vote:
         raise not_found()
     if close_if_due(vote):
         db.session.commit()
+        from participation.votes.tasks import enqueue_after_close  # tasks imports services
+
+        enqueue_after_close(vote.id)
     return vote
 
 
@@ -217,6 +220,9 @@ def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners
         raise invalid("closes_in_past", "截止时间已过，请先修改截止时间")
     db.session.refresh(vote)
     unknown = freeze_electorate(vote)
+    from participation.votes.costs import check_before_opening  # costs imports services
+
+    check_before_opening(vote)
     if unknown.count and not confirm_unknown_owners:
         raise conflict(
             "unknown_owners",
@@ -269,7 +275,13 @@ def record_event(vote: Vote, kind: str, now: datetime, **values) -> int:
     row = {"vote_id": vote.id, "kind": kind, "nonce": secrets.token_hex(16), "created_at": now}
     row.update(values)
     row["digest"] = _digest(event_content(row))
-    return db.session.execute(insert(VoteEvent).returning(VoteEvent.id), [row]).scalar_one()
+    event_id = db.session.execute(insert(VoteEvent).returning(VoteEvent.id), [row]).scalar_one()
+    # Lifecycle events are rare and never on the cast path: seal them at once, so a closed
+    # vote's record is complete without waiting for a job.
+    from participation.votes.record import seal_pending  # record imports services
+
+    seal_pending(vote.id)
+    return event_id
 
 
 @dataclass(frozen=True)
