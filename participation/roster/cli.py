@@ -62,6 +62,9 @@ def seed(if_empty: bool) -> None:
         if result.status.value != "done":
             raise click.ClickException(f"demo roster for {name} was refused: {result.report}")
         compounds.append(compound)
+    from participation.surveys.menu import seed_catalogue
+
+    seed_catalogue()
     password = secrets.token_urlsafe(12)
     staff = StaffUser(
         username=DEMO_STAFF,
