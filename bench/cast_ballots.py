@@ -4,24 +4,28 @@ the same app for comparison.
     .venv/bin/python bench/cast_ballots.py [--owners 20000] [--duration 20] [--clients 64]
                                            [--workers 4] [--threads 2] [--rate 600]
 
-Creates its own PostgreSQL database (BENCH_DATABASE_URL, default
+The production set-up on loopback: its own PostgreSQL database (BENCH_DATABASE_URL, default
 postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_cast; dropped and created
-afresh, dropped at the end): tables by ``db.create_all()``, a compound of about ``--owners``
-dwellings (generated roster, imported), an open whole-compound vote, one signed-in account and
-access token per person, and a one-building compound for the trivial endpoint. Starts gunicorn
-from the venv on a free loopback port (config through PARTICIPATION_* variables) and drives it
-from a separate process: ``--clients`` threads, each with its own keep-alive connection, for
-``--duration`` seconds per phase:
+afresh, dropped at the end), Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/11, on a
+queue of this run's own), gunicorn from the venv on a free port and one rq worker (``flask
+worker``) sealing the record, configured through PARTICIPATION_* variables. Tables by
+``db.create_all()``; a compound of about ``--owners`` dwellings (generated roster, imported), an
+open whole-compound vote, one signed-in account and access token per person, and a
+one-building compound for the trivial endpoint. A separate process drives the load:
+``--clients`` threads, each with its own keep-alive connection, ``--duration`` seconds per
+phase:
 
 1. casts, closed loop (each client sends its next request when the last one is answered):
-   the most the server does; every request a different owner, a random choice, one in four
-   with an Idempotency-Key;
-2. ``GET /api/v1/public/compounds/<small>`` (a few queries, no sign-in), closed loop;
-3. casts paced at ``--rate`` per second in total (open loop; latency counted from the time
-   a request was due, so a server that falls behind is not flattered).
+   the most the server does; every request another owner, a random choice, one in four with
+   an Idempotency-Key;
+2. ``GET /api/v1/public/compounds/<small>`` (three queries, no sign-in), closed loop;
+3. casts paced at ``--rate`` per second in total (open loop; latency counted from the time a
+   request was due, so a server that falls behind is not flattered).
 
-Prints requests/s, p50 and p99 for each phase and the ratio casts/s ÷ trivial/s. Target on 2
-cores: ≥ 600 casts/s with p99 < 100 ms at 64 clients. It is not a test.
+Prints requests/s, p50 and p99 of each phase, the ratio casts/s ÷ trivial/s, and the CPU time
+per request of gunicorn, the sealing worker, PostgreSQL's backends and the load generator
+(read from /proc: on a shared machine, the figure that other load does not distort). Target on
+2 cores: ≥ 600 casts/s with p99 < 100 ms at 64 clients. It is not a test.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import random
 import resource
@@ -46,6 +51,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from redis import Redis
 from sqlalchemy.engine import make_url
 
 from participation import create_app
@@ -61,6 +67,7 @@ from participation.votes.services import open_vote
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_cast"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
 SECRET = "bench-secret-key-not-for-production-0123456789"
 CHOICES = ("agree", "disagree", "abstain")
 DWELLINGS_PER_BUILDING = 2 * 6 * 2  # roster_rows' defaults: entrances × floors × rooms
@@ -79,14 +86,17 @@ def fresh_database(url: str, drop_only: bool = False) -> None:
     admin.dispose()
 
 
-def settings(url: str) -> dict[str, str]:
-    """The app's configuration, for this process and for gunicorn's environment."""
-    return {
+def settings(url: str, redis_url: str | None = None, queue: str | None = None) -> dict:
+    """The app's configuration, for this process and for gunicorn's and the worker's."""
+    env = {
         "PARTICIPATION_DATABASE_URL": url,
         "PARTICIPATION_SECRET_KEY": SECRET,
         "PARTICIPATION_JWT_SECRET_KEY": SECRET,
         "PARTICIPATION_ID_HASH_KEY": "bench-id-hash-key",
     }
+    if redis_url:
+        env.update({"PARTICIPATION_REDIS_URL": redis_url, "PARTICIPATION_RQ_QUEUE": queue})
+    return env
 
 
 def new_compound(name: str, dwellings: int) -> Compound:
@@ -164,11 +174,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTICIPATION_")}
-    env.update(settings(url))
+def start_services(env: dict, port: int, workers: int, threads: int):
+    """gunicorn and one rq worker, each in a session of its own (stopped with its children)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTICIPATION_")} | env
+    venv = Path(sys.executable).parent
     command = [
-        str(Path(sys.executable).parent / "gunicorn"),
+        str(venv / "gunicorn"),
         "--workers", str(workers),
         "--worker-class", "gthread" if threads > 1 else "sync",
         "--threads", str(threads),
@@ -178,22 +189,31 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
         "wsgi:app",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    worker = subprocess.Popen(
+        [str(venv / "flask"), "--app", "wsgi:app", "worker"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/api/v1/openapi.json")
             if conn.getresponse().status == 200:
-                return server
+                return server, worker
         except OSError:
             time.sleep(0.2)
-    stop(server)
+    stop(server, worker)
     raise SystemExit("gunicorn did not start")
 
 
-def stop(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)  # its own session: gunicorn and its workers
-    server.wait(timeout=30)
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=30)
 
 
 # The load (a separate process) --------------------------------------------------------------
@@ -206,6 +226,7 @@ def drive(args) -> None:
     clients, duration, rate = args.clients, args.duration, args.rate
     latencies: list[list[float]] = [[] for _ in range(clients)]
     statuses: list[dict[int, int]] = [{} for _ in range(clients)]
+    missed = [0] * clients
     barrier = threading.Barrier(clients + 1)
     stop_at = [0.0]
 
@@ -236,9 +257,11 @@ def drive(args) -> None:
                 pause = due - time.perf_counter()
                 if pause > 0:
                     time.sleep(pause)
-            start = due if rate else time.perf_counter()
-            if start >= stop_at[0]:
+            now = time.perf_counter()
+            if now >= stop_at[0]:  # paced: what fell due and was not sent by then is missed
+                missed[i] = math.ceil((stop_at[0] - due) / interval) if rate else 0
                 break
+            start = due if rate else now
             status = request(conn, i, n)
             latencies[i].append(time.perf_counter() - start)
             statuses[i][status] = statuses[i].get(status, 0) + 1
@@ -269,6 +292,7 @@ def drive(args) -> None:
                 "p50_ms": 1000 * merged[len(merged) // 2],
                 "p99_ms": 1000 * merged[min(len(merged) - 1, int(len(merged) * 0.99))],
                 "statuses": counts,
+                "missed": sum(missed),
                 "client_cpu_s": usage.ru_utime + usage.ru_stime,
             }
         )
@@ -286,13 +310,11 @@ class Bench:
     tokens: Path
     small_compound: int
     server: subprocess.Popen
+    worker: subprocess.Popen
 
-    def cpu_seconds(self) -> tuple[float, float]:
-        """CPU time so far of gunicorn (master and workers) and of the database's backends."""
-        workers = [self.server.pid]
-        for task in Path(f"/proc/{self.server.pid}/task").iterdir():
-            children = (task / "children").read_text().split()
-            workers += [int(pid) for pid in children]
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of gunicorn (master and workers), the rq worker (and the job it
+        forks) and the database's backends."""
         parsed = make_url(self.url)
         engine = sa.create_engine(parsed.set(database="postgres"), poolclass=sa.pool.NullPool)
         with engine.connect() as conn:
@@ -302,44 +324,57 @@ class Bench:
             ).scalars()
             backends = list(backends)
         engine.dispose()
-        return _cpu(workers), _cpu(backends)
+        return {
+            "app": _cpu(_tree(self.server.pid)),
+            "worker": _cpu(_tree(self.worker.pid)),
+            "db": _cpu(backends),
+        }
 
     def phase(self, label: str, target: str, duration: float, rate: float = 0) -> dict:
         command = [sys.executable, __file__, "--drive", "--target", target]
         command += ["--port", str(self.port), "--tokens", str(self.tokens)]
         command += ["--compound", str(self.small_compound), "--clients", str(self.args.clients)]
         command += ["--duration", str(duration), "--rate", str(rate)]
-        app_before, db_before = self.cpu_seconds()
+        before = self.cpu_seconds()
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        app_after, db_after = self.cpu_seconds()
+        after = self.cpu_seconds()
         figures = json.loads(out)
         n = figures["requests"]
-        figures["cpu_ms"] = {
-            "app": 1000 * (app_after - app_before) / n,
-            "db": 1000 * (db_after - db_before) / n,
-            "client": 1000 * figures["client_cpu_s"] / n,
-        }
+        cpu = {k: 1000 * (after[k] - before[k]) / n for k in after}
+        cpu["client"] = 1000 * figures["client_cpu_s"] / n
+        figures["cpu_ms"] = cpu
         if label:
-            cpu = figures["cpu_ms"]
             print(
                 f"  {label:<42} {figures['per_second']:6.0f}/s  p50 {figures['p50_ms']:6.1f} ms"
-                f"  p99 {figures['p99_ms']:6.1f} ms  {figures['statuses']}\n"
-                f"  {'':<42} CPU per request: app {cpu['app']:.2f} ms, database "
-                f"{cpu['db']:.2f} ms, load generator {cpu['client']:.2f} ms"
+                f"  p99 {figures['p99_ms']:6.1f} ms  {figures['statuses']}"
+                + (f", {figures['missed']} due but not sent" if figures["missed"] else "")
+                + "\n"
+                f"  {'':<42} CPU per request: gunicorn {cpu['app']:.2f} ms, sealing worker "
+                f"{cpu['worker']:.2f} ms, PostgreSQL {cpu['db']:.2f} ms, "
+                f"load generator {cpu['client']:.2f} ms"
             )
         return figures
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            pids += _tree(int(child))
+    return pids
+
+
 def _cpu(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
+    """CPU seconds of ``pids``, with their children that have ended (rq's work horses)."""
     total = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         except FileNotFoundError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -362,7 +397,12 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
-    os.environ.update(settings(url))
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    redis = Redis.from_url(redis_url)
+    redis.ping()
+    queue = f"bench-cast-{uuid.uuid4().hex[:8]}"
+    env = settings(url, redis_url, queue)
+    os.environ.update(settings(url))  # this process writes the set-up, no jobs
     fresh_database(url)
     try:
         app = create_app({"REDIS_URL": None})
@@ -372,11 +412,11 @@ def main() -> None:
             persons, small = setup(app, args.owners, tokens)
             db.engine.dispose()
             port = free_port()
-            server = start_gunicorn(url, port, args.workers, args.threads)
-            bench = Bench(args, url, port, tokens, small, server)
+            server, worker = start_services(env, port, args.workers, args.threads)
+            bench = Bench(args, url, port, tokens, small, server, worker)
             kind = f"gthread × {args.threads} threads" if args.threads > 1 else "sync"
             print(
-                f"gunicorn: {args.workers} {kind} workers on 127.0.0.1:{port}; "
+                f"gunicorn: {args.workers} {kind} workers on 127.0.0.1:{port}, one rq worker; "
                 f"{args.clients} clients; {os.cpu_count()} CPUs; {args.duration:g} s per phase"
             )
             try:
@@ -393,25 +433,28 @@ def main() -> None:
                     args.rate,
                 )
             finally:
-                stop(server)
+                stop(server, worker)
             counted = db.session.execute(
                 sa.text(
                     "SELECT (SELECT count(*) FROM vote_events WHERE kind = 'cast'), "
-                    "(SELECT count(*) FROM vote_ballots)"
+                    "(SELECT count(*) FROM vote_ballots), (SELECT count(*) FROM vote_chain)"
                 )
             ).one()
         print(f"  ratio casts/s ÷ trivial/s: {casts['per_second'] / trivial['per_second']:.2f}")
-        server_ms = casts["cpu_ms"]["app"] + casts["cpu_ms"]["db"]
+        cpu = casts["cpu_ms"]
+        server_ms = cpu["app"] + cpu["worker"] + cpu["db"]
         print(
             f"  server CPU per cast {server_ms:.2f} ms: at most {2000 / server_ms:.0f} casts/s "
-            f"on 2 cores with nothing else running"
+            "on 2 cores with nothing else running"
         )
         print(
             f"  recorded {counted[0]:,} casts, {counted[1]:,} counting ballots "
-            f"(of {persons:,} persons)"
+            f"(of {persons:,} persons), {counted[2]:,} events sealed"
         )
     finally:
         fresh_database(url, drop_only=True)
+        for key in redis.scan_iter(f"*{queue}*"):
+            redis.delete(key)
 
 
 if __name__ == "__main__":

@@ -581,6 +581,14 @@ NOT_OPENED = {"schema": ErrorSchema, "description": "vote_not_opened: a draft ha
 XLSX = {"type": "string", "format": "binary"}
 
 
+def _close_on_read(vote: Vote) -> None:
+    """A vote past its closing time is closed when read (its result stored); the closing side
+    effects are enqueued after the commit."""
+    if services.close_if_due(vote):
+        db.session.commit()
+        tasks.enqueue_after_close(vote.id)
+
+
 @blp.route("/votes/<int:vote_id>/tally")
 class VoteTally(MethodView):
     decorators = [jwt_required()]
@@ -602,9 +610,9 @@ class VoteTally(MethodView):
         vote has closed (closed here if it is due), this is the result stored at closing.
         """
         require_staff(current_principal())
-        result = tally.committee_tally(path_object("vote_id"))
-        db.session.commit()
-        return result
+        vote = path_object("vote_id")
+        _close_on_read(vote)
+        return tally.committee_tally(vote)
 
 
 @blp.route("/votes/<int:vote_id>/non-voters")
@@ -644,9 +652,9 @@ class VoteProgress(MethodView):
 
         Until the vote closes only participation, never the running split by choice; after
         it closes, the result (``result``)."""
-        progress = tally.progress(path_object("vote_id"))
-        db.session.commit()
-        return progress
+        vote = path_object("vote_id")
+        _close_on_read(vote)
+        return tally.progress(vote)
 
 
 @blp.route("/votes/<int:vote_id>/publish")
@@ -666,6 +674,7 @@ class VotePublish(MethodView):
         ``objection_days`` from now (``objection_until``)."""
         vote = path_object("vote_id")
         proxies.require_committee(current_principal(), vote)
+        _close_on_read(vote)
         results.publish(vote)
         db.session.commit()
         return vote
@@ -782,8 +791,8 @@ class VoteTallyExport(MethodView):
         outcome, and a sheet per building and entrance"""
         require_staff(current_principal())
         vote = path_object("vote_id")
+        _close_on_read(vote)
         content = exports.tally_workbook(vote)
-        db.session.commit()
         return _xlsx(content, f"vote-{vote.id}-tally-表决{vote.id}计票结果.xlsx")
 
 

@@ -19,16 +19,20 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from rq import Queue
 from sqlalchemy.engine import make_url
 
 from participation import create_app
 from participation.auth.models import Account, Role, RoleAssignment, StaffUser, SubjectKind
 from participation.auth.tokens import issue_tokens
+from participation.common.errors import ApiError
+from participation.common.jobs import redis_connection
 from participation.common.sql import db_now
 from participation.extensions import db
 from participation.roster.demo import roster_csv, roster_rows
 from participation.roster.importer import import_roster_file
 from participation.roster.models import Community, Compound, District, Owner, Street
+from participation.votes.casting import cast_as_owner
 from participation.votes.models import (
     Ballot,
     Choice,
@@ -39,6 +43,7 @@ from participation.votes.models import (
     VotePersonOwner,
     VoteStatus,
 )
+from participation.votes.schemas import CastSchema
 from participation.votes.services import open_vote
 from participation.votes.tally import ballot_groups
 
@@ -49,8 +54,9 @@ DWELLINGS_PER_BUILDING = 24  # roster_rows' defaults: 2 entrances × 6 floors ×
 
 
 @pytest.fixture
-def live_app(postgres_url):
-    """An app on a fresh database of its own, dropped afterwards."""
+def live_app(postgres_url, redis_url):
+    """An app on a fresh database of its own, dropped afterwards; its jobs go to a queue of
+    its own, as in production (without Redis, every cast would seal the record inline)."""
     url = make_url(postgres_url)
     url = url.set(database=f"{url.database}_casting")
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -62,13 +68,15 @@ def live_app(postgres_url):
                 conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
 
     recreate(create=True)
+    queue = f"test-casting-{uuid.uuid4().hex[:8]}"
     app = create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
             # 200 client threads share a few connections: one process, one GIL.
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 8, "max_overflow": 8, "pool_timeout": 600},
-            "REDIS_URL": None,
+            "REDIS_URL": redis_url,
+            "RQ_QUEUE": queue,
             "SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
             "JWT_SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
             "ID_HASH_KEY": "test-id-hash-key",
@@ -82,17 +90,29 @@ def live_app(postgres_url):
     finally:
         with app.app_context():
             db.engine.dispose()
+            jobs = Queue(queue, connection=redis_connection())
+            jobs.empty()
+            for key in jobs.connection.scan_iter(f"*{queue}*"):
+                jobs.connection.delete(key)
         recreate(create=False)
         admin.dispose()
 
 
+@dataclass(frozen=True)
+class Caster:
+    """A signed-in owner: their account and its bearer header."""
+
+    account_id: int
+    headers: dict
+
+
 @dataclass
 class Voter:
-    """A person of the electorate and the bearer headers of its owners (co-owners: several)."""
+    """A person of the electorate and its owners (co-owners: several)."""
 
     person_id: int
     area: Decimal
-    owners: list[dict] = field(default_factory=list)
+    owners: list[Caster] = field(default_factory=list)
 
 
 def open_compound_vote(app, persons: int, seed: int) -> tuple[int, list[Voter], dict]:
@@ -155,24 +175,26 @@ def open_compound_vote(app, persons: int, seed: int) -> tuple[int, list[Voter], 
             sa.update(Owner),
             [{"id": o, "account_id": a} for o, a in zip(owner_ids, account_ids, strict=True)],
         )
-        headers = iter(
-            {"Authorization": f"Bearer {issue_tokens(SubjectKind.RESIDENT, a)['access_token']}"}
-            for a in account_ids
-        )
+        casters = iter(Caster(a, bearer(SubjectKind.RESIDENT, a)) for a in account_ids)
         for voter in voters:
-            voter.owners = [next(headers) for _ in owners_of[voter.person_id]]
-        committee = issue_tokens(SubjectKind.STAFF, staff.id)["access_token"]
+            voter.owners = [next(casters) for _ in owners_of[voter.person_id]]
+        committee = bearer(SubjectKind.STAFF, staff.id)
         db.session.commit()
-        return vote.id, voters, {"Authorization": f"Bearer {committee}"}
+        return vote.id, voters, committee
+
+
+def bearer(kind: SubjectKind, subject_id: int) -> dict:
+    return {"Authorization": f"Bearer {issue_tokens(kind, subject_id)['access_token']}"}
 
 
 @dataclass
 class Request:
     voter: Voter
-    headers: dict
+    caster: Caster
     choice: str
     key: str | None = None
     retry: bool = False  # repeats the previous request of this thread with the same key
+    http: bool = True  # through the HTTP layer; else the service layer in a session of its own
 
 
 @dataclass
@@ -180,6 +202,22 @@ class Answer:
     request: Request
     status: int
     body: dict
+
+
+def cast_in_own_session(app, vote_id: int, request: Request) -> Answer:
+    """What the route does, without HTTP: a session of its own, committed; the same answer."""
+    with app.app_context():
+        try:
+            cast = cast_as_owner(
+                db.session.get(Vote, vote_id),
+                request.caster.account_id,
+                Choice(request.choice),
+                idempotency_key=request.key,
+            )
+            db.session.commit()
+        except ApiError as error:
+            return Answer(request, error.code, {"code": error.error_code})
+        return Answer(request, 200 if cast.result.replayed else 201, CastSchema().dump(cast))
 
 
 def run_threads(app, vote_id: int, plans: list[list[Request]], until: float | None = None):
@@ -195,12 +233,15 @@ def run_threads(app, vote_id: int, plans: list[list[Request]], until: float | No
         n = 0
         while n < len(plans[i]) or (until is not None and time.monotonic() < until):
             request = plans[i][n % len(plans[i])]
-            headers = dict(request.headers)
+            n += 1
+            if not request.http:
+                answers[i].append(cast_in_own_session(app, vote_id, request))
+                continue
+            headers = dict(request.caster.headers)
             if request.key:
                 headers["Idempotency-Key"] = request.key
             response = http.post(url, json={"choice": request.choice}, headers=headers)
             answers[i].append(Answer(request, response.status_code, response.json))
-            n += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(plans))]
     for thread in threads:
@@ -234,29 +275,33 @@ SAME_KEY_PAIRS = 20  # of which: the same request sent twice at once (same Idemp
 
 
 def plan_load(voters: list[Voter], rng: random.Random) -> list[list[Request]]:
-    """Every owner casts 1–5 times (most once or twice), from either device or co-owner, in
-    random order across the threads; one cast in four carries an Idempotency-Key, and one in
-    ten of those is retried at once (a lost response)."""
+    """First, through HTTP, every thread at once: two devices of one owner casting at the same
+    moment, some of them the same request twice (same Idempotency-Key). Then every owner casts
+    1–5 times (most once or twice), as either co-owner, in random order across the threads,
+    through the service layer; one cast in four carries an Idempotency-Key, and one in ten of
+    those is retried at once (a lost response)."""
     plans: list[list[Request]] = [[] for _ in range(THREADS)]
     for pair in range(DEVICE_PAIRS):
-        voter, headers = voters[pair], voters[pair].owners[0]
+        voter, caster = voters[pair], voters[pair].owners[0]
         if pair < SAME_KEY_PAIRS:
             key, choice = f"dup-{pair}", rng.choice(CHOICES)
-            plans[2 * pair].append(Request(voter, headers, choice, key))
-            plans[2 * pair + 1].append(Request(voter, headers, choice, key))
+            plans[2 * pair].append(Request(voter, caster, choice, key))
+            plans[2 * pair + 1].append(Request(voter, caster, choice, key))
         else:
-            plans[2 * pair].append(Request(voter, headers, "agree"))
-            plans[2 * pair + 1].append(Request(voter, headers, "disagree"))
+            plans[2 * pair].append(Request(voter, caster, "agree"))
+            plans[2 * pair + 1].append(Request(voter, caster, "disagree"))
     batches: list[list[Request]] = []
     for voter in voters:
-        casts = rng.choices((1, 2, 3, 4, 5), weights=(80, 8, 5, 4, 3))[0]
+        casts = rng.choices((1, 2, 3, 4, 5), weights=(50, 20, 12, 9, 9))[0]
         for _ in range(casts):
-            request = Request(voter, rng.choice(voter.owners), rng.choice(CHOICES))
+            request = Request(voter, rng.choice(voter.owners), rng.choice(CHOICES), http=False)
             batch = [request]
             if rng.random() < 0.25:
                 request.key = uuid.uuid4().hex
                 if rng.random() < 0.1:
-                    batch.append(Request(voter, request.headers, request.choice, request.key, True))
+                    batch.append(
+                        Request(voter, request.caster, request.choice, request.key, True, False)
+                    )
             batches.append(batch)
     rng.shuffle(batches)
     for i, batch in enumerate(batches):

@@ -16,11 +16,13 @@ from participation.votes.models import (
     Channel,
     Choice,
     Matter,
+    VoteEvent,
     VotePersonDwelling,
     VoteStatus,
 )
 from participation.votes.services import record_cast
 from participation.votes.tally import final_result
+from participation.votes.tasks import CLOSED_NOTIFIED
 
 AGREE, DISAGREE, ABSTAIN = Choice.AGREE, Choice.DISAGREE, Choice.ABSTAIN
 
@@ -354,6 +356,13 @@ def test_reading_a_vote_past_its_closing_time_closes_it_and_stores_the_result(
     assert building_2.status is VoteStatus.CLOSED
     stored = building_2.result
     assert (stored["p_cnt"], stored["y_area"], stored["passed"]) == (12, "907.18", False)
+    # The closing side effects ran (inline without Redis): the electorate was told.
+    notified = _db.session.scalar(
+        sa.select(sa.func.count()).where(
+            VoteEvent.vote_id == building_2.id, VoteEvent.kind == CLOSED_NOTIFIED
+        )
+    )
+    assert notified == 1
     assert stored["buildings"][0]["entrances"][0]["y_cnt"] == 12
     # Later reads return the stored result.
     again = client.get(f"/api/v1/votes/{building_2.id}/tally", headers=committee).json
