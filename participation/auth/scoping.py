@@ -16,11 +16,11 @@ from flask import g, request
 from flask_jwt_extended import verify_jwt_in_request
 from sqlalchemy import Select, false, or_, select
 
-from participation.auth.models import Role
+from participation.auth.models import Role, Tenancy
 from participation.auth.tokens import Principal, current_principal
 from participation.common.errors import ApiError, forbidden, not_found
 from participation.extensions import db
-from participation.roster.models import Community, Compound, District, Street
+from participation.roster.models import Community, Compound, District, Dwelling, Owner, Street
 
 T = TypeVar("T")
 
@@ -35,6 +35,18 @@ def require_resident(principal: Principal) -> Principal:
     if not principal.is_resident:
         raise forbidden("仅限居民使用", code="resident_only")
     return principal
+
+
+def resident_compound_ids(account_id):
+    """Compounds where the resident owns (linked owner) or rents a dwelling (``account_id``:
+    an id or a bind parameter)."""
+    owned = select(Owner.compound_id).where(Owner.account_id == account_id)
+    rented = (
+        select(Dwelling.compound_id)
+        .join(Tenancy, Tenancy.dwelling_id == Dwelling.id)
+        .where(Tenancy.account_id == account_id)
+    )
+    return owned.union(rented)
 
 
 def compound_ids_in_scope(principal: Principal) -> Select:

@@ -38,7 +38,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from participation.auth.models import Tenancy
-from participation.auth.scoping import get_scoped, path_resolver
+from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, forbidden, invalid, not_found
 from participation.common.privacy import keyed_hash
@@ -67,16 +67,6 @@ from participation.surveys.models import (
 from participation.votes.services import CLOCK_TOLERANCE
 
 SNAPSHOT = SnapshotTables("survey_id", SurveyPerson, SurveyPersonDwelling, SurveyPersonOwner)
-
-
-def resident_compound_ids(account_id: int):
-    owned = select(Owner.compound_id).where(Owner.account_id == account_id)
-    rented = (
-        select(Dwelling.compound_id)
-        .join(Tenancy, Tenancy.dwelling_id == Dwelling.id)
-        .where(Tenancy.account_id == account_id)
-    )
-    return owned.union(rented)
 
 
 @path_resolver("survey_id")

@@ -18,8 +18,7 @@ from pathlib import PurePath
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, update
 
-from participation.auth.models import Tenancy
-from participation.auth.scoping import get_scoped, path_resolver
+from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import ApiError, conflict, invalid, not_found
 from participation.common.sql import db_now, dialect_name, upsert
@@ -42,18 +41,6 @@ from participation.votes.models import (
 )
 
 # Who may see a vote ----------------------------------------------------------------------
-
-
-def resident_compound_ids(account_id):
-    """Compounds where the resident owns (linked owner) or rents a dwelling (``account_id``:
-    an id or a bind parameter)."""
-    owned = select(Owner.compound_id).where(Owner.account_id == account_id)
-    rented = (
-        select(Dwelling.compound_id)
-        .join(Tenancy, Tenancy.dwelling_id == Dwelling.id)
-        .where(Tenancy.account_id == account_id)
-    )
-    return owned.union(rented)
 
 
 # Built once (it is on the path of every cast).
