@@ -24,8 +24,9 @@ from participation.common.errors import ApiError, conflict, invalid, not_found
 from participation.common.sql import db_now, dialect_name, upsert
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
-from participation.roster.electorate import Scope, check_scope, dwellings_in_scope, group_persons
-from participation.roster.models import Building, Dwelling, Entrance, Owner, dwelling_label
+from participation.roster.electorate import Scope, check_scope
+from participation.roster.models import Owner
+from participation.roster.snapshot import SnapshotTables, freeze
 from participation.votes.models import (
     Ballot,
     Channel,
@@ -121,75 +122,15 @@ class UnknownOwners:
     labels: list[str]
 
 
+SNAPSHOT = SnapshotTables("vote_id", VotePerson, VotePersonDwelling, VotePersonOwner)
+
+
 def freeze_electorate(vote: Vote) -> UnknownOwners:
     """Write the electorate snapshot of ``vote`` (persons, their dwellings and owners)."""
-    scope = scope_of(vote)
-    check_scope(scope)
-    facts = dwellings_in_scope(scope)
-    electorate = group_persons(facts)
-    if electorate.t_cnt == 0:
-        raise invalid("empty_electorate", "表决范围内没有房屋，无法开启表决")
-    dwelling_ids = [f.dwelling_id for f in facts]
-    info = {
-        row.id: row
-        for row in db.session.execute(
-            select(
-                Dwelling.id,
-                Dwelling.floor,
-                Dwelling.room,
-                Building.number,
-                Entrance.number.label("entrance"),
-            )
-            .join(Building, Dwelling.building_id == Building.id)
-            .join(Entrance, Dwelling.entrance_id == Entrance.id)
-            .where(Dwelling.id.in_(dwelling_ids))
-        )
-    }
-    facts_by_id = {f.dwelling_id: f for f in facts}
-
-    def label(dwelling_id: int) -> str:
-        row = info[dwelling_id]
-        return dwelling_label(row.number, row.entrance, row.room)
-
-    person_ids = db.session.scalars(
-        insert(VotePerson).returning(VotePerson.id, sort_by_parameter_order=True),
-        [
-            {
-                "vote_id": vote.id,
-                "key": p.key,
-                "area": p.area,
-                "labels": "、".join(label(d) for d in p.dwelling_ids)[:400],
-            }
-            for p in electorate.persons
-        ],
-    ).all()
-    dwelling_rows, owner_rows = [], []
-    for person, person_id in zip(electorate.persons, person_ids, strict=True):
-        for dwelling_id in person.dwelling_ids:
-            fact = facts_by_id[dwelling_id]
-            dwelling_rows.append(
-                {
-                    "vote_id": vote.id,
-                    "person_id": person_id,
-                    "dwelling_id": dwelling_id,
-                    "building_id": fact.building_id,
-                    "entrance_id": fact.entrance_id,
-                    "floor": info[dwelling_id].floor,
-                    "area": fact.area,
-                    "label": label(dwelling_id),
-                }
-            )
-        owner_rows += [
-            {"vote_id": vote.id, "person_id": person_id, "owner_id": owner_id}
-            for owner_id in sorted(person.owner_ids)
-        ]
-    db.session.execute(insert(VotePersonDwelling), dwelling_rows)
-    if owner_rows:
-        db.session.execute(insert(VotePersonOwner), owner_rows)
-    vote.t_cnt = electorate.t_cnt
-    vote.t_area = electorate.t_area
-    unknown = electorate.without_known_owner
-    return UnknownOwners(len(unknown), [label(p.dwelling_ids[0]) for p in unknown])
+    frozen = freeze(scope_of(vote), SNAPSHOT, vote.id, "表决范围内没有房屋，无法开启表决")
+    vote.t_cnt, vote.t_area = frozen.t_cnt, frozen.t_area
+    labels = frozen.unknown_owner_labels
+    return UnknownOwners(len(labels), labels)
 
 
 def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners:
