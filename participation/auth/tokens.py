@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -18,13 +18,13 @@ from flask_jwt_extended import (
     current_user,
     get_jwt,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, and_, bindparam, select
 
 from participation.auth.models import (
     Account,
     AuthSession,
     Role,
+    RoleAssignment,
     StaffUser,
     SubjectKind,
 )
@@ -115,36 +115,77 @@ def revoke_sessions_of(kind: SubjectKind, subject_id: int) -> None:
         session.revoked_at = now
 
 
-def _load_principal(payload: dict) -> Principal | None:
-    kind_name, _, raw_id = str(payload.get("sub", "")).partition(":")
-    try:
-        kind, subject_id = SubjectKind(kind_name), int(raw_id)
-    except ValueError:
-        return None
+# The session named by a token with the subject behind it: one query per request (the
+# blocklist check and the user lookup of flask-jwt-extended share it). Built once.
+SESSION_AND_SUBJECT = (
+    select(
+        AuthSession.subject_kind,
+        AuthSession.subject_id,
+        AuthSession.expires_at,
+        AuthSession.revoked_at,
+        Account.id.label("account_id"),
+        StaffUser.active.label("staff_active"),
+    )
+    .outerjoin(
+        Account,
+        and_(
+            AuthSession.subject_kind == SubjectKind.RESIDENT,
+            Account.id == AuthSession.subject_id,
+        ),
+    )
+    .outerjoin(
+        StaffUser,
+        and_(
+            AuthSession.subject_kind == SubjectKind.STAFF,
+            StaffUser.id == AuthSession.subject_id,
+        ),
+    )
+    .where(AuthSession.id == bindparam("sid"))
+)
+ROLES_OF_STAFF = (
+    select(RoleAssignment.role, RoleAssignment.scope_id)
+    .where(RoleAssignment.staff_id == bindparam("staff_id"))
+    .order_by(RoleAssignment.id)
+)
+
+
+def _session_row(payload: dict) -> Row | None:
+    """The token's session and subject, read once per request (kept in the request's
+    environ, which no other request shares, unlike ``g`` under a test's app context)."""
     sid = payload.get("sid")
-    if kind is SubjectKind.STAFF:
-        staff = db.session.scalar(
-            select(StaffUser)
-            .where(StaffUser.id == subject_id)
-            .options(selectinload(StaffUser.roles))
-        )
-        if staff is None or not staff.active:
-            return None
-        roles = tuple((r.role, r.scope_id) for r in staff.roles)
-        return Principal(kind, subject_id, sid, roles)
-    if db.session.get(Account, subject_id) is None:
-        return None
-    return Principal(kind, subject_id, sid)
+    cached = request.environ.get("participation.auth_session")
+    if cached is None or cached[0] != sid:
+        row = db.session.execute(SESSION_AND_SUBJECT, {"sid": sid}).first() if sid else None
+        cached = request.environ["participation.auth_session"] = (sid, row)
+    return cached[1]
 
 
 def _session_revoked(payload: dict) -> bool:
-    session = db.session.get(AuthSession, payload.get("sid"))
+    session = _session_row(payload)
     return (
         session is None
         or session.revoked_at is not None
         or session.expires_at <= utcnow()
         or f"{session.subject_kind.value}:{session.subject_id}" != payload.get("sub")
     )
+
+
+def _load_principal(payload: dict) -> Principal | None:
+    """The caller, if the session's subject still exists (and, for staff, is active); staff
+    roles are read afresh, so a removed role stops working on the next request."""
+    session = _session_row(payload)
+    if session is None:
+        return None
+    kind, subject_id = session.subject_kind, session.subject_id
+    if kind is SubjectKind.STAFF:
+        if not session.staff_active:
+            return None
+        rows = db.session.execute(ROLES_OF_STAFF, {"staff_id": subject_id})
+        roles = tuple((role, scope_id) for role, scope_id in rows)
+        return Principal(kind, subject_id, payload["sid"], roles)
+    if session.account_id is None:
+        return None
+    return Principal(kind, subject_id, payload["sid"])
 
 
 def _error(status: int, code: str, message: str):
@@ -174,4 +215,3 @@ def register(jwt: JWTManager) -> None:
     jwt.token_verification_failed_loader(
         lambda header, payload: _error(401, "invalid_token", "登录凭证无效，请重新登录")
     )
-

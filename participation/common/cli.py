@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @with_appcontext
 def worker_command(burst: bool) -> None:
-    """Run background jobs (roster imports, …) from Redis."""
+    """Run background jobs (roster imports, sealing, …) from Redis, with rq's scheduler for
+    the jobs enqueued to run later."""
     from rq import Worker
 
     from participation.common.jobs import queue
@@ -21,4 +22,4 @@ def worker_command(burst: bool) -> None:
             "PARTICIPATION_REDIS_URL is not set: jobs run inline, no worker is needed."
         )
     click.echo(f"worker on queue {q.name}")
-    Worker([q], connection=q.connection).work(burst=burst)
+    Worker([q], connection=q.connection).work(burst=burst, with_scheduler=True)

@@ -140,12 +140,23 @@ class VotePerson(db.Model):
     """One person of the frozen electorate (see roster/electorate.py for who counts as one)."""
 
     __tablename__ = "vote_persons"
-    __table_args__ = (UniqueConstraint("vote_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("vote_id", "key"),
+        # The few persons whose dwellings in scope lie in several entrances (tally.py).
+        Index(
+            "ix_vote_persons_spanning",
+            "vote_id",
+            sqlite_where=text("entrance_id IS NULL"),
+            postgresql_where=text("entrance_id IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"))
     key: Mapped[str] = mapped_column(String(200))
     area: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     labels: Mapped[str] = mapped_column(String(400))  # room labels, for committees' lists
+    # The entrance holding all the person's dwellings in scope; None if they span several.
+    entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrances.id"))
     dwellings: Mapped[list[VotePersonDwelling]] = relationship(back_populates="person")
 
 
@@ -165,6 +176,19 @@ class VotePersonDwelling(db.Model):
     area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     label: Mapped[str] = mapped_column(String(64))
     person: Mapped[VotePerson] = relationship(back_populates="dwellings")
+
+
+class VoteEntrance(db.Model):
+    """Frozen at opening: the persons whose dwellings in scope all lie in one entrance, per
+    entrance (how many, their area). With the counting ballots, which carry the same
+    entrance and area, the tally's breakdown needs no join over the electorate."""
+
+    __tablename__ = "vote_entrances"
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), primary_key=True)
+    entrance_id: Mapped[int] = mapped_column(ForeignKey("entrances.id"), primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"))
+    t_cnt: Mapped[int]
+    t_area: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
 class VotePersonOwner(db.Model):
@@ -223,7 +247,10 @@ class VoteEvent(db.Model):
 
 
 class Ballot(db.Model):
-    """The ballot that counts for a person: their latest cast before the closing time."""
+    """The ballot that counts for a person: their latest cast before the closing time.
+
+    ``area`` and ``entrance_id`` are the person's (``VotePerson``), copied by the cast's own
+    statement so that the tally reads this table alone; ``record.verify`` checks them."""
 
     __tablename__ = "vote_ballots"
     vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), primary_key=True)
@@ -232,6 +259,19 @@ class Ballot(db.Model):
     choice: Mapped[Choice] = mapped_column(str_enum(Choice, "vote_choice"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "vote_channel"))
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    area: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrances.id"))
+
+
+class UnsealedEvent(db.Model):
+    """An event committed but not yet sealed into the chain, written by the same transaction
+    as the event; sealing takes (deletes) these rows, so it costs what it seals, not what
+    the vote has recorded."""
+
+    __tablename__ = "vote_unsealed"
+    __table_args__ = (Index("ix_vote_unsealed_vote", "vote_id", "event_id"),)
+    event_id: Mapped[int] = mapped_column(ForeignKey("vote_events.id"), primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"))
 
 
 class ChainEntry(db.Model):

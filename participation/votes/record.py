@@ -15,20 +15,23 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import Row, exists, insert, select, text, tuple_
+from sqlalchemy import Row, bindparam, delete, exists, func, insert, select, text, tuple_
 
 from participation.common.errors import invalid, not_found
-from participation.common.jobs import enqueue, redis_connection
+from participation.common.jobs import enqueue_in, redis_connection
 from participation.common.sql import dialect_name
 from participation.extensions import db
 from participation.votes.models import (
     Ballot,
     ChainEntry,
     Choice,
+    UnsealedEvent,
     Vote,
+    VoteEntrance,
     VoteEvent,
     VotePerson,
     VoteStatus,
@@ -41,6 +44,9 @@ log = logging.getLogger(__name__)
 SEAL_LOCK_NAMESPACE = int.from_bytes(b"seal")
 # How long "a seal job is pending" stands without the job clearing it (a lost job).
 SEAL_FLAG_SECONDS = 60
+# A seal job runs this long after the cast that scheduled it: the casts in between ride
+# along, so a busy vote is sealed in batches (a job every second or so), not a job a cast.
+SEAL_DELAY = timedelta(milliseconds=500)
 RECEIPT_FORMAT = re.compile(r"[A-Z2-7]{10}")
 # Once a vote has closed, every event must be sealed (publishing seals what is left).
 SEALED_WHEN = (VoteStatus.CLOSED, VoteStatus.PUBLISHED, VoteStatus.FINAL)
@@ -71,25 +77,19 @@ def chain_head(vote_id: int) -> Row | None:
     ).first()
 
 
-def _unsealed(vote_id: int):
-    return (
-        select(VoteEvent.id, VoteEvent.digest)
-        .outerjoin(ChainEntry, ChainEntry.event_id == VoteEvent.id)
-        .where(VoteEvent.vote_id == vote_id, ChainEntry.event_id.is_(None))
-    )
-
-
 def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
     """Append every committed, unsealed event of the vote to its chain, in event id order;
     returns how many were sealed. Idempotent. Flushes, never commits: the lock is held until
     the caller's transaction ends.
 
-    Only sealers wait for each other (a transaction-level advisory lock per vote on
-    PostgreSQL; SQLite has a single writer anyway). Events committed after this started are
-    left for the next sealing, so the chain's order is the sealing order, not the id order.
-    The vote row is share-locked first (``FOR KEY SHARE``, which casts never wait for): the
-    chain's foreign key takes that lock anyway, and taking it before the advisory lock keeps
-    the order of the closing path (vote row, then sealing) — no deadlock with it.
+    The unsealed events are those queued in ``vote_unsealed`` by their own transactions;
+    sealing takes them from there, so it costs what it seals. Only sealers wait for each
+    other (a transaction-level advisory lock per vote on PostgreSQL; SQLite has a single
+    writer anyway). Events committed after this started are left for the next sealing, so
+    the chain's order is the sealing order, not the id order. The vote row is share-locked
+    first (``FOR KEY SHARE``, which casts never wait for): the chain's foreign key takes that
+    lock anyway, and taking it before the advisory lock keeps the order of the closing path
+    (vote row, then sealing) — no deadlock with it.
     """
     if dialect_name() == "postgresql":
         db.session.execute(
@@ -103,7 +103,7 @@ def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
     seq, parent = (head.seq, head.hash) if head else (0, genesis_hash(vote_id))
     sealed = 0
     while pending := db.session.execute(
-        _unsealed(vote_id).order_by(VoteEvent.id).limit(batch_size)
+        UNSEALED, {"vote_id": vote_id, "batch_size": batch_size}
     ).all():
         entries = []
         for event_id, digest in pending:
@@ -120,8 +120,21 @@ def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
             )
             parent = entry_hash
         db.session.execute(insert(ChainEntry), entries)
+        db.session.execute(SEALED, {"event_ids": [event_id for event_id, _ in pending]})
         sealed += len(entries)
     return sealed
+
+
+UNSEALED = (
+    select(VoteEvent.id, VoteEvent.digest)
+    .join(UnsealedEvent, UnsealedEvent.event_id == VoteEvent.id)
+    .where(UnsealedEvent.vote_id == bindparam("vote_id"))
+    .order_by(VoteEvent.id)
+    .limit(bindparam("batch_size"))
+)
+SEALED = delete(UnsealedEvent).where(
+    UnsealedEvent.event_id.in_(bindparam("event_ids", expanding=True))
+)
 
 
 # Sealing after commit ----------------------------------------------------------------------
@@ -136,10 +149,10 @@ def schedule_sealing(vote_id: int) -> None:
     never waits for the chain.
 
     With Redis, at most one seal job per vote is pending: a flag set only if absent (and
-    expiring, in case the job is lost) enqueues the job, and the job clears it before it
-    seals, so every cast committed before that is sealed by it and any later cast schedules
-    the next job. Without Redis the events are sealed right here; a failure only leaves them
-    pending for the next sealing (the cast itself is committed).
+    expiring, in case the job is lost) enqueues the job to run after ``SEAL_DELAY``, and the
+    job clears it before it seals, so every cast committed before that is sealed by it and
+    any later cast schedules the next job. Without Redis the events are sealed right here;
+    a failure only leaves them pending for the next sealing (the cast itself is committed).
     """
     from participation.votes.tasks import seal_vote
 
@@ -152,7 +165,7 @@ def schedule_sealing(vote_id: int) -> None:
             log.warning("sealing vote %s failed; its events stay pending", vote_id, exc_info=True)
         return
     if connection.set(_scheduled_flag(vote_id), 1, nx=True, ex=SEAL_FLAG_SECONDS):
-        enqueue(seal_vote, vote_id)
+        enqueue_in(SEAL_DELAY, seal_vote, vote_id)
 
 
 def clear_scheduled(vote_id: int) -> None:
@@ -257,11 +270,15 @@ def verify(vote_id: int) -> VerifyReport:
             select(VoteEvent.__table__).where(VoteEvent.vote_id == vote_id).order_by(VoteEvent.id)
         )
     }
-    areas = dict(
-        db.session.execute(
-            select(VotePerson.id, VotePerson.area).where(VotePerson.vote_id == vote_id)
-        ).all()
-    )
+    persons = {
+        person_id: (area, entrance_id)
+        for person_id, area, entrance_id in db.session.execute(
+            select(VotePerson.id, VotePerson.area, VotePerson.entrance_id).where(
+                VotePerson.vote_id == vote_id
+            )
+        )
+    }
+    areas = {person_id: area for person_id, (area, _) in persons.items()}
     report.events = len(events)
     _check_events(events, areas, report)
     sealed = _check_chain(vote_id, events, report)
@@ -270,7 +287,8 @@ def verify(vote_id: int) -> VerifyReport:
     if vote.status in SEALED_WHEN:
         report.problems += [f"event {event_id}: not sealed" for event_id in unsealed]
     counted = replay_ballots(vote, events.values())
-    _check_ballots(vote_id, counted, report)
+    _check_ballots(vote_id, counted, persons, report)
+    _check_entrances(vote_id, report)
     if vote.result:
         _check_result(vote, counted, areas, report)
     return report
@@ -327,18 +345,33 @@ def replay_ballots(vote: Vote, events) -> dict[int, Row]:
     return latest
 
 
-def _check_ballots(vote_id: int, counted: dict[int, Row], report: VerifyReport) -> None:
+def _check_ballots(
+    vote_id: int, counted: dict[int, Row], persons: dict[int, tuple], report: VerifyReport
+) -> None:
+    """The counted ballots against the replayed casts, and each ballot's copy of its
+    person's area and entrance (what the tally adds up) against the frozen electorate."""
     ballots = {
         ballot.person_id: ballot
         for ballot in db.session.execute(
             select(
-                Ballot.person_id, Ballot.event_id, Ballot.choice, Ballot.channel, Ballot.cast_at
+                Ballot.person_id,
+                Ballot.event_id,
+                Ballot.choice,
+                Ballot.channel,
+                Ballot.cast_at,
+                Ballot.area,
+                Ballot.entrance_id,
             ).where(Ballot.vote_id == vote_id)
         )
     }
     report.ballots = len(ballots)
     for person_id in sorted(set(ballots) | set(counted)):
         ballot, cast = ballots.get(person_id), counted.get(person_id)
+        if ballot is not None and (ballot.area, ballot.entrance_id) != persons.get(person_id):
+            report.problems.append(
+                f"person {person_id}: counted ballot has area {ballot.area} and entrance "
+                f"{ballot.entrance_id}; the electorate gives {persons.get(person_id)}"
+            )
         if ballot is None:
             report.problems.append(
                 f"person {person_id}: no counted ballot; the events give event {cast.id} "
@@ -359,6 +392,33 @@ def _check_ballots(vote_id: int, counted: dict[int, Row], report: VerifyReport) 
                 f"person {person_id}: counted ballot is event {ballot.event_id} "
                 f"({ballot.choice}, {ballot.channel}); the events give event {cast.id} "
                 f"({cast.choice}, {cast.channel})"
+            )
+
+
+def _check_entrances(vote_id: int, report: VerifyReport) -> None:
+    """The electorate per entrance stored at opening (the tally's breakdown) against the
+    persons lying in one entrance."""
+    stored = {
+        entrance_id: (cnt, area)
+        for entrance_id, cnt, area in db.session.execute(
+            select(VoteEntrance.entrance_id, VoteEntrance.t_cnt, VoteEntrance.t_area).where(
+                VoteEntrance.vote_id == vote_id
+            )
+        )
+    }
+    frozen = {
+        entrance_id: (cnt, area)
+        for entrance_id, cnt, area in db.session.execute(
+            select(VotePerson.entrance_id, func.count(), func.sum(VotePerson.area))
+            .where(VotePerson.vote_id == vote_id, VotePerson.entrance_id.is_not(None))
+            .group_by(VotePerson.entrance_id)
+        )
+    }
+    for entrance_id in sorted(set(stored) | set(frozen)):
+        if stored.get(entrance_id) != frozen.get(entrance_id):
+            report.problems.append(
+                f"entrance {entrance_id}: stored electorate {stored.get(entrance_id)}, "
+                f"the persons give {frozen.get(entrance_id)}"
             )
 
 

@@ -25,15 +25,17 @@ from participation.common.sql import db_now, dialect_name, upsert
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
-from participation.roster.models import Owner
+from participation.roster.models import Entrance, Owner
 from participation.roster.snapshot import SnapshotTables, freeze
 from participation.votes.models import (
     Ballot,
     Channel,
     Choice,
     Matter,
+    UnsealedEvent,
     Vote,
     VoteAttachment,
+    VoteEntrance,
     VoteEvent,
     VotePerson,
     VotePersonDwelling,
@@ -129,8 +131,42 @@ def freeze_electorate(vote: Vote) -> UnknownOwners:
     """Write the electorate snapshot of ``vote`` (persons, their dwellings and owners)."""
     frozen = freeze(scope_of(vote), SNAPSHOT, vote.id, "表决范围内没有房屋，无法开启表决")
     vote.t_cnt, vote.t_area = frozen.t_cnt, frozen.t_area
+    freeze_entrances(vote.id)
     labels = frozen.unknown_owner_labels
     return UnknownOwners(len(labels), labels)
+
+
+def freeze_entrances(vote_id: int) -> None:
+    """Mark each person whose dwellings in scope lie in one entrance with that entrance, and
+    store per entrance how many such persons it holds and their area (``VoteEntrance``)."""
+    d = VotePersonDwelling
+    single = (
+        select(d.person_id, func.min(d.entrance_id).label("entrance_id"))
+        .where(d.vote_id == vote_id)
+        .group_by(d.person_id)
+        .having(func.count(d.entrance_id.distinct()) == 1)
+        .subquery()
+    )
+    db.session.execute(
+        update(VotePerson)
+        .where(VotePerson.id == single.c.person_id)
+        .values(entrance_id=single.c.entrance_id)
+    )
+    db.session.execute(
+        insert(VoteEntrance).from_select(
+            ["vote_id", "entrance_id", "building_id", "t_cnt", "t_area"],
+            select(
+                VotePerson.vote_id,
+                VotePerson.entrance_id,
+                Entrance.building_id,
+                func.count(),
+                func.sum(VotePerson.area),
+            )
+            .join(Entrance, Entrance.id == VotePerson.entrance_id)
+            .where(VotePerson.vote_id == vote_id)
+            .group_by(VotePerson.vote_id, VotePerson.entrance_id, Entrance.building_id),
+        )
+    )
 
 
 def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners:
@@ -204,6 +240,7 @@ def record_event(vote: Vote, kind: str, now: datetime, **values) -> int:
     row.update(values)
     row["digest"] = _digest(event_content(row))
     event_id = db.session.execute(insert(VoteEvent).returning(VoteEvent.id), [row]).scalar_one()
+    db.session.execute(insert(UnsealedEvent).values(event_id=event_id, vote_id=vote.id))
     # Lifecycle events are rare and never on the cast path: seal them at once, so a closed
     # vote's record is complete without waiting for a job.
     from participation.votes.record import seal_pending  # record imports services
@@ -241,28 +278,115 @@ def _lock_for_cast(vote_id: int) -> tuple:
     return db.session.execute(LOCK_FOR_CAST, {"vote_id": vote_id}).one(), db_now()
 
 
-@functools.cache
-def _cast_statements(dialect: str) -> tuple:
-    """(insert event, insert event unless its idempotency key was used, upsert ballot) for
-    the session's backend (``dialect`` is the cache key ``upsert`` follows)."""
-    event = upsert(VoteEvent).returning(VoteEvent.id)
-    idempotent = event.on_conflict_do_nothing(
-        index_elements=["vote_id", "account_id", "idempotency_key"],
-        index_where=VoteEvent.idempotency_key.is_not(None),
+CAST_KEYS = (
+    "vote_id",
+    "kind",
+    "person_id",
+    "choice",
+    "channel",
+    "account_id",
+    "owner_id",
+    "staff_id",
+    "attachment_id",
+    "proxy_id",
+    "idempotency_key",
+    "nonce",
+    "created_at",
+    "digest",
+    "receipt",
+)
+BALLOT_COLUMNS = ("vote_id", "person_id", "event_id", "choice", "channel", "cast_at")
+
+
+def _event_insert(idempotent: bool):
+    """``INSERT`` the cast event for the session's backend, ``RETURNING`` what its ballot
+    needs; with an idempotency key, nothing when the caller used that key before."""
+    stmt = upsert(VoteEvent).values({key: bindparam(key) for key in CAST_KEYS})
+    if idempotent:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["vote_id", "account_id", "idempotency_key"],
+            index_where=VoteEvent.idempotency_key.is_not(None),
+        )
+    return stmt.returning(
+        VoteEvent.id,
+        VoteEvent.vote_id,
+        VoteEvent.person_id,
+        VoteEvent.choice,
+        VoteEvent.channel,
+        VoteEvent.created_at,
     )
-    ballot = upsert(Ballot)
-    latest = ballot.on_conflict_do_update(
+
+
+def _ballot_upsert(event):
+    """``INSERT … SELECT`` the person's ballot from the cast ``event`` (a CTE or subquery of
+    the event's values) and the person's area and entrance, replacing an earlier ballot only
+    if this cast is later: concurrent casts of one person end with the latest."""
+    ballot = upsert(Ballot).from_select(
+        [*BALLOT_COLUMNS, "area", "entrance_id"],
+        select(
+            event.c.vote_id,
+            event.c.person_id,
+            event.c.id,
+            event.c.choice,
+            event.c.channel,
+            event.c.created_at,
+            VotePerson.area,
+            VotePerson.entrance_id,
+        ).where(VotePerson.id == event.c.person_id),
+    )
+    return ballot.on_conflict_do_update(
         index_elements=[Ballot.vote_id, Ballot.person_id],
-        set_={
-            "event_id": ballot.excluded.event_id,
-            "choice": ballot.excluded.choice,
-            "channel": ballot.excluded.channel,
-            "cast_at": ballot.excluded.cast_at,
-        },
+        set_={column: ballot.excluded[column] for column in BALLOT_COLUMNS[2:]},
         where=tuple_(Ballot.cast_at, Ballot.event_id)
         < tuple_(ballot.excluded.cast_at, ballot.excluded.event_id),
     )
-    return event, idempotent, latest
+
+
+def _queue_for_sealing(event):
+    return insert(UnsealedEvent).from_select(
+        ["event_id", "vote_id"], select(event.c.id, event.c.vote_id)
+    )
+
+
+@functools.cache
+def _cast_statement(dialect: str, idempotent: bool):
+    """PostgreSQL: the whole write of a cast in one statement — the event, its place in the
+    sealing queue and the ballot — returning the event's id (none: the key was used)."""
+    event = _event_insert(idempotent).cte("event")
+    return select(event.c.id).add_cte(
+        _queue_for_sealing(event).cte("queued"), _ballot_upsert(event).cte("ballot")
+    )
+
+
+@functools.cache
+def _cast_statements(dialect: str, idempotent: bool):
+    """Other backends: the event, then its ballot and its place in the sealing queue from the
+    event's values as bound parameters."""
+    values = select(
+        *(
+            bindparam(key, type_=VoteEvent.__table__.c[key].type).label(key)
+            for key in ("id", "vote_id", "person_id", "choice", "channel", "created_at")
+        )
+    ).subquery("event")
+    return _event_insert(idempotent), _ballot_upsert(values), _queue_for_sealing(values)
+
+
+def _write_cast(row: dict) -> int | None:
+    """Write the cast ``row``: its event, queued for sealing, and the person's ballot if it
+    is their latest. Returns the event id, None if the idempotency key was used before."""
+    idempotent = row["idempotency_key"] is not None
+    # On the session's connection: plain Core statements, not the ORM's bulk insert path.
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return connection.execute(_cast_statement(dialect, idempotent), row).scalar()
+    insert_event, ballot, queued = _cast_statements(dialect, idempotent)
+    event = connection.execute(insert_event, row).first()
+    if event is None:
+        return None
+    connection.execute(ballot, event._asdict())
+    connection.execute(queued, event._asdict())
+    return event.id
 
 
 def record_cast(
@@ -284,7 +408,6 @@ def record_cast(
     deadline is checked against the database clock in this transaction, and closing takes
     the row exclusively — so a closing never misses a cast that was accepted.
     """
-    insert_event, insert_idempotent, upsert_ballot = _cast_statements(dialect_name())
     status, now = _lock_for_cast(vote.id)
     if status.status is not VoteStatus.OPEN or not (status.opens_at <= now < status.closes_at):
         # A retry of a cast accepted in time answers as before, even after the closing time.
@@ -313,23 +436,9 @@ def record_cast(
     }
     row["digest"] = _digest(event_content(row))
     row["receipt"] = receipt_code(row["digest"])
-    insert = insert_event if idempotency_key is None else insert_idempotent
-    # On the session's connection: plain Core statements, not the ORM's bulk insert path.
-    connection = db.session.connection()
-    event_id = connection.execute(insert, row).scalar()
+    event_id = _write_cast(row)
     if event_id is None:
         return _replay(vote.id, account_id, idempotency_key, person_id, choice)
-    connection.execute(
-        upsert_ballot,
-        {
-            "vote_id": vote.id,
-            "person_id": person_id,
-            "event_id": event_id,
-            "choice": choice,
-            "channel": channel,
-            "cast_at": now,
-        },
-    )
     return CastResult(event_id, row["receipt"], choice, now, replayed=False)
 
 
@@ -426,7 +535,6 @@ def update_draft(vote: Vote, changes: dict) -> Vote:
         setattr(vote, key, value)
     db.session.flush()
     return vote
-
 
 
 def _checked_draft(compound_id: int, fields: dict) -> dict:

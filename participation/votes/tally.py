@@ -2,17 +2,19 @@
 per building and entrance, and the persons who have not voted yet.
 
 T is the electorate frozen at opening (``vote.t_cnt``, ``vote.t_area``). P and Y come from the
-counting ballots (``vote_ballots``: each person's latest cast before the closing time) with
-the frozen persons' areas: ``ballot_groups`` is the one aggregate query grouped by choice
-(ballots joined to persons); ``tally`` takes the totals, every building and every entrance
-from one aggregate query over the frozen dwellings instead. Abstaining participates; a person
-without a ballot never counts as agreeing. The rule is ``counting.evaluate``.
+counting ballots (``vote_ballots``: each person's latest cast before the closing time), which
+carry their person's area and, for a person whose dwellings in scope lie in one entrance,
+that entrance: ``ballot_groups`` and the tally's totals are one aggregate over that table
+alone. Abstaining participates; a person without a ballot never counts as agreeing. The
+rule is ``counting.evaluate``.
 
 Breakdown: a person counts once in each building (and entrance) where they have a dwelling in
 the vote's scope, with the area of their dwellings there. A buyer with dwellings in two
 buildings therefore counts in both, so the buildings' headcounts may add up to more than
 T_cnt, while their areas add up to T_area exactly. The breakdown is for committees' work;
-the rule applies to the whole scope only.
+the rule applies to the whole scope only. It is added up from the electorate of each entrance
+frozen at opening (``vote_entrances``), the ballots per entrance and choice, and the few
+persons spanning several entrances, dwelling by dwelling: no query reads the electorate.
 
 Everything returned is plain JSON (the shape of ``vote.result``): areas as strings with two
 decimals, ratios as exact numerator/denominator with a rounded percentage, times in
@@ -26,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select
 
 from participation.common.errors import conflict
 from participation.common.privacy import mask_name, mask_phone
@@ -41,6 +43,7 @@ from participation.votes.models import (
     Ballot,
     Choice,
     Vote,
+    VoteEntrance,
     VotePerson,
     VotePersonDwelling,
     VotePersonOwner,
@@ -73,8 +76,7 @@ def _group(cnt: int, area: Decimal | None) -> Group:
 def ballot_groups(vote_id: int) -> dict[Choice, Group]:
     """Persons who cast a counting ballot, and their area, per choice: one aggregate query."""
     stmt = (
-        select(Ballot.choice, func.count(), func.sum(VotePerson.area))
-        .join(VotePerson, VotePerson.id == Ballot.person_id)
+        select(Ballot.choice, func.count(), func.sum(Ballot.area))
         .where(Ballot.vote_id == vote_id)
         .group_by(Ballot.choice)
     )
@@ -137,19 +139,26 @@ def _shortfall(shortfall) -> dict:
 
 
 class _Place:
-    """The persons and area per choice of the whole scope, a building or an entrance, added
-    up from the rows of :func:`_scan`."""
+    """The persons and area per choice (None: no ballot) of a building or an entrance."""
 
     def __init__(self) -> None:
         self.single: dict[Choice | None, int] = defaultdict(int)
         self.several: dict[Choice | None, set[int]] = defaultdict(set)
         self.area: dict[Choice | None, Decimal] = defaultdict(lambda: ZERO)
 
-    def add(self, choice: Choice | None, person_id: int | None, cnt: int, area: Decimal) -> None:
-        if person_id is None:
-            self.single[choice] += cnt
-        else:
-            self.several[choice].add(person_id)
+    def add(self, choice: Choice | None, cnt: int, area: Decimal) -> None:
+        """``cnt`` persons who lie in this place only."""
+        self.single[choice] += cnt
+        self.area[choice] += area
+
+    def voted(self, choice: Choice, cnt: int, area: Decimal) -> None:
+        """``cnt`` of the persons added without a ballot cast ``choice``."""
+        self.add(None, -cnt, -area)
+        self.add(choice, cnt, area)
+
+    def add_dwelling(self, choice: Choice | None, person_id: int, area: Decimal) -> None:
+        """A dwelling of a person spanning several entrances: counted once per place."""
+        self.several[choice].add(person_id)
         self.area[choice] += area
 
     def groups(self) -> dict[Choice | None, Group]:
@@ -162,31 +171,45 @@ class _Place:
         return figures(totals_of(sum(groups.values(), Group()), groups), groups)
 
 
-def _scan(vote: Vote) -> tuple[_Place, dict[int, _Place], dict[int, _Place]]:
-    """The whole scope, each building and each entrance, from ONE aggregate query over the
-    frozen dwellings, their persons and the counting ballots.
-
-    A person with a single dwelling in scope lies in one building and entrance: such persons
-    are counted in SQL. A person with several dwellings (their area as a person then exceeds
-    each dwelling's, all areas being positive) comes back once per building, entrance and
-    choice with their id, so that they count once in each place and once in the whole.
-    """
-    d = VotePersonDwelling
-    several = case((VotePerson.area == d.area, None), else_=d.person_id)
-    rows = db.session.execute(
-        select(d.building_id, d.entrance_id, Ballot.choice, several, func.count(), func.sum(d.area))
-        .join(VotePerson, VotePerson.id == d.person_id)
-        .outerjoin(Ballot, and_(Ballot.vote_id == vote.id, Ballot.person_id == d.person_id))
-        .where(d.vote_id == vote.id)
-        .group_by(d.building_id, d.entrance_id, Ballot.choice, several)
-    )
-    whole = _Place()
+def _scan(vote: Vote) -> tuple[dict[Choice, Group], dict[int, _Place], dict[int, _Place]]:
+    """The counting ballots per choice, and each building and entrance, from three queries:
+    the electorate per entrance frozen at opening, the ballots grouped by entrance and choice
+    (the entrance None: persons spanning several, counted in the totals as they are), and
+    the dwellings of the persons spanning several entrances with their ballots."""
     buildings: dict[int, _Place] = defaultdict(_Place)
     entrances: dict[int, _Place] = defaultdict(_Place)
-    for building_id, entrance_id, choice, person_id, cnt, area in rows:
-        for place in (whole, buildings[building_id], entrances[entrance_id]):
-            place.add(choice, person_id, cnt, area)
-    return whole, buildings, entrances
+    building_of: dict[int, int] = {}
+    for entrance_id, building_id, t_cnt, t_area in db.session.execute(
+        select(
+            VoteEntrance.entrance_id, VoteEntrance.building_id, VoteEntrance.t_cnt,
+            VoteEntrance.t_area,
+        ).where(VoteEntrance.vote_id == vote.id)
+    ):  # fmt: skip
+        building_of[entrance_id] = building_id
+        for place in (entrances[entrance_id], buildings[building_id]):
+            place.add(None, t_cnt, t_area)
+
+    ballots: dict[Choice, Group] = defaultdict(Group)
+    for entrance_id, choice, cnt, area in db.session.execute(
+        select(Ballot.entrance_id, Ballot.choice, func.count(), func.sum(Ballot.area))
+        .where(Ballot.vote_id == vote.id)
+        .group_by(Ballot.entrance_id, Ballot.choice)
+    ):
+        ballots[choice] += _group(cnt, area)
+        if entrance_id is not None:
+            for place in (entrances[entrance_id], buildings[building_of[entrance_id]]):
+                place.voted(choice, cnt, area)
+
+    d = VotePersonDwelling
+    for building_id, entrance_id, choice, person_id, area in db.session.execute(
+        select(d.building_id, d.entrance_id, Ballot.choice, d.person_id, d.area)
+        .join(VotePerson, VotePerson.id == d.person_id)
+        .outerjoin(Ballot, and_(Ballot.vote_id == vote.id, Ballot.person_id == d.person_id))
+        .where(VotePerson.vote_id == vote.id, VotePerson.entrance_id.is_(None))
+    ):
+        for place in (entrances[entrance_id], buildings[building_id]):
+            place.add_dwelling(choice, person_id, area)
+    return dict(ballots), buildings, entrances
 
 
 def _breakdown(buildings: dict[int, _Place], entrances: dict[int, _Place]) -> list[dict]:
@@ -221,8 +244,7 @@ def tally(vote: Vote) -> dict:
     """The tally of an opened vote as of now: figures, the rule's outcome with what is still
     missing (还需 N 人 / X m²), and the breakdown per building and entrance (see the module's
     doc for who counts where)."""
-    whole, buildings, entrances = _scan(vote)
-    ballots = {c: g for c, g in whole.groups().items() if c is not None}
+    ballots, buildings, entrances = _scan(vote)
     totals = totals_of(Group(vote.t_cnt, vote.t_area), ballots)
     outcome = evaluate(vote.rule, totals)
     return {

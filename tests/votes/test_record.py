@@ -28,6 +28,7 @@ from participation.votes.models import (
     Channel,
     Choice,
     Matter,
+    UnsealedEvent,
     Vote,
     VoteEvent,
     VotePerson,
@@ -97,8 +98,11 @@ def test_sealing_chains_events_in_order_and_is_idempotent(vote):
     events = list(_db.session.scalars(sa.select(VoteEvent.id).filter_by(vote_id=vote.id)))
     assert len(events) == 4  # opened + 3 casts
     # Lifecycle events are sealed as they are recorded: only the casts are pending.
+    queued = sa.select(UnsealedEvent.event_id).filter_by(vote_id=vote.id).order_by("event_id")
+    assert list(_db.session.scalars(queued)) == sorted(events)[1:]  # queued by their own casts
     assert record.seal_pending(vote.id, batch_size=2) == 3
     assert record.seal_pending(vote.id) == 0
+    assert list(_db.session.scalars(queued)) == []  # taken by the sealing
     entries = chain(vote.id)
     assert [e.seq for e in entries] == [1, 2, 3, 4]
     assert [e.event_id for e in entries] == sorted(events)
@@ -135,26 +139,41 @@ def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monke
     monkeypatch.setitem(app.config, "RQ_QUEUE", queue_name)
     connection = Redis.from_url(redis_url)
     queue = Queue(queue_name, connection=connection)
+    scheduled = queue.scheduled_job_registry
     vote_id, persons = vote.id, person_ids(vote.id)
+
+    def run_due_jobs():  # a burst worker with rq's scheduler: due jobs first, then the queue
+        SimpleWorker([queue], connection=connection).work(burst=True, with_scheduler=True)
+
+    monkeypatch.setattr(record, "SEAL_DELAY", timedelta(minutes=1))
     try:
         for person_id in persons[:3]:
             cast(vote, person_id)
             _db.session.commit()
             record.schedule_sealing(vote_id)
-        assert len(queue.job_ids) == 1  # debounced: the casts ride along with one job
+        # Debounced: the casts ride along with one job, due SEAL_DELAY after the first.
+        assert (len(queue.job_ids), scheduled.count) == (0, 1)
         assert record.verify(vote_id).pending == 3  # the casts did not wait for sealing
+        run_due_jobs()
+        assert (len(queue.job_ids), scheduled.count) == (0, 1)  # not due yet: nothing ran
 
-        SimpleWorker([queue], connection=connection).work(burst=True)
-        assert record.verify(vote_id).pending == 0
-        assert len(chain(vote_id)) == 4
-
+        monkeypatch.setattr(record, "SEAL_DELAY", timedelta(0))
+        connection.delete(f"{queue_name}:votes:seal-scheduled:{vote_id}")
+        scheduled.remove(scheduled.get_job_ids()[0], delete_job=True)
         cast(_db.session.get(Vote, vote_id), persons[3])
         _db.session.commit()
-        record.schedule_sealing(vote_id)  # the job cleared its flag: a new job is scheduled
-        assert len(queue.job_ids) == 1
-        assert seal_vote(vote_id) == 1  # a second run of the same job seals nothing twice
-        SimpleWorker([queue], connection=connection).work(burst=True)
+        record.schedule_sealing(vote_id)
+        run_due_jobs()
+        assert record.verify(vote_id).pending == 0
         assert len(chain(vote_id)) == 5
+
+        cast(_db.session.get(Vote, vote_id), persons[4])
+        _db.session.commit()
+        record.schedule_sealing(vote_id)  # the job cleared its flag: a new job is scheduled
+        assert scheduled.count == 1
+        assert seal_vote(vote_id) == 1  # a second run of the same job seals nothing twice
+        run_due_jobs()
+        assert len(chain(vote_id)) == 6
     finally:
         queue.delete(delete_jobs=True)
         connection.delete(f"{queue_name}:votes:seal-scheduled:{vote_id}")
@@ -367,6 +386,35 @@ def test_a_changed_row_is_caught(runner, vote, statement, line):
     expected = line.format(event=target.event_id, seq=seq, person=persons[1])
     assert expected in outcome.output.splitlines()
     assert "mismatch(es)" in outcome.output.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("statement", "start"),
+    [
+        (
+            "UPDATE vote_ballots SET area = area + 1 WHERE person_id = :person",
+            "person {person}: counted ballot has area ",
+        ),
+        (
+            "UPDATE vote_ballots SET entrance_id = NULL WHERE person_id = :person",
+            "person {person}: counted ballot has area ",
+        ),
+        (
+            "UPDATE vote_entrances SET t_cnt = t_cnt + 1 WHERE vote_id = :vote",
+            "entrance ",
+        ),
+    ],
+)
+def test_a_changed_copy_of_the_electorate_is_caught(runner, vote, statement, start):
+    """What the tally adds up besides the ballots' choices: each ballot's copy of its
+    person's area and entrance, and the electorate per entrance frozen at opening."""
+    person = person_ids(vote.id)[1]
+    cast(vote, person)
+    assert runner.invoke(args=["votes", "verify", str(vote.id)]).exit_code == 0
+    tamper_in_transaction(statement, {"person": person, "vote": vote.id})
+    outcome = runner.invoke(args=["votes", "verify", str(vote.id)])
+    assert outcome.exit_code == 1, outcome.output
+    assert any(line.startswith(start.format(person=person)) for line in outcome.output.splitlines())
 
 
 # On PostgreSQL, committed for real ----------------------------------------------------------------
