@@ -12,8 +12,8 @@ worker``) sealing the record, configured through PARTICIPATION_* variables. Tabl
 ``db.create_all()``; a compound of about ``--owners`` dwellings (generated roster, imported), an
 open whole-compound vote, one signed-in account and access token per person, and a
 one-building compound for the trivial endpoint. A separate process drives the load:
-``--clients`` threads, each with its own keep-alive connection, ``--duration`` seconds per
-phase:
+``--clients`` asyncio clients, each with its own connection (kept alive where the server
+allows), ``--duration`` seconds per phase:
 
 1. casts, closed loop (each client sends its next request when the last one is answered):
    the most the server does; every request another owner, a random choice, one in four with
@@ -31,6 +31,7 @@ per request of gunicorn, the sealing worker, PostgreSQL's backends and the load 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import math
@@ -42,7 +43,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -174,14 +174,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_services(env: dict, port: int, workers: int, threads: int):
+def start_services(env: dict, port: int, workers: int, threads: int, worker_class: str):
     """gunicorn and one rq worker, each in a session of its own (stopped with its children)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTICIPATION_")} | env
     venv = Path(sys.executable).parent
     command = [
         str(venv / "gunicorn"),
         "--workers", str(workers),
-        "--worker-class", "gthread" if threads > 1 else "sync",
+        "--worker-class", worker_class,
         "--threads", str(threads),
         "--bind", f"127.0.0.1:{port}",
         "--keep-alive", "30",
@@ -219,70 +219,88 @@ def stop(*processes: subprocess.Popen) -> None:
 # The load (a separate process) --------------------------------------------------------------
 
 
+class Client:
+    """One keep-alive HTTP/1.1 connection on asyncio, reopened when the server closes it
+    (gunicorn's sync workers close after each response). Leaner than ``http.client`` in
+    threads, so that the load generator takes less of the 2 cores it shares."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, head: bytes, body: bytes = b"") -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(head + body)
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        lines = header.decode("latin-1").split("\r\n")
+        fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+        await self.reader.readexactly(int(fields.get("content-length", "0")))
+        if fields.get("connection") == "close":
+            await self.close()
+        return int(lines[0].split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = self.reader = None
+
+
 def drive(args) -> None:
     """Run one phase and print its figures as JSON."""
     data = json.loads(Path(args.tokens).read_text())
     tokens, vote_id = data["tokens"], data["vote_id"]
     clients, duration, rate = args.clients, args.duration, args.rate
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    statuses: list[dict[int, int]] = [{} for _ in range(clients)]
-    missed = [0] * clients
-    barrier = threading.Barrier(clients + 1)
-    stop_at = [0.0]
+    host = f"Host: 127.0.0.1:{args.port}\r\n"
+    trivial = f"GET /api/v1/public/compounds/{args.compound} HTTP/1.1\r\n{host}\r\n".encode()
+    cast_line = f"POST /api/v1/votes/{vote_id}/ballots HTTP/1.1\r\n{host}"
 
-    def request(conn: http.client.HTTPConnection, i: int, n: int) -> int:
-        if args.target == "trivial":
-            conn.request("GET", f"/api/v1/public/compounds/{args.compound}")
-        else:
-            headers = {
-                "Authorization": f"Bearer {tokens[(n * clients + i) % len(tokens)]}",
-                "Content-Type": "application/json",
-            }
-            if n % 4 == 0:
-                headers["Idempotency-Key"] = uuid.uuid4().hex
-            body = json.dumps({"choice": random.choice(CHOICES)})
-            conn.request("POST", f"/api/v1/votes/{vote_id}/ballots", body, headers)
-        response = conn.getresponse()
-        response.read()
-        return response.status
+    def cast_request(i: int, n: int) -> tuple[bytes, bytes]:
+        body = json.dumps({"choice": random.choice(CHOICES)}).encode()
+        head = (
+            f"{cast_line}Authorization: Bearer {tokens[(n * clients + i) % len(tokens)]}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        )
+        if n % 4 == 0:
+            head += f"Idempotency-Key: {uuid.uuid4().hex}\r\n"
+        return (head + "\r\n").encode(), body
 
-    def client(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    missed = [0]
+
+    async def client(i: int, stop_at: float) -> None:
+        connection = Client(args.port)
         interval = clients / rate if rate else 0.0
-        barrier.wait()
         due = time.perf_counter() + random.random() * interval
         n = 0
         while True:
             if rate:
                 pause = due - time.perf_counter()
                 if pause > 0:
-                    time.sleep(pause)
+                    await asyncio.sleep(pause)
             now = time.perf_counter()
-            if now >= stop_at[0]:  # paced: what fell due and was not sent by then is missed
-                missed[i] = math.ceil((stop_at[0] - due) / interval) if rate else 0
+            if now >= stop_at:  # paced: what fell due and was not sent by then is missed
+                missed[0] += math.ceil((stop_at - due) / interval) if rate else 0
                 break
             start = due if rate else now
-            status = request(conn, i, n)
-            latencies[i].append(time.perf_counter() - start)
-            statuses[i][status] = statuses[i].get(status, 0) + 1
+            head, body = (trivial, b"") if args.target == "trivial" else cast_request(i, n)
+            status = await connection.request(head, body)
+            latencies.append(time.perf_counter() - start)
+            statuses[status] = statuses.get(status, 0) + 1
             n += 1
             due += interval
-        conn.close()
+        await connection.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    stop_at[0] = time.perf_counter() + duration
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    merged = sorted(x for part in latencies for x in part)
-    counts: dict[int, int] = {}
-    for part in statuses:
-        for status, n in part.items():
-            counts[status] = counts.get(status, 0) + n
+    async def run() -> float:
+        started = time.perf_counter()
+        stop_at = started + duration
+        await asyncio.gather(*(client(i, stop_at) for i in range(clients)))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(run())
+    merged = sorted(latencies)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
@@ -291,8 +309,8 @@ def drive(args) -> None:
                 "per_second": len(merged) / elapsed,
                 "p50_ms": 1000 * merged[len(merged) // 2],
                 "p99_ms": 1000 * merged[min(len(merged) - 1, int(len(merged) * 0.99))],
-                "statuses": counts,
-                "missed": sum(missed),
+                "statuses": statuses,
+                "missed": missed[0],
                 "client_cpu_s": usage.ru_utime + usage.ru_stime,
             }
         )
@@ -382,8 +400,14 @@ def main() -> None:
     parser.add_argument("--owners", type=int, default=20_000)
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2, help="per worker; 1 = sync worker")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
+    parser.add_argument(
+        "--worker-class",
+        choices=("sync", "gthread"),
+        default="sync",
+        help="sync: a request at a time per worker, no keep-alive; gthread: threads, keep-alive",
+    )
     parser.add_argument("--rate", type=float, default=600, help="casts/s of the paced phase")
     for hidden in ("--port", "--tokens", "--compound", "--target"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -412,9 +436,11 @@ def main() -> None:
             persons, small = setup(app, args.owners, tokens)
             db.engine.dispose()
             port = free_port()
-            server, worker = start_services(env, port, args.workers, args.threads)
+            server, worker = start_services(
+                env, port, args.workers, args.threads, args.worker_class
+            )
             bench = Bench(args, url, port, tokens, small, server, worker)
-            kind = f"gthread × {args.threads} threads" if args.threads > 1 else "sync"
+            kind = f"gthread × {args.threads} threads" if args.worker_class == "gthread" else "sync"
             print(
                 f"gunicorn: {args.workers} {kind} workers on 127.0.0.1:{port}, one rq worker; "
                 f"{args.clients} clients; {os.cpu_count()} CPUs; {args.duration:g} s per phase"

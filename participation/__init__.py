@@ -7,7 +7,7 @@ import logging
 from flask import Flask, send_from_directory
 
 from participation import config as settings
-from participation.extensions import api, db, jwt, migrate
+from participation.extensions import api, db, jwt, migrate, ping_after_idle
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -25,6 +25,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     _import_models()
     db.init_app(app)
+    with app.app_context():
+        ping_after_idle(db.engine)
     migrate.init_app(app, db)
     jwt.init_app(app)
     api.init_app(app)

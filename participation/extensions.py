@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -61,3 +63,31 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN")
+
+
+# Connections idle this long are pinged when checked out again (see ``ping_after_idle``).
+IDLE_PING_SECONDS = 10.0
+
+
+def ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection with a ping only when it has sat idle, instead of at every
+    checkout (``pool_pre_ping``, one more round trip on every request, the cast path
+    included). A connection lost while idle (a database restart, a firewall) is replaced
+    before use; one lost under load fails its request, invalidates the pool and is retried
+    by the client (casts with their Idempotency-Key)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _note_idle(dbapi_connection, record):
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the driver's own error: any means the connection is gone
+            raise exc.InvalidatePoolError() from error

@@ -69,7 +69,7 @@ def app(database_url):
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 20}
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "pool_size": 20}
             if database_url.startswith("postgresql")
             else {},
             "REDIS_URL": None,

@@ -155,7 +155,11 @@ def _session_row(payload: dict) -> Row | None:
     sid = payload.get("sid")
     cached = request.environ.get("participation.auth_session")
     if cached is None or cached[0] != sid:
-        row = db.session.execute(SESSION_AND_SUBJECT, {"sid": sid}).first() if sid else None
+        row = (
+            db.session.connection().execute(SESSION_AND_SUBJECT, {"sid": sid}).first()
+            if sid
+            else None
+        )
         cached = request.environ["participation.auth_session"] = (sid, row)
     return cached[1]
 

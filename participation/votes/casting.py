@@ -4,9 +4,10 @@ An owner signed in as a resident casts for a person of the frozen electorate who
 include them (a co-owner may cast for the co-owned dwelling). ``services.record_cast`` does the
 writing: deadline against the database clock, idempotency, latest cast wins.
 
-This is the hot path: the caller's owner records (an index lookup), then their persons in the
-vote with the owner behind each and whether they already have a ballot (one query), then
-``record_cast``'s lock with the clock, insert and upsert. Statements are built once.
+This is the hot path, two statements on PostgreSQL: the caller's persons in the vote, with the
+owner behind each and whether they already have a ballot, read together with
+``record_cast``'s lock and clock; then ``record_cast``'s one statement writing the cast.
+Statements are built once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, any_, bindparam, exists, func, select, tuple_
+from sqlalchemy import and_, any_, bindparam, exists, func, select, true, tuple_
 
 from participation.common.errors import forbidden, invalid
 from participation.common.sql import dialect_name
@@ -29,7 +30,13 @@ from participation.votes.models import (
     VotePerson,
     VotePersonOwner,
 )
-from participation.votes.services import OWNERS_OF_ACCOUNT, CastResult, record_cast
+from participation.votes.services import (
+    LOCK_AND_CLOCK,
+    OWNERS_OF_ACCOUNT,
+    CastResult,
+    lock_for_cast,
+    record_cast,
+)
 
 
 @dataclass(frozen=True)
@@ -80,10 +87,21 @@ BALLOT_OF_PERSON = and_(Ballot.vote_id == VotePerson.vote_id, Ballot.person_id =
 # Built once per backend: constructing a statement costs more than running it on the cast path.
 @functools.cache
 def _owned_persons(dialect: str):
+    return _persons_of(
+        dialect, VotePersonOwner.owner_id, Ballot.person_id.is_not(None).label("has_ballot")
+    ).outerjoin(Ballot, BALLOT_OF_PERSON)
+
+
+@functools.cache
+def _locked_with_owned_persons(dialect: str):
+    """PostgreSQL: ``record_cast``'s lock and clock (``LOCK_AND_CLOCK``) and the caller's
+    persons in one round trip — a row per person, or one without a person."""
+    persons = _owned_persons(dialect).subquery()
     return (
-        _persons_of(dialect, VotePersonOwner.owner_id, Ballot.person_id.is_not(None))
-        .outerjoin(Ballot, BALLOT_OF_PERSON)
-        .order_by(VotePerson.id, VotePersonOwner.owner_id)
+        select(*LOCK_AND_CLOCK.selected_columns, *persons.c)
+        .select_from(LOCK_AND_CLOCK.get_final_froms()[0])
+        .outerjoin(persons, true())
+        .order_by(persons.c.id, persons.c.owner_id)
     )
 
 
@@ -98,15 +116,33 @@ def _my_ballots(dialect: str):
     )
 
 
-def owned_persons(vote_id: int, account_id: int) -> list[OwnedPerson]:
-    """The caller's persons in this vote (lowest owner id per person)."""
-    params = {"vote_id": vote_id, "account_id": account_id}
+def _persons(rows) -> list[OwnedPerson]:
+    """One per person (the lowest owner id for co-owners), from rows in that order."""
     persons: dict[int, OwnedPerson] = {}
-    for person_id, labels, owner_id, has_ballot in db.session.execute(
-        _owned_persons(dialect_name()), params
-    ):
-        persons.setdefault(person_id, OwnedPerson(person_id, labels, owner_id, has_ballot))
+    for row in rows:
+        if row.id is not None:
+            persons.setdefault(
+                row.id, OwnedPerson(row.id, row.labels, row.owner_id, row.has_ballot)
+            )
     return list(persons.values())
+
+
+def owned_persons(vote_id: int, account_id: int) -> list[OwnedPerson]:
+    """The caller's persons in this vote."""
+    params = {"vote_id": vote_id, "account_id": account_id}
+    ordered = _owned_persons(dialect_name()).order_by(VotePerson.id, VotePersonOwner.owner_id)
+    return _persons(db.session.execute(ordered, params))
+
+
+def owned_persons_locked(vote_id: int, account_id: int) -> tuple[list[OwnedPerson], tuple]:
+    """The caller's persons in this vote, and the vote's status and the database clock with
+    the vote row share-locked for the cast (``record_cast``'s ``locked``)."""
+    dialect = dialect_name()
+    if dialect != "postgresql":
+        return owned_persons(vote_id, account_id), lock_for_cast(vote_id)
+    params = {"vote_id": vote_id, "account_id": account_id}
+    rows = db.session.connection().execute(_locked_with_owned_persons(dialect), params).all()
+    return _persons(rows), (rows[0], rows[0].now)
 
 
 def choose_person(persons: list[OwnedPerson], person_id: int | None) -> OwnedPerson:
@@ -140,7 +176,8 @@ def cast_as_owner(
 ) -> Cast:
     """The signed-in owner casts online for their person (``person_id`` when they have
     several). Casting again replaces the earlier ballot; every cast is kept."""
-    person = choose_person(owned_persons(vote.id, account_id), person_id)
+    persons, locked = owned_persons_locked(vote.id, account_id)
+    person = choose_person(persons, person_id)
     result = record_cast(
         vote,
         person.id,
@@ -149,6 +186,7 @@ def cast_as_owner(
         account_id=account_id,
         owner_id=person.owner_id,
         idempotency_key=idempotency_key,
+        locked=locked,
     )
     return completed_cast(
         vote.id, person.id, person.dwellings, Channel.ONLINE, result, had_ballot=person.has_ballot

@@ -270,10 +270,10 @@ _LOCKED = LOCK_FOR_CAST.cte("locked").prefix_with("MATERIALIZED")
 LOCK_AND_CLOCK = select(_LOCKED, func.clock_timestamp(type_=UTCDateTime).label("now"))
 
 
-def _lock_for_cast(vote_id: int) -> tuple:
+def lock_for_cast(vote_id: int) -> tuple:
     """The vote's status and times, share-locked, and the database clock after the lock."""
     if dialect_name() == "postgresql":
-        row = db.session.execute(LOCK_AND_CLOCK, {"vote_id": vote_id}).one()
+        row = db.session.connection().execute(LOCK_AND_CLOCK, {"vote_id": vote_id}).one()
         return row, row.now
     return db.session.execute(LOCK_FOR_CAST, {"vote_id": vote_id}).one(), db_now()
 
@@ -401,14 +401,16 @@ def record_cast(
     attachment_id: int | None = None,
     proxy_id: int | None = None,
     idempotency_key: str | None = None,
+    locked: tuple | None = None,
 ) -> CastResult:
     """Append a cast and make it the person's ballot if it is their latest.
 
     The vote row is share-locked (``FOR KEY SHARE``: casts never wait for each other), the
     deadline is checked against the database clock in this transaction, and closing takes
-    the row exclusively — so a closing never misses a cast that was accepted.
+    the row exclusively — so a closing never misses a cast that was accepted. ``locked``:
+    what ``lock_for_cast`` returns, when the caller took the lock in a query of its own.
     """
-    status, now = _lock_for_cast(vote.id)
+    status, now = locked if locked is not None else lock_for_cast(vote.id)
     if status.status is not VoteStatus.OPEN or not (status.opens_at <= now < status.closes_at):
         # A retry of a cast accepted in time answers as before, even after the closing time.
         earlier = idempotency_key and _replay(
