@@ -68,10 +68,15 @@ def upgrade():
         batch_op.add_column(sa.Column('entrance_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_vote_ballots_entrance_id_entrances'), 'entrances', ['entrance_id'], ['id'])
 
-    with op.batch_alter_table('vote_persons', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('entrance_id', sa.Integer(), nullable=True))
-        batch_op.create_index('ix_vote_persons_spanning', ['vote_id'], unique=False, sqlite_where=sa.text('entrance_id IS NULL'), postgresql_where=sa.text('entrance_id IS NULL'))
-        batch_op.create_foreign_key(batch_op.f('fk_vote_persons_entrance_id_entrances'), 'entrances', ['entrance_id'], ['id'])
+    # Not in batch mode: on SQLite a batch would rebuild vote_persons, and dropping the old
+    # table fails the foreign keys of its dwellings, owners and ballots. SQLite's ADD COLUMN
+    # with the constraint inline needs no rebuild.
+    if op.get_context().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE vote_persons ADD COLUMN entrance_id INTEGER CONSTRAINT fk_vote_persons_entrance_id_entrances REFERENCES entrances (id)')
+    else:
+        op.add_column('vote_persons', sa.Column('entrance_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_vote_persons_entrance_id_entrances'), 'vote_persons', 'entrances', ['entrance_id'], ['id'])
+    op.create_index('ix_vote_persons_spanning', 'vote_persons', ['vote_id'], unique=False, sqlite_where=sa.text('entrance_id IS NULL'), postgresql_where=sa.text('entrance_id IS NULL'))
 
     for statement in BACKFILL:
         op.execute(statement)
@@ -80,9 +85,10 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_vote_persons_spanning', 'vote_persons', sqlite_where=sa.text('entrance_id IS NULL'), postgresql_where=sa.text('entrance_id IS NULL'))
     with op.batch_alter_table('vote_persons', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_vote_persons_entrance_id_entrances'), type_='foreignkey')
-        batch_op.drop_index('ix_vote_persons_spanning', sqlite_where=sa.text('entrance_id IS NULL'), postgresql_where=sa.text('entrance_id IS NULL'))
+        if op.get_context().dialect.name != 'sqlite':  # SQLite: the rebuild drops it
+            batch_op.drop_constraint(batch_op.f('fk_vote_persons_entrance_id_entrances'), type_='foreignkey')
         batch_op.drop_column('entrance_id')
 
     with op.batch_alter_table('vote_ballots', schema=None) as batch_op:

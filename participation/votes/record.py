@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, delete, exists, func, insert, select, text, tuple_
+from sqlalchemy import Row, bindparam, delete, exists, insert, select, text, tuple_
 
 from participation.common.errors import invalid, not_found
 from participation.common.jobs import enqueue_in, redis_connection
@@ -34,6 +35,7 @@ from participation.votes.models import (
     VoteEntrance,
     VoteEvent,
     VotePerson,
+    VotePersonDwelling,
     VoteStatus,
 )
 from participation.votes.services import _digest, event_content, receipt_code
@@ -288,7 +290,7 @@ def verify(vote_id: int) -> VerifyReport:
         report.problems += [f"event {event_id}: not sealed" for event_id in unsealed]
     counted = replay_ballots(vote, events.values())
     _check_ballots(vote_id, counted, persons, report)
-    _check_entrances(vote_id, report)
+    _check_entrances(vote_id, persons, report)
     if vote.result:
         _check_result(vote, counted, areas, report)
     return report
@@ -395,30 +397,42 @@ def _check_ballots(
             )
 
 
-def _check_entrances(vote_id: int, report: VerifyReport) -> None:
-    """The electorate per entrance stored at opening (the tally's breakdown) against the
-    persons lying in one entrance."""
-    stored = {
-        entrance_id: (cnt, area)
-        for entrance_id, cnt, area in db.session.execute(
-            select(VoteEntrance.entrance_id, VoteEntrance.t_cnt, VoteEntrance.t_area).where(
-                VoteEntrance.vote_id == vote_id
-            )
-        )
-    }
-    frozen = {
-        entrance_id: (cnt, area)
-        for entrance_id, cnt, area in db.session.execute(
-            select(VotePerson.entrance_id, func.count(), func.sum(VotePerson.area))
-            .where(VotePerson.vote_id == vote_id, VotePerson.entrance_id.is_not(None))
-            .group_by(VotePerson.entrance_id)
-        )
-    }
-    for entrance_id in sorted(set(stored) | set(frozen)):
-        if stored.get(entrance_id) != frozen.get(entrance_id):
+def _check_entrances(vote_id: int, persons: dict[int, tuple], report: VerifyReport) -> None:
+    """What the tally's breakdown adds up, recomputed from the frozen dwellings: each
+    person's single entrance (None when their dwellings lie in several) and the electorate
+    per entrance stored at opening (building, persons, area)."""
+    places: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for person_id, entrance_id, building_id in db.session.execute(
+        select(
+            VotePersonDwelling.person_id,
+            VotePersonDwelling.entrance_id,
+            VotePersonDwelling.building_id,
+        ).where(VotePersonDwelling.vote_id == vote_id)
+    ):
+        places[person_id].add((entrance_id, building_id))
+    expected: dict[int, tuple[int, int, Decimal]] = {}
+    for person_id, (area, entrance_id) in sorted(persons.items()):
+        spots = places[person_id]
+        single = next(iter(spots)) if len(spots) == 1 else None
+        if entrance_id != (single[0] if single else None):
             report.problems.append(
-                f"entrance {entrance_id}: stored electorate {stored.get(entrance_id)}, "
-                f"the persons give {frozen.get(entrance_id)}"
+                f"person {person_id}: entrance {entrance_id}, its dwellings give "
+                f"{single[0] if single else None}"
+            )
+        if single:
+            _, cnt, total = expected.get(single[0], (single[1], 0, ZERO))
+            expected[single[0]] = (single[1], cnt + 1, total + area)
+    stored = {
+        row.entrance_id: (row.building_id, row.t_cnt, row.t_area)
+        for row in db.session.execute(
+            select(VoteEntrance).where(VoteEntrance.vote_id == vote_id)
+        ).scalars()
+    }
+    for entrance_id in sorted(set(stored) | set(expected)):
+        if stored.get(entrance_id) != expected.get(entrance_id):
+            report.problems.append(
+                f"entrance {entrance_id}: stored electorate (building, persons, area) "
+                f"{stored.get(entrance_id)}, the dwellings give {expected.get(entrance_id)}"
             )
 
 

@@ -403,6 +403,10 @@ def test_a_changed_row_is_caught(runner, vote, statement, line):
             "UPDATE vote_entrances SET t_cnt = t_cnt + 1 WHERE vote_id = :vote",
             "entrance ",
         ),
+        (
+            "UPDATE vote_persons SET entrance_id = NULL WHERE id = :person",
+            "person {person}: entrance None, its dwellings give ",
+        ),
     ],
 )
 def test_a_changed_copy_of_the_electorate_is_caught(runner, vote, statement, start):

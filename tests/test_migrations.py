@@ -1,0 +1,205 @@
+"""Migrations that move data: a database with votes in it, upgraded to the newest schema."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+
+from participation import create_app
+from participation.auth.models import StaffUser
+from participation.common.types import utcnow
+from participation.extensions import db
+from participation.roster.models import (
+    Building,
+    Community,
+    Compound,
+    District,
+    Dwelling,
+    Entrance,
+    Street,
+)
+from participation.votes import record
+from participation.votes.models import (
+    Ballot,
+    ChainEntry,
+    Channel,
+    Choice,
+    Matter,
+    UnsealedEvent,
+    Vote,
+    VoteEntrance,
+    VoteEvent,
+    VotePerson,
+    VotePersonDwelling,
+    VoteStatus,
+)
+from participation.votes.services import _digest, event_content, receipt_code
+
+BEFORE_TALLY_COLUMNS = "8060ceae07be"
+
+
+@pytest.fixture
+def empty_database(database_url, tmp_path):
+    """A database of its own, empty: beside the suite's on PostgreSQL, a file on SQLite."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    url = make_url(database_url)
+    url = url.set(database=f"{url.database}_migrations")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def event(vote_id: int, person_id: int, choice: Choice, at) -> int:
+    row = {
+        "vote_id": vote_id,
+        "kind": "cast",
+        "person_id": person_id,
+        "choice": choice,
+        "channel": Channel.ONLINE,
+        "nonce": f"{person_id:032d}",
+        "created_at": at,
+    }
+    row["digest"] = _digest(event_content(row))
+    row["receipt"] = receipt_code(row["digest"])
+    return db.session.execute(sa.insert(VoteEvent).returning(VoteEvent.id), [row]).scalar_one()
+
+
+def test_ballots_persons_and_the_sealing_queue_are_filled_in(empty_database):
+    """An open vote of two persons — 王五 in one entrance, 赵六 with dwellings in two — with a
+    sealed cast and an unsealed one, written under the schema before the tally columns."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "REDIS_URL": None})
+    with app.app_context():
+        upgrade(revision=BEFORE_TALLY_COLUMNS)
+        compound = Compound(
+            community=Community(
+                street=Street(district=District(name="迁移区"), name="迁移街道"), name="迁移社区"
+            ),
+            name="迁移小区",
+        )
+        staff = StaffUser(username="migration", password_hash="-", display_name="迁移")
+        db.session.add_all([compound, staff])
+        db.session.flush()
+        building = Building(compound_id=compound.id, number="1")
+        db.session.add(building)
+        db.session.flush()
+        one = Entrance(building_id=building.id, number="1")
+        two = Entrance(building_id=building.id, number="2")
+        db.session.add_all([one, two])
+        db.session.flush()
+        rooms = ((one, "101", "60.00"), (one, "102", "70.00"), (two, "101", "80.00"))
+        dwellings = [
+            Dwelling(
+                compound_id=compound.id,
+                building_id=building.id,
+                entrance_id=entrance.id,
+                floor=1,
+                room=room,
+                area=Decimal(area),
+            )
+            for entrance, room, area in rooms
+        ]
+        db.session.add_all(dwellings)
+        now = utcnow()
+        vote = Vote(
+            compound_id=compound.id,
+            title="迁移",
+            matter=Matter.OTHER,
+            rule=Matter.OTHER.rule,
+            status=VoteStatus.OPEN,
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=1),
+            created_by_id=staff.id,
+            t_cnt=2,
+            t_area=Decimal("210.00"),
+        )
+        db.session.add(vote)
+        db.session.flush()
+        persons = db.session.scalars(
+            sa.insert(VotePerson.__table__)
+            .values(vote_id=vote.id, key=sa.bindparam("key"), area=sa.bindparam("area"), labels="")
+            .returning(VotePerson.id),
+            [
+                {"key": "buyer:王五", "area": Decimal("60.00")},
+                {"key": "buyer:赵六", "area": Decimal("150.00")},
+            ],
+        ).all()
+        wang, zhao = persons
+        db.session.execute(
+            sa.insert(VotePersonDwelling),
+            [
+                {"vote_id": vote.id, "person_id": person, "dwelling_id": dwelling.id,
+                 "building_id": building.id, "entrance_id": dwelling.entrance_id, "floor": 1,
+                 "area": dwelling.area, "label": dwelling.room}
+                for person, dwelling in zip((wang, zhao, zhao), dwellings, strict=True)
+            ],
+        )  # fmt: skip
+        sealed = event(vote.id, wang, Choice.AGREE, now)
+        pending = event(vote.id, zhao, Choice.DISAGREE, now)
+        db.session.execute(
+            sa.insert(ChainEntry),
+            [{"vote_id": vote.id, "seq": 1, "event_id": sealed,
+              "parent_hash": record.genesis_hash(vote.id),
+              "hash": record.chain_hash(record.genesis_hash(vote.id), 1,
+                                        db.session.get(VoteEvent, sealed).digest)}],
+        )  # fmt: skip
+        db.session.execute(
+            sa.insert(Ballot.__table__).values(
+                vote_id=vote.id, person_id=sa.bindparam("person"), event_id=sa.bindparam("event"),
+                choice=sa.bindparam("choice"), channel="online", cast_at=now,
+            ),
+            [{"person": wang, "event": sealed, "choice": "agree"},
+             {"person": zhao, "event": pending, "choice": "disagree"}],
+        )  # fmt: skip
+        vote_id, entrance_id, building_id = vote.id, one.id, building.id
+        db.session.commit()
+        db.session.remove()  # no transaction of the test stands in the migration's way
+
+        upgrade()
+
+        assert dict(db.session.execute(sa.select(VotePerson.id, VotePerson.entrance_id)).all()) == {
+            wang: entrance_id,
+            zhao: None,  # spans two entrances
+        }
+        entrances = db.session.execute(
+            sa.select(VoteEntrance.entrance_id, VoteEntrance.building_id, VoteEntrance.t_cnt,
+                      VoteEntrance.t_area)
+        ).all()  # fmt: skip
+        assert entrances == [(entrance_id, building_id, 1, Decimal("60.00"))]
+        ballots = db.session.execute(
+            sa.select(Ballot.person_id, Ballot.area, Ballot.entrance_id).order_by(Ballot.person_id)
+        ).all()
+        assert ballots == [(wang, Decimal("60.00"), entrance_id), (zhao, Decimal("150.00"), None)]
+        assert list(db.session.scalars(sa.select(UnsealedEvent.event_id))) == [pending]
+
+        # The upgraded vote counts and seals as a new one would.
+        from participation.votes.tally import tally
+
+        result = tally(db.session.get(Vote, vote_id))
+        (place,) = result["buildings"]
+        assert (result["p_cnt"], result["y_area"], place["t_cnt"], place["p_area"]) == (
+            2,
+            "60.00",
+            2,
+            "210.00",
+        )
+        assert record.seal_pending(vote_id) == 1
+        db.session.commit()
+        report = record.verify(vote_id)
+        assert report.ok, report.problems
+        assert (report.events, report.pending) == (2, 0)
+        db.session.remove()
+        db.engine.dispose()
