@@ -210,22 +210,25 @@ def receipt_code(digest: str) -> str:
     return base64.b32encode(bytes.fromhex(digest)).decode()[:10]
 
 
+# What an event's digest covers, besides its time (everything but its own id).
+CONTENT_KEYS = (
+    "vote_id",
+    "kind",
+    "person_id",
+    "choice",
+    "channel",
+    "account_id",
+    "owner_id",
+    "staff_id",
+    "attachment_id",
+    "proxy_id",
+    "nonce",
+)
+
+
 def event_content(values: dict) -> dict:
     """The canonical content an event's digest covers (everything but its own id)."""
-    keys = (
-        "vote_id",
-        "kind",
-        "person_id",
-        "choice",
-        "channel",
-        "account_id",
-        "owner_id",
-        "staff_id",
-        "attachment_id",
-        "proxy_id",
-        "nonce",
-    )
-    content = {key: _plain(values.get(key)) for key in keys}
+    content = {key: _plain(values.get(key)) for key in CONTENT_KEYS}
     content["created_at"] = values["created_at"].isoformat()
     return content
 
@@ -278,23 +281,8 @@ def lock_for_cast(vote_id: int) -> tuple:
     return db.session.execute(LOCK_FOR_CAST, {"vote_id": vote_id}).one(), db_now()
 
 
-CAST_KEYS = (
-    "vote_id",
-    "kind",
-    "person_id",
-    "choice",
-    "channel",
-    "account_id",
-    "owner_id",
-    "staff_id",
-    "attachment_id",
-    "proxy_id",
-    "idempotency_key",
-    "nonce",
-    "created_at",
-    "digest",
-    "receipt",
-)
+# The columns a cast event is written with.
+CAST_KEYS = (*CONTENT_KEYS, "created_at", "idempotency_key", "digest", "receipt")
 BALLOT_COLUMNS = ("vote_id", "person_id", "event_id", "choice", "channel", "cast_at")
 
 
@@ -482,15 +470,6 @@ def persons_of_account(vote: Vote, account_id: int) -> list[VotePerson]:
             .distinct()
             .order_by(VotePerson.id)
         )
-    )
-
-
-def owner_for(person_id: int, account_id: int) -> int | None:
-    return db.session.scalar(
-        select(Owner.id)
-        .join(VotePersonOwner, VotePersonOwner.owner_id == Owner.id)
-        .where(VotePersonOwner.person_id == person_id, Owner.account_id == account_id)
-        .limit(1)
     )
 
 
