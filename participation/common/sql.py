@@ -17,9 +17,10 @@ def dialect_name() -> str:
     return db.session.get_bind().dialect.name
 
 
-def upsert(model):
-    """``INSERT`` with ``on_conflict_do_nothing`` / ``on_conflict_do_update`` for this backend."""
-    return _INSERTS[dialect_name()](model)
+def upsert(model, dialect: str | None = None):
+    """``INSERT`` with ``on_conflict_do_nothing`` / ``on_conflict_do_update`` for ``dialect``
+    (by default the session's backend)."""
+    return _INSERTS[dialect or dialect_name()](model)
 
 
 def db_now() -> datetime:

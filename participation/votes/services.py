@@ -286,10 +286,10 @@ CAST_KEYS = (*CONTENT_KEYS, "created_at", "idempotency_key", "digest", "receipt"
 BALLOT_COLUMNS = ("vote_id", "person_id", "event_id", "choice", "channel", "cast_at")
 
 
-def _event_insert(idempotent: bool):
-    """``INSERT`` the cast event for the session's backend, ``RETURNING`` what its ballot
-    needs; with an idempotency key, nothing when the caller used that key before."""
-    stmt = upsert(VoteEvent).values({key: bindparam(key) for key in CAST_KEYS})
+def _event_insert(dialect: str, idempotent: bool):
+    """``INSERT`` the cast event, ``RETURNING`` what its ballot needs; with an idempotency
+    key, nothing when the caller used that key before."""
+    stmt = upsert(VoteEvent, dialect).values({key: bindparam(key) for key in CAST_KEYS})
     if idempotent:
         stmt = stmt.on_conflict_do_nothing(
             index_elements=["vote_id", "account_id", "idempotency_key"],
@@ -305,11 +305,11 @@ def _event_insert(idempotent: bool):
     )
 
 
-def _ballot_upsert(event):
+def _ballot_upsert(dialect: str, event):
     """``INSERT … SELECT`` the person's ballot from the cast ``event`` (a CTE or subquery of
     the event's values) and the person's area and entrance, replacing an earlier ballot only
     if this cast is later: concurrent casts of one person end with the latest."""
-    ballot = upsert(Ballot).from_select(
+    ballot = upsert(Ballot, dialect).from_select(
         [*BALLOT_COLUMNS, "area", "entrance_id"],
         select(
             event.c.vote_id,
@@ -340,9 +340,9 @@ def _queue_for_sealing(event):
 def _cast_statement(dialect: str, idempotent: bool):
     """PostgreSQL: the whole write of a cast in one statement — the event, its place in the
     sealing queue and the ballot — returning the event's id (none: the key was used)."""
-    event = _event_insert(idempotent).cte("event")
+    event = _event_insert(dialect, idempotent).cte("event")
     return select(event.c.id).add_cte(
-        _queue_for_sealing(event).cte("queued"), _ballot_upsert(event).cte("ballot")
+        _queue_for_sealing(event).cte("queued"), _ballot_upsert(dialect, event).cte("ballot")
     )
 
 
@@ -356,7 +356,11 @@ def _cast_statements(dialect: str, idempotent: bool):
             for key in ("id", "vote_id", "person_id", "choice", "channel", "created_at")
         )
     ).subquery("event")
-    return _event_insert(idempotent), _ballot_upsert(values), _queue_for_sealing(values)
+    return (
+        _event_insert(dialect, idempotent),
+        _ballot_upsert(dialect, values),
+        _queue_for_sealing(values),
+    )
 
 
 def _write_cast(row: dict) -> int | None:
