@@ -79,6 +79,19 @@ def chain_head(vote_id: int) -> Row | None:
     ).first()
 
 
+# The sealing queue: a batch of a vote's unsealed events in id order, and taking them out.
+UNSEALED = (
+    select(VoteEvent.id, VoteEvent.digest)
+    .join(UnsealedEvent, UnsealedEvent.event_id == VoteEvent.id)
+    .where(UnsealedEvent.vote_id == bindparam("vote_id"))
+    .order_by(VoteEvent.id)
+    .limit(bindparam("batch_size"))
+)
+SEALED = delete(UnsealedEvent).where(
+    UnsealedEvent.event_id.in_(bindparam("event_ids", expanding=True))
+)
+
+
 def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
     """Append every committed, unsealed event of the vote to its chain, in event id order;
     returns how many were sealed. Idempotent. Flushes, never commits: the lock is held until
@@ -125,18 +138,6 @@ def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
         db.session.execute(SEALED, {"event_ids": [event_id for event_id, _ in pending]})
         sealed += len(entries)
     return sealed
-
-
-UNSEALED = (
-    select(VoteEvent.id, VoteEvent.digest)
-    .join(UnsealedEvent, UnsealedEvent.event_id == VoteEvent.id)
-    .where(UnsealedEvent.vote_id == bindparam("vote_id"))
-    .order_by(VoteEvent.id)
-    .limit(bindparam("batch_size"))
-)
-SEALED = delete(UnsealedEvent).where(
-    UnsealedEvent.event_id.in_(bindparam("event_ids", expanding=True))
-)
 
 
 # Sealing after commit ----------------------------------------------------------------------

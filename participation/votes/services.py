@@ -347,7 +347,7 @@ def _cast_statement(dialect: str, idempotent: bool):
 
 
 @functools.cache
-def _cast_statements(dialect: str, idempotent: bool):
+def _cast_steps(dialect: str, idempotent: bool):
     """Other backends: the event, then its ballot and its place in the sealing queue from the
     event's values as bound parameters."""
     values = select(
@@ -372,7 +372,7 @@ def _write_cast(row: dict) -> int | None:
     dialect = connection.dialect.name
     if dialect == "postgresql":
         return connection.execute(_cast_statement(dialect, idempotent), row).scalar()
-    insert_event, ballot, queued = _cast_statements(dialect, idempotent)
+    insert_event, ballot, queued = _cast_steps(dialect, idempotent)
     event = connection.execute(insert_event, row).first()
     if event is None:
         return None
