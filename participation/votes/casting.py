@@ -25,7 +25,6 @@ from participation.votes.models import (
     Ballot,
     Channel,
     Choice,
-    Vote,
     VoteEvent,
     VotePerson,
     VotePersonOwner,
@@ -134,14 +133,18 @@ def owned_persons(vote_id: int, account_id: int) -> list[OwnedPerson]:
     return _persons(db.session.execute(ordered, params))
 
 
-def owned_persons_locked(vote_id: int, account_id: int) -> tuple[list[OwnedPerson], tuple]:
+def owned_persons_locked(vote_id: int, account_id: int) -> tuple[list[OwnedPerson], tuple | None]:
     """The caller's persons in this vote, and the vote's status and the database clock with
-    the vote row share-locked for the cast (``record_cast``'s ``locked``)."""
+    the vote row share-locked for the cast (``record_cast``'s ``locked``; None: no such
+    vote)."""
     dialect = dialect_name()
     if dialect != "postgresql":
-        return owned_persons(vote_id, account_id), lock_for_cast(vote_id)
+        locked = lock_for_cast(vote_id)
+        return (owned_persons(vote_id, account_id) if locked else []), locked
     params = {"vote_id": vote_id, "account_id": account_id}
     rows = db.session.connection().execute(_locked_with_owned_persons(dialect), params).all()
+    if not rows:
+        return [], None
     return _persons(rows), (rows[0], rows[0].now)
 
 
@@ -168,18 +171,20 @@ def choose_person(persons: list[OwnedPerson], person_id: int | None) -> OwnedPer
 
 
 def cast_as_owner(
-    vote: Vote,
+    vote_id: int,
     account_id: int,
     choice: Choice,
     person_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> Cast:
     """The signed-in owner casts online for their person (``person_id`` when they have
-    several). Casting again replaces the earlier ballot; every cast is kept."""
-    persons, locked = owned_persons_locked(vote.id, account_id)
+    several). Casting again replaces the earlier ballot; every cast is kept. The vote is
+    not loaded first: owning a person of its electorate is what lets the caller cast (the
+    route answers 404 for a vote out of the caller's scope: ``scoping.resolved_in_view``)."""
+    persons, locked = owned_persons_locked(vote_id, account_id)
     person = choose_person(persons, person_id)
     result = record_cast(
-        vote,
+        vote_id,
         person.id,
         choice,
         Channel.ONLINE,
@@ -189,7 +194,7 @@ def cast_as_owner(
         locked=locked,
     )
     return completed_cast(
-        vote.id, person.id, person.dwellings, Channel.ONLINE, result, had_ballot=person.has_ballot
+        vote_id, person.id, person.dwellings, Channel.ONLINE, result, had_ballot=person.has_ballot
     )
 
 

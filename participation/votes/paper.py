@@ -105,7 +105,7 @@ def enter_paper_ballot(
             return completed_cast(vote.id, person.id, person.labels, Channel.PAPER, result)
     attachment = store_attachment(vote, PAPER_BALLOT, filename, photo, staff_id)
     result = record_cast(
-        vote,
+        vote.id,
         person.id,
         choice,
         Channel.PAPER,

@@ -196,7 +196,7 @@ def cast_as_proxy(
     if status is not ProxyStatus.CONFIRMED:
         raise forbidden(NOT_USABLE[status], code="proxy_not_confirmed")
     result = record_cast(
-        db.session.get(Vote, proxy.vote_id),
+        proxy.vote_id,
         proxy.person_id,
         choice,
         Channel.PROXY,

@@ -19,6 +19,7 @@ from participation.auth.scoping import (
     path_object,
     require_resident,
     require_staff,
+    resolved_in_view,
 )
 from participation.auth.tokens import current_principal
 from participation.common import notify
@@ -258,14 +259,12 @@ class MyVotes(MethodView):
 
 
 @blp.route("/votes/<int:vote_id>/ballots")
+@resolved_in_view("vote_id")  # the hot path: casting finds the vote through the caller's persons
 class VoteBallots(MethodView):
-    # No jwt_required(): resolve_path_objects has authenticated the caller to load vote_id,
-    # and a second verification would reload the session and the account (the hot path).
-    decorators = []
 
     @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.CastInSchema)
-    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(schemas.CastInSchema())
+    @blp.arguments(schemas.IdempotencyHeaderSchema(), location="headers")
     @blp.response(201, schemas.CastSchema)
     @blp.alt_response(
         200,
@@ -297,7 +296,7 @@ class VoteBallots(MethodView):
         """
         principal = require_resident(current_principal())
         cast = casting.cast_as_owner(
-            path_object("vote_id"),
+            vote_id,
             principal.id,
             data["choice"],
             data.get("person_id"),

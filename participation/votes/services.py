@@ -273,12 +273,14 @@ _LOCKED = LOCK_FOR_CAST.cte("locked").prefix_with("MATERIALIZED")
 LOCK_AND_CLOCK = select(_LOCKED, func.clock_timestamp(type_=UTCDateTime).label("now"))
 
 
-def lock_for_cast(vote_id: int) -> tuple:
-    """The vote's status and times, share-locked, and the database clock after the lock."""
+def lock_for_cast(vote_id: int) -> tuple | None:
+    """The vote's status and times, share-locked, and the database clock after the lock
+    (None: no such vote)."""
     if dialect_name() == "postgresql":
-        row = db.session.connection().execute(LOCK_AND_CLOCK, {"vote_id": vote_id}).one()
-        return row, row.now
-    return db.session.execute(LOCK_FOR_CAST, {"vote_id": vote_id}).one(), db_now()
+        row = db.session.connection().execute(LOCK_AND_CLOCK, {"vote_id": vote_id}).first()
+        return row and (row, row.now)
+    row = db.session.execute(LOCK_FOR_CAST, {"vote_id": vote_id}).first()
+    return row and (row, db_now())
 
 
 # The columns a cast event is written with.
@@ -382,7 +384,7 @@ def _write_cast(row: dict) -> int | None:
 
 
 def record_cast(
-    vote: Vote,
+    vote_id: int,
     person_id: int,
     choice: Choice,
     channel: Channel,
@@ -402,11 +404,11 @@ def record_cast(
     the row exclusively — so a closing never misses a cast that was accepted. ``locked``:
     what ``lock_for_cast`` returns, when the caller took the lock in a query of its own.
     """
-    status, now = locked if locked is not None else lock_for_cast(vote.id)
+    status, now = locked if locked is not None else lock_for_cast(vote_id)
     if status.status is not VoteStatus.OPEN or not (status.opens_at <= now < status.closes_at):
         # A retry of a cast accepted in time answers as before, even after the closing time.
         earlier = idempotency_key and _replay(
-            vote.id, account_id, idempotency_key, person_id, choice
+            vote_id, account_id, idempotency_key, person_id, choice
         )
         if earlier:
             return earlier
@@ -414,7 +416,7 @@ def record_cast(
             raise conflict("vote_not_started", "表决尚未开始")
         raise conflict("vote_closed", "表决已截止，不再接受投票")
     row = {
-        "vote_id": vote.id,
+        "vote_id": vote_id,
         "kind": "cast",
         "person_id": person_id,
         "choice": choice,
@@ -432,7 +434,7 @@ def record_cast(
     row["receipt"] = receipt_code(row["digest"])
     event_id = _write_cast(row)
     if event_id is None:
-        return _replay(vote.id, account_id, idempotency_key, person_id, choice)
+        return _replay(vote_id, account_id, idempotency_key, person_id, choice)
     return CastResult(event_id, row["receipt"], choice, now, replayed=False)
 
 

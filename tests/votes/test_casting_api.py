@@ -218,3 +218,39 @@ def test_bad_casts_are_refused(client, elevator_vote, owner, body):
     assert (response.status_code, response.json["code"]) == (422, "validation_error")
     assert response.json["errors"]
     assert casts_of(elevator_vote) == []
+
+
+def test_votes_a_resident_may_not_see_are_404_before_anything_else(
+    client, sample_compound, make_vote, owner_account, sign_in
+):
+    """The cast route finds the vote through the caller's persons, not through the resolver;
+    its answers for votes they may not see stay the resolver's: 404 first, a bad body too."""
+    from participation.votes.models import VoteStatus
+
+    headers = sign_in(owner_account(sample_compound, "2栋1单元101"))
+    draft = make_vote(sample_compound, buildings=("2",))
+    cancelled = make_vote(sample_compound, buildings=("2",), open=True)
+    cancelled.status = VoteStatus.CANCELLED
+    _db.session.flush()
+    for vote in (draft, cancelled):
+        for body in ({"choice": "agree"}, {"choice": "maybe"}):
+            url = f"/api/v1/votes/{vote.id}/ballots"
+            refused = client.post(url, json=body, headers=headers)
+            assert (refused.status_code, refused.json["code"]) == (404, "not_found"), body
+    missing = client.post("/api/v1/votes/999999/ballots", json={"choice": "agree"}, headers=headers)
+    assert missing.status_code == 404
+    assert casts_of(cancelled) == []
+
+
+def test_a_late_cast_closes_the_vote_it_reads(
+    client, sample_compound, make_vote, owner_account, sign_in
+):
+    from participation.votes.models import VoteStatus
+
+    vote = make_vote(sample_compound, open=True)
+    vote.closes_at = utcnow() - timedelta(seconds=30)
+    _db.session.flush()
+    late = cast(client, vote, sign_in(owner_account(sample_compound, "1栋1单元101")))
+    assert (late.status_code, late.json["code"]) == (409, "vote_closed")
+    _db.session.refresh(vote)
+    assert vote.status is VoteStatus.CLOSED and vote.result is not None

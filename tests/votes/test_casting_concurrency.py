@@ -209,7 +209,7 @@ def cast_in_own_session(app, vote_id: int, request: Request) -> Answer:
     with app.app_context():
         try:
             cast = cast_as_owner(
-                db.session.get(Vote, vote_id),
+                vote_id,
                 request.caster.account_id,
                 Choice(request.choice),
                 idempotency_key=request.key,

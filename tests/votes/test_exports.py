@@ -43,7 +43,7 @@ def vote(sample_compound, make_vote, make_staff):
         ("2栋2单元501", Choice.ABSTAIN, Channel.PROXY),
     ):
         staff_id = staff.id if channel is Channel.PAPER else None
-        record_cast(vote, person_of(vote, label), choice, channel, staff_id=staff_id)
+        record_cast(vote.id, person_of(vote, label), choice, channel, staff_id=staff_id)
     return vote
 
 

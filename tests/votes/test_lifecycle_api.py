@@ -265,7 +265,7 @@ def test_reading_a_vote_past_its_closing_time_closes_it(
     vote = make_vote(sample_compound, buildings=("2",), open=True)
     account = owner_account(sample_compound, "2栋1单元101")
     person_id = _db.session.scalar(sa.select(VotePerson.id).filter_by(vote_id=vote.id))
-    record_cast(vote, person_id, "agree", "online", account_id=account.id)
+    record_cast(vote.id, person_id, "agree", "online", account_id=account.id)
     vote.closes_at = utcnow() - timedelta(seconds=1)
     headers = committee if reader == "committee" else sign_in(account)
     seen = client.get(f"/api/v1/votes/{vote.id}", headers=headers)
@@ -286,7 +286,7 @@ def test_my_votes_tell_whether_i_may_vote_and_have_voted(
     person_id = _db.session.scalar(
         sa.select(VotePerson.id).filter_by(vote_id=compound_wide.id).order_by(VotePerson.id)
     )
-    record_cast(compound_wide, person_id, "agree", "online", account_id=owner.id)
+    record_cast(compound_wide.id, person_id, "agree", "online", account_id=owner.id)
 
     listed = client.get("/api/v1/me/votes", headers=headers)
     assert listed.status_code == 200

@@ -141,7 +141,7 @@ def test_by_person_id_with_a_png(client, case):
 
 def test_paper_then_online_later_online_counts_and_the_conflict_is_listed(client, case):
     assert enter(client, case, choice="disagree").status_code == 201
-    online = cast_as_owner(case.vote, case.owner.id, Choice.AGREE)
+    online = cast_as_owner(case.vote.id, case.owner.id, Choice.AGREE)
     ballot = ballot_of(case, online.person_id)
     assert (ballot.channel, ballot.choice) == (Channel.ONLINE, Choice.AGREE)
 
@@ -157,7 +157,7 @@ def test_paper_then_online_later_online_counts_and_the_conflict_is_listed(client
 
 
 def test_online_then_paper_later_paper_counts(client, case):
-    online = cast_as_owner(case.vote, case.owner.id, Choice.AGREE)
+    online = cast_as_owner(case.vote.id, case.owner.id, Choice.AGREE)
     assert enter(client, case, choice="abstain").status_code == 201
     ballot = ballot_of(case, online.person_id)
     assert (ballot.channel, ballot.choice) == (Channel.PAPER, Choice.ABSTAIN)

@@ -185,7 +185,7 @@ def test_a_revoked_proxy_cannot_cast_but_its_earlier_cast_stays(client, case):
     ballot = _db.session.get(Ballot, (case.vote.id, person_id))
     assert (ballot.channel, ballot.choice) == (Channel.PROXY, Choice.DISAGREE)
 
-    cast_as_owner(case.vote, case.owner.id, Choice.AGREE)  # the owner casts later: it counts
+    cast_as_owner(case.vote.id, case.owner.id, Choice.AGREE)  # the owner casts later: it counts
     _db.session.refresh(ballot)
     assert (ballot.channel, ballot.choice) == (Channel.ONLINE, Choice.AGREE)
     again = client.post(f"/api/v1/proxies/{proxy_id}/revoke", headers=case.as_owner)

@@ -54,7 +54,7 @@ def person_ids(vote_id: int) -> list[int]:
 
 
 def cast(vote, person_id: int, choice: Choice = Choice.AGREE):
-    return record_cast(vote, person_id, choice, Channel.ONLINE)
+    return record_cast(vote.id, person_id, choice, Channel.ONLINE)
 
 
 def chain(vote_id: int) -> list[ChainEntry]:

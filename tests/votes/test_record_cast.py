@@ -18,8 +18,8 @@ def test_latest_cast_counts_and_every_cast_is_kept(sample_compound, make_vote, o
     vote = make_vote(sample_compound, buildings=("2",), open=True)
     account = owner_account(sample_compound, "2栋1单元101")
     (person,) = persons_of_account(vote, account.id)
-    first = record_cast(vote, person.id, Choice.DISAGREE, Channel.ONLINE, account_id=account.id)
-    second = record_cast(vote, person.id, Choice.AGREE, Channel.ONLINE, account_id=account.id)
+    first = record_cast(vote.id, person.id, Choice.DISAGREE, Channel.ONLINE, account_id=account.id)
+    second = record_cast(vote.id, person.id, Choice.AGREE, Channel.ONLINE, account_id=account.id)
     assert first.receipt != second.receipt and len(second.receipt) == 10
     ballot = _db.session.get(Ballot, (vote.id, person.id))
     assert (ballot.choice, ballot.event_id) == (Choice.AGREE, second.event_id)
@@ -34,11 +34,11 @@ def test_same_idempotency_key_casts_once(sample_compound, make_vote, owner_accou
     account = owner_account(sample_compound, "1栋1单元101")
     (person,) = persons_of_account(vote, account.id)
     kwargs = {"account_id": account.id, "idempotency_key": "k-1"}
-    first = record_cast(vote, person.id, Choice.AGREE, Channel.ONLINE, **kwargs)
-    again = record_cast(vote, person.id, Choice.AGREE, Channel.ONLINE, **kwargs)
+    first = record_cast(vote.id, person.id, Choice.AGREE, Channel.ONLINE, **kwargs)
+    again = record_cast(vote.id, person.id, Choice.AGREE, Channel.ONLINE, **kwargs)
     assert (again.event_id, again.receipt, again.replayed) == (first.event_id, first.receipt, True)
     with pytest.raises(ApiError) as reused:
-        record_cast(vote, person.id, Choice.DISAGREE, Channel.ONLINE, **kwargs)
+        record_cast(vote.id, person.id, Choice.DISAGREE, Channel.ONLINE, **kwargs)
     assert reused.value.error_code == "idempotency_key_reused"
     count = _db.session.scalar(sa.select(sa.func.count(VoteEvent.id)).filter_by(kind="cast"))
     assert count == 1
@@ -53,5 +53,5 @@ def test_nothing_is_accepted_at_or_after_the_closing_time(
     vote.closes_at = utcnow() - timedelta(microseconds=1)
     _db.session.flush()
     with pytest.raises(ApiError) as closed:
-        record_cast(vote, person.id, Choice.AGREE, Channel.ONLINE, account_id=account.id)
+        record_cast(vote.id, person.id, Choice.AGREE, Channel.ONLINE, account_id=account.id)
     assert closed.value.error_code == "vote_closed"

@@ -41,7 +41,7 @@ def staff(sample_compound, make_staff, sign_in):
 
 def cast(vote, account, channel=Channel.ONLINE, **kwargs):
     (person,) = persons_of_account(vote, account.id)
-    return record_cast(vote, person.id, Choice.AGREE, channel, **kwargs)
+    return record_cast(vote.id, person.id, Choice.AGREE, channel, **kwargs)
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def vote(sample_compound, make_vote):
         person_id = _db.session.scalar(
             sa.select(VotePersonDwelling.person_id).filter_by(vote_id=vote.id, label=label)
         )
-        record_cast(vote, person_id, choice, Channel.ONLINE)
+        record_cast(vote.id, person_id, choice, Channel.ONLINE)
     return vote
 
 
@@ -302,7 +302,7 @@ def _closed_vote() -> tuple[int, str]:
     _db.session.flush()
     open_vote(vote)
     person_id = _db.session.scalar(sa.select(VotePerson.id).filter_by(vote_id=vote.id))
-    record_cast(vote, person_id, Choice.AGREE, Channel.ONLINE)
+    record_cast(vote.id, person_id, Choice.AGREE, Channel.ONLINE)
     vote.closes_at = utcnow() - timedelta(microseconds=1)
     with current_app.test_request_context():
         token = issue_tokens(SubjectKind.STAFF, staff.id)["access_token"]

@@ -35,7 +35,7 @@ def person_of(vote, label: str) -> int:
 
 def cast(vote, choices: dict[str, Choice]) -> None:
     for label, choice in choices.items():
-        record_cast(vote, person_of(vote, label), choice, Channel.ONLINE)
+        record_cast(vote.id, person_of(vote, label), choice, Channel.ONLINE)
 
 
 def close(vote) -> None:
