@@ -12,8 +12,8 @@ worker``) sealing the record, configured through PARTICIPATION_* variables. Tabl
 ``db.create_all()``; a compound of about ``--owners`` dwellings (generated roster, imported), an
 open whole-compound vote, one signed-in account and access token per person, and a
 one-building compound for the trivial endpoint. A separate process drives the load:
-``--clients`` asyncio clients, each with its own connection (kept alive where the server
-allows), ``--duration`` seconds per phase:
+``--clients`` clients on one selector loop, each with its own connection (kept alive where the
+server allows), ``--duration`` seconds per phase:
 
 1. casts, closed loop (each client sends its next request when the last one is answered):
    the most the server does; every request another owner, a random choice, one in four with
@@ -31,13 +31,13 @@ per request of gunicorn, the sealing worker, PostgreSQL's backends and the load 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import heapq
 import http.client
 import json
 import math
 import os
 import random
-import resource
+import selectors
 import signal
 import socket
 import subprocess
@@ -220,31 +220,33 @@ def stop(*processes: subprocess.Popen) -> None:
 
 
 class Client:
-    """One keep-alive HTTP/1.1 connection on asyncio, reopened when the server closes it
-    (gunicorn's sync workers close after each response). Leaner than ``http.client`` in
-    threads, so that the load generator takes less of the 2 cores it shares."""
+    """One HTTP/1.1 connection, non-blocking, kept alive where the server allows (gunicorn's
+    sync workers close after each response, so it is reopened). Driven by ``drive``'s one
+    selector loop: leaner than threads or asyncio streams, so that the load generator takes
+    as little as it can of the 2 cores it shares with the server."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+    __slots__ = ("index", "pending", "received", "sent", "sock", "started")
 
-    async def request(self, head: bytes, body: bytes = b"") -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.writer.write(head + body)
-        header = await self.reader.readuntil(b"\r\n\r\n")
-        lines = header.decode("latin-1").split("\r\n")
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.sock: socket.socket | None = None
+        self.pending = b""  # what is still to be sent
+        self.received = bytearray()
+        self.started = 0.0  # when the request was due (paced) or sent (closed loop)
+        self.sent = 0  # requests sent so far
+
+    def response(self) -> tuple[int, bool] | None:
+        """(status, server closes) once a whole response has arrived."""
+        head_end = self.received.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None
+        lines = self.received[:head_end].decode("latin-1").split("\r\n")
         fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
-        await self.reader.readexactly(int(fields.get("content-length", "0")))
-        if fields.get("connection") == "close":
-            await self.close()
-        return int(lines[0].split()[1])
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = self.reader = None
+        length = head_end + 4 + int(fields.get("content-length", "0"))
+        if len(self.received) < length:
+            return None
+        del self.received[:length]
+        return int(lines[0].split()[1]), fields.get("connection") == "close"
 
 
 def drive(args) -> None:
@@ -252,56 +254,96 @@ def drive(args) -> None:
     data = json.loads(Path(args.tokens).read_text())
     tokens, vote_id = data["tokens"], data["vote_id"]
     clients, duration, rate = args.clients, args.duration, args.rate
+    address = ("127.0.0.1", args.port)
     host = f"Host: 127.0.0.1:{args.port}\r\n"
     trivial = f"GET /api/v1/public/compounds/{args.compound} HTTP/1.1\r\n{host}\r\n".encode()
     cast_line = f"POST /api/v1/votes/{vote_id}/ballots HTTP/1.1\r\n{host}"
 
-    def cast_request(i: int, n: int) -> tuple[bytes, bytes]:
-        body = json.dumps({"choice": random.choice(CHOICES)}).encode()
+    def cast_request(i: int, n: int) -> bytes:
+        body = json.dumps({"choice": random.choice(CHOICES)})
         head = (
             f"{cast_line}Authorization: Bearer {tokens[(n * clients + i) % len(tokens)]}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         )
         if n % 4 == 0:
             head += f"Idempotency-Key: {uuid.uuid4().hex}\r\n"
-        return (head + "\r\n").encode(), body
+        return f"{head}\r\n{body}".encode()
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    missed = [0]
+    missed = 0
+    interval = clients / rate if rate else 0.0
+    selector = selectors.DefaultSelector()
+    cpu_before = time.process_time()  # the phase's own, not this process's start-up
+    started = time.perf_counter()
+    stop_at = started + duration
+    # Paced: each client's next due time; closed loop: every client starts at once.
+    due = [(started + random.random() * interval, i) for i in range(clients)]
+    heapq.heapify(due)
+    conns = [Client(i) for i in range(clients)]
 
-    async def client(i: int, stop_at: float) -> None:
-        connection = Client(args.port)
-        interval = clients / rate if rate else 0.0
-        due = time.perf_counter() + random.random() * interval
-        n = 0
-        while True:
-            if rate:
-                pause = due - time.perf_counter()
-                if pause > 0:
-                    await asyncio.sleep(pause)
-            now = time.perf_counter()
+    def send(conn: Client, when: float) -> None:
+        conn.started = when
+        conn.pending = trivial if args.target == "trivial" else cast_request(conn.index, conn.sent)
+        conn.sent += 1
+        if conn.sock is None:
+            conn.sock = socket.socket()
+            conn.sock.setblocking(False)
+            conn.sock.connect_ex(address)
+        selector.register(conn.sock, selectors.EVENT_WRITE, conn)
+
+    def close(conn: Client, watched: bool = True) -> None:
+        if watched:
+            selector.unregister(conn.sock)
+        conn.sock.close()
+        conn.sock = None
+        conn.received.clear()
+
+    active = clients
+    while True:
+        now = time.perf_counter()
+        while due and due[0][0] <= now:  # requests falling due
+            when, i = heapq.heappop(due)
             if now >= stop_at:  # paced: what fell due and was not sent by then is missed
-                missed[0] += math.ceil((stop_at - due) / interval) if rate else 0
-                break
-            start = due if rate else now
-            head, body = (trivial, b"") if args.target == "trivial" else cast_request(i, n)
-            status = await connection.request(head, body)
-            latencies.append(time.perf_counter() - start)
+                missed += max(0, math.ceil((stop_at - when) / interval)) if rate else 0
+                active -= 1
+                if conns[i].sock is not None:
+                    close(conns[i], watched=False)
+                continue
+            send(conns[i], when if rate else now)
+        if not active:
+            break
+        timeout = max(0.0, due[0][0] - now) if due else None
+        for key, events in selector.select(timeout):
+            conn: Client = key.data
+            if events & selectors.EVENT_WRITE:
+                try:
+                    conn.pending = conn.pending[conn.sock.send(conn.pending) :]
+                except BlockingIOError:
+                    continue
+                if not conn.pending:
+                    selector.modify(conn.sock, selectors.EVENT_READ, conn)
+                continue
+            chunk = conn.sock.recv(65536)
+            if not chunk:
+                raise SystemExit("the server closed a connection before answering")
+            conn.received += chunk
+            answer = conn.response()
+            if answer is None:
+                continue
+            status, server_closes = answer
+            now = time.perf_counter()
+            latencies.append(now - conn.started)
             statuses[status] = statuses.get(status, 0) + 1
-            n += 1
-            due += interval
-        await connection.close()
+            if server_closes:
+                close(conn)
+            else:  # kept alive, unwatched until the next request
+                selector.unregister(conn.sock)
+            # the next request: at its due time (paced) or at once (closed loop)
+            heapq.heappush(due, (conn.started + interval if rate else now, conn.index))
 
-    async def run() -> float:
-        started = time.perf_counter()
-        stop_at = started + duration
-        await asyncio.gather(*(client(i, stop_at) for i in range(clients)))
-        return time.perf_counter() - started
-
-    elapsed = asyncio.run(run())
+    elapsed = time.perf_counter() - started
     merged = sorted(latencies)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
@@ -310,8 +352,8 @@ def drive(args) -> None:
                 "p50_ms": 1000 * merged[len(merged) // 2],
                 "p99_ms": 1000 * merged[min(len(merged) - 1, int(len(merged) * 0.99))],
                 "statuses": statuses,
-                "missed": missed[0],
-                "client_cpu_s": usage.ru_utime + usage.ru_stime,
+                "missed": missed,
+                "client_cpu_s": time.process_time() - cpu_before,
             }
         )
     )

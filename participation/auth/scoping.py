@@ -202,15 +202,16 @@ def resolve_path_objects() -> None:
         loaded[name] = _RESOLVERS[name](request.view_args[name], principal)
 
 
-def resolved_in_view(*names: str):
-    """Class decorator for an API view that finds the objects of the path ids ``names``
-    through the caller's scope itself, in a statement it needs anyway (a round trip saved on
-    the hot path). The hook leaves them alone; the view is authenticated (``jwt_required``);
-    and when it refuses a request (4xx), they are resolved as the hook would have done, so
-    an id out of the caller's scope is still 404 before anything else, a bad body included.
-    The view must not write before it refuses (the resolvers may commit: ``close_if_due``)."""
+def resolved_in_view(**lookups: Resolver):
+    """Class decorator for an API view that finds the objects of some path ids through the
+    caller's scope itself, in a statement it needs anyway (a round trip saved on the hot
+    path): ``lookups`` maps each such id to a function that answers 404 as its resolver
+    would, without its side effects. The hook leaves those ids alone; the view is
+    authenticated (``jwt_required``); and when it refuses a request (4xx), the lookups run,
+    so an id out of the caller's scope is still 404 before anything else, a bad body
+    included. (No resolver runs there: the view's locks are still held.)"""
 
-    def resolve_on_refusal(view):
+    def look_up_on_refusal(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             try:
@@ -218,15 +219,15 @@ def resolved_in_view(*names: str):
             except HTTPException as refusal:
                 if refusal.code is not None and 400 <= refusal.code < 500:
                     principal = current_principal()
-                    for name in names:
-                        _RESOLVERS[name](request.view_args[name], principal)
+                    for name, lookup in lookups.items():
+                        lookup(request.view_args[name], principal)
                 raise
 
         return wrapper
 
     def decorate(cls):
-        cls.resolved_in_view = names
-        cls.decorators = [*cls.decorators, resolve_on_refusal, jwt_required()]
+        cls.resolved_in_view = tuple(lookups)
+        cls.decorators = [*cls.decorators, look_up_on_refusal, jwt_required()]
         return cls
 
     return decorate

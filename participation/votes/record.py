@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -147,6 +148,13 @@ def _scheduled_flag(vote_id: int) -> str:
     return f"{current_app.config['RQ_QUEUE']}:votes:seal-scheduled:{vote_id}"
 
 
+# Seal jobs this process knows to be pending: flag → until when it may count on the job
+# (its due time less SEAL_CLOCK_MARGIN). The job clears its flag no earlier than it is due, so
+# a cast committed before then is sealed by it without asking Redis again.
+_pending_until: dict[str, float] = {}
+SEAL_CLOCK_MARGIN = 0.1  # seconds; more than the clock skew between app and worker hosts
+
+
 def schedule_sealing(vote_id: int) -> None:
     """Have the vote's new events sealed; call it after the commit of a cast. The caster
     never waits for the chain.
@@ -154,8 +162,10 @@ def schedule_sealing(vote_id: int) -> None:
     With Redis, at most one seal job per vote is pending: a flag set only if absent (and
     expiring, in case the job is lost) enqueues the job to run after ``SEAL_DELAY``, and the
     job clears it before it seals, so every cast committed before that is sealed by it and
-    any later cast schedules the next job. Without Redis the events are sealed right here;
-    a failure only leaves them pending for the next sealing (the cast itself is committed).
+    any later cast schedules the next job. The flag holds the job's due time, which this
+    process remembers: until shortly before it, casts do not ask again (a busy vote's casts
+    mostly skip Redis). Without Redis the events are sealed right here; a failure only
+    leaves them pending for the next sealing (the cast itself is committed).
     """
     from participation.votes.tasks import seal_vote
 
@@ -167,8 +177,16 @@ def schedule_sealing(vote_id: int) -> None:
             db.session.rollback()
             log.warning("sealing vote %s failed; its events stay pending", vote_id, exc_info=True)
         return
-    if connection.set(_scheduled_flag(vote_id), 1, nx=True, ex=SEAL_FLAG_SECONDS):
+    flag, now = _scheduled_flag(vote_id), time.time()
+    if _pending_until.get(flag, 0.0) > now:
+        return
+    due = now + SEAL_DELAY.total_seconds()
+    pending = connection.set(flag, due, nx=True, ex=SEAL_FLAG_SECONDS, get=True)
+    if pending is None:
         enqueue_in(SEAL_DELAY, seal_vote, vote_id)
+    else:
+        due = float(pending)
+    _pending_until[flag] = due - SEAL_CLOCK_MARGIN
 
 
 def clear_scheduled(vote_id: int) -> None:

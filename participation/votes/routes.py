@@ -259,7 +259,8 @@ class MyVotes(MethodView):
 
 
 @blp.route("/votes/<int:vote_id>/ballots")
-@resolved_in_view("vote_id")  # the hot path: casting finds the vote through the caller's persons
+# The hot path: casting finds the vote through the caller's persons in it.
+@resolved_in_view(vote_id=services.find_vote)
 class VoteBallots(MethodView):
 
     @blp.doc(security=SECURITY)

@@ -56,19 +56,25 @@ RESIDENT_VOTE = select(Vote).where(
 
 @path_resolver("vote_id")
 def get_vote(vote_id: int, principal: Principal) -> Vote:
-    """Staff: votes of compounds in scope. Residents: non-draft votes of their compounds.
-    A vote past its closing time is closed by whoever reads it first."""
-    if principal.is_staff:
-        vote = get_scoped(Vote, vote_id, principal)
-    else:
-        vote = db.session.scalar(RESIDENT_VOTE, {"vote_id": vote_id, "account_id": principal.id})
-    if vote is None:
-        raise not_found()
+    """The vote if the caller may see it (``find_vote``). A vote past its closing time is
+    closed by whoever reads it first."""
+    vote = find_vote(vote_id, principal)
     if close_if_due(vote):
         db.session.commit()
         from participation.votes.tasks import enqueue_after_close  # tasks imports services
 
         enqueue_after_close(vote.id)
+    return vote
+
+
+def find_vote(vote_id: int, principal: Principal) -> Vote:
+    """Staff: votes of compounds in scope. Residents: non-draft votes of their compounds.
+    Anything else is 404."""
+    if principal.is_staff:
+        return get_scoped(Vote, vote_id, principal)
+    vote = db.session.scalar(RESIDENT_VOTE, {"vote_id": vote_id, "account_id": principal.id})
+    if vote is None:
+        raise not_found()
     return vote
 
 

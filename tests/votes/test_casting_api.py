@@ -240,17 +240,3 @@ def test_votes_a_resident_may_not_see_are_404_before_anything_else(
     missing = client.post("/api/v1/votes/999999/ballots", json={"choice": "agree"}, headers=headers)
     assert missing.status_code == 404
     assert casts_of(cancelled) == []
-
-
-def test_a_late_cast_closes_the_vote_it_reads(
-    client, sample_compound, make_vote, owner_account, sign_in
-):
-    from participation.votes.models import VoteStatus
-
-    vote = make_vote(sample_compound, open=True)
-    vote.closes_at = utcnow() - timedelta(seconds=30)
-    _db.session.flush()
-    late = cast(client, vote, sign_in(owner_account(sample_compound, "1栋1单元101")))
-    assert (late.status_code, late.json["code"]) == (409, "vote_closed")
-    _db.session.refresh(vote)
-    assert vote.status is VoteStatus.CLOSED and vote.result is not None

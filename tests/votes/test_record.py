@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -145,21 +146,32 @@ def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monke
     def run_due_jobs():  # a burst worker with rq's scheduler: due jobs first, then the queue
         SimpleWorker([queue], connection=connection).work(burst=True, with_scheduler=True)
 
+    flag = f"{queue_name}:votes:seal-scheduled:{vote_id}"
     monkeypatch.setattr(record, "SEAL_DELAY", timedelta(minutes=1))
+    monkeypatch.setattr(record, "_pending_until", {})
     try:
-        for person_id in persons[:3]:
+        for n, person_id in enumerate(persons[:3]):
             cast(vote, person_id)
             _db.session.commit()
             record.schedule_sealing(vote_id)
-        # Debounced: the casts ride along with one job, due SEAL_DELAY after the first.
+            if n == 0:  # the flag holds the job's due time, which this process remembers
+                due = float(connection.get(flag))
+                assert 59 < due - time.time() <= 60
+                assert record._pending_until[flag] == due - record.SEAL_CLOCK_MARGIN
+                connection.delete(flag)  # so that a cast that asked Redis again would show
+        # Debounced: the casts ride along with one job, due SEAL_DELAY after the first, and
+        # those before it is due do not ask Redis again.
         assert (len(queue.job_ids), scheduled.count) == (0, 1)
+        assert connection.get(flag) is None
+        connection.set(flag, due)
         assert record.verify(vote_id).pending == 3  # the casts did not wait for sealing
         run_due_jobs()
         assert (len(queue.job_ids), scheduled.count) == (0, 1)  # not due yet: nothing ran
 
         monkeypatch.setattr(record, "SEAL_DELAY", timedelta(0))
-        connection.delete(f"{queue_name}:votes:seal-scheduled:{vote_id}")
+        connection.delete(flag)  # the job is lost, and this process forgets it
         scheduled.remove(scheduled.get_job_ids()[0], delete_job=True)
+        record._pending_until.clear()
         cast(_db.session.get(Vote, vote_id), persons[3])
         _db.session.commit()
         record.schedule_sealing(vote_id)
@@ -176,7 +188,7 @@ def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monke
         assert len(chain(vote_id)) == 6
     finally:
         queue.delete(delete_jobs=True)
-        connection.delete(f"{queue_name}:votes:seal-scheduled:{vote_id}")
+        connection.delete(flag)
 
 
 # The public receipt page -----------------------------------------------------------------------
