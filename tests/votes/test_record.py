@@ -191,6 +191,42 @@ def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monke
         connection.delete(flag)
 
 
+@pytest.mark.redis
+def test_flask_worker_seals_in_its_own_process(app, vote, redis_url, monkeypatch):
+    """``flask worker`` runs rq's scheduler and its jobs without forking (a seal job about
+    every second per busy vote: a fork each would cost more than the job)."""
+    import os
+
+    from redis import Redis
+    from rq import Queue
+
+    from participation.common.cli import worker_command
+
+    queue_name = f"test-worker-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    monkeypatch.setitem(app.config, "RQ_QUEUE", queue_name)
+    monkeypatch.setattr(record, "SEAL_DELAY", timedelta(0))
+    monkeypatch.setattr(record, "_pending_until", {})
+    ran_in = []
+    monkeypatch.setattr(record, "clear_scheduled", lambda vote_id: ran_in.append(os.getpid()))
+    connection = Redis.from_url(redis_url)
+    vote_id = vote.id
+    try:
+        cast(vote, person_ids(vote_id)[0])
+        _db.session.commit()
+        record.schedule_sealing(vote_id)
+        assert record.verify(vote_id).pending == 1
+        result = app.test_cli_runner().invoke(worker_command, ["--burst"])
+        assert result.exit_code == 0, result.output
+        assert f"worker on queue {queue_name} (no fork)" in result.output
+        assert ran_in == [os.getpid()]
+        assert record.verify(vote_id).pending == 0
+    finally:
+        Queue(queue_name, connection=connection).delete(delete_jobs=True)
+        for key in connection.scan_iter(f"*{queue_name}*"):
+            connection.delete(key)
+
+
 # The public receipt page -----------------------------------------------------------------------
 
 
