@@ -64,6 +64,10 @@ def load() -> dict:
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=min(_env_int("ACCESS_MINUTES", 15), 15)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_env_int("REFRESH_DAYS", 14)),
         "JWT_TOKEN_LOCATION": ["headers"],
+        # Bearer tokens only: no CSRF claim (it guards cookies) and no nbf (it equals iat).
+        # Shorter tokens are cheaper to check on every request.
+        "JWT_COOKIE_CSRF_PROTECT": False,
+        "JWT_ENCODE_NBF": False,
         "JWT_ERROR_MESSAGE_KEY": "message",
         # Phone sign-in
         "SMS_SENDER": _env("SMS_SENDER", "console"),

@@ -1,12 +1,26 @@
 """HTTP plumbing: CORS for the configured H5 origins, security headers, JSON errors for
-routes outside the API blueprints."""
+routes outside the API blueprints, no cookie sessions."""
 
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.sessions import SessionInterface
+
+
+class NoCookieSession(SessionInterface):
+    """Callers sign in with bearer tokens, the H5 pages too: Flask's cookie session is never
+    used, so it is not opened (that builds a signing serializer on every request). Writing to
+    ``flask.session`` fails loudly."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response) -> None:
+        return None
 
 
 def register(app: Flask) -> None:
+    app.session_interface = NoCookieSession()
     origins = set(app.config["CORS_ORIGINS"])
 
     @app.after_request
