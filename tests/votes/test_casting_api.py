@@ -240,3 +240,26 @@ def test_votes_a_resident_may_not_see_are_404_before_anything_else(
     missing = client.post("/api/v1/votes/999999/ballots", json={"choice": "agree"}, headers=headers)
     assert missing.status_code == 404
     assert casts_of(cancelled) == []
+
+
+def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner):
+    """The hot path stays lean: the sign-in's session, the caller's persons with the vote's
+    share lock, and the write — no loading of the vote, no ping, no second session read."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement.split()[0])
+
+    engine = _db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = cast(client, elevator_vote, owner, key="lean-1")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201, response.json
+    # Up to the commit (a savepoint's release here); without Redis, sealing follows inline.
+    statements = statements[: statements.index("RELEASE")]
+    if engine.dialect.name == "postgresql":
+        assert statements == ["SELECT", "WITH", "WITH"]
+    else:  # SQLite takes the lock and the persons, and the write's three steps, apart
+        assert statements == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT"]
