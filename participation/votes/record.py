@@ -180,13 +180,15 @@ def schedule_sealing(vote_id: int) -> None:
     flag, now = _scheduled_flag(vote_id), time.time()
     if _pending_until.get(flag, 0.0) > now:
         return
-    due = now + SEAL_DELAY.total_seconds()
-    pending = connection.set(flag, due, nx=True, ex=SEAL_FLAG_SECONDS, get=True)
-    if pending is None:
+    # One round trip: set the flag to this due time if absent, and read the flag either way.
+    pipe = connection.pipeline(transaction=False)
+    pipe.set(flag, now + SEAL_DELAY.total_seconds(), nx=True, ex=SEAL_FLAG_SECONDS)
+    pipe.get(flag)
+    scheduled, due = pipe.execute()
+    if scheduled:
         enqueue_in(SEAL_DELAY, seal_vote, vote_id)
-    else:
-        due = float(pending)
-    _pending_until[flag] = due - SEAL_CLOCK_MARGIN
+    if due is not None:  # (None: the job took the flag in between)
+        _pending_until[flag] = float(due) - SEAL_CLOCK_MARGIN
 
 
 def clear_scheduled(vote_id: int) -> None:
