@@ -2,7 +2,8 @@
 
 Every ``<int:vote_id>`` is resolved through the caller's scope before the view runs
 (``votes.services.get_vote``): staff see the votes of their compounds, residents the non-draft
-votes of the compounds where they own or rent a dwelling.
+votes of the compounds where they own or rent a dwelling. Casting finds the vote through the
+caller's persons in it instead, and answers a refusal as the resolver would (404 first).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from participation.votes.models import (
 # Who may see a vote ----------------------------------------------------------------------
 
 
-# Built once (it is on the path of every cast).
+# Built once (it is on the path of every resident request about a vote).
 RESIDENT_VOTE = select(Vote).where(
     Vote.id == bindparam("vote_id"),
     Vote.status.not_in([VoteStatus.DRAFT, VoteStatus.CANCELLED]),
