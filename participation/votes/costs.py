@@ -34,8 +34,9 @@ from participation.counting import Rule
 from participation.extensions import db
 from participation.roster.electorate import dwellings_in_scope
 from participation.roster.models import Dwelling
+from participation.votes.casting import owned_persons
 from participation.votes.models import Matter, Vote, VotePersonDwelling, VoteStatus
-from participation.votes.services import effective_status, persons_of_account, scope_of
+from participation.votes.services import effective_status, scope_of
 
 COST_PLAN_MATTERS = (Matter.ELEVATOR, Matter.REBUILD)
 COEFFICIENT = re.compile(r"\d{1,3}(\.\d{1,4})?")
@@ -300,7 +301,7 @@ def my_share_view(vote: Vote, account_id: int) -> dict:
     empty list for a tenant or an owner outside the scope). 404 ``no_cost_plan`` without one."""
     if vote.total_cost is None:
         raise ApiError(404, "no_cost_plan", "该表决没有费用分摊方案")
-    person_ids = {person.id for person in persons_of_account(vote, account_id)}
+    person_ids = {person.id for person in owned_persons(vote.id, account_id)}
     mine = set(
         db.session.scalars(
             select(VotePersonDwelling.dwelling_id).where(

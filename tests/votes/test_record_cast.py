@@ -10,14 +10,15 @@ import sqlalchemy as sa
 from participation.common.errors import ApiError
 from participation.common.types import utcnow
 from participation.extensions import db as _db
+from participation.votes.casting import owned_persons
 from participation.votes.models import Ballot, Channel, Choice, VoteEvent
-from participation.votes.services import persons_of_account, record_cast
+from participation.votes.services import record_cast
 
 
 def test_latest_cast_counts_and_every_cast_is_kept(sample_compound, make_vote, owner_account):
     vote = make_vote(sample_compound, buildings=("2",), open=True)
     account = owner_account(sample_compound, "2栋1单元101")
-    (person,) = persons_of_account(vote, account.id)
+    (person,) = owned_persons(vote.id, account.id)
     first = record_cast(vote.id, person.id, Choice.DISAGREE, Channel.ONLINE, account_id=account.id)
     second = record_cast(vote.id, person.id, Choice.AGREE, Channel.ONLINE, account_id=account.id)
     assert first.receipt != second.receipt and len(second.receipt) == 10
@@ -32,7 +33,7 @@ def test_latest_cast_counts_and_every_cast_is_kept(sample_compound, make_vote, o
 def test_same_idempotency_key_casts_once(sample_compound, make_vote, owner_account):
     vote = make_vote(sample_compound, open=True)
     account = owner_account(sample_compound, "1栋1单元101")
-    (person,) = persons_of_account(vote, account.id)
+    (person,) = owned_persons(vote.id, account.id)
     kwargs = {"account_id": account.id, "idempotency_key": "k-1"}
     first = record_cast(vote.id, person.id, Choice.AGREE, Channel.ONLINE, **kwargs)
     again = record_cast(vote.id, person.id, Choice.AGREE, Channel.ONLINE, **kwargs)
@@ -49,7 +50,7 @@ def test_nothing_is_accepted_at_or_after_the_closing_time(
 ):
     vote = make_vote(sample_compound, open=True)
     account = owner_account(sample_compound, "1栋1单元101")
-    (person,) = persons_of_account(vote, account.id)
+    (person,) = owned_persons(vote.id, account.id)
     vote.closes_at = utcnow() - timedelta(microseconds=1)
     _db.session.flush()
     with pytest.raises(ApiError) as closed:

@@ -15,6 +15,7 @@ from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.roster.models import Owner
 from participation.votes import tasks
+from participation.votes.casting import owned_persons
 from participation.votes.models import (
     Channel,
     Choice,
@@ -24,7 +25,7 @@ from participation.votes.models import (
     VoteReminder,
     VoteStatus,
 )
-from participation.votes.services import persons_of_account, record_cast
+from participation.votes.services import record_cast
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def staff(sample_compound, make_staff, sign_in):
 
 
 def cast(vote, account, channel=Channel.ONLINE, **kwargs):
-    (person,) = persons_of_account(vote, account.id)
+    (person,) = owned_persons(vote.id, account.id)
     return record_cast(vote.id, person.id, Choice.AGREE, channel, **kwargs)
 
 
