@@ -434,15 +434,15 @@ def _check_entrances(vote_id: int, persons: dict[int, tuple], report: VerifyRepo
     expected: dict[int, tuple[int, int, Decimal]] = {}
     for person_id, (area, entrance_id) in sorted(persons.items()):
         spots = places[person_id]
-        single = next(iter(spots)) if len(spots) == 1 else None
-        if entrance_id != (single[0] if single else None):
+        single_entrance, building_id = next(iter(spots)) if len(spots) == 1 else (None, None)
+        if entrance_id != single_entrance:
             report.problems.append(
                 f"person {person_id}: entrance {entrance_id}, its dwellings give "
-                f"{single[0] if single else None}"
+                f"{single_entrance}"
             )
-        if single:
-            _, cnt, total = expected.get(single[0], (single[1], 0, ZERO))
-            expected[single[0]] = (single[1], cnt + 1, total + area)
+        if single_entrance is not None:
+            _, cnt, total = expected.get(single_entrance, (building_id, 0, ZERO))
+            expected[single_entrance] = (building_id, cnt + 1, total + area)
     stored = {
         row.entrance_id: (row.building_id, row.t_cnt, row.t_area)
         for row in db.session.execute(
