@@ -21,6 +21,7 @@ from sqlalchemy import and_, any_, bindparam, exists, func, select, true, tuple_
 from participation.common.errors import forbidden, invalid
 from participation.common.sql import dialect_name
 from participation.extensions import db
+from participation.roster.models import Owner
 from participation.votes.models import (
     Ballot,
     Channel,
@@ -31,7 +32,6 @@ from participation.votes.models import (
 )
 from participation.votes.services import (
     LOCK_AND_CLOCK,
-    OWNERS_OF_ACCOUNT,
     CastResult,
     lock_for_cast,
     record_cast,
@@ -57,6 +57,10 @@ class Cast:
     channel: Channel
     result: CastResult
     replaced: bool  # an earlier cast for this person existed: this one replaces it
+
+
+# The roster owners linked to the resident account ``:account_id``.
+OWNERS_OF_ACCOUNT = select(Owner.id).where(Owner.account_id == bindparam("account_id"))
 
 
 def _persons_of(dialect: str, *columns):

@@ -459,9 +459,6 @@ def _replay(vote_id, account_id, key, person_id, choice) -> CastResult | None:
     return CastResult(earlier.id, earlier.receipt, earlier.choice, earlier.created_at, True)
 
 
-OWNERS_OF_ACCOUNT = select(Owner.id).where(Owner.account_id == bindparam("account_id"))
-
-
 # Drafts, cancelling and attachments -------------------------------------------------------
 
 MATERIAL_KINDS = ("plan", "cost_estimate", "other")
