@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from flask import current_app
 
@@ -54,14 +54,15 @@ def enqueue(func: Callable, *args, job_timeout: int = 1800) -> str | None:
     return job.id
 
 
-def enqueue_in(delay: timedelta, func: Callable, *args) -> str | None:
-    """Like :func:`enqueue`, but not before ``delay`` has passed (rq's scheduler, which
-    ``flask worker`` runs, moves the job to the queue then). Inline, it runs at once."""
+def enqueue_at(due: int, func: Callable, *args) -> str | None:
+    """Like :func:`enqueue`, but not before ``due`` (a Unix time in whole seconds: rq's
+    scheduler, which ``flask worker`` runs, scores jobs by the second, so a fraction would
+    be cut off and the job could run up to a second early). Inline, it runs at once."""
     q = queue()
     if q is None:
         func(*args)
         return None
-    return q.enqueue_in(delay, func, *args).id
+    return q.enqueue_at(datetime.fromtimestamp(due, UTC), func, *args).id
 
 
 def report_progress(**meta) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import time
 from collections import defaultdict
@@ -24,7 +25,7 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, delete, exists, insert, select, text, tuple_
 
 from participation.common.errors import invalid, not_found
-from participation.common.jobs import enqueue_in, redis_connection
+from participation.common.jobs import enqueue_at, redis_connection
 from participation.common.sql import dialect_name
 from participation.extensions import db
 from participation.votes.models import (
@@ -47,8 +48,9 @@ log = logging.getLogger(__name__)
 SEAL_LOCK_NAMESPACE = int.from_bytes(b"seal")
 # How long "a seal job is pending" stands without the job clearing it (a lost job).
 SEAL_FLAG_SECONDS = 60
-# A seal job runs this long after the cast that scheduled it: the casts in between ride
-# along, so a busy vote is sealed in batches (a job every second or so), not a job a cast.
+# A seal job runs at least this long after the cast that scheduled it, on a whole second
+# (rq's resolution): the casts in between ride along, so a busy vote is sealed in batches
+# (a job every second or so), not a job a cast.
 SEAL_DELAY = timedelta(milliseconds=500)
 RECEIPT_FORMAT = re.compile(r"[A-Z2-7]{10}")
 # Once a vote has closed, every event must be sealed (publishing seals what is left).
@@ -149,8 +151,9 @@ def _scheduled_flag(vote_id: int) -> str:
 
 
 # Seal jobs this process knows to be pending: flag → until when it may count on the job
-# (its due time less SEAL_CLOCK_MARGIN). The job clears its flag no earlier than it is due, so
-# a cast committed before then is sealed by it without asking Redis again.
+# (its due time less SEAL_CLOCK_MARGIN). The job is due on a whole second (rq's resolution)
+# and clears its flag no earlier than that, so a cast committed before then is sealed by it
+# without asking Redis again.
 _pending_until: dict[str, float] = {}
 SEAL_CLOCK_MARGIN = 0.1  # seconds; more than the clock skew between app and worker hosts
 
@@ -160,12 +163,13 @@ def schedule_sealing(vote_id: int) -> None:
     never waits for the chain.
 
     With Redis, at most one seal job per vote is pending: a flag set only if absent (and
-    expiring, in case the job is lost) enqueues the job to run after ``SEAL_DELAY``, and the
-    job clears it before it seals, so every cast committed before that is sealed by it and
-    any later cast schedules the next job. The flag holds the job's due time, which this
-    process remembers: until shortly before it, casts do not ask again (a busy vote's casts
-    mostly skip Redis). Without Redis the events are sealed right here; a failure only
-    leaves them pending for the next sealing (the cast itself is committed).
+    expiring, in case the job is lost) enqueues the job, due on the first whole second at
+    least ``SEAL_DELAY`` later, and the job clears it before it seals, so every cast
+    committed before that is sealed by it and any later cast schedules the next job. The
+    flag holds the job's due time, which this process remembers: until shortly before it,
+    casts do not ask again (a busy vote's casts mostly skip Redis). Without Redis the events
+    are sealed right here; a failure only leaves them pending for the next sealing (the cast
+    itself is committed).
     """
     from participation.votes.tasks import seal_vote
 
@@ -180,15 +184,17 @@ def schedule_sealing(vote_id: int) -> None:
     flag, now = _scheduled_flag(vote_id), time.time()
     if _pending_until.get(flag, 0.0) > now:
         return
+    due = math.ceil(now + SEAL_DELAY.total_seconds())
     # One round trip: set the flag to this due time if absent, and read the flag either way.
     pipe = connection.pipeline(transaction=False)
-    pipe.set(flag, now + SEAL_DELAY.total_seconds(), nx=True, ex=SEAL_FLAG_SECONDS)
+    pipe.set(flag, due, nx=True, ex=SEAL_FLAG_SECONDS)
     pipe.get(flag)
-    scheduled, due = pipe.execute()
+    scheduled, pending_due = pipe.execute()
     if scheduled:
-        enqueue_in(SEAL_DELAY, seal_vote, vote_id)
-    if due is not None:  # (None: the job took the flag in between)
-        _pending_until[flag] = float(due) - SEAL_CLOCK_MARGIN
+        enqueue_at(due, seal_vote, vote_id)
+    if pending_due is not None:  # (None: the job took the flag in between)
+        # Floored: rq would run a job due at a fraction of a second from that whole second.
+        _pending_until[flag] = math.floor(float(pending_due)) - SEAL_CLOCK_MARGIN
 
 
 def clear_scheduled(vote_id: int) -> None:

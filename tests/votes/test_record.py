@@ -39,6 +39,9 @@ from participation.votes.services import close_if_due, open_vote, record_cast
 from participation.votes.tasks import seal_vote
 
 SAMPLE_ROSTER = Path(__file__).parent.parent / "data" / "roster-sample.csv"
+# A seal delay that makes the job due at once: rq schedules by the whole second, so with no
+# delay the job would be due at the next one.
+DUE_AT_ONCE = timedelta(seconds=-1)
 
 
 @pytest.fixture
@@ -155,9 +158,13 @@ def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monke
             _db.session.commit()
             record.schedule_sealing(vote_id)
             if n == 0:  # the flag holds the job's due time, which this process remembers
-                due = float(connection.get(flag))
-                assert 59 < due - time.time() <= 60
+                due = int(connection.get(flag))  # a whole second, rq's resolution
+                assert 59 < due - time.time() <= 61
                 assert record._pending_until[flag] == due - record.SEAL_CLOCK_MARGIN
+                # rq moves the job to the queue at that second, not before: the memo holds.
+                (job_id,) = scheduled.get_job_ids()
+                assert scheduled.get_jobs_to_schedule(timestamp=due - 1) == []
+                assert scheduled.get_jobs_to_schedule(timestamp=due) == [job_id]
                 connection.delete(flag)  # so that a cast that asked Redis again would show
         # Debounced: the casts ride along with one job, due SEAL_DELAY after the first, and
         # those before it is due do not ask Redis again.
@@ -168,7 +175,7 @@ def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monke
         run_due_jobs()
         assert (len(queue.job_ids), scheduled.count) == (0, 1)  # not due yet: nothing ran
 
-        monkeypatch.setattr(record, "SEAL_DELAY", timedelta(0))
+        monkeypatch.setattr(record, "SEAL_DELAY", DUE_AT_ONCE)
         connection.delete(flag)  # the job is lost, and this process forgets it
         scheduled.remove(scheduled.get_job_ids()[0], delete_job=True)
         record._pending_until.clear()
@@ -205,7 +212,7 @@ def test_flask_worker_seals_in_its_own_process(app, vote, redis_url, monkeypatch
     queue_name = f"test-worker-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     monkeypatch.setitem(app.config, "RQ_QUEUE", queue_name)
-    monkeypatch.setattr(record, "SEAL_DELAY", timedelta(0))
+    monkeypatch.setattr(record, "SEAL_DELAY", DUE_AT_ONCE)
     monkeypatch.setattr(record, "_pending_until", {})
     ran_in = []
     monkeypatch.setattr(record, "clear_scheduled", lambda vote_id: ran_in.append(os.getpid()))
