@@ -37,7 +37,8 @@ class SnapshotTables:
 
 
 def freeze(scope: Scope, tables: SnapshotTables, parent_id: int, empty_message: str) -> Frozen:
-    """Write the persons of ``scope`` (by the counting rules) with their dwellings and owners."""
+    """Write the persons of ``scope`` (by the counting rules) with their dwellings and owners
+    (the caller completes the snapshot, then calls ``analyze_snapshot``)."""
     check_scope(scope)
     facts = dwellings_in_scope(scope)
     electorate = group_persons(facts)
@@ -95,12 +96,16 @@ def freeze(scope: Scope, tables: SnapshotTables, parent_id: int, empty_message: 
     db.session.execute(insert(tables.dwelling), dwelling_rows)
     if owner_rows:
         db.session.execute(insert(tables.owner), owner_rows)
-    if dialect_name() == "postgresql":
-        # Statistics that include the new electorate (ANALYZE counts this transaction's own
-        # rows): with older ones the planner may take the campaign's persons for a handful
-        # and scan them all on every cast or answer, looking for the caller's (0.3 ms of
-        # database CPU a cast at 4,000 persons), until autovacuum analyzes the tables.
-        names = ", ".join(m.__tablename__ for m in (tables.person, tables.dwelling, tables.owner))
-        db.session.execute(text(f"ANALYZE {names}"))
     unknown = [labels[p.dwelling_ids[0]] for p in electorate.without_known_owner]
     return Frozen(electorate.t_cnt, electorate.t_area, unknown)
+
+
+def analyze_snapshot(tables: SnapshotTables) -> None:
+    """On PostgreSQL, refresh the planner's statistics of the snapshot tables once the
+    campaign's snapshot is complete and it is sure to open (ANALYZE counts this
+    transaction's own rows). With older ones the planner may take the campaign's persons for
+    a handful and scan them all on every cast or answer, looking for the caller's (0.3 ms of
+    database CPU a cast at 4,000 persons), until autovacuum analyzes the tables."""
+    if dialect_name() == "postgresql":
+        names = ", ".join(m.__tablename__ for m in (tables.person, tables.dwelling, tables.owner))
+        db.session.execute(text(f"ANALYZE {names}"))

@@ -48,7 +48,7 @@ from participation.counting import Basis
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
 from participation.roster.models import Community, Compound, Dwelling, Owner, Ownership, Street
-from participation.roster.snapshot import Frozen, SnapshotTables, freeze
+from participation.roster.snapshot import Frozen, SnapshotTables, analyze_snapshot, freeze
 from participation.surveys.models import (
     Answer,
     MenuItem,
@@ -199,6 +199,7 @@ def open_survey(survey: Survey, confirm_unknown_owners: bool = False) -> Frozen 
             f"有 {len(frozen.unknown_owner_labels)} 户房屋没有登记业主，请核实后确认开启",
             {"dwellings": frozen.unknown_owner_labels[:200]},
         )
+    analyze_snapshot(SNAPSHOT)
     survey.t_cnt, survey.t_area = frozen.t_cnt, frozen.t_area
     return frozen
 

@@ -26,7 +26,7 @@ from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
 from participation.roster.models import Entrance, Owner
-from participation.roster.snapshot import SnapshotTables, freeze
+from participation.roster.snapshot import SnapshotTables, analyze_snapshot, freeze
 from participation.votes.models import (
     Ballot,
     Channel,
@@ -199,6 +199,7 @@ def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners
             f"有 {unknown.count} 户房屋没有登记业主，请核实后确认开启",
             {"dwellings": unknown.labels[:200]},
         )
+    analyze_snapshot(SNAPSHOT)
     record_event(vote, "opened", now)
     return unknown
 
