@@ -166,7 +166,7 @@ def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monke
                 assert scheduled.get_jobs_to_schedule(timestamp=due - 1) == []
                 assert scheduled.get_jobs_to_schedule(timestamp=due) == [job_id]
                 connection.delete(flag)  # so that a cast that asked Redis again would show
-        # Debounced: the casts ride along with one job, due SEAL_DELAY after the first, and
+        # Debounced: the casts ride along with one job, due after the first, and
         # those before it is due do not ask Redis again.
         assert (len(queue.job_ids), scheduled.count) == (0, 1)
         assert connection.get(flag) is None
