@@ -1,12 +1,12 @@
 """Accounts (residents signed in by phone, staff with passwords), roles, sessions, one-time
-codes, rate-limit counters, dwelling claims and tenancies."""
+codes, rate-limit logs, dwelling claims and tenancies."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.common.types import UTCDateTime, str_enum, utcnow
@@ -89,13 +89,14 @@ class PhoneCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RateCounter(db.Model):
-    """Fixed-window counters, incremented atomically with INSERT … ON CONFLICT."""
+class RateLog(db.Model):
+    """The accepted hits of one rate limit for one subject: the times (milliseconds since the
+    epoch, ascending, space-separated) of at most the limit's number of latest hits. The row is
+    locked by an INSERT … ON CONFLICT before it is read, so concurrent hits are counted in turn."""
 
-    __tablename__ = "rate_counters"
+    __tablename__ = "rate_logs"
     key: Mapped[str] = mapped_column(String(96), primary_key=True)
-    window: Mapped[int] = mapped_column(primary_key=True)
-    count: Mapped[int] = mapped_column(default=0)
+    hits: Mapped[str] = mapped_column(Text, default="")
 
 
 class ClaimKind(enum.StrEnum):

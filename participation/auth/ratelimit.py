@@ -1,9 +1,12 @@
-"""Fixed-window rate limits, counted in the ``rate_counters`` table.
+"""Rolling-window rate limits, kept in the ``rate_logs`` table.
 
-One hit is one ``INSERT … ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING
-count``: atomic under concurrency, no check-then-write. Keys are keyed hashes, so the table
-holds no phone number or address in clear. Hits belong to the caller's transaction: a request
-that is refused rolls back, so only the requests that went through are counted.
+A limit allows at most ``max_hits`` in any ``seconds``-long span, wherever it starts: a second
+code one second after the first is refused even if a minute began in between (a fixed window
+would let it through). Each key's row holds the times of its latest accepted hits; one
+``INSERT … ON CONFLICT DO UPDATE … RETURNING`` locks and reads it, so concurrent hits on one key
+are counted one after another, never check-then-write. Keys are keyed hashes, so the table holds
+no phone number or address in clear. Hits belong to the caller's transaction: a request that is
+refused rolls back, so only the requests that went through are counted.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import update
 
-from participation.auth.models import RateCounter
+from participation.auth.models import RateLog
 from participation.common.errors import ApiError
 from participation.common.privacy import keyed_hash
 from participation.common.sql import upsert
@@ -32,42 +35,52 @@ class Limit:
     max_hits: int
     seconds: int
 
+    def __post_init__(self) -> None:
+        if self.max_hits < 1 or self.seconds < 1:
+            raise ValueError(f"rate limit {self.name} must allow at least one hit per second")
+
 
 def hit(limits: Iterable[Limit]) -> None:
-    """Count one hit on each limit; 429 ``rate_limited`` with ``Retry-After`` when one of them
-    is exceeded (the caller's rollback then takes the hits back)."""
-    now = utcnow().timestamp()
-    retry_after = 0
+    """Count one hit on each limit; 429 ``rate_limited`` with ``Retry-After`` (the seconds
+    until every limit has room again) when one of them is full. Locks are taken in the order
+    of ``limits``, so callers that list them in one order cannot deadlock."""
+    now = int(utcnow().timestamp() * 1000)
+    retry_after_ms = 0
+    accepted: list[tuple[str, list[int]]] = []
     for limit in limits:
-        window = int(now // limit.seconds)
         key = keyed_hash(f"{limit.name}:{limit.subject}", "rate-limit")
-        if _count(key, window) > limit.max_hits:
-            retry_after = max(retry_after, math.ceil((window + 1) * limit.seconds - now))
-    if retry_after:
+        span = limit.seconds * 1000
+        recent = [at for at in _locked_hits(key) if at > now - span]
+        if len(recent) >= limit.max_hits:
+            # Room again once the hit that makes the count max_hits leaves the span.
+            leaving = recent[len(recent) - limit.max_hits]
+            retry_after_ms = max(retry_after_ms, leaving + span - now)
+        else:
+            accepted.append((key, [*recent, now]))
+    if retry_after_ms:
+        retry_after = math.ceil(retry_after_ms / 1000)
         raise ApiError(
             429,
             "rate_limited",
             f"操作过于频繁，请{_wait(retry_after)}后再试",
             headers={"Retry-After": str(retry_after)},
         )
-
-
-def _count(key: str, window: int) -> int:
-    stmt = (
-        upsert(RateCounter)
-        .values(key=key, window=window, count=1)
-        .on_conflict_do_update(
-            index_elements=[RateCounter.key, RateCounter.window],
-            set_={"count": RateCounter.count + 1},
+    for key, hits in accepted:
+        db.session.execute(
+            update(RateLog).where(RateLog.key == key).values(hits=" ".join(map(str, hits)))
         )
-        .returning(RateCounter.count)
+
+
+def _locked_hits(key: str) -> list[int]:
+    """The times of ``key``'s latest accepted hits, its row locked until the transaction ends
+    (created empty on its first hit)."""
+    stmt = (
+        upsert(RateLog)
+        .values(key=key, hits="")
+        .on_conflict_do_update(index_elements=[RateLog.key], set_={"hits": RateLog.hits})
+        .returning(RateLog.hits)
     )
-    count = db.session.execute(stmt).scalar_one()
-    # Earlier windows of this key are over: drop them so the table stays small.
-    db.session.execute(
-        delete(RateCounter).where(RateCounter.key == key, RateCounter.window < window)
-    )
-    return count
+    return [int(at) for at in db.session.execute(stmt).scalar_one().split()]
 
 
 def _wait(seconds: int) -> str:

@@ -83,14 +83,14 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, seconds: int) -> None:
+    def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
 def rate_clock(monkeypatch) -> Clock:
-    """The rate limiter's clock, stopped 5 seconds into a minute and an hour, so that window
-    boundaries cannot make a test flaky."""
+    """The rate limiter's clock, stopped 5 seconds into a minute and moved only by the test, so
+    that waits and ``Retry-After`` values are exact."""
     clock = Clock(datetime(2030, 1, 1, 8, 0, 5, tzinfo=UTC))
     monkeypatch.setattr("participation.auth.ratelimit.utcnow", clock)
     return clock

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from participation.auth import sms
-from participation.auth.models import Account, PhoneCode, RateCounter
+from participation.auth.models import Account, PhoneCode, RateLog
 from participation.common.types import utcnow
 
 PHONE = "13812345678"
@@ -87,7 +87,7 @@ def test_codes_and_counters_hold_no_phone_number_or_address_in_clear(db, request
     assert code not in row.code_hash
     assert row.attempts == 0
     assert row.used_at is None
-    keys = db.session.scalars(select(RateCounter.key)).all()
+    keys = db.session.scalars(select(RateLog.key)).all()
     assert len(keys) == 3
     assert not any(PHONE in key or "127.0.0.1" in key for key in keys)
 
@@ -169,26 +169,46 @@ def test_malformed_code_is_422(client):
 
 def test_second_code_within_a_minute_is_429_with_retry_after(client, outbox, rate_clock):
     assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
+    rate_clock.advance(5)
     refused = client.post("/api/v1/auth/codes", json={"phone": PHONE})
     assert refused.status_code == 429
     assert refused.json["code"] == "rate_limited"
     assert refused.json["message"] == "操作过于频繁，请 55 秒后再试"
     assert refused.headers["Retry-After"] == "55"
     assert len(outbox) == 1
-    rate_clock.advance(55)
+    rate_clock.advance(54.999)
+    assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 429
+    rate_clock.advance(0.001)
     assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
+    assert len(outbox) == 2
+
+
+def test_the_minute_is_counted_from_the_last_code_not_from_the_clock(client, outbox, rate_clock):
+    rate_clock.advance(54.5)  # 08:00:59.5
+    assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
+    rate_clock.advance(1)  # 08:01:00.5, a new minute on the clock, one second later
+    refused = client.post("/api/v1/auth/codes", json={"phone": PHONE})
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "59"
+    assert len(outbox) == 1
 
 
 def test_codes_per_phone_per_hour(client, limits, rate_clock):
     limits(SMS_PER_PHONE_PER_MINUTE=10, SMS_PER_PHONE_PER_HOUR=2)
-    for _ in range(2):
-        assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
+    assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
+    rate_clock.advance(1800)
+    assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
+    rate_clock.advance(5)
     refused = client.post("/api/v1/auth/codes", json={"phone": PHONE})
     assert refused.status_code == 429
-    assert refused.headers["Retry-After"] == str(3600 - 5)
-    assert refused.json["message"] == "操作过于频繁，请 60 分钟后再试"
+    assert refused.headers["Retry-After"] == str(1800 - 5)
+    assert refused.json["message"] == "操作过于频繁，请 30 分钟后再试"
     other = client.post("/api/v1/auth/codes", json={"phone": "13912345678"})
     assert other.status_code == 202
+    # An hour after the first code, it no longer counts; the second still does.
+    rate_clock.advance(1800 - 5)
+    assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
+    assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 429
 
 
 def test_codes_per_address_per_hour(client, limits, rate_clock):
@@ -213,7 +233,10 @@ def test_refused_requests_are_not_counted(client, db, limits, rate_clock):
         assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 429
     rate_clock.advance(60)
     assert client.post("/api/v1/auth/codes", json={"phone": PHONE}).status_code == 202
-    assert sorted(db.session.scalars(select(RateCounter.count))) == [1, 2, 2]
+    # Kept: the phone's latest code for the minute; both codes for the phone's and the
+    # address's hour.
+    logged = db.session.scalars(select(RateLog.hits))
+    assert sorted(len(hits.split()) for hits in logged) == [1, 2, 2]
 
 
 # --- linking roster owners ----------------------------------------------------------------
