@@ -29,6 +29,7 @@ from participation.auth.models import (
     SubjectKind,
 )
 from participation.common.errors import ApiError, error_payload
+from participation.common.sql import hot_rows
 from participation.common.types import utcnow
 from participation.extensions import db
 
@@ -155,11 +156,8 @@ def _session_row(payload: dict) -> Row | None:
     sid = payload.get("sid")
     cached = request.environ.get("participation.auth_session")
     if cached is None or cached[0] != sid:
-        row = (
-            db.session.connection().execute(SESSION_AND_SUBJECT, {"sid": sid}).first()
-            if sid
-            else None
-        )
+        rows = hot_rows(SESSION_AND_SUBJECT, {"sid": sid}) if sid else []
+        row = rows[0] if rows else None
         cached = request.environ["participation.auth_session"] = (sid, row)
     return cached[1]
 

@@ -7,7 +7,7 @@ writing: deadline against the database clock, idempotency, latest cast wins.
 This is the hot path, two statements on PostgreSQL: the caller's persons in the vote, with the
 owner behind each and whether they already have a ballot, read together with
 ``record_cast``'s lock and clock; then ``record_cast``'s one statement writing the cast.
-Statements are built once.
+Statements are built once and, on PostgreSQL, run on the driver (``common.sql.hot_rows``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import and_, any_, bindparam, exists, func, select, true, tuple_
 
 from participation.common.errors import forbidden, invalid
-from participation.common.sql import dialect_name
+from participation.common.sql import dialect_name, hot_rows
 from participation.extensions import db
 from participation.roster.models import Owner
 from participation.votes.models import (
@@ -146,7 +146,7 @@ def owned_persons_locked(vote_id: int, account_id: int) -> tuple[list[OwnedPerso
         locked = lock_for_cast(vote_id)
         return (owned_persons(vote_id, account_id) if locked else []), locked
     params = {"vote_id": vote_id, "account_id": account_id}
-    rows = db.session.connection().execute(_locked_with_owned_persons(dialect), params).all()
+    rows = hot_rows(_locked_with_owned_persons(dialect), params)
     if not rows:
         return [], None
     return _persons(rows), (rows[0], rows[0].now)

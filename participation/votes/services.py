@@ -21,7 +21,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, updat
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import ApiError, conflict, invalid, not_found
-from participation.common.sql import db_now, dialect_name, upsert
+from participation.common.sql import db_now, dialect_name, hot_rows, upsert
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
@@ -376,11 +376,13 @@ def _write_cast(row: dict) -> int | None:
     """Write the cast ``row``: its event, queued for sealing, and the person's ballot if it
     is their latest. Returns the event id, None if the idempotency key was used before."""
     idempotent = row["idempotency_key"] is not None
-    # On the session's connection: plain Core statements, not the ORM's bulk insert path.
+    # Plain Core statements on the session's connection, not the ORM's bulk insert path; on
+    # PostgreSQL one, run on the driver.
     connection = db.session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        return connection.execute(_cast_statement(dialect, idempotent), row).scalar()
+        rows = hot_rows(_cast_statement(dialect, idempotent), row)
+        return rows[0].id if rows else None
     insert_event, ballot, queued = _cast_steps(dialect, idempotent)
     event = connection.execute(insert_event, row).first()
     if event is None:

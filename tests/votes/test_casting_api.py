@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from participation.auth.models import Role, Tenancy
+from participation.common.sql import DriverStatement
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.votes.models import Ballot, Choice, VoteEvent, VotePerson
@@ -242,7 +243,7 @@ def test_votes_a_resident_may_not_see_are_404_before_anything_else(
     assert casts_of(cancelled) == []
 
 
-def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner):
+def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner, monkeypatch):
     """The hot path stays lean: the sign-in's session, the caller's persons with the vote's
     share lock, and the write — no loading of the vote, no ping, no second session read."""
     statements: list[str] = []
@@ -250,6 +251,13 @@ def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner):
     def record(conn, cursor, statement, *args):
         statements.append(statement.split()[0])
 
+    run_on_driver = DriverStatement.rows
+
+    def record_on_driver(self, params):
+        statements.append(self.sql.split()[0])
+        return run_on_driver(self, params)
+
+    monkeypatch.setattr(DriverStatement, "rows", record_on_driver)
     engine = _db.engine
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
