@@ -57,12 +57,12 @@ class DriverStatement:
         self._results = [column.type.result_processor(dialect, None) for column in columns]
         self._row = namedtuple("Row", [column.key for column in columns])
 
-    def rows(self, params: dict) -> list:
+    def rows(self, connection, params: dict) -> list:
+        """The rows with ``params``, on ``connection`` (a SQLAlchemy ``Connection``)."""
         bound = {}
         for name, (required, constant, process) in self._binds.items():
             value = params[name] if required or name in params else constant
             bound[name] = process(value) if process and value is not None else value
-        connection = db.session.connection()
         dbapi = connection.dialect.loaded_dbapi
         try:
             with connection.connection.driver_connection.cursor() as cursor:
@@ -93,4 +93,4 @@ def hot_rows(statement, params: dict) -> list:
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, params).all()
-    return _driver_statement(statement, connection.dialect).rows(params)
+    return _driver_statement(statement, connection.dialect).rows(connection, params)

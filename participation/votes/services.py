@@ -378,11 +378,11 @@ def _write_cast(row: dict) -> int | None:
     idempotent = row["idempotency_key"] is not None
     # Plain Core statements on the session's connection, not the ORM's bulk insert path; on
     # PostgreSQL one, run on the driver.
-    connection = db.session.connection()
-    dialect = connection.dialect.name
+    dialect = dialect_name()
     if dialect == "postgresql":
         rows = hot_rows(_cast_statement(dialect, idempotent), row)
         return rows[0].id if rows else None
+    connection = db.session.connection()
     insert_event, ballot, queued = _cast_steps(dialect, idempotent)
     event = connection.execute(insert_event, row).first()
     if event is None:

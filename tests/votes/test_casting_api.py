@@ -253,9 +253,9 @@ def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner, 
 
     run_on_driver = DriverStatement.rows
 
-    def record_on_driver(self, params):
+    def record_on_driver(self, connection, params):
         statements.append(self.sql.split()[0])
-        return run_on_driver(self, params)
+        return run_on_driver(self, connection, params)
 
     monkeypatch.setattr(DriverStatement, "rows", record_on_driver)
     engine = _db.engine
