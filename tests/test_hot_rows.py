@@ -53,6 +53,13 @@ def test_a_driver_error_is_sqlalchemys(db, postgres_url):
 
 
 @pytest.mark.postgres
+def test_an_in_list_is_refused_up_front(db, postgres_url):
+    listed = select(AuthSession.id).where(AuthSession.id.in_(bindparam("ids", expanding=True)))
+    with pytest.raises(ValueError, match="expanding"):
+        hot_rows(listed, {"ids": ["a"]})
+
+
+@pytest.mark.postgres
 def test_a_lost_connection_is_invalidated_and_replaced(app, postgres_url):
     backend = select(func.pg_backend_pid().label("pid"))
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)

@@ -18,7 +18,7 @@ from flask_jwt_extended import (
     current_user,
     get_jwt,
 )
-from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from participation.auth.models import (
     Account,
@@ -150,7 +150,7 @@ ROLES_OF_STAFF = (
 )
 
 
-def _session_row(payload: dict) -> Row | None:
+def _session_row(payload: dict) -> tuple | None:
     """The token's session and subject, read once per request (kept in the request's
     environ, which no other request shares, unlike ``g`` under a test's app context)."""
     sid = payload.get("sid")

@@ -48,6 +48,8 @@ class DriverStatement:
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise ValueError("expanding (IN list) parameters are rendered per execution")
         self.sql = compiled.string
         self._binds = {
             name: (bind.required, bind.value, bind.type.bind_processor(dialect))
