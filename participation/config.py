@@ -20,8 +20,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(PREFIX + name, default)
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(_env(name, str(default)))
+def _env_int(name: str, default: int, minimum: int | None = None) -> int:
+    value = int(_env(name, str(default)))
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{PREFIX}{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -73,9 +76,9 @@ def load() -> dict:
         "SMS_SENDER": _env("SMS_SENDER", "console"),
         "SMS_CODE_TTL_SECONDS": _env_int("SMS_CODE_TTL_SECONDS", 300),
         "SMS_CODE_MAX_ATTEMPTS": _env_int("SMS_CODE_MAX_ATTEMPTS", 5),
-        "SMS_PER_PHONE_PER_MINUTE": _env_int("SMS_PER_PHONE_PER_MINUTE", 1),
-        "SMS_PER_PHONE_PER_HOUR": _env_int("SMS_PER_PHONE_PER_HOUR", 5),
-        "SMS_PER_ADDRESS_PER_HOUR": _env_int("SMS_PER_ADDRESS_PER_HOUR", 30),
+        "SMS_PER_PHONE_PER_MINUTE": _env_int("SMS_PER_PHONE_PER_MINUTE", 1, minimum=1),
+        "SMS_PER_PHONE_PER_HOUR": _env_int("SMS_PER_PHONE_PER_HOUR", 5, minimum=1),
+        "SMS_PER_ADDRESS_PER_HOUR": _env_int("SMS_PER_ADDRESS_PER_HOUR", 30, minimum=1),
         # Roster import: files with more rows than this run as a background job.
         "IMPORT_INLINE_MAX_ROWS": _env_int("IMPORT_INLINE_MAX_ROWS", 2000),
         "IMPORT_MAX_BYTES": _env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024),

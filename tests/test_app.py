@@ -1,3 +1,8 @@
+import pytest
+
+from participation import config
+
+
 def test_openapi_document_is_served(client):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
@@ -31,3 +36,9 @@ def test_every_operation_documents_its_errors(client):
             assert "default" in responses or any(
                 code.startswith(("4", "5")) for code in responses
             ), f"{method.upper()} {path} documents no error response"
+
+
+def test_a_rate_limit_below_one_is_refused_at_start(monkeypatch):
+    monkeypatch.setenv("PARTICIPATION_SMS_PER_PHONE_PER_MINUTE", "0")
+    with pytest.raises(ValueError, match="SMS_PER_PHONE_PER_MINUTE must be at least 1, not 0"):
+        config.load()

@@ -1,6 +1,6 @@
 """``hot_rows``: the cast path's statements, run on the driver on PostgreSQL, give what
-``Connection.execute`` gives — typed values, SQLAlchemy's errors, a lost connection
-invalidated (elsewhere they go through ``Connection.execute``)."""
+``Connection.execute`` gives — typed values, SQLAlchemy's errors with parameters hidden, a
+lost connection invalidated with the pool (elsewhere they go through ``Connection.execute``)."""
 
 from __future__ import annotations
 
@@ -44,11 +44,13 @@ def test_every_parameter_without_a_value_must_be_given(db, postgres_url):
 
 
 @pytest.mark.postgres
-def test_a_driver_error_is_sqlalchemys(db, postgres_url):
+def test_a_driver_error_is_sqlalchemys(db, postgres_url, monkeypatch):
+    monkeypatch.setattr(db.engine, "hide_parameters", True)  # production's: no personal data
     divide = select((literal(1) / bindparam("by", type_=sa.Integer)).label("quotient"))
     with pytest.raises(sa.exc.DBAPIError) as raised, db.session.begin_nested():
         hot_rows(divide, {"by": 0})
     assert not raised.value.connection_invalidated
+    assert "[SQL parameters hidden due to hide_parameters=True]" in str(raised.value)
     assert hot_rows(divide, {"by": 1}) == [(1,)]
 
 
@@ -68,9 +70,11 @@ def test_a_lost_connection_is_invalidated_and_replaced(app, postgres_url):
             (first,) = hot_rows(backend, {})
             with admin.connect() as connection:
                 connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), first._asdict())
+            pool = _db.engine.pool
             with pytest.raises(sa.exc.OperationalError) as raised:
                 hot_rows(backend, {})
             assert raised.value.connection_invalidated
+            assert _db.engine.pool is not pool  # the other pooled connections go too
             _db.session.rollback()
             (second,) = hot_rows(backend, {})
             assert second.pid != first.pid

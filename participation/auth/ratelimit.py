@@ -37,7 +37,7 @@ class Limit:
 
     def __post_init__(self) -> None:
         if self.max_hits < 1 or self.seconds < 1:
-            raise ValueError(f"rate limit {self.name} must allow at least one hit per second")
+            raise ValueError(f"rate limit {self.name}: max_hits and seconds must be at least 1")
 
 
 def hit(limits: Iterable[Limit]) -> None:

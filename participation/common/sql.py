@@ -37,13 +37,16 @@ def db_now() -> datetime:
 
 class DriverStatement:
     """A Core ``SELECT`` compiled once for PostgreSQL and run straight on the session's psycopg
-    connection, as a server-side prepared statement, in the session's transaction.
+    connection, in the session's transaction.
 
     On the cast path, SQLAlchemy's work per execution (cache key, execution context, result
     object) costs about as much client CPU as the round trip itself. Parameters and results
     still go through the columns' types (``bind_processor`` / ``result_processor``), so enums
-    and UTC timestamps come back as from ``Connection.execute``; rows are named tuples, and a
-    driver error is raised as SQLAlchemy's (a lost connection invalidated), as it would be.
+    and UTC timestamps come back as from ``Connection.execute``; rows are named tuples. A
+    driver error is raised as SQLAlchemy's, parameters hidden as the engine says, and a lost
+    connection invalidates the pool, as it would. Not prepared by force: psycopg drops its
+    prepared statements at every rollback (each read-only request's end), so it prepares by
+    its own count of uses in between. SQLAlchemy's statement events do not see these.
     """
 
     def __init__(self, statement, dialect):
@@ -68,14 +71,21 @@ class DriverStatement:
         dbapi = connection.dialect.loaded_dbapi
         try:
             with connection.connection.driver_connection.cursor() as cursor:
-                cursor.execute(self.sql, bound, prepare=True)
+                cursor.execute(self.sql, bound)
                 raws = cursor.fetchall()
         except dbapi.Error as error:
             lost = connection.dialect.is_disconnect(error, connection.connection, None)
-            if lost:
+            if lost:  # as SQLAlchemy does: this connection, and the pool's (likely dead too)
                 connection.invalidate(error)
+                connection.engine.dispose()
             raise DBAPIError.instance(
-                self.sql, bound, error, dbapi.Error, connection_invalidated=lost
+                self.sql,
+                bound,
+                error,
+                dbapi.Error,
+                hide_parameters=connection.engine.hide_parameters,
+                connection_invalidated=lost,
+                dialect=connection.dialect,
             ) from error
         results = self._results
         return [
