@@ -156,13 +156,15 @@ def setup(app: Flask, owners: int, tokens_file: Path) -> tuple[int, int]:
     )
     with app.test_request_context():
         tokens = [issue_tokens(SubjectKind.RESIDENT, a)["access_token"] for a in account_ids]
-    db.session.commit()
     tokens_file.write_text(json.dumps({"vote_id": vote.id, "tokens": tokens}))
     print(
         f"set up {vote.t_cnt:,} persons ({len(tokens):,} owners signed in) "
         f"in {time.perf_counter() - started:.1f} s"
     )
-    return len(tokens), small.id
+    small_id = small.id
+    db.session.commit()
+    db.session.close()  # no connection of this process stays open while the load runs
+    return len(tokens), small_id
 
 
 # The server ---------------------------------------------------------------------------------
@@ -174,8 +176,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_services(env: dict, port: int, workers: int, threads: int, worker_class: str):
-    """gunicorn and one rq worker, each in a session of its own (stopped with its children)."""
+def start_services(
+    env: dict, port: int, workers: int, threads: int, worker_class: str, worker_log: Path
+):
+    """gunicorn and one rq worker (its log to ``worker_log``), each in a session of its own
+    (stopped with its children)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTICIPATION_")} | env
     venv = Path(sys.executable).parent
     command = [
@@ -195,6 +200,7 @@ def start_services(env: dict, port: int, workers: int, threads: int, worker_clas
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
+        stderr=worker_log.open("w"),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -479,7 +485,7 @@ def main() -> None:
             db.engine.dispose()
             port = free_port()
             server, worker = start_services(
-                env, port, args.workers, args.threads, args.worker_class
+                env, port, args.workers, args.threads, args.worker_class, Path(tmp) / "worker.log"
             )
             bench = Bench(args, url, port, tokens, small, server, worker)
             kind = f"gthread × {args.threads} threads" if args.worker_class == "gthread" else "sync"

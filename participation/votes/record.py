@@ -83,13 +83,20 @@ def chain_head(vote_id: int) -> Row | None:
 
 
 # The sealing queue: a batch of a vote's unsealed events in id order, and taking them out.
-UNSEALED = (
-    select(VoteEvent.id, VoteEvent.digest)
-    .join(UnsealedEvent, UnsealedEvent.event_id == VoteEvent.id)
+# The batch is taken from the queue's index and each event's digest looked up by its key (a
+# subquery per row, which the planner cannot turn into a join): joined instead, a vote whose
+# record outgrew its statistics had every seal job hash all of its events.
+_BATCH = (
+    select(UnsealedEvent.event_id.label("id"))
     .where(UnsealedEvent.vote_id == bindparam("vote_id"))
-    .order_by(VoteEvent.id)
+    .order_by(UnsealedEvent.event_id)
     .limit(bindparam("batch_size"))
+    .subquery("batch")
 )
+UNSEALED = select(
+    _BATCH.c.id,
+    select(VoteEvent.digest).where(VoteEvent.id == _BATCH.c.id).scalar_subquery().label("digest"),
+).order_by(_BATCH.c.id)
 SEALED = delete(UnsealedEvent).where(
     UnsealedEvent.event_id.in_(bindparam("event_ids", expanding=True))
 )

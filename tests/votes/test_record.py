@@ -123,6 +123,44 @@ def test_sealing_chains_events_in_order_and_is_idempotent(vote):
     assert (last.seq, last.event_id, last.parent_hash) == (5, later.event_id, parent)
 
 
+@pytest.mark.postgres
+def test_sealing_reads_the_batch_not_the_whole_record(vote, postgres_url):
+    """A busy vote has recorded far more events than wait to be sealed: the batch is found
+    through the queue and each of its events by key, so a seal job costs what it seals. The
+    planner is steered towards a hash or merge join, as stale statistics steer it on a vote
+    whose record grew after its tables were analysed: even then no plan reads the record."""
+    _db.session.execute(
+        sa.text(
+            "INSERT INTO vote_events (vote_id, kind, nonce, digest, created_at) "
+            "SELECT :vote, 'cast', md5(n::text), md5(n::text) || md5(n::text), now() "
+            "FROM generate_series(1, 20000) AS n"
+        ),
+        {"vote": vote.id},
+    )
+    waiting = [cast(vote, person_id).event_id for person_id in person_ids(vote.id)[:3]]
+    _db.session.execute(sa.text("SET LOCAL enable_nestloop = off"))
+    params = {"vote_id": vote.id, "batch_size": 5000}
+    compiled = record.UNSEALED.compile(dialect=_db.engine.dialect)
+    plan = (
+        _db.session.connection()
+        .exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.construct_params(params))
+        .scalar_one()
+    )
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    record_reads = [n for n in nodes(plan[0]["Plan"]) if n.get("Relation Name") == "vote_events"]
+    assert record_reads, plan
+    for node in record_reads:  # by key only: no sequential, bitmap or whole-index scan
+        assert node["Node Type"] in ("Index Scan", "Index Only Scan"), node
+        assert node["Index Cond"].startswith("(id = "), node
+    assert [row.id for row in _db.session.execute(record.UNSEALED, params)] == waiting
+    _db.session.execute(sa.text("RESET enable_nestloop"))
+
+
 def test_a_cast_is_sealed_after_its_commit_without_redis(vote):
     result = cast(vote, person_ids(vote.id)[0])
     _db.session.commit()
