@@ -46,12 +46,11 @@ log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock(SEAL_LOCK_NAMESPACE, vote_id): held by sealers only.
 SEAL_LOCK_NAMESPACE = int.from_bytes(b"seal")
-# How long "a seal job is pending" stands without the job clearing it (a lost job).
-SEAL_FLAG_SECONDS = 60
-# A seal job runs at least this long after the cast that scheduled it, on a whole second
-# (rq's resolution): the casts in between ride along, so a busy vote is sealed in batches
-# (a job every second or so), not a job a cast.
-SEAL_DELAY = timedelta(milliseconds=500)
+# A seal job is due on the first whole second at least this long after the cast that asks
+# for it: more than the clock skew between app and worker hosts, so that the job reads the
+# queue after the cast's commit. The casts of that second ride along with it: a busy vote is
+# sealed in batches, a job a second, not a job a cast.
+SEAL_DELAY = timedelta(milliseconds=100)
 RECEIPT_FORMAT = re.compile(r"[A-Z2-7]{10}")
 # Once a vote has closed, every event must be sealed (publishing seals what is left).
 SEALED_WHEN = (VoteStatus.CLOSED, VoteStatus.PUBLISHED, VoteStatus.FINAL)
@@ -153,29 +152,27 @@ def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
 # Sealing after commit ----------------------------------------------------------------------
 
 
-def _scheduled_flag(vote_id: int) -> str:
-    return f"{current_app.config['RQ_QUEUE']}:votes:seal-scheduled:{vote_id}"
+# Seal jobs are due on whole seconds (rq's resolution): at most one per vote and second, the
+# slot's key in Redis saying it is scheduled. Each process remembers, per vote, the latest slot
+# it made sure of, so a busy vote's casts ask Redis about once a second per process.
+_slots: dict[str, int] = {}
+SLOT_KEY_SECONDS = 60  # how long a slot's key outlives its due time in Redis
 
 
-# Seal jobs this process knows to be pending: flag → until when it may count on the job
-# (its due time less SEAL_CLOCK_MARGIN). The job is due on a whole second (rq's resolution)
-# and clears its flag no earlier than that, so a cast committed before then is sealed by it
-# without asking Redis again.
-_pending_until: dict[str, float] = {}
-SEAL_CLOCK_MARGIN = 0.1  # seconds; more than the clock skew between app and worker hosts
+def _slot_prefix(vote_id: int) -> str:
+    return f"{current_app.config['RQ_QUEUE']}:votes:seal:{vote_id}"
 
 
 def schedule_sealing(vote_id: int) -> None:
     """Have the vote's new events sealed; call it after the commit of a cast. The caster
     never waits for the chain.
 
-    With Redis, at most one seal job per vote is pending: a flag set only if absent (and
-    expiring, in case the job is lost) enqueues the job, due on the first whole second at
-    least ``SEAL_DELAY`` later, and the job clears it before it seals, so every cast
-    committed before that is sealed by it and any later cast schedules the next job. The
-    flag holds the job's due time, which this process remembers: until shortly before it,
-    casts do not ask again (a busy vote's casts mostly skip Redis). Without Redis the events
-    are sealed right here; a failure only leaves them pending for the next sealing (the cast
+    With Redis, the cast makes sure a seal job is due on the first whole second at least
+    ``SEAL_DELAY`` from now: the job of that second, enqueued by whichever cast set its key
+    first. A job never runs before its due time, so it reads the queue after this commit
+    and seals this cast with every other of its second; a lost job leaves its events for the
+    next second's job (or the closing, which seals the rest). Without Redis the events are
+    sealed right here; a failure only leaves them pending for the next sealing (the cast
     itself is committed).
     """
     from participation.votes.tasks import seal_vote
@@ -188,27 +185,13 @@ def schedule_sealing(vote_id: int) -> None:
             db.session.rollback()
             log.warning("sealing vote %s failed; its events stay pending", vote_id, exc_info=True)
         return
-    flag, now = _scheduled_flag(vote_id), time.time()
-    if _pending_until.get(flag, 0.0) > now:
+    prefix = _slot_prefix(vote_id)
+    due = math.ceil(time.time() + SEAL_DELAY.total_seconds())
+    if _slots.get(prefix, 0) >= due:  # this process made sure of it (or of a later one)
         return
-    due = math.ceil(now + SEAL_DELAY.total_seconds())
-    # One round trip: set the flag to this due time if absent, and read the flag either way.
-    pipe = connection.pipeline(transaction=False)
-    pipe.set(flag, due, nx=True, ex=SEAL_FLAG_SECONDS)
-    pipe.get(flag)
-    scheduled, pending_due = pipe.execute()
-    if scheduled:
+    if connection.set(f"{prefix}:{due}", 1, nx=True, exat=due + SLOT_KEY_SECONDS):
         enqueue_at(due, seal_vote, vote_id)
-    if pending_due is not None:  # (None: the job took the flag in between)
-        # Floored: rq would run a job due at a fraction of a second from that whole second.
-        _pending_until[flag] = math.floor(float(pending_due)) - SEAL_CLOCK_MARGIN
-
-
-def clear_scheduled(vote_id: int) -> None:
-    """Called by the seal job before it seals (see ``schedule_sealing``)."""
-    connection = redis_connection()
-    if connection is not None:
-        connection.delete(_scheduled_flag(vote_id))
+    _slots[prefix] = due
 
 
 # Receipts ------------------------------------------------------------------------------------

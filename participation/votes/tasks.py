@@ -28,10 +28,8 @@ from participation.votes.services import accepting_casts, close_if_due, record_e
 
 @task
 def seal_vote(vote_id: int) -> int:
-    """Seal the vote's committed events into its chain (``record.seal_pending``); idempotent.
-    Clears the "scheduled" flag first, so a cast committed after that schedules another job
-    (see ``record.schedule_sealing``). Progress: ``sealed``."""
-    record.clear_scheduled(vote_id)
+    """Seal the vote's committed events into its chain (``record.seal_pending``); idempotent
+    (see ``record.schedule_sealing`` for when it runs). Progress: ``sealed``."""
     sealed = record.seal_pending(vote_id)
     db.session.commit()
     report_progress(sealed=sealed)

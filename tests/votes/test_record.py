@@ -172,68 +172,80 @@ def test_a_cast_is_sealed_after_its_commit_without_redis(vote):
 
 
 @pytest.mark.redis
-def test_with_redis_one_seal_job_per_vote_is_pending(app, vote, redis_url, monkeypatch):
+def test_with_redis_a_seal_job_a_second_carries_every_cast_of_it(
+    app, vote, redis_url, monkeypatch
+):
     from redis import Redis
     from rq import Queue, SimpleWorker
 
     queue_name = f"test-seal-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     monkeypatch.setitem(app.config, "RQ_QUEUE", queue_name)
+    monkeypatch.setattr(record, "_slots", {})
     connection = Redis.from_url(redis_url)
     queue = Queue(queue_name, connection=connection)
     scheduled = queue.scheduled_job_registry
     vote_id, persons = vote.id, person_ids(vote.id)
+    slots = f"{queue_name}:votes:seal:{vote_id}:*"
 
     def run_due_jobs():  # a burst worker with rq's scheduler: due jobs first, then the queue
         SimpleWorker([queue], connection=connection).work(burst=True, with_scheduler=True)
 
-    flag = f"{queue_name}:votes:seal-scheduled:{vote_id}"
-    monkeypatch.setattr(record, "SEAL_DELAY", timedelta(minutes=1))
-    monkeypatch.setattr(record, "_pending_until", {})
-    try:
-        for n, person_id in enumerate(persons[:3]):
-            cast(vote, person_id)
-            _db.session.commit()
-            record.schedule_sealing(vote_id)
-            if n == 0:  # the flag holds the job's due time, which this process remembers
-                due = int(connection.get(flag))  # a whole second, rq's resolution
-                assert 59 < due - time.time() <= 61
-                assert record._pending_until[flag] == due - record.SEAL_CLOCK_MARGIN
-                # rq moves the job to the queue at that second, not before: the memo holds.
-                (job_id,) = scheduled.get_job_ids()
-                assert scheduled.get_jobs_to_schedule(timestamp=due - 1) == []
-                assert scheduled.get_jobs_to_schedule(timestamp=due) == [job_id]
-                connection.delete(flag)  # so that a cast that asked Redis again would show
-        # Debounced: the casts ride along with one job, due after the first, and
-        # those before it is due do not ask Redis again.
-        assert (len(queue.job_ids), scheduled.count) == (0, 1)
-        assert connection.get(flag) is None
-        connection.set(flag, due)
-        assert record.verify(vote_id).pending == 3  # the casts did not wait for sealing
-        run_due_jobs()
-        assert (len(queue.job_ids), scheduled.count) == (0, 1)  # not due yet: nothing ran
-
-        monkeypatch.setattr(record, "SEAL_DELAY", DUE_AT_ONCE)
-        connection.delete(flag)  # the job is lost, and this process forgets it
-        scheduled.remove(scheduled.get_job_ids()[0], delete_job=True)
-        record._pending_until.clear()
-        cast(_db.session.get(Vote, vote_id), persons[3])
+    def cast_and_schedule(person_id):
+        cast(_db.session.get(Vote, vote_id), person_id)
         _db.session.commit()
         record.schedule_sealing(vote_id)
+
+    try:
+        # Due in a minute: the casts of that slot ride along with one job.
+        monkeypatch.setattr(record, "SEAL_DELAY", timedelta(minutes=1))
+        cast_and_schedule(persons[0])
+        (key,) = connection.keys(slots)
+        due = int(key.decode().rsplit(":", 1)[1])  # a whole second, rq's resolution
+        assert 59 < due - time.time() <= 61
+        (job_id,) = scheduled.get_job_ids()
+        # rq moves the job to the queue at that second, not before.
+        assert scheduled.get_jobs_to_schedule(timestamp=due - 1) == []
+        assert scheduled.get_jobs_to_schedule(timestamp=due) == [job_id]
+        connection.delete(key)  # so that a cast that asked Redis again would show
+        for person_id in persons[1:3]:
+            cast_and_schedule(person_id)
+        # This process made sure of the slot: its later casts did not ask Redis again.
+        assert (connection.keys(slots), scheduled.count, len(queue.job_ids)) == ([], 1, 0)
+        assert record.verify(vote_id).pending == 3  # the casts did not wait for sealing
+        run_due_jobs()
+        assert scheduled.count == 1  # not due yet: nothing ran
+
+        # Another process, the same slot: its key says the job exists.
+        connection.set(key, 1)
+        monkeypatch.setattr(record, "_slots", {})
+        cast_and_schedule(persons[3])
+        assert scheduled.count == 1
+        assert record.verify(vote_id).pending == 4
+
+        # The job is lost. Once its second has passed (here: another process, due at once),
+        # a cast schedules the next job, which seals everything pending; a second run of it
+        # seals nothing twice.
+        scheduled.remove(job_id, delete_job=True)
+        monkeypatch.setattr(record, "_slots", {})
+        monkeypatch.setattr(record, "SEAL_DELAY", DUE_AT_ONCE)
+        cast_and_schedule(persons[4])
+        assert scheduled.count == 1
         run_due_jobs()
         assert record.verify(vote_id).pending == 0
-        assert len(chain(vote_id)) == 5
+        assert len(chain(vote_id)) == 6  # opened + 5 casts
+        assert seal_vote(vote_id) == 0
 
-        cast(_db.session.get(Vote, vote_id), persons[4])
-        _db.session.commit()
-        record.schedule_sealing(vote_id)  # the job cleared its flag: a new job is scheduled
+        monkeypatch.setattr(record, "SEAL_DELAY", DUE_AT_ONCE - timedelta(seconds=1))
+        cast_and_schedule(persons[5])  # an earlier slot than the one made sure of: covered
+        assert (scheduled.count, len(queue.job_ids)) == (0, 0)
+        monkeypatch.setattr(record, "SEAL_DELAY", DUE_AT_ONCE + timedelta(seconds=2))
+        cast_and_schedule(persons[6])  # a later slot: its own job
         assert scheduled.count == 1
-        assert seal_vote(vote_id) == 1  # a second run of the same job seals nothing twice
-        run_due_jobs()
-        assert len(chain(vote_id)) == 6
     finally:
         queue.delete(delete_jobs=True)
-        connection.delete(flag)
+        for key in connection.scan_iter(f"*{queue_name}*"):
+            connection.delete(key)
 
 
 @pytest.mark.redis
@@ -251,9 +263,14 @@ def test_flask_worker_seals_in_its_own_process(app, vote, redis_url, monkeypatch
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     monkeypatch.setitem(app.config, "RQ_QUEUE", queue_name)
     monkeypatch.setattr(record, "SEAL_DELAY", DUE_AT_ONCE)
-    monkeypatch.setattr(record, "_pending_until", {})
-    ran_in = []
-    monkeypatch.setattr(record, "clear_scheduled", lambda vote_id: ran_in.append(os.getpid()))
+    monkeypatch.setattr(record, "_slots", {})
+    ran_in, seal_pending = [], record.seal_pending
+
+    def sealing_here(vote_id):
+        ran_in.append(os.getpid())
+        return seal_pending(vote_id)
+
+    monkeypatch.setattr(record, "seal_pending", sealing_here)
     connection = Redis.from_url(redis_url)
     vote_id = vote.id
     try:
