@@ -156,7 +156,7 @@ def seal_pending(vote_id: int, batch_size: int = 5000) -> int:
 # slot's key in Redis saying it is scheduled. Each process remembers, per vote, the latest slot
 # it made sure of, so a busy vote's casts ask Redis about once a second per process.
 _slots: dict[str, int] = {}
-SLOT_KEY_SECONDS = 60  # how long a slot's key outlives its due time in Redis
+SLOT_KEY_SECONDS = 60  # how long a slot's key stays in Redis (its job is due within 2 s)
 
 
 def _slot_prefix(vote_id: int) -> str:
@@ -189,7 +189,7 @@ def schedule_sealing(vote_id: int) -> None:
     due = math.ceil(time.time() + SEAL_DELAY.total_seconds())
     if _slots.get(prefix, 0) >= due:  # this process made sure of it (or of a later one)
         return
-    if connection.set(f"{prefix}:{due}", 1, nx=True, exat=due + SLOT_KEY_SECONDS):
+    if connection.set(f"{prefix}:{due}", 1, nx=True, ex=SLOT_KEY_SECONDS):
         enqueue_at(due, seal_vote, vote_id)
     _slots[prefix] = due
 
