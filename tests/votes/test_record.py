@@ -138,7 +138,7 @@ def test_sealing_reads_the_batch_not_the_whole_record(vote, postgres_url):
         {"vote": vote.id},
     )
     waiting = [cast(vote, person_id).event_id for person_id in person_ids(vote.id)[:3]]
-    _db.session.execute(sa.text("SET LOCAL enable_nestloop = off"))
+    _db.session.execute(sa.text("SET LOCAL enable_nestloop = off"))  # until the rollback
     params = {"vote_id": vote.id, "batch_size": 5000}
     compiled = record.UNSEALED.compile(dialect=_db.engine.dialect)
     plan = (
@@ -158,7 +158,6 @@ def test_sealing_reads_the_batch_not_the_whole_record(vote, postgres_url):
         assert node["Node Type"] in ("Index Scan", "Index Only Scan"), node
         assert node["Index Cond"].startswith("(id = "), node
     assert [row.id for row in _db.session.execute(record.UNSEALED, params)] == waiting
-    _db.session.execute(sa.text("RESET enable_nestloop"))
 
 
 def test_a_cast_is_sealed_after_its_commit_without_redis(vote):
