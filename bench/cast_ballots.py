@@ -194,14 +194,15 @@ def start_services(
         "wsgi:app",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    worker = subprocess.Popen(
-        [str(venv / "flask"), "--app", "wsgi:app", "worker"],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=worker_log.open("w"),
-    )
+    with worker_log.open("w") as log:  # the worker writes to its own copy
+        worker = subprocess.Popen(
+            [str(venv / "flask"), "--app", "wsgi:app", "worker"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
