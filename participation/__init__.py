@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, send_from_directory
+from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from participation import config as settings
+from participation.common.parsing import IdConverter
+from participation.common.schemas import decimal_as_string
 from participation.extensions import api, db, jwt, migrate, ping_after_idle
 
 
@@ -23,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
+    app.url_map.converters["int"] = IdConverter
     _import_models()
     db.init_app(app)
     with app.app_context():
@@ -30,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db)
     jwt.init_app(app)
     api.init_app(app)
+    api.register_converter(IdConverter, integerconverter2paramschema)
+    api.ma_plugin.converter.add_attribute_function(decimal_as_string)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 
 from participation.auth import schemas, services, sms
 from participation.auth.models import Account, Role, StaffUser, SubjectKind
@@ -19,6 +18,7 @@ from participation.auth.tokens import (
 from participation.common.errors import ErrorSchema
 from participation.common.http import client_address
 from participation.common.pagination import SelectPage
+from participation.common.parsing import Blueprint
 from participation.extensions import db
 
 blp = Blueprint("auth", __name__, description="Sign-in, tokens and the resident's profile")

@@ -7,7 +7,7 @@ import re
 import marshmallow as ma
 
 from participation.auth.models import ClaimKind, ClaimStatus, Role
-from participation.common.schemas import Amount, LocalDateTime, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, Schema
 
 MOBILE = re.compile(r"1[3-9]\d{9}")
 
@@ -38,7 +38,7 @@ class CodeRequestSchema(Schema):
 
 class CodeSentSchema(Schema):
     message = ma.fields.String()
-    expires_in = ma.fields.Integer(metadata={"description": "seconds the code stays valid"})
+    expires_in = Integer(metadata={"description": "seconds the code stays valid"})
 
 
 class PhoneSignInSchema(Schema):
@@ -67,7 +67,7 @@ class StaffSignInSchema(Schema):
 class AccessTokenSchema(Schema):
     access_token = ma.fields.String()
     token_type = ma.fields.String(metadata={"example": "Bearer"})
-    expires_in = ma.fields.Integer(metadata={"description": "seconds the access token lives"})
+    expires_in = Integer(metadata={"description": "seconds the access token lives"})
 
 
 class TokenPairSchema(AccessTokenSchema):
@@ -80,7 +80,7 @@ class TokenPairSchema(AccessTokenSchema):
 
 
 class ClaimInSchema(Schema):
-    compound_id = ma.fields.Integer(
+    compound_id = Integer(
         required=True, strict=True, error_messages=_required("请选择小区")
     )
     building = ma.fields.String(
@@ -137,10 +137,10 @@ class ClaimInSchema(Schema):
 
 
 class ClaimSchema(Schema):
-    id = ma.fields.Integer()
-    compound_id = ma.fields.Integer()
+    id = Integer()
+    compound_id = Integer()
     compound_name = ma.fields.String()
-    dwelling_id = ma.fields.Integer()
+    dwelling_id = Integer()
     dwelling_label = ma.fields.String(metadata={"example": "1栋2单元501"})
     kind = ma.fields.Enum(ClaimKind, by_value=True)
     status = ma.fields.Enum(ClaimStatus, by_value=True)
@@ -179,7 +179,7 @@ class RejectSchema(Schema):
 
 class RoleGrantSchema(Schema):
     role = ma.fields.Enum(Role, by_value=True, required=True)
-    scope_id = ma.fields.Integer(
+    scope_id = Integer(
         load_default=0,
         strict=True,
         metadata={"description": "id of the district, street, community or compound; 0 for admin"},
@@ -194,9 +194,9 @@ class RoleGrantSchema(Schema):
 
 
 class RoleSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     role = ma.fields.Enum(Role, by_value=True)
-    scope_id = ma.fields.Integer()
+    scope_id = Integer()
     place_name = ma.fields.String(allow_none=True, metadata={"description": "null for admin"})
 
 
@@ -233,7 +233,7 @@ class StaffPatchSchema(Schema):
 
 
 class StaffSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     username = ma.fields.String()
     display_name = ma.fields.String()
     phone = ma.fields.String(allow_none=True)
@@ -246,8 +246,8 @@ class StaffSchema(Schema):
 
 
 class DwellingRefSchema(Schema):
-    dwelling_id = ma.fields.Integer()
-    compound_id = ma.fields.Integer()
+    dwelling_id = Integer()
+    compound_id = Integer()
     compound_name = ma.fields.String()
     label = ma.fields.String(metadata={"example": "1栋2单元501"})
 
@@ -255,7 +255,7 @@ class DwellingRefSchema(Schema):
 class OwnedDwellingSchema(DwellingRefSchema):
     area = Amount(metadata={"description": "m², two decimals"})
     owner_name = ma.fields.String(metadata={"description": "masked: 张*"})
-    co_owners = ma.fields.Integer(metadata={"description": "other registered owners"})
+    co_owners = Integer(metadata={"description": "other registered owners"})
 
 
 class ResidentProfileSchema(Schema):
@@ -266,7 +266,7 @@ class ResidentProfileSchema(Schema):
 
 
 class StaffProfileSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     username = ma.fields.String()
     display_name = ma.fields.String()
     roles = ma.fields.List(ma.fields.Nested(RoleSchema))

@@ -84,15 +84,34 @@ def error_payload(error: HTTPException) -> tuple[dict, dict]:
         payload["message"] = data["message"]
     errors = data.get("errors") or data.get("messages")
     if errors:
-        # webargs nests by location ({"json": {...}}); keep the field level for clients.
-        if set(errors) <= {"json", "query", "form", "files", "headers", "path", "view_args"}:
-            merged: dict = {}
-            for part in errors.values():
-                merged.update(part)
-            errors = merged
-        payload["errors"] = errors
+        payload["errors"] = _field_errors(errors)
     if status == 500:
         original = getattr(error, "original_exception", None)
         if original is not None:
             log.exception("unhandled error", exc_info=original)
-    return payload, data.get("headers", {})
+    headers = {
+        name: value for name, value in error.get_headers() if name.lower() != "content-type"
+    }  # e.g. Allow on a 405
+    headers.update(data.get("headers") or {})
+    return payload, headers
+
+
+WEBARGS_LOCATIONS = {"json", "query", "form", "files", "headers", "path", "view_args"}
+
+
+def _field_errors(errors) -> dict:
+    """webargs nests problems by location (``{"json": {...}}``), or gives a list for a
+    location as a whole (a body that is not JSON): keep the field level for clients, and put
+    problems of a whole location under ``_schema``."""
+    if not isinstance(errors, dict):
+        return {"_schema": list(errors)}
+    if not set(errors) <= WEBARGS_LOCATIONS:
+        return errors
+    merged: dict = {}
+    for part in errors.values():
+        for field, problems in (part if isinstance(part, dict) else {"_schema": part}).items():
+            if isinstance(problems, list) and isinstance(merged.get(field), list):
+                merged[field] = merged[field] + problems
+            else:
+                merged[field] = problems
+    return merged

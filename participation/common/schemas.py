@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -9,13 +12,58 @@ import marshmallow as ma
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TWO_PLACES = Decimal("0.01")
+# PostgreSQL's ``integer``: every id and count of this API fits, and nothing larger reaches
+# a query (where it would overflow the driver or the column).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# The instants the API takes: a campaign that opens before 2000 or closes after 2100 is a typo.
+EARLIEST = datetime(2000, 1, 1, tzinfo=SHANGHAI)
+LATEST = datetime(2100, 12, 31, 23, 59, 59, tzinfo=SHANGHAI)
+# A decimal written plainly: no exponent, no sign other than a leading minus.
+DECIMAL_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
+
+
+class Integer(ma.fields.Integer):
+    """A whole number within PostgreSQL's integer (documented as such): ``1.5`` is refused,
+    not cut to 1, and ``2**63`` is a 422, not an overflow. Narrow it with ``validate=``."""
+
+    default_error_messages = {
+        "invalid": "须为整数",
+        "range": f"须为 {INT_MIN} 到 {INT_MAX} 之间的整数",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(
+            ma.validate.Range(min=INT_MIN, max=INT_MAX, error=self.error_messages["range"])
+        )
+
+    def _validated(self, value):
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
 
 
 class LocalDateTime(ma.fields.AwareDateTime):
-    """ISO 8601 with offset, shown in Asia/Shanghai; naive input is read as Shanghai time."""
+    """ISO 8601 with offset, shown in Asia/Shanghai; naive input is read as Shanghai time.
+    Input must lie between ``EARLIEST`` and ``LATEST``."""
 
     def __init__(self, **kwargs):
         super().__init__(format="iso", default_timezone=SHANGHAI, **kwargs)
+        description = self.metadata.get("description")
+        bounds = "2000-01-01 至 2100-12-31（北京时间）"
+        self.metadata = {
+            **self.metadata,
+            "description": f"{description}；{bounds}" if description else bounds,
+        }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            instant = super()._deserialize(value, attr, data, **kwargs)
+        except OverflowError as error:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from error
+        if not EARLIEST <= instant <= LATEST:
+            raise ma.ValidationError("时间须在 2000-01-01 与 2100-12-31 之间")
+        return instant
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -23,16 +71,65 @@ class LocalDateTime(ma.fields.AwareDateTime):
         return super()._serialize(value.astimezone(SHANGHAI), attr, obj, **kwargs)
 
 
-class Amount(ma.fields.Decimal):
+class PlainDecimal(ma.fields.Decimal):
+    """A decimal sent as a string and written plainly (``DECIMAL_PATTERN``: "1e5" and 3.5
+    are refused), as the OpenAPI document says (see ``decimal_as_string``)."""
+
+    default_error_messages = {"invalid": "须为最多两位小数的数字字符串，如 \"1234.50\""}
+
+    def __init__(self, **kwargs):
+        super().__init__(as_string=True, allow_nan=False, **kwargs)
+
+    def _validated(self, value):
+        if not isinstance(value, str) or not re.fullmatch(DECIMAL_PATTERN, value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class Amount(PlainDecimal):
     """Money in yuan or area in m²: a string with two decimals ("1234.50")."""
 
     def __init__(self, **kwargs):
-        super().__init__(places=2, as_string=True, rounding=ROUND_HALF_UP, **kwargs)
+        super().__init__(places=2, rounding=ROUND_HALF_UP, **kwargs)
+
+
+def decimal_as_string(converter, field, ret: dict, **kwargs) -> dict:
+    """apispec attribute function: a Decimal field is a string with a pattern in the OpenAPI
+    document (that is what it sends and takes), its bounds said in words."""
+    if not isinstance(field, ma.fields.Decimal):
+        return {}
+    bounds = [
+        f"{label} {ret.pop(key)}"
+        for key, label in (("minimum", "最小"), ("maximum", "最大"))
+        if key in ret
+    ]
+    for key in ("minLength", "maxLength", "exclusiveMinimum", "exclusiveMaximum", "format"):
+        ret.pop(key, None)
+    update = {"type": "string", "pattern": DECIMAL_PATTERN}
+    if bounds:
+        description = field.metadata.get("description")
+        update["description"] = "；".join(filter(None, [description, "，".join(bounds)]))
+    if field.allow_none:
+        update["nullable"] = True
+    return update
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("不能为空白")
 
 
 class Schema(ma.Schema):
-    """Base schema: unknown fields in input are an error, not silently dropped."""
+    """Base schema: unknown fields in input are an error, not silently dropped; text that
+    must not be empty (a ``Length`` with a minimum) must not be blank either."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
+        # Each schema instance binds its own copies of the declared fields.
+        if isinstance(field_obj, ma.fields.String) and any(
+            isinstance(v, ma.validate.Length) and (v.min or v.equal) for v in field_obj.validators
+        ):
+            field_obj.validators.append(not_blank)

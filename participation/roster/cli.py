@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import click
@@ -27,8 +28,11 @@ DEMO_COMPOUNDS = [
 ]
 
 
-def _credentials_file():
-    return current_app.instance_path + "/demo-credentials.txt"
+def _credentials_file() -> str:
+    """Where the demo committee's password is kept; instance/ may not exist yet when the
+    secrets come from the environment."""
+    os.makedirs(current_app.instance_path, exist_ok=True)
+    return os.path.join(current_app.instance_path, "demo-credentials.txt")
 
 
 @demo_cli.command("seed")

@@ -7,7 +7,7 @@ from flask import request
 from flask_smorest.fields import Upload
 
 from participation.common.errors import ErrorSchema
-from participation.common.schemas import LocalDateTime, Schema
+from participation.common.schemas import Integer, LocalDateTime, Schema
 from participation.roster.models import ImportStatus
 
 
@@ -32,7 +32,7 @@ class RosterUploadSchema(Schema):
 
 
 class RowProblemSchema(Schema):
-    line = ma.fields.Integer(metadata={"description": "行号，与文件中一致：表头为第1行"})
+    line = Integer(metadata={"description": "行号，与文件中一致：表头为第1行"})
     column = ma.fields.String(metadata={"example": "手机号"})
     problem = ma.fields.String(metadata={"example": "手机号应为11位大陆手机号码"})
 
@@ -51,13 +51,13 @@ class OwnerChangeSchema(Schema):
 
 
 class ImportSummarySchema(Schema):
-    rows = ma.fields.Integer()
-    dwellings_created = ma.fields.Integer()
-    dwellings_updated = ma.fields.Integer()
-    dwellings_unchanged = ma.fields.Integer()
-    dwellings_not_in_file = ma.fields.Integer()
-    owners_created = ma.fields.Integer()
-    owners_updated = ma.fields.Integer()
+    rows = Integer()
+    dwellings_created = Integer()
+    dwellings_updated = Integer()
+    dwellings_unchanged = Integer()
+    dwellings_not_in_file = Integer()
+    owners_created = Integer()
+    owners_updated = Integer()
 
 
 class ImportReportSchema(Schema):
@@ -79,8 +79,8 @@ class ImportReportSchema(Schema):
 
 
 class RosterImportSchema(Schema):
-    id = ma.fields.Integer()
-    compound_id = ma.fields.Integer()
+    id = Integer()
+    compound_id = Integer()
     filename = ma.fields.String()
     dry_run = ma.fields.Boolean()
     status = ma.fields.Enum(
@@ -91,8 +91,8 @@ class RosterImportSchema(Schema):
             "（有问题，未写入）/ failed（意外错误，未写入）"
         },
     )
-    rows_total = ma.fields.Integer()
-    rows_done = ma.fields.Integer(metadata={"description": "已检查的行数"})
+    rows_total = Integer()
+    rows_done = Integer(metadata={"description": "已检查的行数"})
     message = ma.fields.String(attribute="report.message", dump_default="")
     created_at = LocalDateTime()
     finished_at = LocalDateTime(allow_none=True)

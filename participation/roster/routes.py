@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +19,7 @@ from participation.auth.scoping import (
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, forbidden, not_found
 from participation.common.pagination import SelectPage
+from participation.common.parsing import Blueprint
 from participation.extensions import db
 from participation.roster import schemas, services
 from participation.roster.electorate import Scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from participation.common.schemas import Amount, LocalDateTime, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, Schema
 
 
 class NameSchema(Schema):
@@ -12,7 +12,7 @@ class NameSchema(Schema):
 
 
 class PlaceSchema(Schema):
-    id = ma.fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     name = ma.fields.String()
 
 
@@ -27,7 +27,7 @@ class CompoundPatchSchema(Schema):
 
 
 class CompoundSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     address = ma.fields.String()
     community = ma.fields.Function(lambda c: c.community.name)
@@ -37,25 +37,25 @@ class CompoundSchema(Schema):
 
 
 class CompoundDetailSchema(CompoundSchema):
-    buildings = ma.fields.Integer()
-    dwellings = ma.fields.Integer()
-    owners = ma.fields.Integer()
+    buildings = Integer()
+    dwellings = Integer()
+    owners = Integer()
 
 
 class CompoundQuerySchema(Schema):
-    community_id = ma.fields.Integer()
+    community_id = Integer()
 
 
 class EntranceSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
-    dwellings = ma.fields.Integer()
+    dwellings = Integer()
 
 
 class BuildingSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
-    dwellings = ma.fields.Integer()
+    dwellings = Integer()
     entrances = ma.fields.List(ma.fields.Nested(EntranceSchema))
 
 
@@ -63,7 +63,7 @@ class OwnerSchema(Schema):
     """Names and phones are masked (张*, 138****5678) unless the caller is staff of the
     owner's compound."""
 
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     phone = ma.fields.String()
     id_last4 = ma.fields.String()
@@ -72,11 +72,11 @@ class OwnerSchema(Schema):
 
 
 class DwellingSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     label = ma.fields.String(metadata={"description": "1栋2单元501"})
-    building_id = ma.fields.Integer()
-    entrance_id = ma.fields.Integer()
-    floor = ma.fields.Integer()
+    building_id = Integer()
+    entrance_id = Integer()
+    floor = Integer()
     room = ma.fields.String()
     area = Amount()
     area_source = ma.fields.String()
@@ -86,28 +86,28 @@ class DwellingSchema(Schema):
 
 
 class DwellingQuerySchema(Schema):
-    building_id = ma.fields.Integer()
-    entrance_id = ma.fields.Integer()
+    building_id = Integer()
+    entrance_id = Integer()
 
 
 class ScopeQuerySchema(Schema):
-    building_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
-    entrance_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    building_ids = ma.fields.List(Integer(), load_default=list)
+    entrance_ids = ma.fields.List(Integer(), load_default=list)
 
 
 class ElectoratePartSchema(Schema):
-    building_id = ma.fields.Integer()
+    building_id = Integer()
     name = ma.fields.String()
-    t_cnt = ma.fields.Integer()
+    t_cnt = Integer()
     t_area = Amount()
 
 
 class ElectorateSchema(Schema):
-    t_cnt = ma.fields.Integer(metadata={"description": "persons (headcount)"})
+    t_cnt = Integer(metadata={"description": "persons (headcount)"})
     t_area = Amount(metadata={"description": "sum of their exclusive areas, m²"})
-    dwellings = ma.fields.Integer()
-    developer_dwellings = ma.fields.Integer()
-    persons_without_known_owner = ma.fields.Integer(
+    dwellings = Integer()
+    developer_dwellings = Integer()
+    persons_without_known_owner = Integer(
         metadata={"description": "sold dwellings whose owner the roster does not know"}
     )
     by_building = ma.fields.List(
@@ -120,7 +120,7 @@ class ElectorateSchema(Schema):
 
 
 class PublicCompoundSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     address = ma.fields.String()
     buildings = ma.fields.List(ma.fields.Nested(BuildingSchema))

@@ -11,7 +11,6 @@ import io
 from flask import send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 
 from participation.auth.models import Role
 from participation.auth.scoping import (
@@ -24,6 +23,7 @@ from participation.auth.scoping import (
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema
 from participation.common.pagination import SelectPage
+from participation.common.parsing import Blueprint
 from participation.common.types import utcnow
 from participation.extensions import db
 from participation.surveys import consent, menu, schemas, services

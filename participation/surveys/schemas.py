@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import marshmallow as ma
 
-from participation.common.schemas import Amount, LocalDateTime, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, PlainDecimal, Schema
 from participation.counting import Basis
 from participation.surveys.menu import TIER_LABELS
 from participation.surveys.models import QuestionType, RespondentBasis, SurveyKind, SurveyStatus
@@ -54,16 +54,16 @@ class QuestionInSchema(Schema):
     )
     text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
     required = ma.fields.Boolean(metadata={"description": "必答题，默认 true"})
-    min_choices = ma.fields.Integer(allow_none=True, metadata={"description": "多选：默认 1"})
-    max_choices = ma.fields.Integer(allow_none=True, metadata={"description": "多选：默认选项数"})
-    scale_min = ma.fields.Integer(allow_none=True, metadata={"description": "评分：默认 1"})
-    scale_max = ma.fields.Integer(allow_none=True, metadata={"description": "评分：默认 5"})
+    min_choices = Integer(allow_none=True, metadata={"description": "多选：默认 1"})
+    max_choices = Integer(allow_none=True, metadata={"description": "多选：默认选项数"})
+    scale_min = Integer(allow_none=True, metadata={"description": "评分：默认 1"})
+    scale_max = Integer(allow_none=True, metadata={"description": "评分：默认 5"})
     dimension = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Length(min=1, max=64),
         metadata={"description": "满意度：评价维度，如 工程质量；默认为题目"},
     )
-    menu_item_id = ma.fields.Integer(
+    menu_item_id = Integer(
         allow_none=True, metadata={"description": "满意度：所评价的改造项目（目录 id）"}
     )
     options = ma.fields.List(
@@ -88,10 +88,10 @@ class SurveyFieldsSchema(Schema):
     )
     anonymous = ma.fields.Boolean(metadata={"description": "匿名作答，默认 false；意愿征集须实名"})
     building_ids = ma.fields.List(
-        ma.fields.Integer(),
+        Integer(),
         metadata={"description": "范围：楼栋；与 entrance_ids 均为空时为全小区"},
     )
-    entrance_ids = ma.fields.List(ma.fields.Integer())
+    entrance_ids = ma.fields.List(Integer())
     opens_at = LocalDateTime()
     closes_at = LocalDateTime(metadata={"description": "须晚于 opens_at 且在将来"})
     consent_basis = ma.fields.Enum(
@@ -99,16 +99,16 @@ class SurveyFieldsSchema(Schema):
         by_value=True,
         metadata={"description": "意愿征集 2/3 门槛按 count 人数 / area 面积 / both 两者"},
     )
-    objection_days = ma.fields.Integer(
+    objection_days = Integer(
         validate=ma.validate.Range(min=0, max=90),
         metadata={"description": "公示期（天），默认 VOTE_OBJECTION_DAYS"},
     )
-    menu_min_items = ma.fields.Integer(
+    menu_min_items = Integer(
         allow_none=True,
         validate=ma.validate.Range(min=1),
         metadata={"description": "菜单：至少选几项"},
     )
-    menu_max_items = ma.fields.Integer(
+    menu_max_items = Integer(
         allow_none=True,
         validate=ma.validate.Range(min=1),
         metadata={"description": "菜单：至多选几项"},
@@ -118,11 +118,11 @@ class SurveyFieldsSchema(Schema):
         validate=ma.validate.Range(min=0),
         metadata={"description": "菜单：预算上限（元）"},
     )
-    adoption_numerator = ma.fields.Integer(
+    adoption_numerator = Integer(
         validate=ma.validate.Range(min=1),
         metadata={"description": "菜单：完善类、提升类的采纳门槛 numerator/denominator，默认 1/2"},
     )
-    adoption_denominator = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    adoption_denominator = Integer(validate=ma.validate.Range(min=1))
     adoption_strict = ma.fields.Boolean(
         metadata={"description": "true（默认）：须超过门槛（过半数）；false：达到即可"}
     )
@@ -184,35 +184,35 @@ class OpenSurveySchema(Schema):
 
 
 class OptionSchema(Schema):
-    id = ma.fields.Integer()
-    position = ma.fields.Integer()
+    id = Integer()
+    position = Integer()
     label = ma.fields.String()
     value = ma.fields.String(allow_none=True)
-    survey_menu_item_id = ma.fields.Integer(
+    survey_menu_item_id = Integer(
         allow_none=True, metadata={"description": "菜单题：对应的菜单项"}
     )
 
 
 class QuestionSchema(Schema):
-    id = ma.fields.Integer()
-    position = ma.fields.Integer()
+    id = Integer()
+    position = Integer()
     type = ma.fields.Enum(
         QuestionType, by_value=True, metadata={"description": QUESTION_TYPE_DESCRIPTION}
     )
     text = ma.fields.String()
     required = ma.fields.Boolean()
-    min_choices = ma.fields.Integer(allow_none=True)
-    max_choices = ma.fields.Integer(allow_none=True)
-    scale_min = ma.fields.Integer(allow_none=True)
-    scale_max = ma.fields.Integer(allow_none=True)
+    min_choices = Integer(allow_none=True)
+    max_choices = Integer(allow_none=True)
+    scale_min = Integer(allow_none=True)
+    scale_max = Integer(allow_none=True)
     dimension = ma.fields.String(allow_none=True)
-    menu_item_id = ma.fields.Integer(allow_none=True)
+    menu_item_id = Integer(allow_none=True)
     options = ma.fields.List(ma.fields.Nested(OptionSchema))
 
 
 class SurveySchema(Schema):
-    id = ma.fields.Integer()
-    compound_id = ma.fields.Integer()
+    id = Integer()
+    compound_id = Integer()
     kind = ma.fields.Enum(SurveyKind, by_value=True, metadata={"description": KIND_DESCRIPTION})
     title = ma.fields.String()
     description = ma.fields.String()
@@ -222,17 +222,17 @@ class SurveySchema(Schema):
         SurveyStatus, by_value=True, metadata={"description": SURVEY_STATUS_DESCRIPTION}
     )
     accepting_responses = ma.fields.Boolean(metadata={"description": "此刻是否接受作答"})
-    building_ids = ma.fields.List(ma.fields.Integer())
-    entrance_ids = ma.fields.List(ma.fields.Integer())
+    building_ids = ma.fields.List(Integer())
+    entrance_ids = ma.fields.List(Integer())
     opens_at = LocalDateTime()
     closes_at = LocalDateTime()
     consent_basis = ma.fields.Enum(Basis, by_value=True)
-    objection_days = ma.fields.Integer()
-    menu_min_items = ma.fields.Integer(allow_none=True)
-    menu_max_items = ma.fields.Integer(allow_none=True)
+    objection_days = Integer()
+    menu_min_items = Integer(allow_none=True)
+    menu_max_items = Integer(allow_none=True)
     budget_cap = Amount(allow_none=True)
-    adoption_numerator = ma.fields.Integer()
-    adoption_denominator = ma.fields.Integer()
+    adoption_numerator = Integer()
+    adoption_denominator = Integer()
     adoption_strict = ma.fields.Boolean()
     satisfaction_threshold = Amount(allow_none=True)
     questions = ma.fields.List(
@@ -242,19 +242,19 @@ class SurveySchema(Schema):
         metadata={"description": "详情中，按问卷类型：如菜单式问卷的改造项目及本户应出资"}
     )
     # staff only
-    t_cnt = ma.fields.Integer(
+    t_cnt = Integer(
         allow_none=True, metadata={"description": "工作人员可见：按业主作答时开启时冻结的总人数"}
     )
     t_area = Amount(allow_none=True, metadata={"description": "工作人员可见：总面积（m²）"})
-    created_by_id = ma.fields.Integer(metadata={"description": "工作人员可见"})
+    created_by_id = Integer(metadata={"description": "工作人员可见"})
     created_at = LocalDateTime(metadata={"description": "工作人员可见"})
     opened_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
     closed_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
-    responses = ma.fields.Integer(metadata={"description": "工作人员可见（详情）：已作答份数"})
+    responses = Integer(metadata={"description": "工作人员可见（详情）：已作答份数"})
 
 
 class SurveyOpenedSchema(SurveySchema):
-    unknown_owners = ma.fields.Integer(metadata={"description": "范围内没有登记业主的户数"})
+    unknown_owners = Integer(metadata={"description": "范围内没有登记业主的户数"})
     unknown_dwellings = ma.fields.List(ma.fields.String(), metadata={"example": ["1栋1单元102"]})
 
 
@@ -289,19 +289,19 @@ class MySurveySchema(SurveySchema):
 
 
 class AnswerInSchema(Schema):
-    question_id = ma.fields.Integer(required=True)
+    question_id = Integer(required=True)
     option_ids = ma.fields.List(
-        ma.fields.Integer(), allow_none=True, metadata={"description": "选择题：所选选项"}
+        Integer(), allow_none=True, metadata={"description": "选择题：所选选项"}
     )
-    rating = ma.fields.Integer(allow_none=True, metadata={"description": "评分题"})
+    rating = Integer(allow_none=True, metadata={"description": "评分题"})
     text = ma.fields.String(allow_none=True, metadata={"description": "文字题：不超过 1000 字"})
 
 
 class ResponseInSchema(Schema):
-    person_id = ma.fields.Integer(
+    person_id = Integer(
         metadata={"description": "按业主作答：为哪一份业主身份作答；只有一份时可省略"}
     )
-    dwelling_id = ma.fields.Integer(
+    dwelling_id = Integer(
         metadata={"description": "按住户作答：按哪一处房屋作答；只有一处时可省略"}
     )
     answers = ma.fields.List(
@@ -313,16 +313,16 @@ class ResponseInSchema(Schema):
 
 
 class AnswerSchema(Schema):
-    question_id = ma.fields.Integer()
-    option_ids = ma.fields.List(ma.fields.Integer())
-    rating = ma.fields.Integer(allow_none=True)
+    question_id = Integer()
+    option_ids = ma.fields.List(Integer())
+    rating = Integer(allow_none=True)
     text = ma.fields.String(allow_none=True)
 
 
 class SubmittedSchema(Schema):
-    person_id = ma.fields.Integer(allow_none=True, metadata={"description": "按业主作答时"})
+    person_id = Integer(allow_none=True, metadata={"description": "按业主作答时"})
     dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
-    revision = ma.fields.Integer(metadata={"description": "第几次作答（再次作答替换此前答案）"})
+    revision = Integer(metadata={"description": "第几次作答（再次作答替换此前答案）"})
     replaced = ma.fields.Boolean(metadata={"description": "true：替换了此前的答案"})
     replayed = ma.fields.Boolean(
         metadata={"description": "true：同一 Idempotency-Key 的重复请求，未再次提交"}
@@ -332,10 +332,10 @@ class SubmittedSchema(Schema):
 
 
 class MyResponseSchema(Schema):
-    person_id = ma.fields.Integer(allow_none=True, metadata={"description": "按业主作答时"})
+    person_id = Integer(allow_none=True, metadata={"description": "按业主作答时"})
     dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
     answered = ma.fields.Boolean()
-    revision = ma.fields.Integer(allow_none=True)
+    revision = Integer(allow_none=True)
     submitted_at = LocalDateTime(allow_none=True)
     answers = ma.fields.List(ma.fields.Nested(AnswerSchema))
 
@@ -345,18 +345,18 @@ class MyResponseSchema(Schema):
 
 class ConsentAnswerSchema(Schema):
     value = ma.fields.String(metadata={"enum": ["agree", "disagree"]})
-    count = ma.fields.Integer()
+    count = Integer()
     area = Amount()
 
 
 class ConsentFiguresSchema(Schema):
     """T (electorate), P (answered the consent question: 同意 or 不同意), Y (同意)."""
 
-    t_cnt = ma.fields.Integer(metadata={"description": "总人数（冻结的业主名册）"})
+    t_cnt = Integer(metadata={"description": "总人数（冻结的业主名册）"})
     t_area = Amount(metadata={"description": "总面积（m²）"})
-    p_cnt = ma.fields.Integer(metadata={"description": "已作答人数（同意和不同意都算参与）"})
+    p_cnt = Integer(metadata={"description": "已作答人数（同意和不同意都算参与）"})
     p_area = Amount()
-    y_cnt = ma.fields.Integer(metadata={"description": "同意人数"})
+    y_cnt = Integer(metadata={"description": "同意人数"})
     y_area = Amount()
     answers = ma.fields.List(ma.fields.Nested(ConsentAnswerSchema))
     participation = ma.fields.Nested(RatiosSchema, metadata={"description": "参与率 P/T"})
@@ -364,7 +364,7 @@ class ConsentFiguresSchema(Schema):
 
 
 class ConsentMissingSchema(Schema):
-    persons = ma.fields.Integer(metadata={"description": "还需多少人同意（按人数计时）"})
+    persons = Integer(metadata={"description": "还需多少人同意（按人数计时）"})
     area = Amount(metadata={"description": "还需多少 m² 同意（按面积计时）"})
     text = ma.fields.String(metadata={"example": "还需 1 人同意"})
 
@@ -376,27 +376,27 @@ class ConsentGateSchema(ConsentFiguresSchema):
 
 
 class ConsentBuildingSchema(ConsentFiguresSchema):
-    building_id = ma.fields.Integer()
+    building_id = Integer()
     name = ma.fields.String(metadata={"example": "1栋"})
 
 
 class ChoiceShareSchema(Schema):
     value = ma.fields.String(allow_none=True)
     label = ma.fields.String()
-    count = ma.fields.Integer()
+    count = Integer()
     area = Amount()
     share = ma.fields.Nested(CountRatioSchema, metadata={"description": "占该题作答人数"})
 
 
 class DistributionSchema(Schema):
-    question_id = ma.fields.Integer()
+    question_id = Integer()
     text = ma.fields.String()
-    respondents = ma.fields.Integer()
+    respondents = Integer()
     options = ma.fields.List(ma.fields.Nested(ChoiceShareSchema))
 
 
 class ConsentTallySchema(ConsentGateSchema):
-    survey_id = ma.fields.Integer()
+    survey_id = Integer()
     status = ma.fields.String()
     buildings = ma.fields.List(
         ma.fields.Nested(ConsentBuildingSchema),
@@ -412,11 +412,11 @@ class ConsentTallySchema(ConsentGateSchema):
 
 
 class NonRespondentQuerySchema(Schema):
-    building_id = ma.fields.Integer(metadata={"description": "在该楼栋有房屋的业主"})
+    building_id = Integer(metadata={"description": "在该楼栋有房屋的业主"})
 
 
 class NonRespondentSchema(Schema):
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     rooms = ma.fields.List(ma.fields.String(), metadata={"example": ["2栋1单元202"]})
     developer = ma.fields.Boolean(metadata={"description": "开发建设单位（未售、未交付房屋）"})
     owners = ma.fields.List(
@@ -427,18 +427,18 @@ class NonRespondentSchema(Schema):
 
 
 class SurveyObjectionSchema(Schema):
-    id = ma.fields.Integer()
-    survey_id = ma.fields.Integer()
+    id = Integer()
+    survey_id = Integer()
     summary = ma.fields.String()
-    recorded_by_id = ma.fields.Integer()
+    recorded_by_id = Integer()
     recorded_at = LocalDateTime()
     resolution = ma.fields.String(allow_none=True)
-    resolved_by_id = ma.fields.Integer(allow_none=True)
+    resolved_by_id = Integer(allow_none=True)
     resolved_at = LocalDateTime(allow_none=True)
 
 
 class SurveyPublicationSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     status = ma.fields.String(metadata={"description": "closed / published 公示中 / final"})
     closed_at = LocalDateTime(allow_none=True)
     published_at = LocalDateTime(allow_none=True)
@@ -449,7 +449,7 @@ class SurveyPublicationSchema(Schema):
 class ConsentNoticeSchema(Schema):
     """公示: aggregates and place names only, no personal data."""
 
-    survey_id = ma.fields.Integer()
+    survey_id = Integer()
     title = ma.fields.String()
     compound = ma.fields.String()
     buildings = ma.fields.List(ma.fields.String(), metadata={"description": "范围：楼栋"})
@@ -478,7 +478,7 @@ def _whole_fen(value: Decimal) -> None:
         raise ma.ValidationError("金额最多保留两位小数")
 
 
-class Money(ma.fields.Decimal):
+class Money(PlainDecimal):
     """Money in input: yuan, at least 0, at most two decimals (more are rejected, not
     rounded)."""
 
@@ -486,9 +486,7 @@ class Money(ma.fields.Decimal):
         money_range = ma.validate.Range(
             min=0, max=MONEY_MAX, error="金额须在 0 到 999999999999.99 之间"
         )
-        super().__init__(
-            as_string=True, allow_nan=False, validate=[money_range, _whole_fen], **kwargs
-        )
+        super().__init__(validate=[money_range, _whole_fen], **kwargs)
 
 
 TIERS = ["basic", "improvement", "enhancement"]
@@ -497,21 +495,21 @@ TIER_FIELD = ma.validate.OneOf(TIERS, error="类别只能是 basic、improvement
 
 class MenuItemQuerySchema(Schema):
     tier = ma.fields.String(validate=TIER_FIELD, metadata={"enum": TIERS})
-    district_id = ma.fields.Integer(
+    district_id = Integer(
         metadata={"description": "该区自有的改造项目一并列出（须在管辖或所辖小区所在区）"}
     )
 
 
 class MenuItemSchema(Schema):
-    id = ma.fields.Integer()
-    district_id = ma.fields.Integer(allow_none=True, metadata={"description": "null：政策清单"})
+    id = Integer()
+    district_id = Integer(allow_none=True, metadata={"description": "null：政策清单"})
     tier = ma.fields.String(metadata={"enum": TIERS})
     tier_label = ma.fields.Function(
         lambda item: TIER_LABELS[item.tier], metadata={"example": "基础类"}
     )
     name = ma.fields.String(metadata={"example": "加装电梯"})
     description = ma.fields.String()
-    position = ma.fields.Integer()
+    position = Integer()
 
 
 class MenuItemInSchema(Schema):
@@ -523,7 +521,7 @@ class MenuItemInSchema(Schema):
     description = ma.fields.String(
         load_default="", validate=ma.validate.Length(max=500, error="说明最多 500 字")
     )
-    position = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=100000))
+    position = Integer(strict=True, validate=ma.validate.Range(min=0, max=100000))
 
     @ma.pre_load
     def _strip(self, data, **kwargs):
@@ -533,7 +531,7 @@ class MenuItemInSchema(Schema):
 
 
 class MenuEntryInSchema(Schema):
-    menu_item_id = ma.fields.Integer(required=True, strict=True)
+    menu_item_id = Integer(required=True, strict=True)
     estimated_cost = Money(required=True, metadata={"description": "估算投资（元）"})
     residents_part = Money(required=True, metadata={"description": "居民出资部分（元）"})
     per_household = Money(
@@ -547,10 +545,10 @@ class MenuEntryInSchema(Schema):
 
 
 class AdoptionSchema(Schema):
-    numerator = ma.fields.Integer(
+    numerator = Integer(
         required=True, strict=True, validate=ma.validate.Range(min=1, error="须为正整数")
     )
-    denominator = ma.fields.Integer(
+    denominator = Integer(
         required=True, strict=True, validate=ma.validate.Range(min=1, error="须为正整数")
     )
     strict = ma.fields.Boolean(
@@ -569,10 +567,10 @@ class MenuInSchema(Schema):
         required=True,
         validate=ma.validate.Length(min=1, max=100, error="菜单须有 1 到 100 个项目"),
     )
-    min_items = ma.fields.Integer(
+    min_items = Integer(
         required=True, strict=True, metadata={"description": "至少选几项"}
     )
-    max_items = ma.fields.Integer(
+    max_items = Integer(
         required=True, strict=True, metadata={"description": "至多选几项"}
     )
     budget_cap = Money(allow_none=True, metadata={"description": "预算上限（元，估算投资）"})
@@ -597,15 +595,15 @@ class MenuInSchema(Schema):
 
 
 class AdoptionOutSchema(Schema):
-    numerator = ma.fields.Integer()
-    denominator = ma.fields.Integer()
+    numerator = Integer()
+    denominator = Integer()
     strict = ma.fields.Boolean()
 
 
 class MenuEntrySchema(Schema):
-    id = ma.fields.Integer(metadata={"description": "菜单项（survey_menu_item）id"})
-    menu_item_id = ma.fields.Integer()
-    option_id = ma.fields.Integer(allow_none=True, metadata={"description": "作答时选择的选项"})
+    id = Integer(metadata={"description": "菜单项（survey_menu_item）id"})
+    menu_item_id = Integer()
+    option_id = Integer(allow_none=True, metadata={"description": "作答时选择的选项"})
     name = ma.fields.String()
     description = ma.fields.String()
     estimated_cost = Amount()
@@ -626,16 +624,16 @@ class MenuTierSchema(Schema):
 
 
 class HouseholdSchema(Schema):
-    persons = ma.fields.Integer(metadata={"description": "本人在范围内计为几户（通常 1）"})
+    persons = Integer(metadata={"description": "本人在范围内计为几户（通常 1）"})
     area = Amount(metadata={"description": "本户在范围内的专有部分面积（m²）"})
     labels = ma.fields.List(ma.fields.String(), metadata={"example": ["1栋1单元101"]})
 
 
 class MenuSchema(Schema):
-    survey_id = ma.fields.Integer()
-    question_id = ma.fields.Integer(allow_none=True, metadata={"description": "菜单题"})
-    min_items = ma.fields.Integer(allow_none=True)
-    max_items = ma.fields.Integer(allow_none=True)
+    survey_id = Integer()
+    question_id = Integer(allow_none=True, metadata={"description": "菜单题"})
+    min_items = Integer(allow_none=True)
+    max_items = Integer(allow_none=True)
     budget_cap = Amount(allow_none=True)
     adoption = ma.fields.Nested(AdoptionOutSchema)
     estimated_cost = Amount(metadata={"description": "菜单全部项目估算投资合计"})
@@ -653,14 +651,14 @@ class ThresholdSchema(AdoptionOutSchema):
 
 
 class MenuResultItemSchema(Schema):
-    id = ma.fields.Integer()
-    menu_item_id = ma.fields.Integer()
+    id = Integer()
+    menu_item_id = Integer()
     tier = ma.fields.String(metadata={"enum": TIERS})
     tier_label = ma.fields.String()
     name = ma.fields.String()
     estimated_cost = Amount()
     residents_part = Amount()
-    support_count = ma.fields.Integer(metadata={"description": "选择该项的人数"})
+    support_count = Integer(metadata={"description": "选择该项的人数"})
     support_area = Amount(
         allow_none=True, metadata={"description": "选择者面积（按住户计时 null）"}
     )
@@ -671,15 +669,15 @@ class MenuResultItemSchema(Schema):
     status = ma.fields.String(
         metadata={"enum": ["basic", "included", "over_budget", "not_adopted"]}
     )
-    priority = ma.fields.Integer(allow_none=True, metadata={"description": "纳入项目的优先顺序"})
+    priority = Integer(allow_none=True, metadata={"description": "纳入项目的优先顺序"})
     note = ma.fields.String(metadata={"example": "应改尽改"})
 
 
 class MenuResultSchema(Schema):
-    survey_id = ma.fields.Integer()
+    survey_id = Integer()
     final = ma.fields.Boolean(metadata={"description": "false：问卷进行中的实时统计"})
     basis = ma.fields.String(metadata={"enum": ["owner", "resident"]})
-    respondents = ma.fields.Integer(metadata={"description": "参与人数"})
+    respondents = Integer(metadata={"description": "参与人数"})
     respondents_area = Amount(allow_none=True)
     threshold = ma.fields.Nested(ThresholdSchema)
     budget_cap = Amount(allow_none=True)
@@ -693,10 +691,10 @@ class MenuResultSchema(Schema):
         metadata={"description": "基础类按支持排序，其后已采纳、未采纳项目按支持排序"},
     )
     included = ma.fields.List(
-        ma.fields.Integer(), metadata={"description": "纳入的菜单项，按优先顺序"}
+        Integer(), metadata={"description": "纳入的菜单项，按优先顺序"}
     )
     over_budget = ma.fields.List(
-        ma.fields.Integer(), metadata={"description": "达到门槛但超出预算"}
+        Integer(), metadata={"description": "达到门槛但超出预算"}
     )
 
 
@@ -704,10 +702,10 @@ class MenuResultSchema(Schema):
 
 
 class SatisfactionCountsSchema(Schema):
-    satisfied = ma.fields.Integer(metadata={"description": "满意"})
-    basic = ma.fields.Integer(metadata={"description": "基本满意"})
-    dissatisfied = ma.fields.Integer(metadata={"description": "不满意"})
-    unknown = ma.fields.Integer(metadata={"description": "不了解（不计入满意率）"})
+    satisfied = Integer(metadata={"description": "满意"})
+    basic = Integer(metadata={"description": "基本满意"})
+    dissatisfied = Integer(metadata={"description": "不满意"})
+    unknown = Integer(metadata={"description": "不了解（不计入满意率）"})
 
 
 class SatisfactionFiguresSchema(Schema):
@@ -722,28 +720,28 @@ class SatisfactionFiguresSchema(Schema):
 
 
 class SatisfactionDimensionSchema(SatisfactionFiguresSchema):
-    question_id = ma.fields.Integer()
+    question_id = Integer()
     dimension = ma.fields.String(metadata={"example": "工程质量"})
     text = ma.fields.String()
-    menu_item_id = ma.fields.Integer(allow_none=True, metadata={"description": "所评改造项目"})
+    menu_item_id = Integer(allow_none=True, metadata={"description": "所评改造项目"})
 
 
 class SatisfactionBuildingSchema(SatisfactionFiguresSchema):
-    building_id = ma.fields.Integer(allow_none=True)
+    building_id = Integer(allow_none=True)
     name = ma.fields.String(metadata={"example": "1栋"})
     dimensions = ma.fields.List(ma.fields.Nested(SatisfactionDimensionSchema))
 
 
 class SatisfactionItemSchema(SatisfactionFiguresSchema):
-    menu_item_id = ma.fields.Integer()
+    menu_item_id = Integer()
     name = ma.fields.String(metadata={"example": "加装电梯"})
     tier = ma.fields.String(metadata={"enum": ["basic", "improvement", "enhancement"]})
 
 
 class SatisfactionSchema(Schema):
-    survey_id = ma.fields.Integer()
+    survey_id = Integer()
     threshold = Amount(metadata={"description": "达标线（%），问卷未设置时为 80.00"})
-    responses = ma.fields.Integer(metadata={"description": "答卷数"})
+    responses = Integer(metadata={"description": "答卷数"})
     overall = ma.fields.Nested(
         SatisfactionFiguresSchema, metadata={"description": "总体：各维度计数之和"}
     )
@@ -761,7 +759,7 @@ class SurveyCommentSchema(Schema):
     """A free-text answer. Named surveys add where it comes from (room labels, no names);
     anonymous surveys nothing about who wrote it."""
 
-    question_id = ma.fields.Integer()
+    question_id = Integer()
     question = ma.fields.String()
     text = ma.fields.String()
     submitted_at = LocalDateTime(metadata={"description": "实名问卷才有"})

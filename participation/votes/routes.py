@@ -13,7 +13,6 @@ import io
 from flask import current_app, send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 
 from participation.auth.scoping import (
     PUBLIC_BLUEPRINTS,
@@ -26,6 +25,7 @@ from participation.auth.tokens import current_principal
 from participation.common import notify
 from participation.common.errors import ErrorSchema, not_found
 from participation.common.pagination import SelectPage
+from participation.common.parsing import Blueprint
 from participation.common.types import utcnow
 from participation.extensions import db
 from participation.votes import (

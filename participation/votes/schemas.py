@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import current_app, request, url_for
 from flask_smorest.fields import Upload
 
-from participation.common.schemas import Amount, LocalDateTime, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, Schema
 from participation.votes.models import Channel, Choice, Matter, ProxyStatus, VoteStatus
 
 # --- lifecycle and casting -----------------------------------------------------------------
@@ -27,14 +27,14 @@ class VoteInSchema(Schema):
         metadata={"description": "表决事项（民法典第278条），决定计票规则；elevator 加装电梯"},
     )
     building_ids = ma.fields.List(
-        ma.fields.Integer(),
+        Integer(),
         load_default=list,
         metadata={"description": "表决范围：楼栋；与 entrance_ids 均为空时为全小区"},
     )
-    entrance_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+    entrance_ids = ma.fields.List(Integer(), load_default=list)
     opens_at = LocalDateTime(required=True)
     closes_at = LocalDateTime(required=True, metadata={"description": "须晚于 opens_at 且在将来"})
-    objection_days = ma.fields.Integer(
+    objection_days = Integer(
         load_default=lambda: current_app.config["VOTE_OBJECTION_DAYS"],
         validate=ma.validate.Range(min=0, max=90),
         metadata={"description": "公示期（天），默认 VOTE_OBJECTION_DAYS"},
@@ -76,7 +76,7 @@ class AttachmentUploadSchema(Schema):
 
 
 class AttachmentSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     filename = ma.fields.String()
     content_type = ma.fields.String()
@@ -88,35 +88,35 @@ class AttachmentSchema(Schema):
 
 
 class VoteSchema(Schema):
-    id = ma.fields.Integer()
-    compound_id = ma.fields.Integer()
+    id = Integer()
+    compound_id = Integer()
     title = ma.fields.String()
     description = ma.fields.String()
     matter = ma.fields.Enum(Matter, by_value=True)
     rule = ma.fields.String(metadata={"description": "civil_code_major / civil_code_ordinary"})
     status = ma.fields.Enum(VoteStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
     accepting_casts = ma.fields.Boolean(metadata={"description": "此刻是否接受投票"})
-    building_ids = ma.fields.List(ma.fields.Integer())
-    entrance_ids = ma.fields.List(ma.fields.Integer())
+    building_ids = ma.fields.List(Integer())
+    entrance_ids = ma.fields.List(Integer())
     opens_at = LocalDateTime()
     closes_at = LocalDateTime()
-    objection_days = ma.fields.Integer()
+    objection_days = Integer()
     attachments = ma.fields.List(
         ma.fields.Nested(AttachmentSchema), metadata={"description": "详情中：方案、预算等材料"}
     )
     # staff only
-    t_cnt = ma.fields.Integer(
+    t_cnt = Integer(
         allow_none=True, metadata={"description": "工作人员可见：开启时冻结的总人数"}
     )
     t_area = Amount(allow_none=True, metadata={"description": "工作人员可见：总面积（m²）"})
-    created_by_id = ma.fields.Integer(metadata={"description": "工作人员可见"})
+    created_by_id = Integer(metadata={"description": "工作人员可见"})
     created_at = LocalDateTime(metadata={"description": "工作人员可见"})
     opened_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
     closed_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
 
 
 class VoteOpenedSchema(VoteSchema):
-    unknown_owners = ma.fields.Integer(metadata={"description": "范围内没有登记业主的户数"})
+    unknown_owners = Integer(metadata={"description": "范围内没有登记业主的户数"})
     unknown_dwellings = ma.fields.List(ma.fields.String(), metadata={"example": ["1栋1单元102"]})
 
 
@@ -137,7 +137,7 @@ class CastInSchema(Schema):
         },
         metadata={"description": "agree 同意 / disagree 不同意 / abstain 弃权"},
     )
-    person_id = ma.fields.Integer(
+    person_id = Integer(
         metadata={"description": "为哪一份表决权投票；只有一份时可省略（见 my-ballots）"}
     )
 
@@ -157,13 +157,13 @@ class CastSchema(Schema):
         attribute="result.replayed",
         metadata={"description": "true：同一 Idempotency-Key 的重复请求，未再次投票"},
     )
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
     channel = ma.fields.Enum(Channel, by_value=True)
 
 
 class MyBallotSchema(Schema):
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
     choice = ma.fields.Enum(
         Choice, by_value=True, allow_none=True, metadata={"description": "null：尚未投票"}
@@ -192,7 +192,7 @@ class IdempotencyHeaderSchema(ma.Schema):
 
 
 class ProxyGrantSchema(Schema):
-    person_id = ma.fields.Integer(
+    person_id = Integer(
         metadata={"description": "为哪一份表决权委托；只有一份时可省略"}
     )
     proxy_phone = ma.fields.String(
@@ -203,11 +203,11 @@ class ProxyGrantSchema(Schema):
 
 
 class ProxySchema(Schema):
-    id = ma.fields.Integer()
-    vote_id = ma.fields.Integer()
+    id = Integer()
+    vote_id = Integer()
     vote_title = ma.fields.String()
     closes_at = LocalDateTime()
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
     owner_name = ma.fields.String(metadata={"description": "委托人；本小区业委会以外脱敏"})
     proxy_phone = ma.fields.String(metadata={"description": "受托人手机号；本小区业委会以外脱敏"})
@@ -238,7 +238,7 @@ class PaperBallotUploadSchema(CastInSchema):
     the photo of the signed paper ballot."""
 
     dwelling = ma.fields.String(metadata={"description": "房号，如 2栋1单元101"})
-    person_id = ma.fields.Integer(metadata={"description": "或：表决权人编号"})
+    person_id = Integer(metadata={"description": "或：表决权人编号"})
     photo = Upload(
         required=True,
         error_messages={"required": "请上传签字纸质票的照片"},
@@ -252,8 +252,8 @@ class PaperBallotUploadSchema(CastInSchema):
 
 
 class PaperBallotSchema(Schema):
-    id = ma.fields.Integer()
-    person_id = ma.fields.Integer()
+    id = Integer()
+    person_id = Integer()
     dwellings = ma.fields.String()
     owner_names = ma.fields.String(metadata={"description": "脱敏", "example": "张*"})
     choice = ma.fields.Enum(Choice, by_value=True)
@@ -273,7 +273,7 @@ class PaperBallotSchema(Schema):
 
 
 class ConflictCastSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     channel = ma.fields.Enum(
         Channel, by_value=True, metadata={"description": "online 线上 / proxy 委托 / paper 纸质"}
     )
@@ -283,7 +283,7 @@ class ConflictCastSchema(Schema):
 
 
 class ConflictSchema(Schema):
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     dwellings = ma.fields.String()
     owner_names = ma.fields.String(metadata={"description": "脱敏"})
     casts = ma.fields.List(ma.fields.Nested(ConflictCastSchema))
@@ -295,8 +295,8 @@ PERCENT_DESCRIPTION = "百分比，四舍五入到 0.01；分母为 0 时 null"
 
 
 class CountRatioSchema(Schema):
-    numerator = ma.fields.Integer()
-    denominator = ma.fields.Integer()
+    numerator = Integer()
+    denominator = Integer()
     percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
 
 
@@ -313,18 +313,18 @@ class RatiosSchema(Schema):
 
 class OptionFiguresSchema(Schema):
     choice = ma.fields.String(metadata={"enum": [c.value for c in Choice]})
-    count = ma.fields.Integer()
+    count = Integer()
     area = Amount()
 
 
 class FiguresSchema(Schema):
     """T (electorate), P (cast a ballot: agree, disagree or abstain), Y (agree)."""
 
-    t_cnt = ma.fields.Integer(metadata={"description": "总人数"})
+    t_cnt = Integer(metadata={"description": "总人数"})
     t_area = Amount(metadata={"description": "总面积（m²）"})
-    p_cnt = ma.fields.Integer(metadata={"description": "参与表决人数（弃权也算参与）"})
+    p_cnt = Integer(metadata={"description": "参与表决人数（弃权也算参与）"})
     p_area = Amount()
-    y_cnt = ma.fields.Integer(metadata={"description": "同意人数"})
+    y_cnt = Integer(metadata={"description": "同意人数"})
     y_area = Amount()
     options = ma.fields.List(ma.fields.Nested(OptionFiguresSchema))
     participation = ma.fields.Nested(RatiosSchema, metadata={"description": "参与率 P/T"})
@@ -332,7 +332,7 @@ class FiguresSchema(Schema):
 
 
 class ShortfallSchema(Schema):
-    persons = ma.fields.Integer()
+    persons = Integer()
     area = Amount()
 
 
@@ -347,12 +347,12 @@ class MissingSchema(Schema):
 
 
 class EntranceFiguresSchema(FiguresSchema):
-    entrance_id = ma.fields.Integer()
+    entrance_id = Integer()
     name = ma.fields.String(metadata={"example": "2栋1单元"})
 
 
 class BuildingFiguresSchema(FiguresSchema):
-    building_id = ma.fields.Integer()
+    building_id = Integer()
     name = ma.fields.String(metadata={"example": "2栋"})
     entrances = ma.fields.List(ma.fields.Nested(EntranceFiguresSchema))
 
@@ -372,7 +372,7 @@ class ResultSchema(FiguresSchema):
 
 
 class TallySchema(ResultSchema):
-    vote_id = ma.fields.Integer()
+    vote_id = Integer()
     status = ma.fields.String(
         metadata={"enum": [s.value for s in VoteStatus], "description": STATUS_DESCRIPTION}
     )
@@ -386,15 +386,15 @@ class TallySchema(ResultSchema):
 
 
 class ProgressSchema(Schema):
-    vote_id = ma.fields.Integer()
+    vote_id = Integer()
     status = ma.fields.String(
         metadata={"enum": [s.value for s in VoteStatus], "description": STATUS_DESCRIPTION}
     )
     opens_at = LocalDateTime()
     closes_at = LocalDateTime()
-    t_cnt = ma.fields.Integer()
+    t_cnt = Integer()
     t_area = Amount()
-    p_cnt = ma.fields.Integer()
+    p_cnt = Integer()
     p_area = Amount()
     participation = ma.fields.Nested(RatiosSchema, metadata={"description": "参与率 P/T"})
     result = ma.fields.Nested(
@@ -403,8 +403,8 @@ class ProgressSchema(Schema):
 
 
 class NonVoterQuerySchema(Schema):
-    building_id = ma.fields.Integer(metadata={"description": "在该楼栋有房屋的业主"})
-    entrance_id = ma.fields.Integer(metadata={"description": "在该单元有房屋的业主"})
+    building_id = Integer(metadata={"description": "在该楼栋有房屋的业主"})
+    entrance_id = Integer(metadata={"description": "在该单元有房屋的业主"})
 
 
 class ContactSchema(Schema):
@@ -413,7 +413,7 @@ class ContactSchema(Schema):
 
 
 class NonVoterSchema(Schema):
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     rooms = ma.fields.List(ma.fields.String(), metadata={"example": ["2栋1单元202"]})
     developer = ma.fields.Boolean(metadata={"description": "开发建设单位（未售、未交付房屋）"})
     owners = ma.fields.List(
@@ -443,18 +443,18 @@ class ResolutionInSchema(Schema):
 
 
 class ObjectionSchema(Schema):
-    id = ma.fields.Integer()
-    vote_id = ma.fields.Integer()
+    id = Integer()
+    vote_id = Integer()
     summary = ma.fields.String()
-    recorded_by_id = ma.fields.Integer()
+    recorded_by_id = Integer()
     recorded_at = LocalDateTime()
     resolution = ma.fields.String(allow_none=True)
-    resolved_by_id = ma.fields.Integer(allow_none=True)
+    resolved_by_id = Integer(allow_none=True)
     resolved_at = LocalDateTime(allow_none=True)
 
 
 class PublicationSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     status = ma.fields.Enum(VoteStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
     closed_at = LocalDateTime(allow_none=True)
     published_at = LocalDateTime(allow_none=True)
@@ -463,14 +463,14 @@ class PublicationSchema(Schema):
 
 
 class ObjectionCountsSchema(Schema):
-    received = ma.fields.Integer()
-    resolved = ma.fields.Integer()
+    received = Integer()
+    resolved = Integer()
 
 
 class NoticeSchema(Schema):
     """公示: aggregates and place names only, no personal data."""
 
-    vote_id = ma.fields.Integer()
+    vote_id = Integer()
     title = ma.fields.String()
     matter = ma.fields.String(metadata={"enum": [m.value for m in Matter]})
     rule = ma.fields.String()
@@ -493,7 +493,7 @@ class NoticeSchema(Schema):
 
 
 class ChainPositionSchema(Schema):
-    seq = ma.fields.Integer(required=True, metadata={"description": "position, from 1"})
+    seq = Integer(required=True, metadata={"description": "position, from 1"})
     parent_hash = ma.fields.String(required=True, metadata={"description": "hash of seq − 1"})
     hash = ma.fields.String(
         required=True,
@@ -502,7 +502,7 @@ class ChainPositionSchema(Schema):
 
 
 class ReceiptStatusSchema(Schema):
-    vote_id = ma.fields.Integer(required=True)
+    vote_id = Integer(required=True)
     receipt = ma.fields.String(required=True)
     included = ma.fields.Boolean(
         required=True, metadata={"description": "the ballot is in the vote's record"}
@@ -555,7 +555,7 @@ class CostPlanInSchema(Schema):
     takes_common_parts = ma.fields.Boolean(
         required=True, metadata={"description": "电梯是否占用小区共有部分"}
     )
-    common_parts_vote_id = ma.fields.Integer(
+    common_parts_vote_id = Integer(
         load_default=None,
         allow_none=True,
         metadata={
@@ -566,7 +566,7 @@ class CostPlanInSchema(Schema):
 
 
 class LinkedVoteSchema(Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     title = ma.fields.String()
     status = ma.fields.String(
         metadata={"description": "draft / open / closed / published / final / cancelled"}
@@ -574,9 +574,9 @@ class LinkedVoteSchema(Schema):
 
 
 class DwellingShareSchema(Schema):
-    dwelling_id = ma.fields.Integer()
+    dwelling_id = Integer()
     label = ma.fields.String(metadata={"example": "2栋1单元601"})
-    floor = ma.fields.Integer()
+    floor = Integer()
     area = Amount(metadata={"description": "专有部分面积（m²）"})
     coefficient = ma.fields.String(
         allow_none=True, metadata={"description": "楼层系数；按面积分摊时为 null"}
@@ -585,7 +585,7 @@ class DwellingShareSchema(Schema):
 
 
 class CostPlanSchema(Schema):
-    vote_id = ma.fields.Integer()
+    vote_id = Integer()
     total_cost = Amount(allow_none=True)
     subsidy = Amount(allow_none=True)
     residents_share = Amount(
@@ -621,11 +621,11 @@ class MyShareSchema(CostPlanSchema):
 
 
 class ReminderSchema(Schema):
-    id = ma.fields.Integer()
-    vote_id = ma.fields.Integer()
-    created_by_id = ma.fields.Integer()
+    id = Integer()
+    vote_id = Integer()
+    created_by_id = Integer()
     created_at = LocalDateTime()
-    sent_count = ma.fields.Integer(metadata={"description": "已提醒的账号数"})
+    sent_count = Integer(metadata={"description": "已提醒的账号数"})
     finished_at = LocalDateTime(allow_none=True)
     status = ma.fields.String(metadata={"description": "pending 发送中 / finished 已发送完毕"})
 
