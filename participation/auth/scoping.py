@@ -188,6 +188,8 @@ def has_resolver(name: str) -> bool:
 
 def resolve_path_objects() -> None:
     """``before_request`` hook for the API: authenticate and load every scoped path id."""
+    if request.method == "OPTIONS":  # answered by Flask (CORS preflight): no token, no body
+        return
     if not request.view_args or request.blueprint in PUBLIC_BLUEPRINTS:
         return
     view = current_app.view_functions[request.endpoint]

@@ -103,6 +103,12 @@ class RosterImportDetailSchema(RosterImportSchema):
 
 
 class RosterRejectedErrorsSchema(Schema):
+    """``rows`` for a refused file; a request that is itself wrong (no file) names its
+    fields instead, as every 422 does."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
     rows = ma.fields.List(ma.fields.Nested(RowProblemSchema))
 
 
