@@ -79,6 +79,9 @@ def load() -> dict:
         "SMS_PER_PHONE_PER_MINUTE": _env_int("SMS_PER_PHONE_PER_MINUTE", 1, minimum=1),
         "SMS_PER_PHONE_PER_HOUR": _env_int("SMS_PER_PHONE_PER_HOUR", 5, minimum=1),
         "SMS_PER_ADDRESS_PER_HOUR": _env_int("SMS_PER_ADDRESS_PER_HOUR", 30, minimum=1),
+        # Staff passwords: wrong ones allowed per username in 15 minutes, per address an hour
+        "PASSWORD_FAILURES_PER_USER": _env_int("PASSWORD_FAILURES_PER_USER", 5, minimum=1),
+        "PASSWORD_FAILURES_PER_ADDRESS": _env_int("PASSWORD_FAILURES_PER_ADDRESS", 20, minimum=1),
         # Roster import: files with more rows than this run as a background job.
         "IMPORT_INLINE_MAX_ROWS": _env_int("IMPORT_INLINE_MAX_ROWS", 2000),
         "IMPORT_MAX_BYTES": _env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024),

@@ -44,6 +44,16 @@ def hit(limits: Iterable[Limit]) -> None:
     """Count one hit on each limit; 429 ``rate_limited`` with ``Retry-After`` (the seconds
     until every limit has room again) when one of them is full. Locks are taken in the order
     of ``limits``, so callers that list them in one order cannot deadlock."""
+    _take(limits, record=True)
+
+
+def refuse_if_full(limits: Iterable[Limit]) -> None:
+    """429 as :func:`hit` when a limit is full, without counting a hit (for limits that
+    count failures only, such as wrong passwords)."""
+    _take(limits, record=False)
+
+
+def _take(limits: Iterable[Limit], record: bool) -> None:
     now = int(utcnow().timestamp() * 1000)
     retry_after_ms = 0
     accepted: list[tuple[str, list[int]]] = []
@@ -65,7 +75,7 @@ def hit(limits: Iterable[Limit]) -> None:
             f"操作过于频繁，请{_wait(retry_after)}后再试",
             headers={"Retry-After": str(retry_after)},
         )
-    for key, hits in accepted:
+    for key, hits in accepted if record else ():
         db.session.execute(
             update(RateLog).where(RateLog.key == key).values(hits=" ".join(map(str, hits)))
         )

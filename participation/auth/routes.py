@@ -8,14 +8,18 @@ from flask_jwt_extended import jwt_required
 
 from participation.auth import schemas, services, sms
 from participation.auth.models import Account, Role, StaffUser, SubjectKind
-from participation.auth.scoping import path_object, require_resident, require_staff
+from participation.auth.scoping import (
+    path_object,
+    resident_only,
+    staff_only,
+)
 from participation.auth.tokens import (
     current_principal,
     issue_tokens,
     refresh_access_token,
     revoke_current_session,
 )
-from participation.common.errors import ErrorSchema
+from participation.common.errors import ApiError, ErrorSchema
 from participation.common.http import client_address
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
@@ -88,9 +92,22 @@ class StaffSessions(MethodView):
     @blp.arguments(schemas.StaffSignInSchema)
     @blp.response(201, schemas.TokenPairSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="invalid_credentials")
+    @blp.alt_response(
+        429,
+        schema=ErrorSchema,
+        headers=RETRY_AFTER,
+        description="rate_limited: too many wrong passwords for the username or the address",
+    )
     def post(self, data):
-        """Sign in with username and password (staff)"""
-        staff = services.sign_in_staff(data["username"], data["password"])
+        """Sign in with username and password (staff)
+
+        After 5 wrong passwords for a username in 15 minutes, or 20 from one address in an
+        hour, sign-in is refused (429, with Retry-After) until the span has room again.
+        """
+        staff = services.sign_in_staff(data["username"], data["password"], client_address())
+        if staff is None:
+            db.session.commit()  # the failure counts towards the limits
+            raise ApiError(401, "invalid_credentials", "用户名或密码错误")
         tokens = issue_tokens(SubjectKind.STAFF, staff.id)
         db.session.commit()
         return tokens
@@ -145,6 +162,7 @@ class Me(MethodView):
 class MyClaims(MethodView):
     decorators = [jwt_required()]
 
+    @resident_only
     @blp.doc(security=SECURITY)
     @blp.response(200, schemas.ClaimSchema(many=True))
     @blp.alt_response(401, **SIGNED_OUT)
@@ -152,10 +170,11 @@ class MyClaims(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """My dwelling claims, newest first"""
-        principal = require_resident(current_principal())
+        principal = current_principal()
         page = SelectPage(services.own_claims(principal.id), pagination_parameters)
         return services.claim_views(page.items)
 
+    @resident_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.ClaimInSchema)
     @blp.response(201, schemas.ClaimSchema)
@@ -170,7 +189,7 @@ class MyClaims(MethodView):
         For a phone number that is not in the roster. Committee staff decide; nothing is
         linked before they approve. An unknown compound or dwelling is 422 dwelling_not_found.
         """
-        principal = require_resident(current_principal())
+        principal = current_principal()
         claim = services.file_claim(principal.id, data)
         db.session.commit()
         return services.claim_views([claim])[0]
@@ -247,16 +266,18 @@ class RejectClaim(MethodView):
 class StaffList(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @staff_blp.doc(security=SECURITY)
     @staff_blp.response(200, schemas.StaffSchema(many=True))
     @staff_blp.alt_response(403, **STAFF_ONLY)
     @staff_blp.paginate()
     def get(self, pagination_parameters):
         """Staff you may manage: every role of theirs lies within your area"""
-        principal = require_staff(current_principal())
+        principal = current_principal()
         page = SelectPage(services.manageable_staff(principal), pagination_parameters)
         return services.staff_views(page.items)
 
+    @staff_only
     @staff_blp.doc(security=SECURITY)
     @staff_blp.arguments(schemas.StaffCreateSchema)
     @staff_blp.response(201, schemas.StaffSchema)
@@ -266,7 +287,7 @@ class StaffList(MethodView):
     @staff_blp.alt_response(409, schema=ErrorSchema, description="username_taken")
     def post(self, data):
         """Create a staff account with roles within your area (only admin grants admin)"""
-        principal = require_staff(current_principal())
+        principal = current_principal()
         staff = services.create_staff(data, granted_by=principal)
         db.session.commit()
         return services.staff_views([staff])[0]

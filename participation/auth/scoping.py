@@ -39,6 +39,30 @@ def require_resident(principal: Principal) -> Principal:
     return principal
 
 
+def staff_only(view):
+    """Method decorator, put above the argument decorators (the class being
+    ``jwt_required``): a resident is refused (403) before the request's arguments are read,
+    not told what is wrong with a body they may not send."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        require_staff(current_principal())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def resident_only(view):
+    """As :func:`staff_only`, for residents."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        require_resident(current_principal())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def resident_compound_ids(account_id):
     """Compounds where the resident owns (linked owner) or rents a dwelling (``account_id``:
     an id or a bind parameter)."""

@@ -172,16 +172,32 @@ def _decoy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def sign_in_staff(username: str, password: str) -> StaffUser:
-    """The staff user with these credentials, else 401. Unknown usernames cost a password
-    check too, so timing does not tell which usernames exist; inactive accounts get the same
-    answer as a wrong password."""
+def password_limits(username: str, address: str) -> list[ratelimit.Limit]:
+    """Failed staff sign-ins allowed per username and per address (the right password is
+    refused too while a limit is full)."""
+    config = current_app.config
+    return [
+        ratelimit.Limit(
+            "password-user", normalize_username(username), config["PASSWORD_FAILURES_PER_USER"], 900
+        ),
+        ratelimit.Limit("password-address", address, config["PASSWORD_FAILURES_PER_ADDRESS"], 3600),
+    ]
+
+
+def sign_in_staff(username: str, password: str, address: str) -> StaffUser | None:
+    """The staff user with these credentials, or None after counting the failure (the caller
+    commits it and answers 401). 429 while the username or the address has failed too often.
+    Unknown usernames cost a password check too, so timing does not tell which usernames
+    exist; inactive accounts get the same answer as a wrong password."""
+    limits = password_limits(username, address)
+    ratelimit.refuse_if_full(limits)
     staff = db.session.scalar(
         select(StaffUser).where(StaffUser.username == normalize_username(username))
     )
     matches = check_password_hash(staff.password_hash if staff else _decoy_hash(), password)
     if staff is None or not matches or not staff.active:
-        raise ApiError(401, "invalid_credentials", "用户名或密码错误")
+        ratelimit.hit(limits)
+        return None
     return staff
 
 

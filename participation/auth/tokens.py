@@ -195,7 +195,17 @@ def _error(status: int, code: str, message: str):
     return body, status
 
 
+# Claims every token of ours has; a token without them (no ``exp``: it would never expire)
+# is refused even when its signature is right.
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "sid", "type", "jti")
+
+
+def _has_required_claims(header: dict, payload: dict) -> bool:
+    return all(payload.get(claim) is not None for claim in REQUIRED_CLAIMS)
+
+
 def register(jwt: JWTManager) -> None:
+    jwt.token_verification_loader(_has_required_claims)
     jwt.token_in_blocklist_loader(lambda header, payload: _session_revoked(payload))
     jwt.user_lookup_loader(lambda header, payload: _load_principal(payload))
     jwt.user_lookup_error_loader(

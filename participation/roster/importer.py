@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePath
 
 from flask import current_app
@@ -77,6 +77,10 @@ LABELS = {member: label for m in (AREA_SOURCES, STATUSES, USES) for label, membe
 
 CO_OWNER_SEPARATOR = "、"
 MAX_AREA = Decimal("100000000")  # Numeric(10, 2)
+# No home is this large: a residential row above it is a typo (or a unit mistake).
+MAX_RESIDENTIAL_AREA = Decimal("10000")
+# Control characters (NUL included) and surrogate halves: invisible, and not storable text.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 PROGRESS_EVERY = 1000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
 
@@ -368,6 +372,9 @@ class _Checker:
         self.line = line
         self.cells = cells
         before = len(self.problems)
+        for column, index in self.columns.items():
+            if index < len(cells) and UNPRINTABLE.search(cells[index]):
+                self._problem(column, "含有不可见的控制字符，请删除后重新上传")
         building = self._field(BUILDING, _building)
         entrance = self._field(ENTRANCE, _entrance)
         floor = self._field(FLOOR, _floor)
@@ -376,6 +383,13 @@ class _Checker:
         area_source = self._field(AREA_SOURCE, _area_source)
         status = self._field(STATUS, _status)
         use = self._field(USE, _use) if USE in self.columns else None
+        residential = use in (None, DwellingUse.RESIDENTIAL)  # no 用途 column: homes
+        if area is not None and area > MAX_RESIDENTIAL_AREA and residential:
+            self._problem(
+                AREA,
+                f"住宅的专有部分面积超过 {MAX_RESIDENTIAL_AREA} ㎡，请核对；"
+                "商业用房等请在“用途”列注明",
+            )
         owners = self._owners_of(status)
         if building is not None and entrance is not None and room is not None:
             self._check_room((building, entrance, room))
@@ -538,12 +552,10 @@ def _area(text: str) -> Decimal:
     text = _nfkc(text)
     if not text:
         raise _Invalid("专有部分面积不能为空")
-    try:
-        area = Decimal(text)
-    except InvalidOperation:
-        area = None
-    if area is None or not area.is_finite():
+    # Plain decimals only: Decimal() would read "1e5" as 100000 m².
+    if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
         raise _Invalid("面积应为数字（平方米）")
+    area = Decimal(text)
     if area <= 0:
         raise _Invalid("面积应大于0")
     if area >= MAX_AREA:

@@ -15,6 +15,7 @@ from participation.auth.scoping import (
     place_covered,
     require_cover,
     require_staff,
+    staff_only,
 )
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, forbidden, not_found
@@ -55,6 +56,7 @@ class Districts(MethodView):
             stmt = stmt.where(District.id.in_(principal.ids_for(Role.DISTRICT)))
         return stmt
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.NameSchema)
     @blp.response(201, schemas.PlaceSchema)
@@ -62,7 +64,7 @@ class Districts(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="name taken")
     def post(self, data):
         """Create a district (admin)"""
-        principal = _staff()
+        principal = current_principal()
         if not principal.is_admin:
             raise forbidden("只有系统管理员可以新建区")
         district = services.create_district(data["name"])
@@ -156,13 +158,14 @@ class CommunityCompounds(MethodView):
 class Compounds(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.CompoundQuerySchema, location="query")
     @blp.response(200, schemas.CompoundSchema(many=True))
     @blp.paginate(SelectPage)
     def get(self, query):
         """Compounds in your scope"""
-        principal = _staff()
+        principal = current_principal()
         stmt = select(Compound).order_by(Compound.id).options(
             selectinload(Compound.community)
             .selectinload(Community.street)

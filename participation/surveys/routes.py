@@ -19,6 +19,8 @@ from participation.auth.scoping import (
     require_cover,
     require_resident,
     require_staff,
+    resident_only,
+    staff_only,
 )
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema
@@ -236,6 +238,7 @@ class SurveyCancel(MethodView):
 class MySurveys(MethodView):
     decorators = [jwt_required()]
 
+    @resident_only
     @blp.doc(security=SECURITY)
     @blp.response(200, schemas.MySurveySchema(many=True))
     @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
@@ -243,7 +246,7 @@ class MySurveys(MethodView):
     def get(self, pagination_parameters):
         """Surveys of the compounds where I own or rent, latest closing first (resident), with
         whether I may answer each and whether I have answered"""
-        principal = require_resident(current_principal())
+        principal = current_principal()
         stmt = services.resident_surveys_query(principal.id)
         page = SelectPage(stmt, pagination_parameters)
         return services.resident_survey_views(page.items, principal, utcnow())
@@ -508,6 +511,7 @@ MENU_STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only"}
 class MenuItems(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.MenuItemQuerySchema, location="query")
     @blp.response(200, schemas.MenuItemSchema(many=True))
@@ -518,7 +522,7 @@ class MenuItems(MethodView):
         """The catalogue of renovation items (菜单目录) (staff): the policy list of 基础类,
         完善类 and 提升类 items, with ``?district_id=`` also that district's own items;
         ``?tier=`` one tier only. The policy list is seeded on first use."""
-        principal = require_staff(current_principal())
+        principal = current_principal()
         stmt = menu.catalogue_query(principal, query.get("tier"), query.get("district_id"))
         db.session.commit()
         return stmt

@@ -19,6 +19,7 @@ from participation.auth.scoping import (
     path_object,
     require_resident,
     require_staff,
+    resident_only,
     resolved_in_view,
 )
 from participation.auth.tokens import current_principal
@@ -247,6 +248,7 @@ class VoteAttachmentFile(MethodView):
 class MyVotes(MethodView):
     decorators = [jwt_required()]
 
+    @resident_only
     @blp.doc(security=SECURITY)
     @blp.response(200, schemas.MyVoteSchema(many=True))
     @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
@@ -254,7 +256,7 @@ class MyVotes(MethodView):
     def get(self, pagination_parameters):
         """Votes of the compounds where I own or rent, latest closing first (resident), with
         whether I may vote in each and whether I have voted"""
-        principal = require_resident(current_principal())
+        principal = current_principal()
         page = SelectPage(services.resident_votes_query(principal.id), pagination_parameters)
         return services.resident_vote_views(page.items, principal.id, utcnow())
 
@@ -385,6 +387,7 @@ class VoteProxies(MethodView):
 class MyProxies(MethodView):
     decorators = [jwt_required()]
 
+    @resident_only
     @blp.doc(security=SECURITY)
     @blp.response(200, schemas.ProxySchema(many=True))
     @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
@@ -393,7 +396,7 @@ class MyProxies(MethodView):
         """My proxies in every vote, granted or held, newest first
 
         A proxy who lives elsewhere finds here the votes they may cast in."""
-        principal = require_resident(current_principal())
+        principal = current_principal()
         page = SelectPage(proxies.my_proxies_query(principal.id), pagination_parameters)
         return proxies.proxy_views(page.items, principal, full=False)
 

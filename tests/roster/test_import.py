@@ -901,3 +901,34 @@ def test_large_import_through_rq_reports_progress(
         assert len(roster(compound)) == 48
     finally:
         queue.delete(delete_jobs=True)
+
+
+# Odd input (issue 11): plain decimals, plausible areas, no control characters -------------
+
+
+@pytest.mark.parametrize("area", ["1e5", "1E2", "68.45e0", "Infinity", "NaN", "0x10", "-"])
+def test_an_area_is_a_plain_decimal(compound, area):
+    assert problems_of(compound, one_row(**{"专有部分面积": area})) == [
+        (2, "专有部分面积", "面积应为数字（平方米）")
+    ]
+
+
+def test_a_residential_area_above_ten_thousand_square_metres_is_refused(compound):
+    message = "住宅的专有部分面积超过 10000 ㎡，请核对；商业用房等请在“用途”列注明"
+    assert problems_of(compound, one_row(**{"专有部分面积": "10000.01"})) == [
+        (2, "专有部分面积", message)
+    ]
+    rows = [[*HEADER, "用途"], [*BASE[:4], "10000.01", *BASE[5:], "住宅"]]
+    assert problems_of(compound, to_csv(rows)) == [(2, "专有部分面积", message)]
+    # exactly 10,000 m² is still a possible home; a shopping arcade may be larger
+    assert problems_of(compound, one_row(**{"专有部分面积": "10000.00"})) == []
+    rows = [[*HEADER, "用途"], [*BASE[:4], "25000.00", *BASE[5:], "商业"]]
+    assert run(compound, to_csv(rows)).status is ImportStatus.DONE
+
+
+@pytest.mark.parametrize("text", ["张\x00三", "张三\x07", "\x1b张三"])
+def test_control_characters_in_a_cell_are_refused_and_nothing_is_written(compound, text):
+    assert problems_of(compound, one_row(**{"业主姓名": text})) == [
+        (2, "业主姓名", "含有不可见的控制字符，请删除后重新上传")
+    ]
+    assert roster(compound) == {}
