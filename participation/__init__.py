@@ -11,6 +11,7 @@ from participation import config as settings
 from participation.common.parsing import IdConverter
 from participation.common.schemas import decimal_as_string
 from participation.extensions import api, db, jwt, migrate, ping_after_idle
+from participation.votes.record import ReceiptConverter, receipt_param_schema
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["receipt"] = ReceiptConverter
     _import_models()
     db.init_app(app)
     with app.app_context():
@@ -35,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     jwt.init_app(app)
     api.init_app(app)
     api.register_converter(IdConverter, integerconverter2paramschema)
+    api.register_converter(ReceiptConverter, receipt_param_schema)
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from flask import has_request_context, request
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -45,24 +46,39 @@ class ParticipationApi(Api):
 api = ParticipationApi()
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys and let SQLAlchemy (not pysqlite) manage transactions,
-    so that SAVEPOINTs and BEGIN behave as on PostgreSQL."""
+    so that SAVEPOINTs and BEGIN behave as on PostgreSQL. WAL lets requests read while a
+    long write (an inline roster import) holds the write lock; other writers wait for it up
+    to the busy timeout, then get 503 with Retry-After (``common.http``)."""
     module = type(dbapi_connection).__module__
     if "sqlite" not in module:
         return
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+def _may_write() -> bool:
+    """Whether a SQLite transaction takes the write lock when it begins: requests that may
+    write, and work outside a request (jobs, commands). A deferred transaction that reads
+    and then writes after another writer committed is refused at once ("database is
+    locked", the busy timeout does not help); taking the lock first makes it wait its turn
+    instead. Reads (GET) stay deferred, so they go on during a long write."""
+    return not has_request_context() or request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 # Connections idle this long are pinged when checked out again (see ``ping_after_idle``).

@@ -7,7 +7,7 @@ import re
 import marshmallow as ma
 
 from participation.auth.models import ClaimKind, ClaimStatus, Role
-from participation.common.schemas import Amount, Integer, LocalDateTime, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
 
 MOBILE = re.compile(r"1[3-9]\d{9}")
 
@@ -18,6 +18,15 @@ def _required(message: str) -> dict:
 
 class MobilePhone(ma.fields.String):
     """An 11-digit mainland mobile number. Spaces, dashes and a +86 prefix are dropped."""
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "pattern": "^1[3-9][0-9]{9}$",
+            "example": "13800000000",
+            "description": "11 位大陆手机号（空格、短横线和 +86 前缀会被去掉）",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
 
     default_error_messages = {**_required("请输入手机号"), "invalid": "请输入正确的 11 位手机号"}
 
@@ -220,7 +229,7 @@ class StaffCreateSchema(Schema):
     )
 
 
-class StaffPatchSchema(Schema):
+class StaffPatchSchema(PatchSchema):
     display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     active = ma.fields.Boolean(
         metadata={"description": "false signs the account out everywhere at once"}

@@ -25,6 +25,7 @@ DEFAULT_CODES = {
     422: ("validation_error", "提交的内容有误"),
     429: ("too_many_requests", "操作过于频繁，请稍后再试"),
     500: ("internal_error", "服务器内部错误"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
 }
 
 

@@ -3,8 +3,15 @@ routes outside the API blueprints, no cookie sessions."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, request
 from flask.sessions import SessionInterface
+from sqlalchemy.exc import OperationalError
+
+from participation.common.errors import ApiError, error_payload
+
+log = logging.getLogger(__name__)
 
 
 class NoCookieSession(SessionInterface):
@@ -19,8 +26,26 @@ class NoCookieSession(SessionInterface):
         return None
 
 
+def database_busy(error: OperationalError):
+    """The embedded SQLite database stayed locked by another writer (a long inline import)
+    past the busy timeout: nothing was written, try again shortly. Any other database
+    error is a server error as before."""
+    if "database is locked" not in str(error.orig):
+        raise error
+    log.warning("SQLite database locked past the busy timeout: answered 503")
+    busy = ApiError(
+        503,
+        "database_busy",
+        "系统正忙，请稍候几秒再试",
+        headers={"Retry-After": "5"},
+    )
+    body, headers = error_payload(busy)
+    return body, 503, headers
+
+
 def register(app: Flask) -> None:
     app.session_interface = NoCookieSession()
+    app.register_error_handler(OperationalError, database_busy)
     origins = set(app.config["CORS_ORIGINS"])
 
     @app.after_request

@@ -128,8 +128,23 @@ class Schema(ma.Schema):
         ordered = True
 
     def on_bind_field(self, field_name: str, field_obj: ma.fields.Field) -> None:
-        # Each schema instance binds its own copies of the declared fields.
-        if isinstance(field_obj, ma.fields.String) and any(
-            isinstance(v, ma.validate.Length) and (v.min or v.equal) for v in field_obj.validators
+        # Bound fields are shallow copies that share their validators list: build a new one.
+        if (
+            isinstance(field_obj, ma.fields.String)
+            and not_blank not in field_obj.validators
+            and any(
+                isinstance(v, ma.validate.Length) and (v.min or v.equal)
+                for v in field_obj.validators
+            )
         ):
-            field_obj.validators.append(not_blank)
+            field_obj.validators = [*field_obj.validators, not_blank]
+
+
+class PatchSchema(Schema):
+    """A PATCH body: any of the fields, but at least one (an empty or missing body changes
+    nothing and is a mistake, not a success)."""
+
+    @ma.validates_schema
+    def _changes_something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("请至少填写一项要修改的内容")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from participation.common.schemas import Amount, Integer, LocalDateTime, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
 
 
 class NameSchema(Schema):
@@ -21,7 +21,7 @@ class CompoundInSchema(Schema):
     address = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
 
 
-class CompoundPatchSchema(Schema):
+class CompoundPatchSchema(PatchSchema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     address = ma.fields.String(validate=ma.validate.Length(max=200))
 

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import marshmallow as ma
 
-from participation.common.schemas import Amount, Integer, LocalDateTime, PlainDecimal, Schema
+from participation.common.schemas import (
+    Amount,
+    Integer,
+    LocalDateTime,
+    PatchSchema,
+    PlainDecimal,
+    Schema,
+)
 from participation.counting import Basis
 from participation.surveys.menu import TIER_LABELS
 from participation.surveys.models import QuestionType, RespondentBasis, SurveyKind, SurveyStatus
@@ -150,7 +157,7 @@ class SurveyInSchema(SurveyFieldsSchema):
     )
 
 
-class SurveyPatchSchema(SurveyInSchema):
+class SurveyPatchSchema(SurveyInSchema, PatchSchema):
     """Any of the draft's fields; ``questions``, when given, replace all of them."""
 
     def __init__(self, **kwargs):

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, delete, exists, insert, select, text, tuple_
+from werkzeug.routing import BaseConverter
 
 from participation.common.errors import invalid, not_found
 from participation.common.jobs import enqueue_at, redis_connection
@@ -52,6 +53,16 @@ SEAL_LOCK_NAMESPACE = int.from_bytes(b"seal")
 # sealed in batches, a job a second, not a job a cast.
 SEAL_DELAY = timedelta(milliseconds=100)
 RECEIPT_FORMAT = re.compile(r"[A-Z2-7]{10}")
+RECEIPT_PATTERN = f"^{RECEIPT_FORMAT.pattern}$"
+
+
+class ReceiptConverter(BaseConverter):
+    """``<receipt:code>``: any path segment reaches the view, which says what is wrong with
+    a mistyped code (422); the OpenAPI document gives the format."""
+
+
+def receipt_param_schema(converter: ReceiptConverter) -> dict:
+    return {"type": "string", "pattern": RECEIPT_PATTERN, "example": "K7Q2MX4ZP3"}
 # Once a vote has closed, every event must be sealed (publishing seals what is left).
 SEALED_WHEN = (VoteStatus.CLOSED, VoteStatus.PUBLISHED, VoteStatus.FINAL)
 ZERO = Decimal("0.00")

@@ -228,8 +228,19 @@ class VoteAttachments(MethodView):
 class VoteAttachmentFile(MethodView):
     decorators = [jwt_required()]
 
-    @blp.doc(security=SECURITY)
-    @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf")
+    @blp.doc(
+        security=SECURITY,
+        responses={
+            "200": {
+                "description": "the file as uploaded",
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("application/pdf", "image/jpeg", "image/png")
+                },
+            }
+        },
+    )
+    @blp.response(200)
     @blp.alt_response(404, **NOT_FOUND)
     def get(self, vote_id, attachment_id):
         """Download a material of the vote: PDF, JPEG or PNG as uploaded"""
@@ -821,7 +832,7 @@ class VoteRegisterExport(MethodView):
 # --- verifiable record (record.py) ---------------------------------------------------------
 
 
-@public_blp.route("/public/votes/<int:vote_id>/receipts/<code>")
+@public_blp.route("/public/votes/<int:vote_id>/receipts/<receipt:code>")
 class PublicReceipt(MethodView):
     @public_blp.response(200, schemas.ReceiptStatusSchema)
     @public_blp.alt_response(404, schema=ErrorSchema, description="no such vote or receipt")

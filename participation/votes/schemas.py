@@ -6,8 +6,9 @@ import marshmallow as ma
 from flask import current_app, request, url_for
 from flask_smorest.fields import Upload
 
-from participation.common.schemas import Amount, Integer, LocalDateTime, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
 from participation.votes.models import Channel, Choice, Matter, ProxyStatus, VoteStatus
+from participation.votes.record import RECEIPT_PATTERN
 
 # --- lifecycle and casting -----------------------------------------------------------------
 
@@ -15,6 +16,8 @@ STATUS_DESCRIPTION = (
     "draft 草稿 / open 进行中（opens_at 之前为尚未开始）/ closed 已截止 / published 公示中 / "
     "final 结果已确定 / cancelled 已取消；超过截止时间的表决显示为 closed"
 )
+
+RECEIPT_DOC = {"pattern": RECEIPT_PATTERN, "example": "K7Q2MX4ZP3"}
 
 
 class VoteInSchema(Schema):
@@ -41,7 +44,7 @@ class VoteInSchema(Schema):
     )
 
 
-class VotePatchSchema(VoteInSchema):
+class VotePatchSchema(VoteInSchema, PatchSchema):
     """Any of the draft's fields; the others stay."""
 
     def __init__(self, **kwargs):
@@ -146,7 +149,8 @@ class CastSchema(Schema):
     """The answer to every kind of cast."""
 
     receipt = ma.fields.String(
-        attribute="result.receipt", metadata={"description": "回执码：可在公开页面核验是否计入"}
+        attribute="result.receipt",
+        metadata={"description": "回执码：可在公开页面核验是否计入", **RECEIPT_DOC},
     )
     choice = ma.fields.Enum(Choice, by_value=True, attribute="result.choice")
     cast_at = LocalDateTime(attribute="result.cast_at")
@@ -172,7 +176,7 @@ class MyBallotSchema(Schema):
         Channel, by_value=True, allow_none=True, metadata={"description": "online / proxy / paper"}
     )
     cast_at = LocalDateTime(allow_none=True)
-    receipt = ma.fields.String(allow_none=True)
+    receipt = ma.fields.String(allow_none=True, metadata=RECEIPT_DOC)
 
 
 # --- proxies and paper ballots (proxies.py, paper.py) ---
@@ -258,7 +262,7 @@ class PaperBallotSchema(Schema):
     owner_names = ma.fields.String(metadata={"description": "脱敏", "example": "张*"})
     choice = ma.fields.Enum(Choice, by_value=True)
     cast_at = LocalDateTime()
-    receipt = ma.fields.String()
+    receipt = ma.fields.String(metadata=RECEIPT_DOC)
     entered_by = ma.fields.String(metadata={"description": "录入的工作人员"})
     counts = ma.fields.Boolean(metadata={"description": "是否为该表决权人当前计入的一票"})
     photo_sha256 = ma.fields.String(attribute="photo.sha256")
@@ -503,7 +507,7 @@ class ChainPositionSchema(Schema):
 
 class ReceiptStatusSchema(Schema):
     vote_id = Integer(required=True)
-    receipt = ma.fields.String(required=True)
+    receipt = ma.fields.String(required=True, metadata=RECEIPT_DOC)
     included = ma.fields.Boolean(
         required=True, metadata={"description": "the ballot is in the vote's record"}
     )
