@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 from participation.common.errors import ErrorSchema, error_payload
+from participation.common.parsing import PAGINATION_HEADER_DOC
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,6 +38,10 @@ class ParticipationApi(Api):
     """flask-smorest's Api with the project's error format (see DESIGN.md, Errors)."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _register_pagination_header(self):
+        """``X-Pagination`` is JSON text in a header: a string, not an object."""
+        self.spec.components.header("PAGINATION", PAGINATION_HEADER_DOC)
 
     def handle_http_exception(self, error):
         payload, headers = error_payload(error)

@@ -33,7 +33,12 @@ NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your sc
 STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only: residents may not call this"}
 RESIDENT_ONLY = {"schema": ErrorSchema, "description": "resident_only: staff may not call this"}
 SIGNED_OUT = {"schema": ErrorSchema, "description": "not signed in, signed out or expired"}
-RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 86400},
+    }
+}
 
 
 @blp.record_once

@@ -5,7 +5,7 @@ form goes through :class:`RequestParser`, which refuses what no field should eve
 bodies that are not JSON (malformed, not UTF-8, nested too deep) and text with NUL bytes or
 lone surrogates (PostgreSQL refuses both, and a lone surrogate cannot even be written back as
 UTF-8). The answer is a 400 in the project's error format, never a 500, and nothing is written.
-Page numbers are bounded, and ``X-Pagination`` is documented as the JSON string it is.
+Page numbers are bounded.
 """
 
 from __future__ import annotations
@@ -175,7 +175,4 @@ class Blueprint(SmorestBlueprint):
             return wrapper
 
         return bounded_decorator
-
-    def _document_pagination_metadata(self, spec, resp_doc):
-        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = PAGINATION_HEADER_DOC
 
