@@ -92,6 +92,7 @@ class DistrictStreets(MethodView):
             return stmt
         return stmt.where(Street.id.in_(principal.ids_for(Role.STREET)))
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.NameSchema)
     @blp.response(201, schemas.PlaceSchema)
@@ -99,7 +100,7 @@ class DistrictStreets(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="name taken")
     def post(self, data, district_id):
         """Create a street in a district"""
-        require_cover(_staff(), Role.DISTRICT, district_id)
+        require_cover(current_principal(), Role.DISTRICT, district_id)
         street = services.create_street(path_object("district_id"), data["name"])
         db.session.commit()
         return street
@@ -121,6 +122,7 @@ class StreetCommunities(MethodView):
             return stmt
         return stmt.where(Community.id.in_(principal.ids_for(Role.COMMUNITY)))
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.NameSchema)
     @blp.response(201, schemas.PlaceSchema)
@@ -128,7 +130,7 @@ class StreetCommunities(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="name taken")
     def post(self, data, street_id):
         """Create a community in a street"""
-        require_cover(_staff(), Role.STREET, street_id)
+        require_cover(current_principal(), Role.STREET, street_id)
         community = services.create_community(path_object("street_id"), data["name"])
         db.session.commit()
         return community
@@ -138,6 +140,7 @@ class StreetCommunities(MethodView):
 class CommunityCompounds(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.CompoundInSchema)
     @blp.response(201, schemas.CompoundSchema)
@@ -145,7 +148,7 @@ class CommunityCompounds(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="name taken")
     def post(self, data, community_id):
         """Create a compound in a community"""
-        require_cover(_staff(), Role.COMMUNITY, community_id)
+        require_cover(current_principal(), Role.COMMUNITY, community_id)
         compound = services.create_compound(path_object("community_id"), **data)
         db.session.commit()
         return compound
@@ -322,6 +325,7 @@ class CompoundRosterImports(MethodView):
             .order_by(RosterImport.id.desc())
         )
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(import_schemas.RosterUploadSchema, location="files")
     @blp.response(
@@ -359,7 +363,7 @@ class CompoundRosterImports(MethodView):
         Files of up to `IMPORT_INLINE_MAX_ROWS` rows are imported in the request (200 or
         422); larger ones run in the background (202).
         """
-        principal = _staff()
+        principal = current_principal()
         compound = path_object("compound_id")
         filename, content = _uploaded_file(upload["file"])
         rows = importer.count_rows(filename, content)

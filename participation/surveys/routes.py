@@ -70,6 +70,7 @@ def _detail(survey: Survey) -> dict:
 class CompoundSurveys(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.SurveyQuerySchema, location="query")
     @blp.response(200, schemas.SurveySchema(many=True))
@@ -78,7 +79,7 @@ class CompoundSurveys(MethodView):
     @blp.paginate()
     def get(self, query, compound_id, pagination_parameters):
         """Surveys of a compound, newest first (staff); ``?kind=``, ``?status=`` as shown"""
-        principal = require_staff(current_principal())
+        principal = current_principal()
         now = utcnow()
         stmt = services.compound_surveys_query(
             compound_id, query.get("kind"), query.get("status"), now
@@ -86,6 +87,7 @@ class CompoundSurveys(MethodView):
         page = SelectPage(stmt, pagination_parameters)
         return [services.survey_view(survey, now, principal) for survey in page.items]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.SurveyInSchema)
     @blp.response(201, schemas.SurveySchema)
@@ -101,7 +103,7 @@ class CompoundSurveys(MethodView):
         (its options are the survey's menu items, set with ``PUT /surveys/{id}/menu``). A
         consent survey is answered by owners, by name, and has exactly one consent question.
         """
-        principal = require_staff(current_principal())
+        principal = current_principal()
         survey = services.create_survey(compound_id, data, principal.id)
         db.session.commit()
         return _detail(survey)
@@ -111,6 +113,7 @@ class CompoundSurveys(MethodView):
 class CompoundSurveyFromTemplate(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.FromTemplateSchema)
     @blp.response(201, schemas.SurveySchema)
@@ -123,7 +126,7 @@ class CompoundSurveyFromTemplate(MethodView):
         The draft has the template's standard questions (see ``GET /survey-templates``); the
         fields given override the template's title, basis, anonymity and so on.
         """
-        principal = require_staff(current_principal())
+        principal = current_principal()
         name = data.pop("template")
         survey = services.create_from_template(compound_id, name, data, principal.id)
         db.session.commit()
@@ -162,6 +165,7 @@ class SurveyDetail(MethodView):
         have answered. A survey past its closing time is closed by this read."""
         return _detail(path_object("survey_id"))
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.SurveyPatchSchema)
     @blp.response(200, schemas.SurveySchema)
@@ -171,7 +175,7 @@ class SurveyDetail(MethodView):
     @blp.alt_response(422, **DRAFT_INVALID)
     def patch(self, data, survey_id):
         """Edit a draft (staff); ``questions``, when given, replace all of them"""
-        require_staff(current_principal())
+        current_principal()
         survey = services.update_draft(path_object("survey_id"), data)
         db.session.commit()
         return _detail(survey)
@@ -181,6 +185,7 @@ class SurveyDetail(MethodView):
 class SurveyOpen(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.OpenSurveySchema)
     @blp.response(200, schemas.SurveyOpenedSchema)
@@ -204,7 +209,7 @@ class SurveyOpen(MethodView):
         Answers are accepted from ``opens_at`` to ``closes_at``. Later roster edits do not
         change the frozen electorate.
         """
-        require_staff(current_principal())
+        current_principal()
         survey = path_object("survey_id")
         frozen = services.open_survey(survey, data["confirm_unknown_owners"])
         db.session.commit()
@@ -365,6 +370,7 @@ class SurveyConsent(MethodView):
 class SurveyNonRespondents(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.NonRespondentQuerySchema, location="query")
     @blp.response(200, schemas.NonRespondentSchema(many=True))
@@ -378,7 +384,7 @@ class SurveyNonRespondents(MethodView):
 
         Room labels, owners and area; optionally those with a dwelling in one building. The
         compound's own committee sees full names and phones; other staff see them masked."""
-        principal = require_staff(current_principal())
+        principal = current_principal()
         survey = path_object("survey_id")
         page = SelectPage(consent.non_respondents_query(survey, **query), pagination_parameters)
         full_contact = is_committee(principal, survey)
@@ -532,6 +538,7 @@ class MenuItems(MethodView):
 class DistrictMenuItems(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.MenuItemInSchema)
     @blp.response(201, schemas.MenuItemSchema)
@@ -543,7 +550,7 @@ class DistrictMenuItems(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
     def post(self, data, district_id):
         """Add a district's own renovation item to the catalogue (district staff or above)"""
-        principal = require_staff(current_principal())
+        principal = current_principal()
         require_cover(principal, Role.DISTRICT, district_id)
         item = menu.add_district_item(path_object("district_id"), data)
         db.session.commit()
@@ -569,6 +576,7 @@ class SurveyMenu(MethodView):
         account_id = principal.id if principal.is_resident else None
         return menu.menu_view(path_object("survey_id"), account_id)
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.MenuInSchema)
     @blp.response(200, schemas.MenuSchema)
@@ -589,7 +597,7 @@ class SurveyMenu(MethodView):
 
         Replaces the options of the survey's menu question (created if missing): one per
         item, so answers choose items as options."""
-        require_staff(current_principal())
+        current_principal()
         survey = path_object("survey_id")
         menu.set_menu(survey, data)
         db.session.commit()
@@ -698,6 +706,7 @@ class SurveyComments(MethodView):
 class SurveySatisfactionChart(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.SatisfactionChartQuerySchema, location="query")
     @blp.response(200, BINARY, content_type="image/png")
@@ -708,7 +717,7 @@ class SurveySatisfactionChart(MethodView):
     def get(self, query, survey_id):
         """Satisfaction rates as a PNG bar chart (staff): ``by=dimension`` (overall first),
         ``building`` or ``item``; a dashed line marks the pass threshold"""
-        require_staff(current_principal())
+        current_principal()
         return _png(satisfaction_chart(path_object("survey_id"), query["by"]))
 
 

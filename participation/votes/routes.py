@@ -21,6 +21,7 @@ from participation.auth.scoping import (
     require_staff,
     resident_only,
     resolved_in_view,
+    staff_only,
 )
 from participation.auth.tokens import current_principal
 from participation.common import notify
@@ -73,6 +74,7 @@ def _detail(vote: Vote) -> dict:
 class CompoundVotes(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.VoteQuerySchema, location="query")
     @blp.response(200, schemas.VoteSchema(many=True))
@@ -81,12 +83,13 @@ class CompoundVotes(MethodView):
     @blp.paginate()
     def get(self, query, compound_id, pagination_parameters):
         """Votes of a compound, newest first (staff); ``?status=`` as shown"""
-        require_staff(current_principal())
+        current_principal()
         now = utcnow()
         stmt = services.compound_votes_query(compound_id, query.get("status"), now)
         page = SelectPage(stmt, pagination_parameters)
         return [services.vote_view(vote, now, staff=True) for vote in page.items]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.VoteInSchema)
     @blp.response(201, schemas.VoteSchema)
@@ -100,7 +103,7 @@ class CompoundVotes(MethodView):
         compound, or some buildings and/or entrances; an elevator vote must name buildings or
         entrances. Times are ISO 8601 with offset; the closing time must be in the future.
         """
-        principal = require_staff(current_principal())
+        principal = current_principal()
         vote = services.create_vote(compound_id, data, principal.id)
         db.session.commit()
         return _detail(vote)
@@ -118,6 +121,7 @@ class VoteDetail(MethodView):
         lifecycle times. A vote past its closing time is closed by this read."""
         return _detail(path_object("vote_id"))
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.VotePatchSchema)
     @blp.response(200, schemas.VoteSchema)
@@ -127,7 +131,7 @@ class VoteDetail(MethodView):
     @blp.alt_response(422, **DRAFT_INVALID)
     def patch(self, data, vote_id):
         """Edit a draft (staff); an opened vote cannot change"""
-        require_staff(current_principal())
+        current_principal()
         vote = services.update_draft(path_object("vote_id"), data)
         db.session.commit()
         return _detail(vote)
@@ -137,6 +141,7 @@ class VoteDetail(MethodView):
 class VoteOpen(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.OpenVoteSchema)
     @blp.response(200, schemas.VoteOpenedSchema)
@@ -157,7 +162,7 @@ class VoteOpen(MethodView):
         Casting is accepted from ``opens_at`` to ``closes_at``. Later roster edits do not
         change the frozen electorate.
         """
-        require_staff(current_principal())
+        current_principal()
         vote = path_object("vote_id")
         unknown = services.open_vote(vote, data["confirm_unknown_owners"])
         db.session.commit()
@@ -197,6 +202,7 @@ class VoteCancel(MethodView):
 class VoteAttachments(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.AttachmentUploadSchema, location="files")
     @blp.response(201, schemas.AttachmentSchema)
@@ -211,7 +217,7 @@ class VoteAttachments(MethodView):
 
         PDF, JPEG or PNG (recognised by content) of at most 10 MB; kept with its SHA-256.
         """
-        principal = require_staff(current_principal())
+        principal = current_principal()
         file = upload["file"]
         attachment = services.attach_material(
             path_object("vote_id"),
@@ -634,6 +640,7 @@ class VoteTally(MethodView):
 class VoteNonVoters(MethodView):
     decorators = [jwt_required()]
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.NonVoterQuerySchema, location="query")
     @blp.response(200, schemas.NonVoterSchema(many=True))
@@ -647,7 +654,7 @@ class VoteNonVoters(MethodView):
         Room labels, owners and area; optionally those with a dwelling in one building or
         entrance. The compound's own committee sees full names and phones (to call them);
         other staff see them masked."""
-        principal = require_staff(current_principal())
+        principal = current_principal()
         vote = path_object("vote_id")
         tally.require_opened(vote)
         page = SelectPage(tally.non_voters_query(vote, **query), pagination_parameters)
@@ -885,6 +892,7 @@ class VoteCostPlan(MethodView):
         require_staff(current_principal())
         return costs.plan_view(path_object("vote_id"))
 
+    @staff_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.CostPlanInSchema)
     @blp.response(200, schemas.StaffCostPlanSchema)
@@ -904,7 +912,7 @@ class VoteCostPlan(MethodView):
         Without ``floor_coefficients`` the residents' share is split by area; with them, by
         coefficient(floor) × area, one coefficient for every floor of the scope.
         """
-        require_staff(current_principal())
+        current_principal()
         vote = path_object("vote_id")
         costs.set_cost_plan(vote, data)
         db.session.commit()
