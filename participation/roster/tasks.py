@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # a millisecond a row; bench/import_roster.py), so a stuck run is stopped and retried.
 IMPORT_TIMEOUT_BASE = 300
 IMPORT_TIMEOUT_PER_ROW = 0.02
+# The first retry at once (its worker died: another takes it now, without waiting for rq's
+# scheduler, whose lock the dead worker may have held), the second after 30 s.
 # pg_advisory_lock(IMPORT_LOCK_NAMESPACE, import_id): one run of an import at a time.
 IMPORT_LOCK_NAMESPACE = int.from_bytes(b"rimp")
 # Imports younger than this are left to the request that queued them.
@@ -76,7 +78,7 @@ def import_job_failed(job, connection, exc_type, exc_value, traceback) -> None:
         db.session.remove()
 
 
-@task(timeout=IMPORT_TIMEOUT_BASE, retries=2, intervals=(5, 30), on_failure=import_job_failed)
+@task(timeout=IMPORT_TIMEOUT_BASE, retries=2, intervals=(0, 30), on_failure=import_job_failed)
 def run_roster_import(import_id: int) -> None:
     """Run a queued roster import.
 
