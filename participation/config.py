@@ -63,6 +63,10 @@ def load() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "hide_parameters": True},
         "REDIS_URL": redis_url,
         "RQ_QUEUE": _env("RQ_QUEUE", "participation"),
+        # flask worker: a running job's heartbeat (it is taken for dead after three missed)
+        # and the sweep that reruns the jobs of dead workers and makes up lost work.
+        "JOB_HEARTBEAT_SECONDS": _env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1),
+        "WORKER_SWEEP_SECONDS": _env_int("WORKER_SWEEP_SECONDS", 15, minimum=1),
         "JWT_SECRET_KEY": _env("JWT_SECRET_KEY") or secret_key,
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=min(_env_int("ACCESS_MINUTES", 15), 15)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_env_int("REFRESH_DAYS", 14)),

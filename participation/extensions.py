@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import time
 
 from flask import has_request_context, request
@@ -91,11 +92,18 @@ IDLE_PING_SECONDS = 10.0
 
 
 def ping_after_idle(engine: Engine) -> None:
-    """Check a pooled connection with a ping only when it has sat idle, instead of at every
-    checkout (``pool_pre_ping``, one more round trip on every request, the cast path
-    included). A connection lost while idle (a database restart, a firewall) is replaced
-    before use; one lost under load fails its request, invalidates the pool and is retried
-    by the client (casts with their Idempotency-Key)."""
+    """Check a pooled connection at checkout without a round trip on every request (as
+    ``pool_pre_ping`` would do, the cast path included):
+
+    - its socket is polled (one ``poll`` system call, no round trip): a connection the
+      database dropped (``pg_terminate_backend``, a restart, a failover that closes it) has
+      the server's goodbye waiting on it, and is pinged, found dead and replaced before use;
+    - a connection idle for ``IDLE_PING_SECONDS`` is pinged as well (a firewall or a host
+      that vanished without closing it); a failed ping then invalidates the whole pool.
+
+    So after the database drops the app's connections, the next requests succeed. A
+    connection lost in the middle of a request still fails that request (and invalidates
+    the pool); the client retries it (casts with their Idempotency-Key)."""
     dialect = engine.dialect
 
     @event.listens_for(engine.pool, "checkin")
@@ -104,11 +112,32 @@ def ping_after_idle(engine: Engine) -> None:
             record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine.pool, "checkout")
-    def _ping_if_idle(dbapi_connection, record, proxy):
+    def _check_on_checkout(dbapi_connection, record, proxy):
         idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        if idle_since is None:  # just connected
             return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except Exception as error:  # the driver's own error: any means the connection is gone
-            raise exc.InvalidatePoolError() from error
+        if time.monotonic() - idle_since >= IDLE_PING_SECONDS:
+            try:
+                dialect.do_ping(dbapi_connection)
+            except Exception as error:  # the driver's own error: the connection is gone
+                raise exc.InvalidatePoolError() from error
+        elif _has_input(dbapi_connection):
+            try:
+                dialect.do_ping(dbapi_connection)
+            except Exception as error:  # dropped by the server: replace this connection
+                raise exc.DisconnectionError() from error
+
+
+def _has_input(dbapi_connection) -> bool:
+    """Whether the server sent something on an idle connection (between requests it has
+    nothing to say unless it is closing the connection). Drivers without a socket (SQLite)
+    never have."""
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if fileno is None:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except Exception:  # closed already
+        return True

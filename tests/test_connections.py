@@ -1,11 +1,21 @@
-"""Pooled connections are checked after sitting idle, not at every checkout."""
+"""Pooled connections are checked without a round trip at every checkout: their socket is
+polled, and they are pinged after sitting idle; a dropped connection is replaced before use."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import threading
+import time
+import uuid
 
-from participation import extensions
-from participation.extensions import ping_after_idle
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from participation import create_app, extensions
+from participation.auth.models import Account, SubjectKind
+from participation.auth.tokens import issue_tokens
+from participation.extensions import db, ping_after_idle
+from participation.roster.models import Community, Compound, District, Street
 
 
 def backend_pid(engine) -> int:
@@ -27,3 +37,109 @@ def test_a_connection_lost_while_idle_is_replaced_before_use(postgres_url, monke
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_a_connection_the_server_dropped_is_replaced_before_use_without_waiting(postgres_url):
+    engine = sa.create_engine(postgres_url, pool_size=1)
+    ping_after_idle(engine)
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        first = backend_pid(engine)
+        with admin.connect() as connection:  # busy moments ago: no idle ping due
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        time.sleep(0.05)  # the server's goodbye reaches the socket
+        assert backend_pid(engine) != first
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+@pytest.fixture
+def own_database(postgres_url):
+    """A database of this test's own (its rows are committed for real), dropped afterwards."""
+    url = make_url(postgres_url)
+    url = url.set(database=f"{url.database}_connections")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def recreate(create: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            if create:
+                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+
+    recreate(create=True)
+    yield url
+    recreate(create=False)
+    admin.dispose()
+
+
+def test_after_the_database_drops_every_app_connection_the_next_requests_succeed(own_database):
+    name = f"participation-test-{uuid.uuid4().hex[:8]}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": own_database.render_as_string(hide_password=False),
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_size": 4,
+                "connect_args": {"application_name": name},
+            },
+            "REDIS_URL": None,
+            "SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
+            "JWT_SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        compound = Compound(
+            community=Community(
+                street=Street(district=District(name="区"), name="街道"), name="社区"
+            ),
+            name="小区",
+        )
+        account = Account(phone="13900000000")
+        db.session.add_all([compound, account])
+        db.session.commit()
+        with app.test_request_context():
+            token = issue_tokens(SubjectKind.RESIDENT, account.id)["access_token"]
+        db.session.commit()
+        urls = [
+            (f"/api/v1/public/compounds/{compound.id}", {}),
+            ("/api/v1/me/votes", {"Authorization": f"Bearer {token}"}),
+        ]
+        db.session.remove()
+    client = app.test_client()
+
+    def requests_at_once(threads: int) -> list[int]:
+        barrier = threading.Barrier(threads)
+        statuses = []
+
+        def run(i):
+            url, headers = urls[i % len(urls)]
+            barrier.wait()
+            statuses.append(client.get(url, headers=headers).status_code)
+
+        workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return statuses
+
+    admin = sa.create_engine(own_database, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        assert requests_at_once(4) == [200] * 4  # several pooled connections
+        with admin.connect() as connection:
+            terminated = connection.execute(
+                sa.text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                    "FROM pg_stat_activity WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalar_one()
+        assert terminated >= 2
+        time.sleep(0.05)
+        assert requests_at_once(8) == [200] * 8
+    finally:
+        admin.dispose()
+        with app.app_context():
+            db.engine.dispose()

@@ -167,6 +167,14 @@ def mark_failed(roster_import: RosterImport) -> None:
     _finish(roster_import, ImportStatus.FAILED, _report(roster_import.dry_run, message))
 
 
+def retry_report(roster_import: RosterImport, message: str) -> dict:
+    """The report of an import whose run failed and is being retried: the message, and how
+    many runs failed so far."""
+    failed_runs = ((roster_import.report or {}).get("failed_runs") or 0) + 1
+    report = _report(roster_import.dry_run, f"{message}（已失败 {failed_runs} 次）")
+    return {**report, "failed_runs": failed_runs}
+
+
 def count_rows(filename: str, content: bytes) -> int:
     """Data rows in the file (blank rows left out); raises like :func:`read_table`."""
     return len(read_table(filename, content).rows)

@@ -292,11 +292,11 @@ import io  # noqa: E402
 from flask import current_app, send_file, url_for  # noqa: E402
 
 from participation.auth.scoping import get_scoped, path_resolver  # noqa: E402
+from participation.common import jobs  # noqa: E402
 from participation.common.errors import ApiError  # noqa: E402
-from participation.common.jobs import enqueue  # noqa: E402
 from participation.roster import import_schemas, importer  # noqa: E402
 from participation.roster.models import ImportStatus, RosterImport  # noqa: E402
-from participation.roster.tasks import run_roster_import  # noqa: E402
+from participation.roster.tasks import enqueue_import  # noqa: E402
 
 LOCATION_HEADER = {"Location": {"description": "the import", "schema": {"type": "string"}}}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -344,6 +344,12 @@ class CompoundRosterImports(MethodView):
     @blp.alt_response(413, schema=ErrorSchema, description="file_too_large")
     @blp.alt_response(415, schema=ErrorSchema, description="unsupported_file_type: not .csv/.xlsx")
     @blp.alt_response(
+        503,
+        schema=ErrorSchema,
+        description="queue_unavailable: a large file must be queued and the job queue is "
+        "unreachable; nothing written, retry after Retry-After seconds",
+    )
+    @blp.alt_response(
         422,
         schema=import_schemas.RosterRejectedSchema,
         description="roster_invalid: rows with problems, nothing written; errors.rows lists "
@@ -361,18 +367,20 @@ class CompoundRosterImports(MethodView):
         of the compound that are not in the file are listed in the report and kept.
         With `dry_run=true` nothing is written: the report says what would change.
         Files of up to `IMPORT_INLINE_MAX_ROWS` rows are imported in the request (200 or
-        422); larger ones run in the background (202).
+        422); larger ones run in the background (202), or are refused with 503 while the job
+        queue is unreachable.
         """
         principal = current_principal()
         compound = path_object("compound_id")
         filename, content = _uploaded_file(upload["file"])
         rows = importer.count_rows(filename, content)
         if rows > current_app.config["IMPORT_INLINE_MAX_ROWS"]:
+            _require_queue()  # before anything is written
             roster_import = importer.new_import(
                 compound.id, filename, content, upload["dry_run"], principal.id, rows
             )
             db.session.commit()
-            enqueue(run_roster_import, roster_import.id)
+            enqueue_import(roster_import)
             return roster_import, 202, {"Location": _import_url(roster_import)}
         roster_import = importer.import_roster_file(
             compound.id, filename, content, upload["dry_run"], principal.id
@@ -387,6 +395,22 @@ class CompoundRosterImports(MethodView):
                 headers={"Location": _import_url(roster_import)},
             )
         return roster_import
+
+
+QUEUE_RETRY_AFTER = 30  # seconds, in the Retry-After of a 503 queue_unavailable
+
+
+def _require_queue() -> None:
+    """A large import must be queued: with Redis unreachable, 503 before anything is written."""
+    try:
+        jobs.require_queue()
+    except jobs.QueueUnavailable as error:
+        raise ApiError(
+            503,
+            "queue_unavailable",
+            "后台任务服务暂时不可用，大文件暂时无法导入，请稍后重试",
+            headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
+        ) from error
 
 
 @blp.route("/roster-imports/<int:import_id>")

@@ -26,7 +26,7 @@ from sqlalchemy import Row, bindparam, delete, exists, insert, select, text, tup
 from werkzeug.routing import BaseConverter
 
 from participation.common.errors import invalid, not_found
-from participation.common.jobs import enqueue_at, redis_connection
+from participation.common.jobs import enqueue_at, redis_connection, redis_failed, redis_resting
 from participation.common.sql import dialect_name
 from participation.extensions import db
 from participation.votes.models import (
@@ -184,7 +184,10 @@ def schedule_sealing(vote_id: int) -> None:
     and seals this cast with every other of its second; a lost job leaves its events for the
     next second's job (or the closing, which seals the rest). Without Redis the events are
     sealed right here; a failure only leaves them pending for the next sealing (the cast
-    itself is committed).
+    itself is committed). Never raises: with Redis unreachable the failure is logged, this
+    process leaves Redis alone for a few seconds (``jobs.REDIS_RETRY_SECONDS``) and the
+    events stay pending until a later cast's job, the worker's sweep (``sweep_unsealed``)
+    or the closing seals them.
     """
     from participation.votes.tasks import seal_vote
 
@@ -200,8 +203,16 @@ def schedule_sealing(vote_id: int) -> None:
     due = math.ceil(time.time() + SEAL_DELAY.total_seconds())
     if _slots.get(prefix, 0) >= due:  # this process made sure of it (or of a later one)
         return
-    if connection.set(f"{prefix}:{due}", 1, nx=True, ex=SLOT_KEY_SECONDS):
-        enqueue_at(due, seal_vote, vote_id)
+    if redis_resting():
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        if connection.set(f"{prefix}:{due}", 1, nx=True, ex=SLOT_KEY_SECONDS):
+            enqueue_at(due, seal_vote, vote_id)
+    except RedisError as error:
+        redis_failed(f"scheduling the sealing of vote {vote_id}", error)
+        return
     _slots[prefix] = due
 
 

@@ -13,6 +13,7 @@ import io
 from flask import current_app, send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
+from sqlalchemy.exc import DBAPIError
 
 from participation.auth.scoping import (
     PUBLIC_BLUEPRINTS,
@@ -282,7 +283,6 @@ class MyVotes(MethodView):
 # The hot path: casting finds the vote through the caller's persons in it.
 @resolved_in_view(vote_id=services.find_vote)
 class VoteBallots(MethodView):
-
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.CastInSchema())
     @blp.arguments(schemas.IdempotencyHeaderSchema(), location="headers")
@@ -316,13 +316,22 @@ class VoteBallots(MethodView):
         after the closing time. The receipt code can be checked on the public page.
         """
         principal = require_resident(current_principal())
-        cast = casting.cast_as_owner(
+        arguments = (
             vote_id,
             principal.id,
             data["choice"],
             data.get("person_id"),
             headers["idempotency_key"],
         )
+        try:
+            cast = casting.cast_as_owner(*arguments)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The database dropped the connection before the commit (a restart, a failover):
+            # nothing was written, so the cast is made once more on a new connection.
+            db.session.rollback()
+            cast = casting.cast_as_owner(*arguments)
         db.session.commit()
         record.schedule_sealing(vote_id)
         return cast, 200 if cast.result.replayed else 201
@@ -342,7 +351,6 @@ class VoteMyBallots(MethodView):
         if principal.is_staff:
             return []
         return casting.my_ballots(vote_id, principal.id)
-
 
 
 # --- proxies and paper ballots (proxies.py, paper.py) ---
@@ -446,9 +454,7 @@ class ProxyConfirm(MethodView):
     def post(self, proxy_id):
         """Confirm a proxy (compound committee); recorded in the vote's record"""
         limit = current_app.config["VOTE_MAX_PROXIES_PER_PROXY"]
-        return _decide_proxy(
-            lambda proxy, staff_id: proxies.confirm_proxy(proxy, staff_id, limit)
-        )
+        return _decide_proxy(lambda proxy, staff_id: proxies.confirm_proxy(proxy, staff_id, limit))
 
 
 @blp.route("/proxies/<int:proxy_id>/reject")

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select
+from datetime import timedelta
+
+from sqlalchemy import exists, func, or_, select
 
 from participation.common.errors import conflict
-from participation.common.jobs import enqueue, report_progress, task
+from participation.common.jobs import (
+    after_commit,
+    enqueue,
+    ensure_job,
+    job_id,
+    report_progress,
+    sweeper,
+    task,
+)
 from participation.common.notify import notify
 from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
@@ -15,6 +25,7 @@ from participation.roster.models import Owner
 from participation.votes import record
 from participation.votes.models import (
     Ballot,
+    UnsealedEvent,
     Vote,
     VoteEvent,
     VotePersonOwner,
@@ -26,7 +37,7 @@ from participation.votes.services import accepting_casts, close_if_due, record_e
 # --- verifiable record (sealing) -----------------------------------------------------------
 
 
-@task
+@task(timeout=600, retries=3, intervals=(1, 5, 30))
 def seal_vote(vote_id: int) -> int:
     """Seal the vote's committed events into its chain (``record.seal_pending``); idempotent
     (see ``record.schedule_sealing`` for when it runs). Progress: ``sealed``."""
@@ -54,7 +65,15 @@ def start_reminder(vote: Vote, staff_id: int) -> VoteReminder:
 
 
 def enqueue_reminder(reminder: VoteReminder) -> str | None:
-    return enqueue(remind_non_voters, reminder.vote_id, reminder.id)
+    """After the commit of the reminder: its job id, or None (inline, or Redis unreachable:
+    the worker's sweep sends it later)."""
+    return after_commit(
+        f"reminder {reminder.id}",
+        remind_non_voters,
+        reminder.vote_id,
+        reminder.id,
+        job_id=job_id("reminder", reminder.id),
+    )
 
 
 def reminders_query(vote: Vote):
@@ -81,7 +100,7 @@ def _non_voter_accounts(vote_id: int):
     )
 
 
-@task
+@task(timeout=1800, retries=3)
 def remind_non_voters(vote_id: int, reminder_id: int) -> None:
     """Send reminder ``reminder_id`` to the accounts of the owners who have not voted.
 
@@ -146,7 +165,7 @@ def _electorate_accounts(vote_id: int) -> list[int]:
     return sorted(set(db.session.scalars(owners.union(casters))))
 
 
-@task
+@task(timeout=600, retries=3)
 def after_close(vote_id: int) -> None:
     """Closing side effects: close the vote if it is due (which stores the final tally), then
     tell the electorate's owners and every participant that the result is available.
@@ -182,5 +201,52 @@ def after_close(vote_id: int) -> None:
 
 
 def enqueue_after_close(vote_id: int) -> str | None:
-    """For the closing path, after the commit that closed the vote."""
-    return enqueue(after_close, vote_id)
+    """For the closing path, after the commit that closed the vote (never raises: a lost job
+    is made up by the worker's sweep)."""
+    return after_commit(
+        f"closing side effects of vote {vote_id}",
+        after_close,
+        vote_id,
+        job_id=job_id("after-close", vote_id),
+    )
+
+
+# --- making up lost work (jobs.sweep, run by `flask worker`) --------------------------------
+
+# Work younger than this is left alone: its own request is about to enqueue it.
+SWEEP_GRACE = timedelta(seconds=60)
+# Closed votes older than this are not looked at again for their closing side effects.
+SWEEP_CLOSED_WITHIN = timedelta(days=7)
+
+
+@sweeper
+def sweep_unsealed() -> None:
+    """A seal job for every vote with events still unsealed (their casts could not schedule
+    one: Redis was unreachable, or the job was lost)."""
+    pending = exists().where(UnsealedEvent.vote_id == Vote.id)
+    for vote_id in db.session.scalars(select(Vote.id).where(pending)).all():
+        enqueue(seal_vote, vote_id)
+
+
+@sweeper
+def sweep_votes() -> None:
+    """Closing side effects of votes past their closing time (still open, or closed without
+    the result notification) and reminders not finished, whose jobs were lost."""
+    now = db_now()
+    notified = exists().where(VoteEvent.vote_id == Vote.id, VoteEvent.kind == CLOSED_NOTIFIED)
+    due = select(Vote.id).where(
+        or_(
+            (Vote.status == VoteStatus.OPEN) & (Vote.closes_at <= now - SWEEP_GRACE),
+            Vote.status.in_(record.SEALED_WHEN)
+            & (Vote.closed_at > now - SWEEP_CLOSED_WITHIN)
+            & (Vote.closed_at <= now - SWEEP_GRACE)
+            & ~notified,
+        )
+    )
+    for vote_id in db.session.scalars(due).all():
+        ensure_job(after_close, vote_id, job_id=job_id("after-close", vote_id))
+    unfinished = select(VoteReminder.vote_id, VoteReminder.id).where(
+        VoteReminder.finished_at.is_(None), VoteReminder.created_at <= now - SWEEP_GRACE
+    )
+    for vote_id, reminder_id in db.session.execute(unfinished).all():
+        ensure_job(remind_non_voters, vote_id, reminder_id, job_id=job_id("reminder", reminder_id))

@@ -271,3 +271,41 @@ def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner, 
         assert statements == ["SELECT", "WITH", "WITH"]
     else:  # SQLite takes the lock and the persons, and the write's three steps, apart
         assert statements == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT"]
+
+
+def test_a_cast_whose_connection_was_dropped_before_the_commit_is_made_once_more(
+    client, elevator_vote, owner, monkeypatch
+):
+    from participation.votes import casting
+
+    original, calls = casting.cast_as_owner, []
+
+    def dropped_once(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError(
+                "INSERT …", {}, Exception("server closed the connection"),
+                connection_invalidated=True,
+            )  # fmt: skip
+        return original(*args)
+
+    monkeypatch.setattr(casting, "cast_as_owner", dropped_once)
+    _db.session.commit()  # the vote is there before the request (its rollback keeps it)
+    answer = cast(client, elevator_vote, owner, "agree", key="k-dropped")
+    assert answer.status_code == 201, answer.json
+    assert len(calls) == 2 and casts_of(elevator_vote) == [Choice.AGREE]
+
+
+def test_other_database_errors_of_a_cast_are_not_retried(client, elevator_vote, owner, monkeypatch):
+    from participation.votes import casting
+
+    calls = []
+
+    def failing(*args):
+        calls.append(args)
+        raise sa.exc.OperationalError("INSERT …", {}, Exception("disk full"))
+
+    monkeypatch.setattr(casting, "cast_as_owner", failing)
+    with pytest.raises(sa.exc.OperationalError):  # a 500 (the test client re-raises it)
+        cast(client, elevator_vote, owner, "agree")
+    assert len(calls) == 1
