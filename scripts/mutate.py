@@ -22,6 +22,7 @@ import argparse
 import ast
 import copy
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -282,14 +283,17 @@ def make_copy(workdir: Path) -> Path:
     return copy_root
 
 
-def environment(worker: int) -> dict[str, str]:
-    env = dict(os.environ)
-    url = env.get("TEST_DATABASE_URL")
-    if url:
-        base, _, query = url.partition("?")
-        env["TEST_DATABASE_URL"] = f"{base}_mut{worker}" + (f"?{query}" if query else "")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
+def environments(worker: int) -> list[dict[str, str]]:
+    """SQLite (fast, and its own branches), then PostgreSQL if ``TEST_DATABASE_URL`` is set
+    (a database per worker: the URL's name with ``_mutN`` appended)."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    url = env.pop("TEST_DATABASE_URL", None)
+    env.pop("CI", None)  # the SQLite run skips what needs PostgreSQL
+    if not url:
+        return [env]
+    base, _, query = url.partition("?")
+    postgres = dict(env, TEST_DATABASE_URL=f"{base}_mut{worker}" + (f"?{query}" if query else ""))
+    return [env, postgres]
 
 
 def check_copy_is_imported(copy_root: Path, env: dict) -> None:
@@ -306,15 +310,20 @@ def check_copy_is_imported(copy_root: Path, env: dict) -> None:
         raise SystemExit(f"the copy is not what the tests import ({where}); giving up")
 
 
-def run_tests(copy_root: Path, tests: tuple[str, ...], env: dict) -> tuple[bool, float]:
-    """(passed, seconds)."""
+def run_tests(copy_root: Path, tests: tuple[str, ...], envs: list[dict]) -> tuple[bool, float]:
+    """(passed on every backend, seconds); stops at the first failure."""
     started = time.monotonic()
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-    try:
-        done = subprocess.run(command, cwd=copy_root, env=env, capture_output=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return False, time.monotonic() - started
-    return done.returncode == 0, time.monotonic() - started
+    for env in envs:
+        try:
+            done = subprocess.run(
+                command, cwd=copy_root, env=env, capture_output=True, timeout=TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            return False, time.monotonic() - started
+        if done.returncode != 0:
+            return False, time.monotonic() - started
+    return True, time.monotonic() - started
 
 
 def main() -> int:
@@ -334,18 +343,18 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="participation-mutants-") as tmp:
         copies = [make_copy(Path(tmp) / f"w{i}") for i in range(args.workers)]
-        envs = [environment(i) for i in range(args.workers)]
-        check_copy_is_imported(copies[0], envs[0])
-        for copy_root, env in zip(copies, envs, strict=True):  # the unmutated copy passes
-            passed, seconds = run_tests(copy_root, tuple(sorted(set(sum(TESTS.values(), ())))), env)
-            if not passed:
-                raise SystemExit("the tests fail without any mutant; fix that first")
-            break
-        free = list(range(args.workers))
+        envs = [environments(i) for i in range(args.workers)]
+        check_copy_is_imported(copies[0], envs[0][0])
+        every_test = tuple(dict.fromkeys(t for tests in TESTS.values() for t in tests))
+        if not run_tests(copies[0], every_test, envs[0])[0]:
+            raise SystemExit("the tests fail without any mutant; fix that first")
+        free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for worker in range(args.workers):
+            free.put(worker)
         results: dict[Mutant, bool] = {}
 
         def run(mutant: Mutant) -> tuple[Mutant, bool, float]:
-            worker = free.pop()
+            worker = free.get()
             target = copies[worker] / mutant.path
             original = target.read_text()
             try:
@@ -353,7 +362,7 @@ def main() -> int:
                 survived, seconds = run_tests(copies[worker], TESTS[mutant.path], envs[worker])
             finally:
                 target.write_text(original)
-                free.append(worker)
+                free.put(worker)
             return mutant, survived, seconds
 
         started = time.monotonic()

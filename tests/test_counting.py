@@ -241,6 +241,8 @@ def test_exhaustive_with_areas_independent_of_headcount(rule, basis):
         case = (rule, basis, counts, cents)
         assert outcome.passed == reference_with_areas(rule, basis, counts, cents), case
         assert outcome.passed == outcome.agreement.none, case
+        if rule is Rule.RENOVATION_CONSENT:  # no quorum: no participation ever missing
+            assert outcome.quorum_met and outcome.participation.none, case
         # What is reported missing is exactly enough, and one person or 0.01 m² fewer is not.
         k, a = outcome.agreement.persons, int(outcome.agreement.area * 100)
         if outcome.passed or joined_with_areas(rule, counts, cents, k, a) is None:

@@ -97,3 +97,33 @@ def test_an_earlier_cast_written_after_a_later_one_does_not_replace_it(
         sa.select(VoteEvent.id).filter_by(vote_id=vote.id, kind="cast").order_by(VoteEvent.id)
     ).all()
     assert casts == [later.event_id, earlier.event_id, tied.event_id]
+
+
+def test_verify_counts_no_cast_stamped_at_the_closing_instant(
+    sample_compound, make_vote, owner_account
+):
+    """``flask votes verify`` replays the ballots from the record with the rule of the cast
+    path: a cast a microsecond before the closing time counts, one stamped at it does not."""
+    from participation.votes.record import verify
+
+    vote = make_vote(sample_compound, open=True)
+    account = owner_account(sample_compound, "1栋1单元101")
+    (person,) = owned_persons(vote.id, account.id)
+    status, now = lock_for_cast(vote.id)
+    cast = record_cast(
+        vote.id,
+        person.id,
+        Choice.AGREE,
+        Channel.ONLINE,
+        account_id=account.id,
+        locked=(status, now),
+    )
+    vote.closes_at = cast.cast_at + timedelta(microseconds=1)
+    _db.session.flush()
+    assert verify(vote.id).ok, verify(vote.id).problems
+    vote.closes_at = cast.cast_at  # as a changed row would have it
+    _db.session.flush()
+    assert verify(vote.id).problems == [
+        f"person {person.id}: counted ballot (event {cast.event_id}) has no cast before the "
+        "closing time"
+    ]
