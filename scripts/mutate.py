@@ -99,6 +99,33 @@ EQUIVALENT: dict[tuple[str, str, str, str], str] = {
         "now <= status.opens_at",
     ): "only reached when the cast is refused; now == opens_at is then impossible (an open "
     "vote at its opening instant accepts the cast, and closes_at > opens_at)",
+    (
+        "participation/votes/services.py",
+        "_digest",
+        "json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(',', ':'))",
+        "json.dumps(content, sort_keys=True, separators=(',', ':'))",
+    ): "an event's content is ASCII only (ids, kind, enum values, hex nonce, ISO time), which "
+    "json.dumps writes the same with or without ensure_ascii",
+    (
+        "participation/votes/services.py",
+        "_digest",
+        "False",
+        "True",
+    ): "ensure_ascii=True: the same as dropping ensure_ascii=False (above)",
+    (
+        "participation/votes/services.py",
+        "_ballot_upsert",
+        "tuple_(Ballot.cast_at, Ballot.event_id) < "
+        "tuple_(ballot.excluded.cast_at, ballot.excluded.event_id)",
+        "tuple_(Ballot.cast_at, Ballot.event_id) <= "
+        "tuple_(ballot.excluded.cast_at, ballot.excluded.event_id)",
+    ): "the pairs are equal only for the same event, and every cast is a new event (a new id)",
+    (
+        "participation/votes/record.py",
+        "replay_ballots",
+        "(event.created_at, event.id) > (current.created_at, current.id)",
+        "(event.created_at, event.id) >= (current.created_at, current.id)",
+    ): "the pairs are equal only for the same event, and each event is replayed once",
 }
 
 
