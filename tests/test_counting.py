@@ -190,6 +190,72 @@ def test_exhaustive_small_electorates(rule):
                 assert not evaluate(rule, joined(rule, t, p, y, k - 1)).passed, (rule, t, p, y, k)
 
 
+def reference_with_areas(rule, basis, counts, cents):
+    """The law read plainly, headcount and area each as their own fractions."""
+    (t, p, y), (ta, pa, ya) = counts, cents
+
+    def at_least(part, whole, bound):  # an empty whole: nothing to reach
+        return Fraction(part, whole) >= bound if whole else True
+
+    if rule is Rule.RENOVATION_CONSENT:
+        by_count, by_area = at_least(y, t, Fraction(2, 3)), at_least(ya, ta, Fraction(2, 3))
+        return {Basis.COUNT: by_count, Basis.AREA: by_area, Basis.BOTH: by_count and by_area}[basis]
+    quorum = at_least(p, t, Fraction(2, 3)) and at_least(pa, ta, Fraction(2, 3))
+    if rule is Rule.CIVIL_CODE_MAJOR:
+        approval = at_least(y, p, Fraction(3, 4)) and at_least(ya, pa, Fraction(3, 4))
+    else:  # strictly more than half; nobody voting is not a majority
+        half = Fraction(1, 2)
+        approval = bool(p and pa) and Fraction(y, p) > half and Fraction(ya, pa) > half
+    return quorum and approval
+
+
+def joined_with_areas(rule, counts, cents, k, a):
+    """The totals after k more owners holding ``a`` hundredths of a m² cast an agreeing
+    ballot (None if there are not that many non-voters or that much area)."""
+    (t, p, y), (ta, pa, ya) = counts, cents
+    if rule is Rule.RENOVATION_CONSENT:
+        if y + k > t or ya + a > ta:
+            return None
+        counts, cents = (t, max(p, y + k), y + k), (ta, max(pa, ya + a), ya + a)
+    else:
+        if p + k > t or pa + a > ta:
+            return None
+        counts, cents = (t, p + k, y + k), (ta, pa + a, ya + a)
+    (t, p, y), (ta, pa, ya) = counts, (D(c) / 100 for c in cents)
+    return Totals(t, ta, p, pa, y, ya)
+
+
+@pytest.mark.parametrize(
+    ("rule", "basis"),
+    [(Rule.RENOVATION_CONSENT, basis) for basis in Basis]
+    + [(Rule.CIVIL_CODE_MAJOR, Basis.COUNT), (Rule.CIVIL_CODE_ORDINARY, Basis.COUNT)],
+)
+def test_exhaustive_with_areas_independent_of_headcount(rule, basis):
+    """Every headcount triple up to 7 persons against every area triple up to 0.09 m²: the
+    two disagree in most cases (more people with less area, and the reverse)."""
+    headcounts = [(t, p, y) for t in range(8) for p in range(t + 1) for y in range(p + 1)]
+    areas = [(ta, pa, ya) for ta in range(10) for pa in range(ta + 1) for ya in range(pa + 1)]
+    for counts, cents in itertools.product(headcounts, areas):
+        given = joined_with_areas(rule, counts, cents, 0, 0)
+        outcome = evaluate(rule, given, basis)
+        case = (rule, basis, counts, cents)
+        assert outcome.passed == reference_with_areas(rule, basis, counts, cents), case
+        assert outcome.passed == outcome.agreement.none, case
+        if rule is Rule.RENOVATION_CONSENT:  # no quorum: no participation ever missing
+            assert outcome.quorum_met and outcome.participation.none, case
+        # What is reported missing is exactly enough, and one person or 0.01 m² fewer is not.
+        k, a = outcome.agreement.persons, int(outcome.agreement.area * 100)
+        if outcome.passed or joined_with_areas(rule, counts, cents, k, a) is None:
+            continue
+        assert evaluate(rule, joined_with_areas(rule, counts, cents, k, a), basis).passed, case
+        if k:
+            fewer = joined_with_areas(rule, counts, cents, k - 1, a)
+            assert not evaluate(rule, fewer, basis).passed, case
+        if a:
+            less = joined_with_areas(rule, counts, cents, k, a - 1)
+            assert not evaluate(rule, less, basis).passed, case
+
+
 def test_totals_reject_impossible_or_inexact_input():
     with pytest.raises(ValueError):
         totals(10, 11, 5)

@@ -7,6 +7,30 @@ them: entry ``seq`` covers its event's digest and its parent's hash (``chain_has
 changing any event or entry breaks the hashes from there on. Sealers of one vote take a lock
 that casting never takes, so casts never wait for the chain. ``verify`` recomputes all of it,
 and the tally, from the rows.
+
+The format, for an independent verifier (pinned by known-answer tests in
+``tests/votes/test_record_format.py``; changing any of it breaks every receipt handed out):
+
+- **Event digest** (``vote_events.digest``): SHA-256, as 64 lowercase hex characters, of the
+  UTF-8 bytes of the event's canonical JSON — an object with exactly the keys ``account_id``,
+  ``attachment_id``, ``channel``, ``choice``, ``created_at``, ``kind``, ``nonce``,
+  ``owner_id``, ``person_id``, ``proxy_id``, ``staff_id``, ``vote_id``, sorted, with no
+  whitespace (separators ``,`` and ``:``) and non-ASCII characters written as themselves.
+  Ids are JSON integers, a missing value is ``null``; ``kind`` (``cast``, ``opened``,
+  ``closed``, ``proxy``, …), ``choice`` (``agree``/``disagree``/``abstain``) and ``channel``
+  (``online``/``proxy``/``paper``) are strings; ``nonce`` is 32 lowercase hex characters;
+  ``created_at`` is the event's UTC time as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` (Python's
+  ``datetime.isoformat``: the ``.ffffff`` fraction is left out when the microseconds are 0).
+  For example ``{"account_id":3,"attachment_id":null,"channel":"online","choice":"agree",
+  "created_at":"2026-12-02T08:30:15.123456+00:00","kind":"cast","nonce":"0011…eeff",
+  "owner_id":5,"person_id":7,"proxy_id":null,"staff_id":null,"vote_id":42}`` (one line).
+- **Receipt code** (casts): the first 10 characters of the RFC 4648 base32 encoding
+  (alphabet ``A–Z2–7``) of the digest's 32 bytes.
+- **Genesis hash** of vote ``V``: SHA-256 hex of the ASCII ``participation:vote:V`` (``V`` in
+  decimal) — the parent of the chain's first entry.
+- **Chain entry** ``seq`` (1, 2, 3, … without gaps): ``hash`` = SHA-256 hex of the ASCII
+  ``<parent hash>|<seq>|<event digest>`` (hashes and digest as lowercase hex, ``seq`` in
+  decimal); its ``parent_hash`` is the genesis hash for seq 1, else entry ``seq − 1``'s hash.
 """
 
 from __future__ import annotations

@@ -208,6 +208,7 @@ def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners
 
 
 def _digest(content: dict) -> str:
+    """SHA-256 hex of the canonical JSON of ``content`` (the format: ``votes.record``)."""
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -95,7 +95,9 @@ def test_logout_ends_only_that_session(client, phone_sign_in, auth_header, limit
     limits(SMS_PER_PHONE_PER_MINUTE=5)
     phone = auth_header(phone_sign_in("13812345678")["access_token"])
     laptop = auth_header(phone_sign_in("13812345678")["access_token"])
-    client.delete("/api/v1/auth/session", headers=phone)
+    assert client.delete("/api/v1/auth/session", headers=phone).status_code == 204
+    me = client.get("/api/v1/me", headers=phone)
+    assert (me.status_code, me.json["code"]) == (401, "token_revoked")
     assert client.get("/api/v1/me", headers=laptop).status_code == 200
 
 

@@ -480,3 +480,40 @@ def test_my_surveys(client, case, make_survey, make_account, sign_in, consent_qu
     assert client.get("/api/v1/me/surveys", headers=case.staff).status_code == 403
     stranger = sign_in(make_account())
     assert client.get("/api/v1/me/surveys", headers=stranger).json == []
+
+
+US = timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("boundary", "offset", "refused"),
+    [
+        pytest.param("opens_at", -US, "survey_not_started", id="1us-before-opening"),
+        pytest.param("opens_at", timedelta(0), None, id="at-opening"),
+        pytest.param("closes_at", -US, None, id="1us-before-closing"),
+        pytest.param("closes_at", timedelta(0), "survey_closed", id="at-closing"),
+    ],
+)
+def test_answers_at_the_opening_and_closing_instants(
+    client, case, monkeypatch, boundary, offset, refused
+):
+    """At ``closes_at`` refused, a microsecond before accepted; at ``opens_at`` accepted, a
+    microsecond before refused. The database clock the answer is judged by is set to the
+    instant (the survey row is still locked for real)."""
+    from participation.surveys import services
+
+    opens = (utcnow() + timedelta(days=1)).replace(microsecond=0)
+    survey = case.survey(
+        opens_at=opens.isoformat(), closes_at=(opens + timedelta(days=1)).isoformat()
+    )
+    row = _db.session.get(Survey, survey["id"])
+    instant = getattr(row, boundary) + offset
+    monkeypatch.setattr(services, "db_now", lambda: instant)
+    response = answer(client, survey, case.owner, full_answers(survey))
+    if refused:
+        assert (response.status_code, response.json["code"]) == (409, refused), response.json
+        assert stored(survey["id"]) == []
+    else:
+        assert response.status_code == 201, response.json
+        (saved,) = _db.session.scalars(sa.select(Response).filter_by(survey_id=survey["id"]))
+        assert saved.submitted_at == instant

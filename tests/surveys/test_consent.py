@@ -149,8 +149,15 @@ def test_area_basis_counts_square_metres(client, consent_survey, committee):
         "denominator": "3622.29",
         "percent": "57.74",
     }
-    # 323.24 m² more passes by area exactly at the bound: 3·2414.86 ≥ 2·3622.29.
-    assert Decimal("2091.62") + Decimal("323.24") == Decimal("2414.86")
+    # What is reported missing is exactly enough: 323.24 m² more agreeing passes by area at
+    # the bound (3·2414.86 ≥ 2·3622.29), 0.01 m² less does not.
+    reported = Decimal(by_area["missing"]["area"])
+    for more, passes in ((reported, True), (reported - Decimal("0.01"), False)):
+        y_area = Decimal(by_area["y_area"]) + more
+        t_area, p_area = Decimal(by_area["t_area"]), Decimal(by_area["p_area"]) + more
+        cnt = by_area["y_cnt"] + 1  # any number of persons: the basis is area
+        t = Totals(by_area["t_cnt"], t_area, cnt, p_area, cnt, y_area)
+        assert renovation_consent(t, Basis.AREA).passed is passes
 
 
 def test_what_is_missing_reads_in_chinese():

@@ -32,9 +32,10 @@ from participation.extensions import db
 from participation.roster.demo import roster_csv, roster_rows
 from participation.roster.importer import import_roster_file
 from participation.roster.models import Community, Compound, District, Owner, Street
-from participation.votes.casting import cast_as_owner
+from participation.votes.casting import cast_as_owner, owned_persons_locked
 from participation.votes.models import (
     Ballot,
+    Channel,
     Choice,
     Matter,
     Vote,
@@ -43,8 +44,9 @@ from participation.votes.models import (
     VotePersonOwner,
     VoteStatus,
 )
+from participation.votes.record import verify
 from participation.votes.schemas import CastSchema
-from participation.votes.services import open_vote
+from participation.votes.services import open_vote, record_cast
 from participation.votes.tally import ballot_groups
 
 pytestmark = pytest.mark.postgres
@@ -364,6 +366,45 @@ def test_200_clients_5000_owners_one_counting_ballot_each(live_app):
         person_id = voters[pair].person_id
         assert sum(e.person_id == person_id for e in events) >= 2
     print(f"\n{len(answers)} casts by {THREADS} clients in {elapsed:.1f} s (set-up included)")
+
+
+def test_a_cast_committed_after_a_later_stamped_one_does_not_replace_it(live_app):
+    """Out of order, every run: connection A reads the lock and the database clock, then B
+    casts for the same person (its clock later) and commits first; A writes and commits
+    second. The ballot keeps B's cast, the later one; both casts are in the record."""
+    vote_id, voters, _ = open_compound_vote(live_app, 1, seed=33)
+    caster = voters[0].owners[0]
+    with live_app.app_context():  # connection A
+        (person,), locked = owned_persons_locked(vote_id, caster.account_id)
+        backend_a = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        with live_app.app_context():  # connection B, while A's transaction is open
+            assert db.session.scalar(sa.text("SELECT pg_backend_pid()")) != backend_a
+            later = cast_as_owner(vote_id, caster.account_id, Choice.AGREE).result
+            db.session.commit()
+        earlier = record_cast(
+            vote_id,
+            person.id,
+            Choice.DISAGREE,
+            Channel.ONLINE,
+            account_id=caster.account_id,
+            owner_id=person.owner_id,
+            locked=locked,
+        )
+        db.session.commit()
+    assert earlier.cast_at < later.cast_at and earlier.event_id > later.event_id
+    with live_app.app_context():
+        ballot = db.session.get(Ballot, (vote_id, person.id))
+        assert (ballot.event_id, ballot.choice, ballot.cast_at) == (
+            later.event_id,
+            Choice.AGREE,
+            later.cast_at,
+        )
+        casts = db.session.scalars(
+            sa.select(VoteEvent.id).filter_by(vote_id=vote_id, kind="cast").order_by(VoteEvent.id)
+        ).all()
+        assert casts == [later.event_id, earlier.event_id]
+        report = verify(vote_id)
+        assert report.ok, report.problems
 
 
 def test_casts_racing_the_closing_time(live_app):

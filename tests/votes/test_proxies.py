@@ -154,6 +154,21 @@ def test_grant_confirm_and_cast_records_who_cast_for_whom(client, case):
     assert casts() == 1
 
 
+def test_replaced_says_whether_this_person_had_cast_before(client, case):
+    """A proxy's cast answers ``replaced`` for its own person only: not for another owner's
+    cast, not for the proxy's confirmation in the record; true once it casts again."""
+    neighbour = case.sign_in(case.owner_account(case.compound, "2栋1单元102"))
+    other = client.post(
+        f"/api/v1/votes/{case.vote.id}/ballots", json={"choice": "agree"}, headers=neighbour
+    )
+    assert (other.status_code, other.json["replaced"]) == (201, False)
+    proxy_id = confirmed(client, case)
+    first = cast(client, case, proxy_id, "disagree")
+    assert (first.status_code, first.json["replaced"]) == (201, False), first.json
+    second = cast(client, case, proxy_id, "agree")
+    assert (second.status_code, second.json["replaced"]) == (201, True), second.json
+
+
 def test_a_proxy_not_confirmed_cannot_cast(client, case):
     proxy_id = granted(client, case)
     response = cast(client, case, proxy_id)
