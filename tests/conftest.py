@@ -138,6 +138,33 @@ def postgres_url(database_url) -> str:
 
 
 @pytest.fixture
+def own_postgres_database(postgres_url):
+    """``own_postgres_database("casting")`` → the URL of a fresh PostgreSQL database of the
+    test's own (its rows are committed for real, not rolled back), dropped when the test's
+    other fixtures are done with it."""
+    base = make_url(postgres_url)
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def recreate(name: str, create: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if create:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def make(suffix: str):
+        url = base.set(database=f"{base.database}_{suffix}")
+        recreate(url.database, create=True)
+        made.append(url.database)
+        return url
+
+    yield make
+    for name in made:
+        recreate(name, create=False)
+    admin.dispose()
+
+
+@pytest.fixture
 def redis_url() -> str:
     if not REDIS_URL:
         _need("Redis", "REDIS_URL is not set")

@@ -9,7 +9,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from participation import create_app, extensions
 from participation.auth.models import Account, SubjectKind
@@ -55,22 +54,9 @@ def test_a_connection_the_server_dropped_is_replaced_before_use_without_waiting(
 
 
 @pytest.fixture
-def own_database(postgres_url):
+def own_database(own_postgres_database):
     """A database of this test's own (its rows are committed for real), dropped afterwards."""
-    url = make_url(postgres_url)
-    url = url.set(database=f"{url.database}_connections")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-
-    recreate(create=True)
-    yield url
-    recreate(create=False)
-    admin.dispose()
+    return own_postgres_database("connections")
 
 
 def test_after_the_database_drops_every_app_connection_the_next_requests_succeed(own_database):

@@ -74,24 +74,13 @@ BUILDINGS = 160  # 3,840 dwellings: a few seconds of checking, time to kill the 
 
 
 @pytest.fixture
-def live(postgres_url, redis_url):
+def live(redis_url, own_postgres_database):
     """A database of this test's own and a queue of its own; the settings of its workers."""
     from redis import Redis
-    from sqlalchemy.engine import make_url
 
     from participation import create_app
 
-    url = make_url(postgres_url)
-    url = url.set(database=f"{url.database}_import_jobs")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-
-    recreate(create=True)
+    url = own_postgres_database("import_jobs")
     queue = f"test-import-kill-{uuid.uuid4().hex[:8]}"
     settings = {
         "PARTICIPATION_DATABASE_URL": url.render_as_string(hide_password=False),
@@ -143,8 +132,6 @@ def live(postgres_url, redis_url):
         connection = Redis.from_url(redis_url)
         for key in connection.scan_iter(f"*{queue}*"):
             connection.delete(key)
-        recreate(create=False)
-        admin.dispose()
 
 
 def test_a_worker_killed_mid_import_is_followed_by_exactly_one_completed_import(live, tmp_path):

@@ -17,7 +17,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from participation import create_app
 from participation.auth.models import Account, Role, RoleAssignment, StaffUser, SubjectKind
@@ -55,19 +54,9 @@ DUPLICATES = 5  # further respondents sending one submission twice at once (same
 
 
 @pytest.fixture
-def live_app(postgres_url):
+def live_app(own_postgres_database):
     """An app on a fresh database of its own, dropped afterwards."""
-    url = make_url(postgres_url)
-    url = url.set(database=f"{url.database}_survey_answers")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-
-    recreate(create=True)
+    url = own_postgres_database("survey_answers")
     app = create_app(
         {
             "TESTING": True,
@@ -87,8 +76,6 @@ def live_app(postgres_url):
     finally:
         with app.app_context():
             db.engine.dispose()
-        recreate(create=False)
-        admin.dispose()
 
 
 @dataclass(frozen=True)

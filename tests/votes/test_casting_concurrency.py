@@ -20,7 +20,6 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from rq import Queue
-from sqlalchemy.engine import make_url
 
 from participation import create_app
 from participation.auth.models import Account, Role, RoleAssignment, StaffUser, SubjectKind
@@ -56,20 +55,10 @@ DWELLINGS_PER_BUILDING = 24  # roster_rows' defaults: 2 entrances × 6 floors ×
 
 
 @pytest.fixture
-def live_app(postgres_url, redis_url):
+def live_app(redis_url, own_postgres_database):
     """An app on a fresh database of its own, dropped afterwards; its jobs go to a queue of
     its own, as in production (without Redis, every cast would seal the record inline)."""
-    url = make_url(postgres_url)
-    url = url.set(database=f"{url.database}_casting")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-
-    recreate(create=True)
+    url = own_postgres_database("casting")
     queue = f"test-casting-{uuid.uuid4().hex[:8]}"
     app = create_app(
         {
@@ -96,8 +85,6 @@ def live_app(postgres_url, redis_url):
             jobs.empty()
             for key in jobs.connection.scan_iter(f"*{queue}*"):
                 jobs.connection.delete(key)
-        recreate(create=False)
-        admin.dispose()
 
 
 @dataclass(frozen=True)
