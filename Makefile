@@ -23,7 +23,6 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed --if-empty
 	@$(BIN)/flask demo info --base-url http://$(HOST):$(PORT)
-	@fc-list :lang=zh 2>/dev/null | grep -q . || echo "  note: survey charts need a CJK font (apt-get install fonts-noto-cjk)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## make test: install and run the whole suite (PostgreSQL/Redis when TEST_DATABASE_URL/REDIS_URL are set)

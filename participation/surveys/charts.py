@@ -4,35 +4,18 @@ Generic: ``bar_chart(title, bars)`` draws one horizontal bar per ``(label, value
 — the label on the left, the bar, and ``value_text`` at its end — over an axis with ticks.
 Bar lengths are exact (``int`` or ``Fraction``) until they become pixels.
 
-The text needs a CJK font. One is looked for once (Noto Sans CJK from Debian's
-``fonts-noto-cjk`` at its known path, then ``fc-list :lang=zh-cn``) and kept; every candidate
-must draw real, distinct glyphs for Chinese characters. Without one, :class:`NoCJKFont` (an
-HTTP 503 naming the package) is raised instead of drawing boxes.
+The text is drawn with ``common.fonts.font``: a system CJK font when there is one, else the
+font shipped with the project; 503 ``chart_font_missing`` only for a broken installation.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-import logging
-import shutil
-import subprocess
 from fractions import Fraction
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from participation.common.errors import ApiError
-
-log = logging.getLogger(__name__)
-
-FONT_PACKAGE = "fonts-noto-cjk"
-KNOWN_FONTS = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-)
-PREFERRED_FAMILY = "Noto Sans CJK SC"
-PROBE = "满意度"  # characters every candidate font must draw as distinct real glyphs
-MISSING = "\U000ffffd"  # a private-use code point no font maps: draws the .notdef box
+from participation.common.fonts import font
 
 WIDTH = 900
 MARGIN = 24
@@ -53,92 +36,6 @@ COLOURS = {
 }
 
 Bar = tuple[str, str, Fraction | int]
-
-
-class NoCJKFont(ApiError):
-    """No font on the server draws Chinese: a chart would show boxes."""
-
-    def __init__(self):
-        super().__init__(
-            503,
-            "chart_font_missing",
-            f"服务器未安装中文字体，暂时无法生成图表（请安装 {FONT_PACKAGE} 软件包）",
-        )
-
-
-def glyph(font: ImageFont.FreeTypeFont, char: str) -> bytes:
-    """The bitmap ``font`` draws for ``char`` (its size and pixels)."""
-    mask = font.getmask(char)
-    return repr(mask.size).encode() + bytes(mask)
-
-
-def draws_chinese(font: ImageFont.FreeTypeFont) -> bool:
-    """Whether the font draws the probe characters as real glyphs: all different from each
-    other and from the missing-glyph box (a font without them draws one box for all)."""
-    glyphs = {glyph(font, char) for char in PROBE + MISSING}
-    return len(glyphs) == len(PROBE) + 1
-
-
-def _faces(path: str) -> list[tuple[str, int, str]]:
-    """(path, index, family) of every face in a font file (a .ttc holds several)."""
-    faces = []
-    for index in range(32):
-        try:
-            family = ImageFont.truetype(path, 10, index=index).getname()[0] or ""
-        except OSError:
-            break
-        faces.append((path, index, family))
-    return faces
-
-
-def _fc_list() -> list[tuple[str, int, str]]:
-    if shutil.which("fc-list") is None:
-        return []
-    try:
-        listing = subprocess.run(
-            ["fc-list", ":lang=zh-cn", "--format", "%{file}|%{index}|%{family[0]}\n"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    faces = []
-    for line in listing.splitlines():
-        path, _, rest = line.partition("|")
-        index, _, family = rest.partition("|")
-        if path and index.isdigit():
-            faces.append((path, int(index), family))
-    return faces
-
-
-def _rank(face: tuple[str, int, str]) -> tuple:
-    family = face[2]
-    return (family != PREFERRED_FAMILY, "Sans" not in family, "Mono" in family, "SC" not in family)
-
-
-@functools.cache
-def cjk_font_face() -> tuple[str, int]:
-    """(path, index) of a font face that draws Chinese; found once, then cached. A failure
-    is not cached, so installing the package is enough."""
-    known = [face for path in KNOWN_FONTS for face in _faces(path)]
-    for path, index, family in sorted(known, key=_rank) + sorted(_fc_list(), key=_rank):
-        try:
-            font = ImageFont.truetype(path, TEXT_SIZE, index=index)
-        except OSError:
-            continue
-        if draws_chinese(font):
-            log.info("chart font: %s (%s, face %d)", family, path, index)
-            return path, index
-    log.error("no CJK font found for charts; install %s", FONT_PACKAGE)
-    raise NoCJKFont()
-
-
-@functools.cache
-def font(size: int) -> ImageFont.FreeTypeFont:
-    path, index = cjk_font_face()
-    return ImageFont.truetype(path, size, index=index)
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, face, width: int) -> str:

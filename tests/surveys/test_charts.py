@@ -1,65 +1,39 @@
-"""Bar charts: valid PNGs with real Chinese glyphs (not boxes), and a clear 503 without a
-CJK font; the generic .xlsx writer."""
+"""Bar charts: valid PNGs, a clear 503 for a broken installation (no font draws Chinese);
+the generic .xlsx writer. The font itself: tests/common/test_fonts.py."""
 
 from __future__ import annotations
 
 import io
-import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from PIL import Image, ImageFont
+from PIL import Image
 
 from participation.auth.models import Role
+from participation.common import fonts
 from participation.surveys import charts
 from participation.surveys.exports import xlsx
 from participation.surveys.models import QuestionType, RespondentBasis, SurveyKind
 from participation.surveys.satisfaction import SCALE
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-@pytest.fixture
-def cjk_font():
-    """The chart font; skipped locally without one, a failure in CI (like conftest's _need)."""
-    try:
-        return charts.font(charts.TEXT_SIZE)
-    except charts.NoCJKFont:
-        if IN_CI:
-            pytest.fail(f"CI=true but no CJK font: install {charts.FONT_PACKAGE}")
-        pytest.skip(f"no CJK font (install {charts.FONT_PACKAGE})")
-
 
 @pytest.fixture
 def no_fonts(monkeypatch):
-    """A machine without any CJK font."""
-    monkeypatch.setattr(charts, "KNOWN_FONTS", ())
-    monkeypatch.setattr(charts, "_fc_list", lambda: [])
-    charts.cjk_font_face.cache_clear()
-    charts.font.cache_clear()
+    """A broken installation: no system CJK font and the shipped font missing."""
+    monkeypatch.setattr(fonts, "SYSTEM_FONTS", {False: (), True: ()})
+    monkeypatch.setattr(fonts, "_fc_list", lambda: [])
+    missing = {False: Path("/nonexistent/regular.ttf"), True: Path("/nonexistent/bold.ttf")}
+    monkeypatch.setattr(fonts, "SHIPPED", missing)
+    fonts.clear_cache()
     yield
-    charts.cjk_font_face.cache_clear()
-    charts.font.cache_clear()
+    fonts.clear_cache()
 
 
-def test_chinese_text_is_drawn_with_real_glyphs(cjk_font):
-    text = "满意度改造内容施工过程"
-    glyphs = [charts.glyph(cjk_font, char) for char in text]
-    # A font without these characters draws the same box for each of them.
-    assert len(set(glyphs)) == len(set(text))
-    assert charts.glyph(cjk_font, charts.MISSING) not in glyphs
-    assert all(any(bytes(cjk_font.getmask(char))) for char in text)  # not blank either
-
-
-def test_a_font_without_chinese_is_refused():
-    latin = ImageFont.load_default(size=charts.TEXT_SIZE)  # Pillow's own font: no CJK
-    assert charts.draws_chinese(latin) is False
-
-
-def test_bar_chart_is_a_png(cjk_font):
+def test_bar_chart_is_a_png():
     png = charts.bar_chart(
         "满意率（分维度）",
         [("总体", "75.00%", Fraction(3, 4)), ("改造内容", "80.00%", Fraction(4, 5))],
@@ -73,7 +47,7 @@ def test_bar_chart_is_a_png(cjk_font):
     assert image.size[0] == charts.WIDTH and 150 < image.size[1] < 400
 
 
-def test_bar_lengths_follow_the_values(cjk_font):
+def test_bar_lengths_follow_the_values():
     png = charts.bar_chart("计数", [("甲", "10", 10), ("乙", "5", 5), ("丙", "0", 0)])
     image = Image.open(io.BytesIO(png)).convert("RGB")
     bar = Image.new("RGB", (1, 1), charts.COLOURS["bar"]).getpixel((0, 0))
@@ -87,12 +61,12 @@ def test_bar_lengths_follow_the_values(cjk_font):
     assert zero == 0 and ten > 0 and abs(ten - 2 * five) <= 2
 
 
-def test_negative_values_are_refused(cjk_font):
+def test_negative_values_are_refused():
     with pytest.raises(ValueError):
         charts.bar_chart("计数", [("甲", "-1", -1)])
 
 
-def test_no_font_is_a_clear_503_not_boxes(
+def test_a_broken_installation_is_a_clear_503_not_boxes(
     client, make_compound, make_survey, make_staff, sign_in, no_fonts
 ):
     compound = make_compound()
@@ -107,12 +81,10 @@ def test_no_font_is_a_clear_503_not_boxes(
     response = client.get(f"/api/v1/surveys/{survey.id}/charts/satisfaction.png", headers=staff)
     assert response.status_code == 503
     assert response.json["code"] == "chart_font_missing"
-    assert "fonts-noto-cjk" in response.json["message"] and "中文字体" in response.json["message"]
+    assert "中文字体" in response.json["message"] and "重新安装" in response.json["message"]
 
 
-def test_satisfaction_chart_endpoint(
-    client, cjk_font, make_compound, make_survey, make_staff, sign_in
-):
+def test_satisfaction_chart_endpoint(client, make_compound, make_survey, make_staff, sign_in):
     compound = make_compound()
     survey = make_survey(
         compound,
