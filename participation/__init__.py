@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     """Every model module, so that ``create_all`` and migrations see all tables."""
     import participation.auth.models
+    import participation.notices.models
     import participation.roster.models
     import participation.surveys.models
     import participation.votes.models  # noqa: F401
@@ -67,6 +68,10 @@ def _register_blueprints(app: Flask) -> None:
     from participation.auth.routes import staff_blp
     from participation.auth.scoping import resolve_path_objects
     from participation.h5 import bp as h5_bp
+    from participation.notices import services as notices
+    from participation.notices.pages import bp as notice_pages_bp
+    from participation.notices.routes import blp as notices_blp
+    from participation.notices.routes import public_blp as public_notices_blp
     from participation.roster.routes import blp as roster_blp
     from participation.roster.routes import public_blp
     from participation.surveys.routes import blp as surveys_blp
@@ -83,12 +88,16 @@ def _register_blueprints(app: Flask) -> None:
         public_votes_blp,
         surveys_blp,
         public_surveys_blp,
+        notices_blp,
+        public_notices_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
         # On the app, not the shared blueprint: a second app (the H5 browser test's live
         # server) may be created in the same process.
         app.before_request_funcs.setdefault(blueprint.name, []).append(resolve_path_objects)
     app.register_blueprint(h5_bp)  # resident H5 pages: plain Flask, not in the API document
+    app.register_blueprint(notice_pages_bp)  # /c/<code> and the printable public notices
+    notices.connect_campaign_events()
 
 
 def _register_cli(app: Flask) -> None:

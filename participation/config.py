@@ -94,6 +94,11 @@ def load() -> dict:
         "VOTE_MAX_PROXIES_PER_PROXY": _env_int("VOTE_MAX_PROXIES_PER_PROXY", 3),
         "VOTE_OBJECTION_DAYS": _env_int("VOTE_OBJECTION_DAYS", 7),
         "NOTIFIER": _env("NOTIFIER", "console"),
+        # The notice board: the address printed in QR codes (default: the request's own),
+        # the help line on posters, and where batches of posters are kept.
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL") or None,
+        "HELP_PHONE": _env("HELP_PHONE", "12345"),
+        "POSTER_DIR": _env("POSTER_DIR") or str(INSTANCE_DIR / "posters"),
         "CORS_ORIGINS": [o for o in (_env("CORS_ORIGINS") or "").split(",") if o],
         "PROXY_FIX": _env_bool("PROXY_FIX", False),
         # flask-smorest / OpenAPI

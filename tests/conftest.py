@@ -8,12 +8,18 @@ With ``CI=true`` a missing or unreachable service fails the run instead of skipp
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import make_url
 
@@ -23,6 +29,7 @@ from participation.extensions import db as _db
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("REDIS_URL")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _need(service: str, problem: str):
@@ -357,3 +364,72 @@ def owner_account(db, make_account):
         return account
 
     return link
+
+
+@pytest.fixture
+def live_worker(redis_url, own_postgres_database):
+    """``live_worker(name, env, config)`` → ``(app, start_worker)``: a database and a queue of
+    the test's own, an app on them (with ``config``), and ``start_worker(log)`` starting a
+    real ``flask worker`` process on the same (with the variables ``env`` besides) — killed
+    at the end."""
+    from redis import Redis
+
+    workers: list[subprocess.Popen] = []
+    made: list[tuple[Flask, str]] = []
+
+    def make(name: str, env: dict | None = None, config: dict | None = None):
+        url = own_postgres_database(name)
+        queue = f"test-{name}-{uuid.uuid4().hex[:8]}"
+        settings = {
+            "PARTICIPATION_DATABASE_URL": url.render_as_string(hide_password=False),
+            "PARTICIPATION_REDIS_URL": redis_url,
+            "PARTICIPATION_RQ_QUEUE": queue,
+            "PARTICIPATION_SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
+            "PARTICIPATION_ID_HASH_KEY": "test-id-hash-key",
+            **(env or {}),
+        }
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": settings["PARTICIPATION_DATABASE_URL"],
+                "REDIS_URL": redis_url,
+                "RQ_QUEUE": queue,
+                "SECRET_KEY": settings["PARTICIPATION_SECRET_KEY"],
+                "JWT_SECRET_KEY": settings["PARTICIPATION_SECRET_KEY"],
+                "ID_HASH_KEY": "test-id-hash-key",
+                **(config or {}),
+            }
+        )
+        with app.app_context():
+            _db.create_all()
+        made.append((app, queue))
+
+        def start_worker(log) -> subprocess.Popen:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PARTICIPATION_")}
+            with open(log, "w") as out:
+                workers.append(
+                    subprocess.Popen(
+                        [str(Path(sys.executable).parent / "flask"), "--app", "wsgi:app", "worker"],
+                        cwd=ROOT,
+                        env=env | settings,
+                        start_new_session=True,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            return workers[-1]
+
+        return app, start_worker
+
+    yield make
+    for worker in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    connection = Redis.from_url(redis_url)
+    for app, queue in made:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+        for key in connection.scan_iter(f"*{queue}*"):
+            connection.delete(key)

@@ -20,6 +20,9 @@ from participation.auth.models import (
 from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
 from participation.common.types import utcnow
 from participation.extensions import db as _db
+from participation.notices.links import ensure_link
+from participation.notices.models import LinkTarget, Notice, NoticeKind, PosterBatch
+from participation.notices.services import add_attachment
 from participation.roster.models import RosterImport
 from participation.surveys.models import (
     Option,
@@ -119,6 +122,18 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
     )
     _db.session.add(survey_objection_a)
 
+    notice_a = Notice(
+        compound_id=a.id, kind=NoticeKind.GENERAL, title="停水通知", public=True
+    )
+    _db.session.add(notice_a)
+    _db.session.flush()
+    notice_attachment_a = add_attachment(notice_a, "a.pdf", b"%PDF-1.4", staff_a.id)
+    link_a, _ = ensure_link(a, LinkTarget.COMPOUND, None, staff_a.id)
+    batch_a = PosterBatch(
+        level="community", place_id=a.community_id, place_name="社区", base_url="http://x/"
+    )
+    _db.session.add(batch_a)
+
     account_b = make_account("13900000002")
     owner_b = make_dwelling.owner(b, "李四", "13900000002")
     owner_b.account_id = account_b.id
@@ -141,6 +156,10 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "survey_id": survey_a.id,
             "survey_objection_id": survey_objection_a.id,
             "objection_id": objection_a.id,
+            "notice_id": notice_a.id,
+            "notice_attachment_id": notice_attachment_a.id,
+            "link_id": link_a.id,
+            "poster_batch_id": batch_a.id,
         },
         committee_a=sign_in(staff_a),
         committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),
@@ -192,8 +211,8 @@ def test_own_committee_reaches_the_same_objects(app, client, world):
         if method != "GET":
             continue
         response = client.get(url, headers=world.committee_a)
-        if "/staff/" in url or "/streets" in url or "/communities" in url:
-            continue  # places and staff above a compound committee are not its to see
+        if any(part in url for part in ("/staff/", "/streets", "/communities", "/poster-batches")):
+            continue  # places, staff and batches above a compound are not its committee's
         if response.status_code == 403 and response.json["code"] == "resident_only":
             continue  # in scope, but a resident's own view (e.g. my-share)
         assert response.status_code == 200, f"GET {url}: {response.status_code} {response.json}"

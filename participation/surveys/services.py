@@ -41,6 +41,7 @@ from participation.auth.models import Tenancy
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, forbidden, invalid, not_found
+from participation.common.events import campaign_cancelled, campaign_opened
 from participation.common.privacy import keyed_hash
 from participation.common.sql import db_now, upsert
 from participation.common.types import utcnow
@@ -191,6 +192,7 @@ def open_survey(survey: Survey, confirm_unknown_owners: bool = False) -> Frozen 
         raise invalid("closes_in_past", "截止时间已过，请先修改截止时间")
     db.session.refresh(survey)
     if survey.basis is not RespondentBasis.OWNER:
+        campaign_opened.send("survey", campaign=survey)
         return None
     frozen = freeze(scope_of(survey), SNAPSHOT, survey.id, "问卷范围内没有房屋，无法开启")
     if frozen.unknown_owner_labels and not confirm_unknown_owners:
@@ -201,6 +203,7 @@ def open_survey(survey: Survey, confirm_unknown_owners: bool = False) -> Frozen 
         )
     analyze_snapshot(SNAPSHOT)
     survey.t_cnt, survey.t_area = frozen.t_cnt, frozen.t_area
+    campaign_opened.send("survey", campaign=survey)
     return frozen
 
 
@@ -233,6 +236,7 @@ def cancel_survey(survey: Survey) -> Survey:
             raise conflict("survey_has_responses", "已有人作答，问卷不能取消")
     survey.status = SurveyStatus.CANCELLED
     db.session.flush()
+    campaign_cancelled.send("survey", campaign=survey)
     return survey
 
 

@@ -27,6 +27,7 @@ from participation.auth.scoping import (
 from participation.auth.tokens import current_principal
 from participation.common import notify
 from participation.common.errors import ErrorSchema, not_found
+from participation.common.files import read_upload
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.common.types import utcnow
@@ -224,7 +225,7 @@ class VoteAttachments(MethodView):
             path_object("vote_id"),
             upload["kind"],
             file.filename or "",
-            file.read(services.MAX_ATTACHMENT_BYTES + 1),
+            read_upload(file),
             principal.id,
         )
         db.session.commit()
@@ -575,7 +576,7 @@ class VotePaperBallots(MethodView):
             person,
             upload["choice"],
             photo.filename or "",
-            photo.read(services.MAX_ATTACHMENT_BYTES + 1),
+            read_upload(photo),
             headers["idempotency_key"],
         )
         db.session.commit()

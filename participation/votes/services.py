@@ -14,13 +14,14 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import PurePath
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, update
 
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
-from participation.common.errors import ApiError, conflict, invalid, not_found
+from participation.common.errors import conflict, invalid, not_found
+from participation.common.events import campaign_cancelled, campaign_opened
+from participation.common.files import check_document
 from participation.common.sql import db_now, dialect_name, hot_rows, upsert
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
@@ -201,6 +202,7 @@ def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners
         )
     analyze_snapshot(SNAPSHOT)
     record_event(vote, "opened", now)
+    campaign_opened.send("vote", campaign=vote)
     return unknown
 
 
@@ -467,12 +469,6 @@ def _replay(vote_id, account_id, key, person_id, choice) -> CastResult | None:
 
 MATERIAL_KINDS = ("plan", "cost_estimate", "other")
 PAPER_BALLOT = "paper_ballot"  # photo of a signed paper ballot: staff only, not a material
-MAX_ATTACHMENT_BYTES = 10 * 2**20
-FILE_SIGNATURES = {
-    b"%PDF-": "application/pdf",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-}
 DRAFT_FIELDS = (
     "title",
     "description",
@@ -561,6 +557,7 @@ def cancel_vote(vote: Vote, staff_id: int) -> Vote:
         record_event(vote, "cancelled", now, staff_id=staff_id)
     vote.status = VoteStatus.CANCELLED
     db.session.flush()
+    campaign_cancelled.send("vote", campaign=vote)
     return vote
 
 
@@ -575,20 +572,14 @@ def store_attachment(
     vote: Vote, kind: str, filename: str, content: bytes, staff_id: int
 ) -> VoteAttachment:
     """Keep a PDF, JPEG or PNG of at most 10 MB (checked by its content, not its name)."""
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        raise ApiError(413, "file_too_large", "文件过大：附件不能超过 10 MB")
-    content_type = next(
-        (kind for magic, kind in FILE_SIGNATURES.items() if content.startswith(magic)), None
-    )
-    if content_type is None:
-        raise ApiError(415, "unsupported_file_type", "只能上传 PDF、JPEG 或 PNG 文件")
+    document = check_document(filename, content)
     attachment = VoteAttachment(
         vote_id=vote.id,
         kind=kind,
-        filename=PurePath(filename.replace("\\", "/")).name[-200:] or "附件",
-        content_type=content_type,
-        content=content,
-        sha256=hashlib.sha256(content).hexdigest(),
+        filename=document.filename,
+        content_type=document.content_type,
+        content=document.content,
+        sha256=document.sha256,
         uploaded_by_id=staff_id,
     )
     db.session.add(attachment)

@@ -3,14 +3,10 @@ while Redis is unreachable; a run that fails is retried and its row says so."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -69,69 +65,13 @@ def test_a_large_import_is_refused_while_redis_is_unreachable(
 
 # A worker killed mid-import (real processes: PostgreSQL, Redis, `flask worker`) -------------
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILDINGS = 160  # 3,840 dwellings: a few seconds of checking, time to kill the worker in it
-
-
 @pytest.fixture
-def live(redis_url, own_postgres_database):
-    """A database of this test's own and a queue of its own; the settings of its workers."""
-    from redis import Redis
+def live(live_worker):
+    seconds = {"JOB_HEARTBEAT_SECONDS": "1", "WORKER_SWEEP_SECONDS": "2"}
+    return live_worker("import_jobs", {f"PARTICIPATION_{k}": v for k, v in seconds.items()})
 
-    from participation import create_app
 
-    url = own_postgres_database("import_jobs")
-    queue = f"test-import-kill-{uuid.uuid4().hex[:8]}"
-    settings = {
-        "PARTICIPATION_DATABASE_URL": url.render_as_string(hide_password=False),
-        "PARTICIPATION_REDIS_URL": redis_url,
-        "PARTICIPATION_RQ_QUEUE": queue,
-        "PARTICIPATION_SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
-        "PARTICIPATION_ID_HASH_KEY": "test-id-hash-key",
-        "PARTICIPATION_JOB_HEARTBEAT_SECONDS": "1",
-        "PARTICIPATION_WORKER_SWEEP_SECONDS": "2",
-    }
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": settings["PARTICIPATION_DATABASE_URL"],
-            "REDIS_URL": redis_url,
-            "RQ_QUEUE": queue,
-            "ID_HASH_KEY": "test-id-hash-key",
-        }
-    )
-    with app.app_context():
-        _db.create_all()
-    workers: list[subprocess.Popen] = []
-
-    def start_worker(log: Path) -> subprocess.Popen:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PARTICIPATION_")}
-        with log.open("w") as out:
-            workers.append(
-                subprocess.Popen(
-                    [str(Path(sys.executable).parent / "flask"), "--app", "wsgi:app", "worker"],
-                    cwd=ROOT,
-                    env=env | settings,
-                    start_new_session=True,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        return workers[-1]
-
-    try:
-        yield app, start_worker
-    finally:
-        for worker in workers:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
-        with app.app_context():
-            _db.session.remove()
-            _db.engine.dispose()
-        connection = Redis.from_url(redis_url)
-        for key in connection.scan_iter(f"*{queue}*"):
-            connection.delete(key)
+BUILDINGS = 160  # 3,840 dwellings: a few seconds of checking, time to kill the worker in it
 
 
 def test_a_worker_killed_mid_import_is_followed_by_exactly_one_completed_import(live, tmp_path):

@@ -1,0 +1,106 @@
+"""The notice board's public pages (plain Flask, server-rendered, not in the API document):
+what a QR code's short link opens, and notices and results (公示) as pages to read on a phone
+and to print on A4.
+
+Nothing here needs a sign-in, so nothing here shows a person: notices marked public, and
+results as aggregates with place names.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template
+
+from participation.common.errors import ApiError
+from participation.extensions import db
+from participation.h5 import CONTENT_SECURITY_POLICY
+from participation.notices import links, services
+from participation.notices.models import NoticeKind
+from participation.roster.models import Compound
+
+bp = Blueprint(
+    "notice_pages",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/notices/static",
+)
+KIND_NAMES = {
+    NoticeKind.GENERAL: "公告",
+    NoticeKind.CAMPAIGN: "征集与表决",
+    NoticeKind.RESULT: "结果公示",
+    NoticeKind.PROGRESS: "项目进度",
+}
+
+
+def message(status: int, heading: str, *lines: str, action_url=None, action_label=None):
+    page = render_template(
+        "notices/message.html",
+        heading=heading,
+        lines=lines,
+        action_url=action_url,
+        action_label=action_label,
+    )
+    return page, status
+
+
+@bp.get("/c/<path:code>")
+def short_link(code: str):
+    """A QR code's address: on to the page it names; a replaced code says where to go now."""
+    try:
+        link, current = links.find(code)
+    except ApiError:
+        return message(
+            404,
+            "二维码无效",
+            "没有找到这个二维码对应的页面。",
+            "请核对海报上的网址，或向社区居委会咨询。",
+        )
+    if current is link:
+        return redirect(links.target_path(link), code=302)
+    return message(
+        410,
+        "二维码已更换",
+        "这张海报上的二维码已经停用，社区已张贴新的二维码。",
+        "请点击下面的按钮进入新页面，或扫描公示栏上的新海报。",
+        action_url=f"/c/{current.code}",
+        action_label="进入新页面",
+    )
+
+
+@bp.get("/notices/<int:notice_id>")
+def notice_page(notice_id: int):
+    """A public notice, readable on a phone and printable."""
+    try:
+        notice = services.public_notice(notice_id)
+    except ApiError:
+        return message(404, "公告不存在", "这条公告不存在、已撤下或不对外公开。")
+    result_page = None
+    if notice.kind is NoticeKind.RESULT and notice.vote_id:
+        result_page = f"/notices/votes/{notice.vote_id}"
+    elif notice.kind is NoticeKind.RESULT and notice.survey_id:
+        result_page = f"/notices/surveys/{notice.survey_id}"
+    return render_template(
+        "notices/notice.html",
+        notice=notice,
+        compound=db.session.get(Compound, notice.compound_id),
+        kind_name=KIND_NAMES[notice.kind],
+        paragraphs=[p for p in notice.body.splitlines() if p.strip()],
+        result_page=result_page,
+        local_time=services.local_time,
+        file_size=file_size,
+    )
+
+
+def file_size(size: int) -> str:
+    if size >= 2**20:
+        return f"{size / 2**20:.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+@bp.after_request
+def headers(response):
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-cache")
+    return response

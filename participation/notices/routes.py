@@ -1,0 +1,522 @@
+"""The notice board's API: notices, short links with their QR codes and posters, and batches
+of posters for a whole community, street or district."""
+
+from __future__ import annotations
+
+import io
+
+from flask import current_app, jsonify, request, send_file
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+
+from participation.auth.scoping import (
+    PUBLIC_BLUEPRINTS,
+    path_object,
+    require_resident,
+    require_staff,
+    staff_only,
+)
+from participation.auth.tokens import current_principal
+from participation.common.errors import ErrorSchema, not_found
+from participation.common.files import DOWNLOAD_DOC, read_upload
+from participation.common.pagination import SelectPage
+from participation.common.parsing import Blueprint
+from participation.extensions import db
+from participation.notices import links, posters, schemas, services, tasks
+from participation.notices.models import BatchStatus, ShortLink
+
+blp = Blueprint(
+    "notices", __name__, description="The notice board (公示栏): notices, links, posters"
+)
+public_blp = Blueprint("public_notices", __name__, description="Public notices")
+PUBLIC_BLUEPRINTS.add(public_blp.name)
+
+SECURITY = [{"bearerAuth": []}]
+NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your scope"}
+STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only"}
+PNG = {
+    "200": {
+        "description": "PNG",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def base_url() -> str:
+    """The site's address as printed in QR codes: ``PUBLIC_BASE_URL``, else this request's."""
+    return current_app.config["PUBLIC_BASE_URL"] or request.url_root
+
+
+def _file(content: bytes, mimetype: str, name: str | None = None):
+    response = send_file(
+        io.BytesIO(content), mimetype=mimetype, as_attachment=bool(name), download_name=name
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+# --- notices (services.py) ---------------------------------------------------------------------
+
+
+@blp.route("/compounds/<int:compound_id>/notices")
+class CompoundNotices(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.StaffBoardNoticeSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.paginate(SelectPage)
+    def get(self, compound_id):
+        """The compound's notices (staff): pinned first, then the newest; withdrawn ones too"""
+        return services.staff_notices(path_object("compound_id"))
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.NoticeInSchema)
+    @blp.response(201, schemas.StaffBoardNoticeSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; scope_invalid; valid_until_before_from",
+    )
+    def post(self, data, compound_id):
+        """Post a notice (公告) on the compound's board (staff)
+
+        Residents whose dwelling lies in its scope (the whole compound when no building or
+        entrance is given) see it from `valid_from` until `valid_until`; with `public` the
+        public sees it too. Campaigns post their own notices when they open and when their
+        result goes on 公示.
+        """
+        notice = services.create_notice(path_object("compound_id"), data, current_principal().id)
+        db.session.commit()
+        return notice
+
+
+@blp.route("/notices/<int:notice_id>")
+class NoticeDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(
+        200,
+        schemas.StaffBoardNoticeSchema,
+        description="staff see every field; residents those of BoardNotice",
+    )
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, notice_id):
+        """A notice: staff of its compound, or a resident whose board shows it"""
+        notice = path_object("notice_id")
+        if current_principal().is_staff:
+            return notice
+        return jsonify(schemas.BoardNoticeSchema().dump(notice))
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.NoticePatchSchema)
+    @blp.response(200, schemas.StaffBoardNoticeSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; scope_invalid; valid_until_before_from",
+    )
+    def patch(self, changes, notice_id):
+        """Change a notice (staff): any of its fields"""
+        notice = services.update_notice(path_object("notice_id"), changes)
+        db.session.commit()
+        return notice
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(204)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    def delete(self, notice_id):
+        """Take a notice down (staff); it is kept for the record, marked withdrawn"""
+        services.withdraw_notice(path_object("notice_id"))
+        db.session.commit()
+
+
+@blp.route("/notices/<int:notice_id>/attachments")
+class NoticeAttachments(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.NoticeAttachmentUploadSchema, location="files")
+    @blp.response(201, schemas.NoticeAttachmentSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(413, schema=ErrorSchema, description="file_too_large: over 10 MB")
+    @blp.alt_response(415, schema=ErrorSchema, description="unsupported_file_type")
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="validation_error (no file); too_many_attachments"
+    )
+    def post(self, upload, notice_id):
+        """Attach a PDF, JPEG or PNG to a notice (staff): at most 10 MB, by its content"""
+        file = upload["file"]
+        attachment = services.add_attachment(
+            path_object("notice_id"), file.filename or "", read_upload(file), current_principal().id
+        )
+        db.session.commit()
+        return attachment
+
+
+@blp.route("/notices/<int:notice_id>/attachments/<int:notice_attachment_id>")
+class NoticeAttachmentFile(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY, responses=DOWNLOAD_DOC)
+    @blp.response(200)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, notice_id, notice_attachment_id):
+        """Download an attachment of a notice: PDF, JPEG or PNG as uploaded"""
+        attachment = path_object("notice_attachment_id")
+        if attachment.notice_id != notice_id:
+            raise not_found()
+        return _file(attachment.content, attachment.content_type, attachment.filename)
+
+
+@blp.route("/me/notices")
+class MyNotices(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.NoticeQuerySchema, location="query")
+    @blp.response(200, schemas.BoardNoticeSchema(many=True))
+    @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """The notices on my compounds' boards (resident): current ones for my buildings
+
+        Pinned first, then the newest; `compound_id` narrows to one compound.
+        """
+        principal = require_resident(current_principal())
+        notices = services.resident_notices(principal.id, query.get("compound_id"))
+        pagination_parameters.item_count = len(notices)
+        first = pagination_parameters.first_item
+        return notices[first : first + pagination_parameters.page_size]
+
+
+@public_blp.route("/public/compounds/<int:compound_id>/notices")
+class PublicNotices(MethodView):
+    @public_blp.response(200, schemas.BoardNoticeSchema(many=True))
+    @public_blp.paginate(SelectPage)
+    def get(self, compound_id):
+        """The compound's current public notices (no sign-in): pinned first, then the newest"""
+        return services.public_notices(compound_id)
+
+
+@public_blp.route("/public/notices/<int:notice_id>")
+class PublicNotice(MethodView):
+    @public_blp.response(200, schemas.BoardNoticeSchema)
+    @public_blp.alt_response(404, schema=ErrorSchema, description="not public, withdrawn or over")
+    def get(self, notice_id):
+        """A current public notice (no sign-in)"""
+        return services.public_notice(notice_id)
+
+
+@public_blp.route("/public/notices/<int:notice_id>/attachments/<int:attachment_id>")
+class PublicNoticeAttachment(MethodView):
+    @public_blp.doc(responses=DOWNLOAD_DOC)
+    @public_blp.response(200)
+    @public_blp.alt_response(404, schema=ErrorSchema, description="not found")
+    def get(self, notice_id, attachment_id):
+        """Download an attachment of a current public notice (no sign-in)"""
+        notice = services.public_notice(notice_id)
+        attachment = next((a for a in notice.attachments if a.id == attachment_id), None)
+        if attachment is None:
+            raise not_found()
+        return _file(attachment.content, attachment.content_type, attachment.filename)
+
+
+# --- short links, QR codes and posters (links.py, posters.py) ----------------------------------
+
+
+def link_view(link: ShortLink) -> dict:
+    api = f"/api/v1/links/{link.id}"
+    return {
+        "id": link.id,
+        "code": link.code,
+        "url": links.link_url(link, base_url()),
+        "compound_id": link.compound_id,
+        "target": link.target,
+        "target_id": link.target_id,
+        "lands_on": links.target_path(link),
+        "current": link.rotated_at is None,
+        "replaced_by_id": link.replaced_by_id,
+        "created_at": link.created_at,
+        "rotated_at": link.rotated_at,
+        "qr_png": f"{api}/qr.png",
+        "qr_svg": f"{api}/qr.svg",
+        "poster_png": f"{api}/poster.png",
+        "poster_pdf": f"{api}/poster.pdf",
+    }
+
+
+@blp.route("/compounds/<int:compound_id>/links")
+class CompoundLinks(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.LinkSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, compound_id):
+        """The compound's current links (staff): its own first (made on first use)"""
+        compound = path_object("compound_id")
+        own, created = links.ensure_link(compound, links.LinkTarget.COMPOUND, None, None)
+        if created:
+            db.session.commit()
+        others = db.session.scalars(links.current_links(compound.id).where(ShortLink.id != own.id))
+        return [link_view(link) for link in [own, *others]]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.LinkInSchema)
+    @blp.response(201, schemas.LinkSchema)
+    @blp.alt_response(200, schema=schemas.LinkSchema, success=True, description="it had one")
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
+    def post(self, data, compound_id):
+        """The short link of the compound, or of one of its votes, surveys or notices (staff)
+
+        Made on first use (201), the same one afterwards (200), until it is rotated.
+        """
+        link, created = links.ensure_link(
+            path_object("compound_id"),
+            data["target"],
+            data.get("target_id"),
+            current_principal().id,
+        )
+        db.session.commit()
+        return link_view(link), 201 if created else 200
+
+
+@blp.route("/links/<int:link_id>")
+class LinkDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.LinkSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, link_id):
+        """A link (staff), current or rotated"""
+        return link_view(path_object("link_id"))
+
+
+@blp.route("/links/<int:link_id>/rotate")
+class LinkRotate(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(201, schemas.LinkSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated: rotate the current one")
+    def post(self, link_id):
+        """Give the link's target a new code (staff): the old code then shows a page that
+        points to the new one; print new posters"""
+        fresh = links.rotate(path_object("link_id"), current_principal().id)
+        db.session.commit()
+        return link_view(fresh)
+
+
+def _current_link() -> ShortLink:
+    link = path_object("link_id")
+    links.require_current(link)
+    return link
+
+
+@blp.route("/links/<int:link_id>/qr.png")
+class LinkQrPng(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY, responses=PNG)
+    @blp.arguments(schemas.QrQuerySchema, location="query")
+    @blp.response(200)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error; qr_too_small")
+    def get(self, query, link_id):
+        """The link's QR code as PNG (staff): error correction Q (25 %), quiet zone kept"""
+        link = _current_link()
+        return _file(links.qr_png(links.link_url(link, base_url()), query["size"]), "image/png")
+
+
+@blp.route("/links/<int:link_id>/qr.svg")
+class LinkQrSvg(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(
+        security=SECURITY,
+        responses={
+            "200": {
+                "description": "SVG",
+                "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    @blp.response(200)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    def get(self, link_id):
+        """The link's QR code as SVG (staff), for print shops: scales to any size"""
+        link = _current_link()
+        return _file(links.qr_svg(links.link_url(link, base_url())), "image/svg+xml")
+
+
+def _poster(query) -> posters.Poster:
+    link = _current_link()
+    phone = query.get("phone") or current_app.config["HELP_PHONE"]
+    return posters.poster_for(link, links.link_url(link, base_url()), query.get("organiser"), phone)
+
+
+@blp.route("/links/<int:link_id>/poster.png")
+class LinkPosterPng(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY, responses=PNG)
+    @blp.arguments(schemas.PosterQuerySchema, location="query")
+    @blp.response(200)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
+    @blp.alt_response(503, schema=ErrorSchema, description="chart_font_missing")
+    def get(self, query, link_id):
+        """The link's poster (staff): A4 portrait, 300 dpi PNG
+
+        The compound, the campaign's title and deadline (or the notice's title), the QR code
+        7 cm wide, three steps (扫码 → 手机验证码登录 → 投票/填写), the organiser and a help
+        phone (`organiser`, `phone`; by default the community's committee and HELP_PHONE).
+        """
+        return _file(posters.to_png(posters.render(_poster(query))), "image/png")
+
+
+@blp.route("/links/<int:link_id>/poster.pdf")
+class LinkPosterPdf(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(
+        security=SECURITY,
+        responses={
+            "200": {
+                "description": "PDF",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    )
+    @blp.arguments(schemas.PosterQuerySchema, location="query")
+    @blp.response(200)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
+    @blp.alt_response(503, schema=ErrorSchema, description="chart_font_missing")
+    def get(self, query, link_id):
+        """The link's poster as a one-page A4 PDF (staff), to print"""
+        poster = _poster(query)
+        pdf = posters.to_pdf(posters.render(poster), f"{poster.compound} {poster.title}")
+        return _file(pdf, "application/pdf", f"{poster.compound}-海报.pdf")
+
+
+# --- batches of posters (tasks.py) -------------------------------------------------------------
+
+
+@blp.route("/poster-batches")
+class PosterBatches(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.PosterBatchInSchema)
+    @blp.arguments(schemas.PosterQuerySchema, location="query")
+    @blp.response(202, schemas.PosterBatchSchema)
+    @blp.alt_response(
+        200, schema=schemas.PosterBatchSchema, success=True, description="one is under way"
+    )
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
+    def post(self, data, query):
+        """Posters for every compound of a community, street or district, as one .zip (staff)
+
+        Built in the background: follow `done` of `total` at the batch's address, then
+        download. Asking again while one is under way returns that one. Each compound's
+        poster carries its own link, made on first use and kept.
+        """
+        principal = require_staff(current_principal())
+        batch, created = tasks.create_batch(
+            data["level"],
+            data["place_id"],
+            principal,
+            base_url(),
+            query.get("organiser"),
+            query.get("phone"),
+        )
+        db.session.commit()
+        if not created:
+            return batch, 200
+        tasks.enqueue_batch(batch)
+        db.session.refresh(batch)
+        return batch, 202, {"Location": f"/api/v1/poster-batches/{batch.id}"}
+
+
+@blp.route("/poster-batches/<int:poster_batch_id>")
+class PosterBatchDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.PosterBatchSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, poster_batch_id):
+        """A batch of posters: status and progress (`done` of `total`)"""
+        return path_object("poster_batch_id")
+
+
+@blp.route("/poster-batches/<int:poster_batch_id>/download")
+class PosterBatchDownload(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(
+        security=SECURITY,
+        responses={
+            "200": {
+                "description": "zip",
+                "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    )
+    @blp.response(200)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="batch_not_done: still being built")
+    def get(self, poster_batch_id):
+        """The batch's .zip: a PDF per compound (street/community/compound.pdf) and a list"""
+        batch = path_object("poster_batch_id")
+        path = tasks.batch_path(batch)
+        if batch.status is not BatchStatus.DONE or not path.exists():
+            raise tasks.not_done(batch)
+        return send_file(
+            path, mimetype="application/zip", as_attachment=True, download_name=batch.filename
+        )

@@ -1,0 +1,210 @@
+"""Shapes of the notice board's API: notices, short links, QR codes, posters."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import request
+from flask_smorest.fields import Upload
+
+from participation.common.schemas import Integer, LocalDateTime, PatchSchema, Schema
+from participation.notices.links import CODE_PATTERN
+from participation.notices.models import BatchStatus, LinkTarget, NoticeKind
+
+KIND_DESCRIPTION = "general 公告 / campaign 征集或表决 / result 结果公示 / progress 项目进度"
+
+
+# Notices --------------------------------------------------------------------------------------
+
+
+class NoticeInSchema(Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    body = ma.fields.String(load_default="", validate=ma.validate.Length(max=20000))
+    kind = ma.fields.Enum(
+        NoticeKind,
+        by_value=True,
+        load_default=NoticeKind.GENERAL,
+        metadata={"description": KIND_DESCRIPTION},
+    )
+    pinned = ma.fields.Boolean(load_default=False, metadata={"description": "置顶"})
+    public = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "true：未登录的公众也能看到（不含个人信息的公告）"},
+    )
+    building_ids = ma.fields.List(
+        Integer(),
+        load_default=list,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "范围：楼栋；与 entrance_ids 均为空时为全小区"},
+    )
+    entrance_ids = ma.fields.List(
+        Integer(), load_default=list, validate=ma.validate.Length(max=2000)
+    )
+    valid_from = LocalDateTime(metadata={"description": "开始展示的时间，默认现在"})
+    valid_until = LocalDateTime(
+        allow_none=True, metadata={"description": "撤下的时间，须晚于 valid_from；空：一直展示"}
+    )
+
+
+class NoticePatchSchema(NoticeInSchema, PatchSchema):
+    """Any of the notice's fields; the others stay."""
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
+
+
+class NoticeAttachmentSchema(Schema):
+    id = Integer()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = Integer(metadata={"description": "字节"})
+    sha256 = ma.fields.String()
+    created_at = LocalDateTime()
+
+
+class BoardNoticeSchema(Schema):
+    """A notice as the board shows it."""
+
+    id = Integer()
+    compound_id = Integer()
+    kind = ma.fields.Enum(NoticeKind, by_value=True, metadata={"description": KIND_DESCRIPTION})
+    title = ma.fields.String()
+    body = ma.fields.String()
+    pinned = ma.fields.Boolean()
+    public = ma.fields.Boolean()
+    building_ids = ma.fields.List(Integer())
+    entrance_ids = ma.fields.List(Integer())
+    valid_from = LocalDateTime()
+    valid_until = LocalDateTime(allow_none=True)
+    vote_id = Integer(allow_none=True, metadata={"description": "所属表决（自动发布的公告）"})
+    survey_id = Integer(allow_none=True, metadata={"description": "所属问卷（自动发布的公告）"})
+    created_at = LocalDateTime()
+    attachments = ma.fields.List(ma.fields.Nested(NoticeAttachmentSchema))
+    page_url = ma.fields.Method(
+        "_page_url", metadata={"description": "公开的公告页面（仅 public 公告），可打印"}
+    )
+
+    def _page_url(self, notice) -> str | None:
+        return f"/notices/{notice.id}" if notice.public else None
+
+
+class StaffBoardNoticeSchema(BoardNoticeSchema):
+    """What staff see besides: when it was changed or taken down, and by whom it was made."""
+
+    source = ma.fields.String(
+        allow_none=True, metadata={"description": "自动发布的来源，如 vote:12:opened"}
+    )
+    created_by_id = Integer(allow_none=True)
+    updated_at = LocalDateTime(allow_none=True)
+    withdrawn_at = LocalDateTime(allow_none=True, metadata={"description": "撤下的时间"})
+
+
+class NoticeQuerySchema(Schema):
+    compound_id = Integer(
+        validate=ma.validate.Range(min=1), metadata={"description": "只看这个小区的公告"}
+    )
+
+
+class NoticeAttachmentUploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "PDF、JPEG 或 PNG，不超过 10 MB"})
+
+    @ma.pre_load
+    def _with_form_fields(self, data, **kwargs):
+        # webargs reads the "files" location from request.files only.
+        return {**request.form.to_dict(), **data}
+
+
+# Short links and QR codes -----------------------------------------------------------------------
+
+
+class LinkInSchema(Schema):
+    target = ma.fields.Enum(
+        LinkTarget,
+        by_value=True,
+        load_default=LinkTarget.COMPOUND,
+        metadata={"description": "compound 小区首页 / vote 表决 / survey 问卷 / notice 公告"},
+    )
+    target_id = Integer(
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "表决、问卷或公告的 id（target 为 compound 时不填）"},
+    )
+
+    @ma.validates_schema
+    def _target_id_when_needed(self, data, **kwargs):
+        needs = data.get("target", LinkTarget.COMPOUND) is not LinkTarget.COMPOUND
+        if needs and "target_id" not in data:
+            raise ma.ValidationError("请填写 target_id", "target_id")
+        if not needs and "target_id" in data:
+            raise ma.ValidationError("小区首页的链接不需要 target_id", "target_id")
+
+
+class LinkSchema(Schema):
+    id = Integer()
+    code = ma.fields.String(metadata={"pattern": CODE_PATTERN.pattern})
+    url = ma.fields.String(metadata={"description": "二维码中的完整地址"})
+    compound_id = Integer()
+    target = ma.fields.Enum(LinkTarget, by_value=True)
+    target_id = Integer()
+    lands_on = ma.fields.String(metadata={"description": "扫码后打开的页面（本站路径）"})
+    current = ma.fields.Boolean(metadata={"description": "false：已更换，旧码会提示新地址"})
+    replaced_by_id = Integer(allow_none=True)
+    created_at = LocalDateTime()
+    rotated_at = LocalDateTime(allow_none=True)
+    qr_png = ma.fields.String(metadata={"description": "二维码 PNG 的地址"})
+    qr_svg = ma.fields.String(metadata={"description": "二维码 SVG 的地址"})
+    poster_png = ma.fields.String(metadata={"description": "A4 海报 PNG（300 dpi）的地址"})
+    poster_pdf = ma.fields.String(metadata={"description": "A4 海报 PDF 的地址"})
+
+
+class QrQuerySchema(Schema):
+    size = Integer(
+        load_default=600,
+        validate=ma.validate.Range(min=100, max=4000),
+        metadata={"description": "PNG 的边长（像素），含四格静区"},
+    )
+
+
+class PosterQuerySchema(Schema):
+    organiser = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=60),
+        metadata={"description": "主办单位，默认“<社区>居民委员会”"},
+    )
+    phone = ma.fields.String(
+        validate=[ma.validate.Length(min=3, max=20), ma.validate.Regexp(r"^[0-9\-]+$")],
+        metadata={"description": "咨询电话，默认 HELP_PHONE"},
+    )
+
+
+# Poster batches ---------------------------------------------------------------------------------
+
+
+class PosterBatchInSchema(Schema):
+    level = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["community", "street", "district"]),
+        metadata={"description": "community 社区 / street 街道 / district 区"},
+    )
+    place_id = Integer(required=True, validate=ma.validate.Range(min=1))
+
+
+class PosterBatchSchema(Schema):
+    id = Integer()
+    level = ma.fields.String()
+    place_id = Integer()
+    place_name = ma.fields.String()
+    status = ma.fields.Enum(
+        BatchStatus,
+        by_value=True,
+        metadata={"description": "queued 排队 / running 生成中 / done 完成 / failed 失败"},
+    )
+    done = Integer(metadata={"description": "已生成的海报数"})
+    total = Integer(metadata={"description": "海报总数（小区数）"})
+    size = Integer(allow_none=True, metadata={"description": "zip 文件的字节数"})
+    error = ma.fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    finished_at = LocalDateTime(allow_none=True)
+    download = ma.fields.Method("_download", metadata={"description": "完成后 zip 的下载地址"})
+
+    def _download(self, batch) -> str | None:
+        if batch.status is not BatchStatus.DONE:
+            return None
+        return f"/api/v1/poster-batches/{batch.id}/download"
