@@ -357,3 +357,19 @@ def owner_account(db, make_account):
         return account
 
     return link
+
+
+@pytest.fixture
+def keep_png():
+    """``keep_png("consent", png)``: with ``CHARTS_OUT`` set (a folder), the chart is also
+    written there as consent.png, to look at it (``CHARTS_OUT=/tmp/charts pytest -k chart``)."""
+    folder = os.environ.get("CHARTS_OUT")
+
+    def keep(name: str, png: bytes) -> bytes:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f"{name}.png"), "wb") as out:
+                out.write(png)
+        return png
+
+    return keep
