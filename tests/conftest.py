@@ -433,3 +433,19 @@ def live_worker(redis_url, own_postgres_database):
             _db.engine.dispose()
         for key in connection.scan_iter(f"*{queue}*"):
             connection.delete(key)
+
+
+@pytest.fixture
+def keep_png():
+    """``keep_png("consent", png)``: with ``CHARTS_OUT`` set (a folder), the chart is also
+    written there as consent.png, to look at it (``CHARTS_OUT=/tmp/charts pytest -k chart``)."""
+    folder = os.environ.get("CHARTS_OUT")
+
+    def keep(name: str, png: bytes) -> bytes:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f"{name}.png"), "wb") as out:
+                out.write(png)
+        return png
+
+    return keep

@@ -23,19 +23,18 @@ from participation.auth.scoping import (
     staff_only,
 )
 from participation.auth.tokens import current_principal
-from participation.common.errors import ErrorSchema
+from participation.common.errors import ErrorSchema, conflict
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.common.types import utcnow
 from participation.extensions import db
-from participation.surveys import consent, menu, schemas, services
+from participation.surveys import charts, consent, menu, schemas, services
 from participation.surveys.exports import XLSX_TYPE, satisfaction_workbook
-from participation.surveys.models import Survey
+from participation.surveys.models import Survey, SurveyKind
 from participation.surveys.satisfaction import (
     comment_views,
     comments_query,
     public_survey,
-    satisfaction_chart,
     satisfaction_result,
 )
 from participation.votes.proxies import is_committee, require_committee
@@ -652,7 +651,8 @@ SATISFACTION_NOT_FOUND = {"schema": ErrorSchema, "description": "not found or ou
 BINARY = {"type": "string", "format": "binary"}
 NO_FONT = {
     "schema": ErrorSchema,
-    "description": "chart_font_missing: the server has no Chinese font (fonts-noto-cjk)",
+    "description": "chart_font_missing: no font draws Chinese — a broken installation (the "
+    "font shipped with the application is missing or damaged and no system CJK font exists)",
 }
 BAD_CHART = {"schema": ErrorSchema, "description": "validation_error: by"}
 
@@ -718,7 +718,9 @@ class SurveySatisfactionChart(MethodView):
         """Satisfaction rates as a PNG bar chart (staff): ``by=dimension`` (overall first),
         ``building`` or ``item``; a dashed line marks the pass threshold"""
         current_principal()
-        return _png(satisfaction_chart(path_object("survey_id"), query["by"]))
+        survey = path_object("survey_id")
+        result = satisfaction_result(survey)
+        return _png(charts.satisfaction_chart(result, query["by"], title=survey.title))
 
 
 @blp.route("/surveys/<int:survey_id>/satisfaction.xlsx")
@@ -756,4 +758,56 @@ class PublicSatisfactionChart(MethodView):
         """Satisfaction rates as a PNG bar chart for the public notice (no sign-in): closed,
         published or final surveys only; aggregates only"""
         survey = public_survey(survey_id)
-        return _png(satisfaction_chart(survey, query["by"]))
+        result = satisfaction_result(survey)
+        return _png(charts.satisfaction_chart(result, query["by"], title=survey.title))
+
+
+# --- charts of the consent and menu results (charts.py) ------------------------------------
+
+NOT_MENU = {"schema": ErrorSchema, "description": "not_a_menu_survey: not a menu survey"}
+
+
+@blp.route("/surveys/<int:survey_id>/charts/consent.png")
+class SurveyConsentChart(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, BINARY, content_type="image/png")
+    @blp.alt_response(403, schema=ErrorSchema, description="staff_only")
+    @blp.alt_response(404, **CONSENT_NOT_FOUND)
+    @blp.alt_response(409, **NOT_CONSENT)
+    @blp.alt_response(503, **NO_FONT)
+    def get(self, survey_id):
+        """The consent gate as a PNG chart (staff): 同意 / 不同意 / 未表态 of the whole scope
+        by headcount and by area with the two-thirds line, then per building
+
+        Live while the survey is open, the stored result once closed (as ``/consent``). With
+        no answer yet the chart says 暂无数据."""
+        survey = path_object("survey_id")
+        result = consent.current_result(survey)
+        db.session.commit()
+        return _png(charts.consent_chart(result, title=survey.title))
+
+
+@blp.route("/surveys/<int:survey_id>/charts/menu.png")
+class SurveyMenuChart(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, BINARY, content_type="image/png")
+    @blp.alt_response(403, **MENU_STAFF_ONLY)
+    @blp.alt_response(404, **MENU_NOT_FOUND)
+    @blp.alt_response(409, **NOT_MENU)
+    @blp.alt_response(503, **NO_FONT)
+    def get(self, survey_id):
+        """The menu's result as a PNG chart (staff): each item's support of the respondents
+        by tier, 纳入 / 超出预算 / 未采纳 marked, the adoption threshold drawn
+
+        Live while the survey is open, final after closing (as ``/menu/result``). With no
+        respondent yet the chart says 暂无数据."""
+        survey = path_object("survey_id")
+        if survey.kind is not SurveyKind.MENU:
+            raise conflict("not_a_menu_survey", "该问卷不是菜单式问卷，没有改造内容图表")
+        return _png(charts.menu_chart(menu.menu_result(survey), title=survey.title))

@@ -34,7 +34,6 @@ from participation.roster.models import (
     building_name,
     dwelling_label,
 )
-from participation.surveys.charts import bar_chart
 from participation.surveys.models import (
     Answer,
     MenuItem,
@@ -225,38 +224,7 @@ def satisfaction_result(survey: Survey) -> dict:
     }
 
 
-# Charts -------------------------------------------------------------------------------
-
-CHART_TITLES = {"dimension": "分维度", "building": "分楼栋", "item": "分改造项目"}
-
-
-def _bar(label: str, figures: dict) -> tuple[str, str, Fraction | int]:
-    rate = figures["rate"]
-    if rate["percent"] is None:
-        return label, "无有效评价", 0
-    text = f"{rate['percent']}%（{rate['numerator']}/{rate['denominator']}）"
-    return label, text, Fraction(rate["numerator"], rate["denominator"])
-
-
-def satisfaction_chart(survey: Survey, by: str = "dimension") -> bytes:
-    """PNG bar chart of satisfaction rates: per dimension with the overall rate first, per
-    building or per renovation item; a dashed line marks the pass threshold."""
-    result = satisfaction_result(survey)
-    if by == "building":
-        bars = [_bar(b["name"], b) for b in result["buildings"]]
-    elif by == "item":
-        bars = [_bar(i["name"], i) for i in result["items"]]
-    else:
-        bars = [_bar("总体", result["overall"])]
-        bars += [_bar(d["dimension"], d) for d in result["dimensions"]]
-    threshold = Decimal(result["threshold"])
-    return bar_chart(
-        f"{survey.title} · 满意率（{CHART_TITLES[by]}）",
-        bars,
-        percent=True,
-        reference=(f"达标线 {threshold}%", Fraction(threshold) / 100),
-    )
-
+# The public chart (surveys/charts.py draws it) ------------------------------------------
 
 PUBLIC_STATUSES = (SurveyStatus.CLOSED, SurveyStatus.PUBLISHED, SurveyStatus.FINAL)
 

@@ -34,6 +34,7 @@ from participation.common.types import utcnow
 from participation.extensions import db
 from participation.votes import (
     casting,
+    charts,
     costs,
     exports,
     paper,
@@ -987,3 +988,39 @@ class VoteReminders(MethodView):
         job_id = tasks.enqueue_reminder(reminder)
         db.session.refresh(reminder)
         return {"reminder": reminder, "job_id": job_id}
+
+
+# --- the result as a chart (charts.py) -----------------------------------------------------
+
+PNG = {"type": "string", "format": "binary"}
+NO_FONT = {
+    "schema": ErrorSchema,
+    "description": "chart_font_missing: no font draws Chinese — a broken installation (the "
+    "font shipped with the application is missing or damaged and no system CJK font exists)",
+}
+
+
+@blp.route("/votes/<int:vote_id>/charts/result.png")
+class VoteResultChart(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, PNG, content_type="image/png")
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    @blp.alt_response(503, **NO_FONT)
+    def get(self, vote_id):
+        """The tally as a PNG chart (staff): 同意 / 不同意 / 弃权 / 未投票 of the whole scope by
+        headcount and by area with the quorum line, 同意 of those who voted with the approval
+        line, and per building
+
+        Live while the vote is open; once it has closed (closed here if it is due), the
+        result stored at closing (as ``/tally``). With no ballot yet the chart says 暂无数据."""
+        vote = path_object("vote_id")
+        _close_on_read(vote)
+        result = tally.committee_tally(vote)
+        return send_file(
+            io.BytesIO(charts.vote_chart(result, title=vote.title)), mimetype="image/png"
+        )
