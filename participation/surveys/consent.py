@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from decimal import Decimal
 
 from sqlalchemy import Select, and_, exists, func, select
 
@@ -31,11 +30,11 @@ from participation.common.errors import conflict, not_found
 from participation.common.privacy import mask_name, mask_phone
 from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
-from participation.counting import CENT, Outcome, Totals, renovation_consent
+from participation.counting import Group, Outcome, Totals, amount, ratio, renovation_consent
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
 from participation.roster.models import Building, Compound, Owner, building_name
-from participation.roster.services import natural_key
+from participation.roster.services import natural_key, scope_names
 from participation.surveys.models import (
     Answer,
     Option,
@@ -52,7 +51,6 @@ from participation.surveys.models import (
     SurveyStatus,
 )
 from participation.surveys.services import CONTRIBUTION_WAYS, MANAGEMENT_WAYS, result_builder
-from participation.votes.tally import Group, amount, ratio, scope_names
 
 AGREE, DISAGREE = "agree", "disagree"
 PUBLIC_STATUSES = (SurveyStatus.PUBLISHED, SurveyStatus.FINAL)
@@ -89,10 +87,6 @@ def _answered(survey_id: int, question_id: int) -> Select:
     )
 
 
-def _group(cnt: int, area: Decimal | None) -> Group:
-    return Group(cnt, Decimal(area or 0).quantize(CENT))
-
-
 def answer_groups(survey: Survey, question: Question) -> dict[str, Group]:
     """Persons who answered the consent question and their area, per value: one query."""
     answered = _answered(survey.id, question.id).subquery()
@@ -101,7 +95,7 @@ def answer_groups(survey: Survey, question: Question) -> dict[str, Group]:
         .join(SurveyPerson, SurveyPerson.id == answered.c.person_id)
         .group_by(answered.c.value)
     )
-    return {value: _group(cnt, area) for value, cnt, area in rows}
+    return {value: Group.of(cnt, area) for value, cnt, area in rows}
 
 
 def totals_of(t: Group, groups: dict[str | None, Group]) -> Totals:
@@ -201,7 +195,7 @@ def breakdown(survey: Survey, question: Question) -> list[dict]:
     )
     grouped: dict[int, dict[str | None, Group]] = defaultdict(dict)
     for building_id, value, cnt, area in rows:
-        grouped[building_id][value] = _group(cnt, area)
+        grouped[building_id][value] = Group.of(cnt, area)
     numbers = dict(
         db.session.execute(
             select(Building.id, Building.number).where(Building.id.in_(list(grouped)))
@@ -240,7 +234,7 @@ def distributions(survey: Survey, values: tuple[str, ...]) -> list[dict]:
         .where(Response.survey_id == survey.id, Answer.question_id.in_(ids))
     )
     chosen = {
-        (question_id, option_id): _group(cnt, area)
+        (question_id, option_id): Group.of(cnt, area)
         for question_id, option_id, cnt, area in db.session.execute(
             base.add_columns(Answer.option_id, func.count(), func.sum(SurveyPerson.area)).group_by(
                 Answer.question_id, Answer.option_id
@@ -487,7 +481,7 @@ def notice(survey_id: int) -> dict:
     if survey is None or not countable(survey):
         raise not_found()
     result = current_result(survey)
-    buildings, entrances = scope_names(survey)
+    buildings, entrances = scope_names(survey.building_ids or [], survey.entrance_ids or [])
     received, unresolved = _objection_counts(survey.id)
     return {
         "survey_id": survey.id,

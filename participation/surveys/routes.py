@@ -15,7 +15,9 @@ from flask_jwt_extended import jwt_required
 from participation.auth.models import Role
 from participation.auth.scoping import (
     PUBLIC_BLUEPRINTS,
+    is_committee,
     path_object,
+    require_committee,
     require_cover,
     require_resident,
     require_staff,
@@ -26,6 +28,7 @@ from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
+from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.types import utcnow
 from participation.extensions import db
 from participation.surveys import consent, menu, schemas, services
@@ -38,8 +41,6 @@ from participation.surveys.satisfaction import (
     satisfaction_chart,
     satisfaction_result,
 )
-from participation.votes.proxies import is_committee, require_committee
-from participation.votes.schemas import IdempotencyHeaderSchema
 
 blp = Blueprint("surveys", __name__, description="Surveys: consent, menu, satisfaction")
 public_blp = Blueprint("public_surveys", __name__, description="Public survey notices")
@@ -387,7 +388,7 @@ class SurveyNonRespondents(MethodView):
         principal = current_principal()
         survey = path_object("survey_id")
         page = SelectPage(consent.non_respondents_query(survey, **query), pagination_parameters)
-        full_contact = is_committee(principal, survey)
+        full_contact = is_committee(principal, survey.compound_id)
         return consent.non_respondent_views(survey, page.items, full_contact)
 
 
@@ -409,7 +410,7 @@ class SurveyPublish(MethodView):
         at closing; the objection period runs for the survey's ``objection_days`` from now
         (``objection_until``)."""
         survey = path_object("survey_id")
-        require_committee(current_principal(), survey)
+        require_committee(current_principal(), survey.compound_id)
         consent.publish(survey)
         db.session.commit()
         return survey
@@ -443,7 +444,7 @@ class SurveyObjections(MethodView):
         """Record an objection received during the objection period (compound committee)"""
         principal = current_principal()
         survey = path_object("survey_id")
-        require_committee(principal, survey)
+        require_committee(principal, survey.compound_id)
         objection = consent.record_objection(survey, data["summary"].strip(), principal.id)
         db.session.commit()
         return objection
@@ -463,7 +464,7 @@ class SurveyObjectionResolve(MethodView):
         """Record how an objection was handled (compound committee)"""
         principal = current_principal()
         objection = path_object("survey_objection_id")
-        require_committee(principal, db.session.get(Survey, objection.survey_id))
+        require_committee(principal, db.session.get(Survey, objection.survey_id).compound_id)
         consent.resolve_objection(objection, data["resolution"].strip(), principal.id)
         db.session.commit()
         return objection
@@ -486,7 +487,7 @@ class SurveyFinalize(MethodView):
         """Make the result final (compound committee): after the objection period,
         with every objection resolved"""
         survey = path_object("survey_id")
-        require_committee(current_principal(), survey)
+        require_committee(current_principal(), survey.compound_id)
         consent.finalize(survey)
         db.session.commit()
         return survey
@@ -504,7 +505,6 @@ class PublicConsentNotice(MethodView):
         whether the 2/3 gate is passed, the objection period and how many objections were
         received and resolved. No personal data."""
         return consent.notice(survey_id)
-
 
 
 # --- menu (menu.py) ------------------------------------------------------------------------

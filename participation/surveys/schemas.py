@@ -8,21 +8,21 @@ import marshmallow as ma
 
 from participation.common.schemas import (
     Amount,
+    ContactSchema,
+    CountRatioSchema,
     Integer,
     LocalDateTime,
     PatchSchema,
     PlainDecimal,
+    RatiosSchema,
     Schema,
 )
 from participation.counting import Basis
 from participation.surveys.menu import TIER_LABELS
 from participation.surveys.models import QuestionType, RespondentBasis, SurveyKind, SurveyStatus
-from participation.votes.schemas import (  # consent gate and 公示: the votes' shapes
-    ContactSchema,
-    CountRatioSchema,
+from participation.votes.schemas import (  # 公示: the votes' shapes
     ObjectionCountsSchema,
     ObjectionInSchema,  # noqa: F401
-    RatiosSchema,
     ResolutionInSchema,  # noqa: F401
 )
 
@@ -471,7 +471,6 @@ class ConsentNoticeSchema(Schema):
     objections = ma.fields.Nested(
         ObjectionCountsSchema, metadata={"description": "收到及已处理的异议数"}
     )
-
 
 
 # --- menu ----------------------------------------------------------------------------------

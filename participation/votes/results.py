@@ -22,10 +22,10 @@ from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
 from participation.extensions import db
 from participation.roster.models import Compound
+from participation.roster.services import scope_names
 from participation.votes.models import Objection, Vote, VoteStatus
 from participation.votes.record import seal_pending
 from participation.votes.services import close_if_due
-from participation.votes.tally import scope_names
 
 PUBLIC_STATUSES = (VoteStatus.PUBLISHED, VoteStatus.FINAL)
 
@@ -135,7 +135,7 @@ def notice(vote_id: int) -> dict:
     )
     if vote is None:
         raise not_found()
-    buildings, entrances = scope_names(vote)
+    buildings, entrances = scope_names(vote.building_ids or [], vote.entrance_ids or [])
     received = db.session.scalar(
         select(func.count(Objection.id)).where(Objection.vote_id == vote.id)
     )

@@ -17,7 +17,9 @@ from sqlalchemy.exc import DBAPIError
 
 from participation.auth.scoping import (
     PUBLIC_BLUEPRINTS,
+    is_committee,
     path_object,
+    require_committee,
     require_resident,
     require_staff,
     resident_only,
@@ -29,6 +31,7 @@ from participation.common import notify
 from participation.common.errors import ErrorSchema, not_found
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
+from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.types import utcnow
 from participation.extensions import db
 from participation.votes import (
@@ -285,7 +288,7 @@ class MyVotes(MethodView):
 class VoteBallots(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.CastInSchema())
-    @blp.arguments(schemas.IdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
     @blp.response(201, schemas.CastSchema)
     @blp.alt_response(
         200,
@@ -377,7 +380,8 @@ class VoteProxies(MethodView):
         principal = current_principal()
         vote = path_object("vote_id")
         page = SelectPage(proxies.proxies_query(vote, principal), pagination_parameters)
-        return proxies.proxy_views(page.items, principal, proxies.is_committee(principal, vote))
+        full = is_committee(principal, vote.compound_id)
+        return proxies.proxy_views(page.items, principal, full)
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.ProxyGrantSchema)
@@ -430,7 +434,7 @@ def _decide_proxy(decide):
     principal = current_principal()
     proxy = path_object("proxy_id")
     vote = db.session.get(Vote, proxy.vote_id)
-    proxies.require_committee(principal, vote)
+    require_committee(principal, vote.compound_id)
     decide(proxy, principal.id)
     db.session.commit()
     record.schedule_sealing(vote.id)  # the confirmation's event, if any
@@ -496,7 +500,7 @@ class ProxyBallots(MethodView):
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.ProxyBallotSchema)
-    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, schemas.CastSchema)
     @blp.alt_response(200, **REPLAYED)
     @blp.alt_response(
@@ -542,7 +546,7 @@ class VotePaperBallots(MethodView):
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.PaperBallotUploadSchema, location="files")
-    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, schemas.CastSchema)
     @blp.alt_response(200, **REPLAYED)
     @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
@@ -566,7 +570,7 @@ class VotePaperBallots(MethodView):
         counts (see `GET /votes/{vote_id}/conflicts`)."""
         principal = current_principal()
         vote = path_object("vote_id")
-        proxies.require_committee(principal, vote)
+        require_committee(principal, vote.compound_id)
         person = paper.find_person(vote, upload.get("person_id"), upload.get("dwelling"))
         photo = upload["photo"]
         cast = paper.enter_paper_ballot(
@@ -664,7 +668,8 @@ class VoteNonVoters(MethodView):
         vote = path_object("vote_id")
         tally.require_opened(vote)
         page = SelectPage(tally.non_voters_query(vote, **query), pagination_parameters)
-        return tally.non_voter_views(vote, page.items, proxies.is_committee(principal, vote))
+        full_contact = is_committee(principal, vote.compound_id)
+        return tally.non_voter_views(vote, page.items, full_contact)
 
 
 @blp.route("/votes/<int:vote_id>/progress")
@@ -701,7 +706,7 @@ class VotePublish(MethodView):
         notice shows the result stored at closing; the objection period runs for the vote's
         ``objection_days`` from now (``objection_until``)."""
         vote = path_object("vote_id")
-        proxies.require_committee(current_principal(), vote)
+        require_committee(current_principal(), vote.compound_id)
         _close_on_read(vote)
         results.publish(vote)
         db.session.commit()
@@ -736,7 +741,7 @@ class VoteObjections(MethodView):
         """Record an objection received during the objection period (compound committee)"""
         principal = current_principal()
         vote = path_object("vote_id")
-        proxies.require_committee(principal, vote)
+        require_committee(principal, vote.compound_id)
         objection = results.record_objection(vote, data["summary"].strip(), principal.id)
         db.session.commit()
         return objection
@@ -756,7 +761,7 @@ class ObjectionResolve(MethodView):
         """Record how an objection was handled (compound committee)"""
         principal = current_principal()
         objection = path_object("objection_id")
-        proxies.require_committee(principal, db.session.get(Vote, objection.vote_id))
+        require_committee(principal, db.session.get(Vote, objection.vote_id).compound_id)
         results.resolve_objection(objection, data["resolution"].strip(), principal.id)
         db.session.commit()
         return objection
@@ -779,7 +784,7 @@ class VoteFinalize(MethodView):
         """Make the result final (compound committee): after the objection period, with
         every objection resolved"""
         vote = path_object("vote_id")
-        proxies.require_committee(current_principal(), vote)
+        require_committee(current_principal(), vote.compound_id)
         results.finalize(vote)
         db.session.commit()
         return vote

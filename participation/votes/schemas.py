@@ -6,7 +6,15 @@ import marshmallow as ma
 from flask import current_app, request, url_for
 from flask_smorest.fields import Upload
 
-from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
+from participation.common.schemas import (
+    Amount,
+    ContactSchema,
+    Integer,
+    LocalDateTime,
+    PatchSchema,
+    RatiosSchema,
+    Schema,
+)
 from participation.votes.models import Channel, Choice, Matter, ProxyStatus, VoteStatus
 from participation.votes.record import RECEIPT_PATTERN
 
@@ -182,19 +190,6 @@ class MyBallotSchema(Schema):
 # --- proxies and paper ballots (proxies.py, paper.py) ---
 
 
-class IdempotencyHeaderSchema(ma.Schema):
-    """``Idempotency-Key``: a retried request with the same key does not cast twice."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    idempotency_key = ma.fields.String(
-        data_key="Idempotency-Key",
-        load_default=None,
-        validate=ma.validate.Length(min=1, max=64, error="Idempotency-Key 长度应为 1–64 个字符"),
-    )
-
-
 class ProxyGrantSchema(Schema):
     person_id = Integer(
         metadata={"description": "为哪一份表决权委托；只有一份时可省略"}
@@ -295,26 +290,6 @@ class ConflictSchema(Schema):
 
 # --- tally and results ---------------------------------------------------------------------
 
-PERCENT_DESCRIPTION = "百分比，四舍五入到 0.01；分母为 0 时 null"
-
-
-class CountRatioSchema(Schema):
-    numerator = Integer()
-    denominator = Integer()
-    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
-
-
-class AreaRatioSchema(Schema):
-    numerator = Amount()
-    denominator = Amount()
-    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
-
-
-class RatiosSchema(Schema):
-    count = ma.fields.Nested(CountRatioSchema, metadata={"description": "按人数"})
-    area = ma.fields.Nested(AreaRatioSchema, metadata={"description": "按专有部分面积"})
-
-
 class OptionFiguresSchema(Schema):
     choice = ma.fields.String(metadata={"enum": [c.value for c in Choice]})
     count = Integer()
@@ -409,11 +384,6 @@ class ProgressSchema(Schema):
 class NonVoterQuerySchema(Schema):
     building_id = Integer(metadata={"description": "在该楼栋有房屋的业主"})
     entrance_id = Integer(metadata={"description": "在该单元有房屋的业主"})
-
-
-class ContactSchema(Schema):
-    name = ma.fields.String()
-    phone = ma.fields.String()
 
 
 class NonVoterSchema(Schema):
