@@ -9,7 +9,7 @@ from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from participation import config as settings
 from participation.common.parsing import IdConverter
-from participation.common.schemas import decimal_as_string
+from participation.common.schemas import decimal_as_string, one_of_nested
 from participation.extensions import api, db, jwt, migrate, ping_after_idle
 from participation.votes.record import ReceiptConverter, receipt_param_schema
 
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_converter(IdConverter, integerconverter2paramschema)
     api.register_converter(ReceiptConverter, receipt_param_schema)
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
+    api.ma_plugin.converter.add_attribute_function(one_of_nested)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     """Every model module, so that ``create_all`` and migrations see all tables."""
     import participation.auth.models
+    import participation.notices.models
     import participation.roster.models
     import participation.surveys.models
     import participation.votes.models  # noqa: F401
@@ -67,6 +69,8 @@ def _register_blueprints(app: Flask) -> None:
     from participation.auth.routes import staff_blp
     from participation.auth.scoping import resolve_path_objects
     from participation.h5 import bp as h5_bp
+    from participation.notices.routes import blp as notices_blp
+    from participation.notices.routes import public_blp as public_notices_blp
     from participation.roster.routes import blp as roster_blp
     from participation.roster.routes import public_blp
     from participation.surveys.routes import blp as surveys_blp
@@ -83,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
         public_votes_blp,
         surveys_blp,
         public_surveys_blp,
+        notices_blp,
+        public_notices_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
         # On the app, not the shared blueprint: a second app (the H5 browser test's live

@@ -189,3 +189,27 @@ class RatiosSchema(Schema):
 class ContactSchema(Schema):
     name = ma.fields.String()
     phone = ma.fields.String()
+
+
+class OneOfNested(ma.fields.Field):
+    """A nested object whose shape depends on a sibling value: ``OneOfNested({"vote":
+    ResultSchema, "survey": ConsentGateSchema}, by="kind")`` dumps the value with the schema
+    named by the dumped object's ``kind``. Documented as ``oneOf`` (``one_of_nested``); each
+    schema must refuse unknown fields (the base ``Schema`` does), so that exactly one fits."""
+
+    def __init__(self, schemas: dict[str, type[ma.Schema]], by: str, **kwargs):
+        super().__init__(**kwargs)
+        self.schemas = schemas
+        self.by = by
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return self.schemas[obj[self.by]]().dump(value)
+
+
+def one_of_nested(converter, field, ret: dict, **kwargs) -> dict:
+    """apispec attribute function: a :class:`OneOfNested` is ``oneOf`` its schemas."""
+    if not isinstance(field, OneOfNested):
+        return {}
+    return {"oneOf": [converter.resolve_nested_schema(s) for s in field.schemas.values()]}

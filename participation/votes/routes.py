@@ -1,4 +1,4 @@
-"""Owner votes: lifecycle, casting, tally, results and the public record.
+"""Owner votes: lifecycle, casting, tally and the public record (the result's 公示: notices/).
 
 Every ``<int:vote_id>`` is resolved through the caller's scope before the view runs
 (``votes.services.get_vote``): staff see the votes of their compounds, residents the non-draft
@@ -41,7 +41,6 @@ from participation.votes import (
     paper,
     proxies,
     record,
-    results,
     schemas,
     services,
     tally,
@@ -50,7 +49,7 @@ from participation.votes import (
 from participation.votes.models import Vote
 
 blp = Blueprint("votes", __name__, description="Owner votes (表决)")
-public_blp = Blueprint("public_votes", __name__, description="Public vote record and notices")
+public_blp = Blueprint("public_votes", __name__, description="Public vote record (receipts)")
 PUBLIC_BLUEPRINTS.add(public_blp.name)
 
 SECURITY = [{"bearerAuth": []}]
@@ -605,7 +604,7 @@ class VoteConflicts(MethodView):
         return paper.conflict_views(vote, page.items)
 
 
-# --- tally and results (tally.py, results.py) ----------------------------------------------
+# --- tally (tally.py; its 公示: notices/) ----------------------------------------------------
 
 
 NOT_OPENED = {"schema": ErrorSchema, "description": "vote_not_opened: a draft has no tally yet"}
@@ -688,119 +687,6 @@ class VoteProgress(MethodView):
         vote = path_object("vote_id")
         _close_on_read(vote)
         return tally.progress(vote)
-
-
-@blp.route("/votes/<int:vote_id>/publish")
-class VotePublish(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.PublicationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="vote_not_closed")
-    def post(self, vote_id):
-        """Publish the preliminary result (公示) (compound committee)
-
-        Only a closed vote (closed here if it is due). The record is sealed first; the
-        notice shows the result stored at closing; the objection period runs for the vote's
-        ``objection_days`` from now (``objection_until``)."""
-        vote = path_object("vote_id")
-        require_committee(current_principal(), vote.compound_id)
-        _close_on_read(vote)
-        results.publish(vote)
-        db.session.commit()
-        return vote
-
-
-@blp.route("/votes/<int:vote_id>/objections")
-class VoteObjections(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.ObjectionSchema(many=True))
-    @blp.alt_response(403, **STAFF_ONLY)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.paginate(SelectPage)
-    def get(self, vote_id):
-        """Objections to a published result and how they were handled (staff)"""
-        require_staff(current_principal())
-        return results.objections_query(path_object("vote_id"))
-
-    @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.ObjectionInSchema)
-    @blp.response(201, schemas.ObjectionSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(
-        409,
-        schema=ErrorSchema,
-        description="vote_not_published; objection_period_over: past objection_until",
-    )
-    def post(self, data, vote_id):
-        """Record an objection received during the objection period (compound committee)"""
-        principal = current_principal()
-        vote = path_object("vote_id")
-        require_committee(principal, vote.compound_id)
-        objection = results.record_objection(vote, data["summary"].strip(), principal.id)
-        db.session.commit()
-        return objection
-
-
-@blp.route("/objections/<int:objection_id>/resolve")
-class ObjectionResolve(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.ResolutionInSchema)
-    @blp.response(200, schemas.ObjectionSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="objection_resolved: already")
-    def post(self, data, objection_id):
-        """Record how an objection was handled (compound committee)"""
-        principal = current_principal()
-        objection = path_object("objection_id")
-        require_committee(principal, db.session.get(Vote, objection.vote_id).compound_id)
-        results.resolve_objection(objection, data["resolution"].strip(), principal.id)
-        db.session.commit()
-        return objection
-
-
-@blp.route("/votes/<int:vote_id>/finalize")
-class VoteFinalize(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.PublicationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(
-        409,
-        schema=ErrorSchema,
-        description="vote_not_published; objection_period_running; objections_unresolved",
-    )
-    def post(self, vote_id):
-        """Make the result final (compound committee): after the objection period, with
-        every objection resolved"""
-        vote = path_object("vote_id")
-        require_committee(current_principal(), vote.compound_id)
-        results.finalize(vote)
-        db.session.commit()
-        return vote
-
-
-@public_blp.route("/public/votes/<int:vote_id>/notice")
-class PublicNotice(MethodView):
-    @public_blp.response(200, schemas.NoticeSchema)
-    @public_blp.alt_response(404, schema=ErrorSchema, description="no such published vote")
-    def get(self, vote_id):
-        """The public notice of a result (公示, no sign-in): published or final votes only
-
-        Title, matter, scope, times, T/P/Y by headcount and area, each option, participation
-        and agreement ratios, the outcome, the objection period and how many objections were
-        received and resolved. No personal data."""
-        return results.notice(vote_id)
 
 
 def _xlsx(content: bytes, filename: str):
