@@ -9,7 +9,7 @@ from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from participation import config as settings
 from participation.common.parsing import IdConverter
-from participation.common.schemas import decimal_as_string
+from participation.common.schemas import decimal_as_string, one_of_nested
 from participation.extensions import api, db, jwt, migrate, ping_after_idle
 from participation.votes.record import ReceiptConverter, receipt_param_schema
 
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_converter(IdConverter, integerconverter2paramschema)
     api.register_converter(ReceiptConverter, receipt_param_schema)
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
+    api.ma_plugin.converter.add_attribute_function(one_of_nested)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

@@ -11,6 +11,10 @@ from those who have not voted yet and agree:
 - ``participation``: persons / m² still needed to reach the quorum (还需 N 人 / X m² 参与);
 - ``agreement``: further agreeing ballots (persons / m²) needed for the whole rule to pass,
   quorum included.
+
+Votes and surveys count alike: ``Group`` adds up persons and their area, ``amount`` and
+``ratio`` put figures into the API's JSON (areas as strings with two decimals, ratios exact
+with a rounded percentage).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 class Rule(enum.StrEnum):
@@ -191,3 +196,35 @@ class Ratio:
             return None
         value = Decimal(exact.numerator * 100) / Decimal(exact.denominator)
         return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Some persons: how many, and their area (m²)."""
+
+    cnt: int = 0
+    area: Decimal = ZERO
+
+    @classmethod
+    def of(cls, cnt: int, area: Decimal | None) -> Group:
+        """From an aggregate row: ``count(*)`` and ``sum(area)`` (None over no rows)."""
+        return cls(cnt, Decimal(area or 0).quantize(CENT))
+
+    def __add__(self, other: Group) -> Group:
+        return Group(self.cnt + other.cnt, self.area + other.area)
+
+
+def amount(value: Decimal) -> str:
+    """An area (m²) or a sum of money (yuan) for the API: a string with two decimals."""
+    return str(value.quantize(CENT))
+
+
+def ratio(numerator: int | Decimal, denominator: int | Decimal) -> dict:
+    """Exact numerator/denominator and the rounded percentage (None when nothing to divide)."""
+    percent = Ratio(numerator, denominator).percent
+    plain = amount if isinstance(numerator, Decimal) else int
+    return {
+        "numerator": plain(numerator),
+        "denominator": plain(denominator),
+        "percent": None if percent is None else str(percent),
+    }

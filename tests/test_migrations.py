@@ -1,4 +1,5 @@
-"""Migrations that move data: a database with votes in it, upgraded to the newest schema."""
+"""Migrations that move data: a database with votes (and their objections) in it, upgraded to
+the newest schema."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy.engine import make_url
 
 from participation import create_app
 from participation.auth.models import StaffUser
-from participation.common.types import utcnow
+from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
+from participation.notices.models import Objection
 from participation.roster.models import (
     Building,
     Community,
@@ -23,6 +25,7 @@ from participation.roster.models import (
     Entrance,
     Street,
 )
+from participation.surveys.models import RespondentBasis, Survey, SurveyKind, SurveyStatus
 from participation.votes import record
 from participation.votes.models import (
     Ballot,
@@ -41,6 +44,7 @@ from participation.votes.models import (
 from participation.votes.services import _digest, event_content, receipt_code
 
 BEFORE_TALLY_COLUMNS = "8060ceae07be"
+BEFORE_ONE_OBJECTIONS_TABLE = "0c557422a5ed"
 
 
 @pytest.fixture
@@ -61,6 +65,18 @@ def empty_database(database_url, tmp_path):
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         admin.dispose()
+
+
+def compound_and_staff(name: str) -> tuple[Compound, StaffUser]:
+    """``name`` 小区 in its district, street and community, and a staff user (flushed)."""
+    community = Community(
+        street=Street(district=District(name=f"{name}区"), name=f"{name}街道"), name=f"{name}社区"
+    )
+    compound = Compound(community=community, name=f"{name}小区")
+    staff = StaffUser(username=f"staff-{name}", password_hash="-", display_name=name)
+    db.session.add_all([compound, staff])
+    db.session.flush()
+    return compound, staff
 
 
 def event(vote_id: int, person_id: int, choice: Choice, at) -> int:
@@ -84,15 +100,7 @@ def test_ballots_persons_and_the_sealing_queue_are_filled_in(empty_database):
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "REDIS_URL": None})
     with app.app_context():
         upgrade(revision=BEFORE_TALLY_COLUMNS)
-        compound = Compound(
-            community=Community(
-                street=Street(district=District(name="迁移区"), name="迁移街道"), name="迁移社区"
-            ),
-            name="迁移小区",
-        )
-        staff = StaffUser(username="migration", password_hash="-", display_name="迁移")
-        db.session.add_all([compound, staff])
-        db.session.flush()
+        compound, staff = compound_and_staff("迁移")
         building = Building(compound_id=compound.id, number="1")
         db.session.add(building)
         db.session.flush()
@@ -201,5 +209,76 @@ def test_ballots_persons_and_the_sealing_queue_are_filled_in(empty_database):
         report = record.verify(vote_id)
         assert report.ok, report.problems
         assert (report.events, report.pending) == (2, 0)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def old_objections(table: str, key: str) -> sa.TableClause:
+    """``vote_objections`` or ``survey_objections``, as they were before one table."""
+    return sa.table(
+        table,
+        *(sa.column(name) for name in (key, "summary", "recorded_by_id", "resolution")),
+        *(sa.column(name, UTCDateTime()) for name in ("recorded_at", "resolved_at")),
+        sa.column("resolved_by_id"),
+    )
+
+
+def test_the_objections_of_votes_and_surveys_move_into_one_table(empty_database):
+    """Objections to a vote's result and to a survey's, in the two tables of before, are in
+    ``objections`` after the upgrade, naming their campaign, each campaign's in their order,
+    resolved or not; the downgrade moves them back."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "REDIS_URL": None})
+    with app.app_context():
+        upgrade(revision=BEFORE_ONE_OBJECTIONS_TABLE)
+        compound, staff = compound_and_staff("异议")
+        now = utcnow()
+        window = {"opens_at": now - timedelta(days=9), "closes_at": now - timedelta(days=8)}
+        vote = Vote(compound_id=compound.id, title="加装电梯", matter=Matter.ELEVATOR,
+                    rule=Matter.ELEVATOR.rule, status=VoteStatus.PUBLISHED,
+                    created_by_id=staff.id, **window)  # fmt: skip
+        survey = Survey(compound_id=compound.id, kind=SurveyKind.CONSENT, title="改造意愿征集",
+                        basis=RespondentBasis.OWNER, status=SurveyStatus.PUBLISHED,
+                        created_by_id=staff.id, **window)  # fmt: skip
+        db.session.add_all([vote, survey])
+        db.session.flush()
+        recorded = {"recorded_by_id": staff.id, "recorded_at": now - timedelta(days=2)}
+        resolved = {"resolution": "已核实", "resolved_by_id": staff.id, "resolved_at": now}
+        unresolved = dict.fromkeys(resolved)
+        db.session.execute(
+            sa.insert(old_objections("vote_objections", "vote_id")),
+            [
+                {"vote_id": vote.id, "summary": "未收到通知", **recorded, **resolved},
+                {"vote_id": vote.id, "summary": "面积有误", **recorded, **unresolved},
+            ],
+        )
+        db.session.execute(
+            sa.insert(old_objections("survey_objections", "survey_id")),
+            [{"survey_id": survey.id, "summary": "问卷未送达", **recorded, **unresolved}],
+        )
+        vote_id, survey_id, staff_id = vote.id, survey.id, staff.id
+        db.session.commit()
+        db.session.remove()
+
+        upgrade()
+
+        moved = db.session.execute(
+            sa.select(
+                Objection.vote_id, Objection.survey_id, Objection.summary, Objection.resolution,
+                Objection.resolved_by_id, Objection.recorded_at,
+            ).order_by(Objection.id)
+        ).all()  # fmt: skip
+        assert [row[:5] for row in moved] == [
+            (vote_id, None, "未收到通知", "已核实", staff_id),
+            (vote_id, None, "面积有误", None, None),
+            (None, survey_id, "问卷未送达", None, None),
+        ]
+        assert {row.recorded_at for row in moved} == {recorded["recorded_at"]}
+        db.session.remove()
+
+        downgrade(revision=BEFORE_ONE_OBJECTIONS_TABLE)
+        back = db.session.execute(
+            sa.select(old_objections("vote_objections", "vote_id").c.summary)
+        ).scalars()
+        assert list(back) == ["未收到通知", "面积有误"]
         db.session.remove()
         db.engine.dispose()

@@ -21,7 +21,7 @@ from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.notices.links import ensure_link
-from participation.notices.models import LinkTarget, Notice, NoticeKind, PosterBatch
+from participation.notices.models import LinkTarget, Notice, NoticeKind, Objection, PosterBatch
 from participation.notices.services import add_attachment
 from participation.roster.models import RosterImport
 from participation.surveys.models import (
@@ -31,10 +31,9 @@ from participation.surveys.models import (
     RespondentBasis,
     Survey,
     SurveyKind,
-    SurveyObjection,
 )
 from participation.surveys.services import open_survey
-from participation.votes.models import Matter, Objection, Proxy, Vote, VotePerson
+from participation.votes.models import Matter, Proxy, Vote, VotePerson
 from participation.votes.services import open_vote, store_attachment
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -117,9 +116,7 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
     open_survey(survey_a)
     objection_a = Objection(vote_id=vote_a.id, summary="异议", recorded_by_id=staff_a.id)
     _db.session.add(objection_a)
-    survey_objection_a = SurveyObjection(
-        survey_id=survey_a.id, summary="异议", recorded_by_id=staff_a.id
-    )
+    survey_objection_a = Objection(survey_id=survey_a.id, summary="异议", recorded_by_id=staff_a.id)
     _db.session.add(survey_objection_a)
 
     notice_a = Notice(

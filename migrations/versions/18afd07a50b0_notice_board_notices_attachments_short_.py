@@ -1,7 +1,7 @@
 """notice board: notices, attachments, short links, poster batches
 
 Revision ID: 18afd07a50b0
-Revises: 0c557422a5ed
+Revises: 5e640f11ee13
 Create Date: 2026-12-05 16:20:36.017530
 
 """
@@ -13,7 +13,7 @@ import participation.common.types
 
 # revision identifiers, used by Alembic.
 revision = '18afd07a50b0'
-down_revision = '0c557422a5ed'
+down_revision = '5e640f11ee13'
 branch_labels = None
 depends_on = None
 

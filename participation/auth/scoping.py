@@ -63,6 +63,18 @@ def resident_only(view):
     return wrapper
 
 
+def is_committee(principal: Principal, compound_id: int) -> bool:
+    """Committee staff of that compound: they act on its campaigns (publish results, decide
+    on proxies, enter paper ballots) and see full names and phones. Staff of areas above
+    may only look (masked)."""
+    return principal.is_staff and compound_id in principal.ids_for(Role.COMPOUND)
+
+
+def require_committee(principal: Principal, compound_id: int) -> None:
+    if not is_committee(principal, compound_id):
+        raise forbidden("仅限本小区业委会工作人员操作", code="committee_only")
+
+
 def resident_compound_ids(account_id):
     """Compounds where the resident owns (linked owner) or rents a dwelling (``account_id``:
     an id or a bind parameter)."""

@@ -148,3 +148,68 @@ class PatchSchema(Schema):
     def _changes_something(self, data, **kwargs):
         if not data:
             raise ma.ValidationError("请至少填写一项要修改的内容")
+
+
+class IdempotencyHeaderSchema(ma.Schema):
+    """``Idempotency-Key``: a retried request with the same key is not applied twice (a cast,
+    an answer)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=64, error="Idempotency-Key 长度应为 1–64 个字符"),
+    )
+
+
+# Shapes of counting's figures (``counting.ratio``), shared by votes and surveys ------------
+
+PERCENT_DESCRIPTION = "百分比，四舍五入到 0.01；分母为 0 时 null"
+
+
+class CountRatioSchema(Schema):
+    numerator = Integer()
+    denominator = Integer()
+    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
+
+
+class AreaRatioSchema(Schema):
+    numerator = Amount()
+    denominator = Amount()
+    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
+
+
+class RatiosSchema(Schema):
+    count = ma.fields.Nested(CountRatioSchema, metadata={"description": "按人数"})
+    area = ma.fields.Nested(AreaRatioSchema, metadata={"description": "按专有部分面积"})
+
+
+class ContactSchema(Schema):
+    name = ma.fields.String()
+    phone = ma.fields.String()
+
+
+class OneOfNested(ma.fields.Field):
+    """A nested object whose shape depends on a sibling value: ``OneOfNested({"vote":
+    ResultSchema, "survey": ConsentGateSchema}, by="kind")`` dumps the value with the schema
+    named by the dumped object's ``kind``. Documented as ``oneOf`` (``one_of_nested``); each
+    schema must refuse unknown fields (the base ``Schema`` does), so that exactly one fits."""
+
+    def __init__(self, schemas: dict[str, type[ma.Schema]], by: str, **kwargs):
+        super().__init__(**kwargs)
+        self.schemas = schemas
+        self.by = by
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return self.schemas[obj[self.by]]().dump(value)
+
+
+def one_of_nested(converter, field, ret: dict, **kwargs) -> dict:
+    """apispec attribute function: a :class:`OneOfNested` is ``oneOf`` its schemas."""
+    if not isinstance(field, OneOfNested):
+        return {}
+    return {"oneOf": [converter.resolve_nested_schema(s) for s in field.schemas.values()]}

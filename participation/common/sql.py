@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import namedtuple
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,6 +14,9 @@ from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Wider than any skew between an app server's clock and the database's: a deadline further
+# away than this by the app's clock needs no query to ``db_now`` to know it is not due.
+CLOCK_TOLERANCE = timedelta(seconds=5)
 
 
 def dialect_name() -> str:

@@ -8,14 +8,20 @@ results as aggregates with place names.
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template
+import io
+
+from flask import Blueprint, redirect, render_template, send_file
+from PIL import Image
 
 from participation.common.errors import ApiError
 from participation.extensions import db
 from participation.h5 import CONTENT_SECURITY_POLICY
-from participation.notices import links, services
+from participation.notices import links, publication, services, wording
 from participation.notices.models import NoticeKind
 from participation.roster.models import Compound
+from participation.surveys.charts import consent_chart
+from participation.surveys.models import Survey
+from participation.votes.charts import vote_chart
 
 bp = Blueprint(
     "notice_pages",
@@ -78,7 +84,9 @@ def notice_page(notice_id: int):
     if notice.kind is NoticeKind.RESULT and notice.vote_id:
         result_page = f"/notices/votes/{notice.vote_id}"
     elif notice.kind is NoticeKind.RESULT and notice.survey_id:
-        result_page = f"/notices/surveys/{notice.survey_id}"
+        survey = db.session.get(Survey, notice.survey_id)
+        if publication.SURVEYS.has_notice(survey):
+            result_page = f"/notices/surveys/{notice.survey_id}"
     return render_template(
         "notices/notice.html",
         notice=notice,
@@ -89,6 +97,69 @@ def notice_page(notice_id: int):
         local_time=services.local_time,
         file_size=file_size,
     )
+
+
+KINDS = {"votes": publication.VOTES, "surveys": publication.SURVEYS}
+
+
+def _document(kinds: str, campaign_id: int) -> dict | None:
+    """The 公示 document of a published or final campaign, or None."""
+    try:
+        return publication.notice(KINDS[kinds], campaign_id)
+    except ApiError:
+        return None
+
+
+def _chart(notice: dict) -> bytes:
+    """The whole scope's result as charted (no per-building figures on a public page)."""
+    if notice["kind"] == "vote":
+        return vote_chart(notice["result"])
+    return consent_chart({**notice["result"], "basis": notice["basis"]})
+
+
+@bp.get("/notices/<any(votes, surveys):kinds>/<int:campaign_id>")
+def result_page(kinds: str, campaign_id: int):
+    """The 公示 of a vote or consent survey: to read on a phone and print on one A4 page."""
+    notice = _document(kinds, campaign_id)
+    if notice is None:
+        return message(404, "公示不存在", "这项结果尚未公示，或不对外公开。")
+    campaign = KINDS[kinds].model
+    compound_id = db.session.get(campaign, campaign_id).compound_id
+    compound = db.session.get(Compound, compound_id)
+    passed, verdict, missing = wording.verdict(notice)
+    with Image.open(io.BytesIO(_chart(notice))) as chart:
+        chart_height = round(chart.height * 1200 / chart.width)
+    return render_template(
+        "notices/result.html",
+        notice=notice,
+        heading=wording.heading(notice),
+        scope=wording.scope_text(notice),
+        rule=wording.rule_text(notice),
+        rows=wording.rows(notice),
+        rates=wording.rates(notice),
+        passed=passed,
+        verdict=verdict,
+        missing=missing,
+        objection_lines=wording.objection_text(notice),
+        counting_note=wording.COUNTING_NOTE,
+        chart_url=f"/notices/{kinds}/{campaign_id}/chart.png",
+        chart_height=chart_height,
+        chart_alt=f"结果图：{verdict}。"
+        + "；".join(f"{r.label} {r.persons} 人" for r in wording.rows(notice)),
+        organiser=f"{compound.community.name}居民委员会",
+        compound_id=compound_id,
+        when=wording.when,
+    )
+
+
+@bp.get("/notices/<any(votes, surveys):kinds>/<int:campaign_id>/chart.png")
+def result_chart(kinds: str, campaign_id: int):
+    notice = _document(kinds, campaign_id)
+    if notice is None:
+        return message(404, "公示不存在", "这项结果尚未公示，或不对外公开。")
+    response = send_file(io.BytesIO(_chart(notice)), mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 def file_size(size: int) -> str:

@@ -31,6 +31,8 @@ from participation.roster.models import (
     Owner,
     Ownership,
     Street,
+    building_name,
+    entrance_name,
 )
 
 
@@ -129,6 +131,23 @@ def natural_key(text: str) -> tuple:
     """Sort "2栋" before "10栋"."""
     digits = "".join(ch for ch in text if ch.isdigit())
     return (int(digits) if digits else 10**9, text)
+
+
+def scope_names(building_ids: list[int], entrance_ids: list[int]) -> tuple[list[str], list[str]]:
+    """Names of the buildings and entrances of a campaign's scope (both empty: the whole
+    compound), e.g. (["2栋"], ["3栋1单元"])."""
+    buildings = db.session.scalars(
+        select(Building.number).where(Building.id.in_(building_ids)).order_by(Building.id)
+    )
+    entrances = db.session.execute(
+        select(Building.number, Entrance.number)
+        .join(Entrance, Entrance.building_id == Building.id)
+        .where(Entrance.id.in_(entrance_ids))
+        .order_by(Entrance.id)
+    )
+    return [building_name(n) for n in buildings], [
+        building_name(b) + entrance_name(e) for b, e in entrances
+    ]
 
 
 def dwellings_query(

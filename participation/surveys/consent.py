@@ -1,5 +1,6 @@
 """The consent gate (意愿征集): the consent question of an owner-basis consent survey tallied
-with ``counting.renovation_consent``, who has not answered yet, and 公示 of the result.
+with ``counting.renovation_consent``, and who has not answered yet. Its 公示 (publication,
+objections, the public notice) is ``notices.publication``'s.
 
 T is the electorate frozen at opening (``survey.t_cnt``, ``survey.t_area``); P the persons
 with an answer to the consent question (同意 or 不同意: both participate); Y those whose answer
@@ -11,30 +12,24 @@ Breakdown: a person counts once in each building where they have a dwelling in s
 the area of their dwellings there (as in ``votes.tally``), so buildings' headcounts may add up
 to more than T_cnt. The gate applies to the whole scope only.
 
-公示: closed → published (``objection_until`` = publication + ``objection_days``) → final
-(objection period over, every objection resolved); each transition locks the survey row and
-checks the state under the lock. Functions flush, never commit. Everything returned is plain
-JSON: areas as strings with two decimals, ratios exact with a rounded percentage.
+Functions flush, never commit. Everything returned is plain JSON: areas as strings with two
+decimals, ratios exact with a rounded percentage.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
-from decimal import Decimal
 
 from sqlalchemy import Select, and_, exists, func, select
 
-from participation.auth.scoping import in_scope, path_resolver
-from participation.auth.tokens import Principal
-from participation.common.errors import conflict, not_found
+from participation.common.errors import conflict
 from participation.common.privacy import mask_name, mask_phone
 from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
-from participation.counting import CENT, Outcome, Totals, renovation_consent
+from participation.counting import Group, Outcome, Totals, amount, ratio, renovation_consent
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
-from participation.roster.models import Building, Compound, Owner, building_name
+from participation.roster.models import Building, Owner, building_name
 from participation.roster.services import natural_key
 from participation.surveys.models import (
     Answer,
@@ -45,17 +40,13 @@ from participation.surveys.models import (
     Response,
     Survey,
     SurveyKind,
-    SurveyObjection,
     SurveyPerson,
     SurveyPersonDwelling,
     SurveyPersonOwner,
-    SurveyStatus,
 )
 from participation.surveys.services import CONTRIBUTION_WAYS, MANAGEMENT_WAYS, result_builder
-from participation.votes.tally import Group, amount, ratio, scope_names
 
 AGREE, DISAGREE = "agree", "disagree"
-PUBLIC_STATUSES = (SurveyStatus.PUBLISHED, SurveyStatus.FINAL)
 
 
 def countable(survey: Survey) -> bool:
@@ -89,10 +80,6 @@ def _answered(survey_id: int, question_id: int) -> Select:
     )
 
 
-def _group(cnt: int, area: Decimal | None) -> Group:
-    return Group(cnt, Decimal(area or 0).quantize(CENT))
-
-
 def answer_groups(survey: Survey, question: Question) -> dict[str, Group]:
     """Persons who answered the consent question and their area, per value: one query."""
     answered = _answered(survey.id, question.id).subquery()
@@ -101,7 +88,7 @@ def answer_groups(survey: Survey, question: Question) -> dict[str, Group]:
         .join(SurveyPerson, SurveyPerson.id == answered.c.person_id)
         .group_by(answered.c.value)
     )
-    return {value: _group(cnt, area) for value, cnt, area in rows}
+    return {value: Group.of(cnt, area) for value, cnt, area in rows}
 
 
 def totals_of(t: Group, groups: dict[str | None, Group]) -> Totals:
@@ -201,7 +188,7 @@ def breakdown(survey: Survey, question: Question) -> list[dict]:
     )
     grouped: dict[int, dict[str | None, Group]] = defaultdict(dict)
     for building_id, value, cnt, area in rows:
-        grouped[building_id][value] = _group(cnt, area)
+        grouped[building_id][value] = Group.of(cnt, area)
     numbers = dict(
         db.session.execute(
             select(Building.id, Building.number).where(Building.id.in_(list(grouped)))
@@ -240,7 +227,7 @@ def distributions(survey: Survey, values: tuple[str, ...]) -> list[dict]:
         .where(Response.survey_id == survey.id, Answer.question_id.in_(ids))
     )
     chosen = {
-        (question_id, option_id): _group(cnt, area)
+        (question_id, option_id): Group.of(cnt, area)
         for question_id, option_id, cnt, area in db.session.execute(
             base.add_columns(Answer.option_id, func.count(), func.sum(SurveyPerson.area)).group_by(
                 Answer.question_id, Answer.option_id
@@ -368,139 +355,3 @@ def non_respondent_views(
         }
         for p in persons
     ]
-
-
-# 公示 ---------------------------------------------------------------------------------------
-
-
-@path_resolver("survey_objection_id")
-def get_objection(survey_objection_id: int, principal: Principal) -> SurveyObjection:
-    """Objections are reached through their survey's compound: staff in scope only."""
-    stmt = (
-        select(SurveyObjection)
-        .join(Survey, Survey.id == SurveyObjection.survey_id)
-        .where(SurveyObjection.id == survey_objection_id)
-    )
-    objection = db.session.scalar(in_scope(stmt, Survey.compound_id, principal))
-    if objection is None:
-        raise not_found()
-    return objection
-
-
-def _lock(survey: Survey, read: bool = False) -> None:
-    """Reload the survey row locked: exclusively for a transition, shared for an objection."""
-    db.session.flush()
-    db.session.refresh(survey, with_for_update={"read": read} if read else {"key_share": True})
-
-
-def publish(survey: Survey) -> Survey:
-    """公示: put the result stored at closing on public notice and start the objection period
-    (any kind of survey; the public notice below is the consent gate's)."""
-    _lock(survey)
-    if survey.status is not SurveyStatus.CLOSED:
-        raise conflict("survey_not_closed", "只有已截止、尚未公示的问卷可以公示")
-    now = db_now()
-    survey.status = SurveyStatus.PUBLISHED
-    survey.published_at = now
-    survey.objection_until = now + timedelta(days=survey.objection_days)
-    db.session.flush()
-    return survey
-
-
-def record_objection(survey: Survey, summary: str, staff_id: int) -> SurveyObjection:
-    """Staff record an objection received during the objection period."""
-    _lock(survey, read=True)
-    if survey.status is not SurveyStatus.PUBLISHED:
-        raise conflict("survey_not_published", "只有公示中的问卷可以登记异议")
-    now = db_now()
-    if now >= survey.objection_until:
-        raise conflict("objection_period_over", "异议期已结束，不能再登记异议")
-    objection = SurveyObjection(
-        survey_id=survey.id, summary=summary, recorded_by_id=staff_id, recorded_at=now
-    )
-    db.session.add(objection)
-    db.session.flush()
-    return objection
-
-
-def resolve_objection(
-    objection: SurveyObjection, resolution: str, staff_id: int
-) -> SurveyObjection:
-    """Record how an objection was handled (once)."""
-    db.session.refresh(objection, with_for_update={"key_share": True})
-    if objection.resolved_at is not None:
-        raise conflict("objection_resolved", "该异议已处理")
-    objection.resolution = resolution
-    objection.resolved_by_id = staff_id
-    objection.resolved_at = db_now()
-    db.session.flush()
-    return objection
-
-
-def objections_query(survey: Survey) -> Select:
-    return (
-        select(SurveyObjection)
-        .where(SurveyObjection.survey_id == survey.id)
-        .order_by(SurveyObjection.id)
-    )
-
-
-def _objection_counts(survey_id: int) -> tuple[int, int]:
-    """(received, unresolved)."""
-    received, resolved = db.session.execute(
-        select(func.count(SurveyObjection.id), func.count(SurveyObjection.resolved_at)).where(
-            SurveyObjection.survey_id == survey_id
-        )
-    ).one()
-    return received, received - resolved
-
-
-def finalize(survey: Survey) -> Survey:
-    """The result becomes final once the objection period is over and every objection has
-    been resolved."""
-    _lock(survey)
-    if survey.status is not SurveyStatus.PUBLISHED:
-        raise conflict("survey_not_published", "只有公示中的问卷可以确认最终结果")
-    now = db_now()
-    if now < survey.objection_until:
-        until = survey.objection_until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-        raise conflict("objection_period_running", f"异议期至 {until} 结束，之后才能确认最终结果")
-    _, unresolved = _objection_counts(survey.id)
-    if unresolved:
-        raise conflict(
-            "objections_unresolved",
-            f"还有 {unresolved} 条异议未处理",
-            {"unresolved": [str(unresolved)]},
-        )
-    survey.status = SurveyStatus.FINAL
-    survey.finalized_at = now
-    db.session.flush()
-    return survey
-
-
-def notice(survey_id: int) -> dict:
-    """The public notice of a published or final consent survey: aggregates and place names
-    only — no per-building figures, no names, no rooms."""
-    survey = db.session.scalar(
-        select(Survey).where(Survey.id == survey_id, Survey.status.in_(PUBLIC_STATUSES))
-    )
-    if survey is None or not countable(survey):
-        raise not_found()
-    result = current_result(survey)
-    buildings, entrances = scope_names(survey)
-    received, unresolved = _objection_counts(survey.id)
-    return {
-        "survey_id": survey.id,
-        "title": survey.title,
-        "compound": db.session.get(Compound, survey.compound_id).name,
-        "buildings": buildings,
-        "entrances": entrances,
-        "opens_at": survey.opens_at,
-        "closes_at": survey.closes_at,
-        "published_at": survey.published_at,
-        "objection_until": survey.objection_until,
-        "finalized_at": survey.finalized_at,
-        "final": survey.status is SurveyStatus.FINAL,
-        "result": {key: result[key] for key in GATE_KEYS},
-        "objections": {"received": received, "resolved": received - unresolved},
-    }

@@ -27,6 +27,7 @@ from participation.common.errors import conflict, invalid, not_found
 from participation.common.money import allocate
 from participation.common.sql import upsert
 from participation.common.types import utcnow
+from participation.counting import amount, ratio
 from participation.extensions import db
 from participation.roster.electorate import electorate_for
 from participation.roster.models import Community, Compound, District, Dwelling, Owner, Street
@@ -48,7 +49,6 @@ from participation.surveys.models import (
     SurveyStatus,
 )
 from participation.surveys.services import detail_builder, result_builder, scope_of
-from participation.votes.tally import amount, ratio
 
 TIER_LABELS = {
     MenuTier.BASIC: "基础类",

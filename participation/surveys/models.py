@@ -272,17 +272,3 @@ class Answer(db.Model):
     rating: Mapped[int | None]
     text: Mapped[str | None] = mapped_column(Text)
     response: Mapped[Response] = relationship(back_populates="answers")
-
-
-class SurveyObjection(db.Model):
-    """询异 on a published survey result (the consent gate), and how it was handled."""
-
-    __tablename__ = "survey_objections"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
-    summary: Mapped[str] = mapped_column(Text)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolution: Mapped[str | None] = mapped_column(Text)
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from flask_jwt_extended import jwt_required
 from participation.auth.models import Role
 from participation.auth.scoping import (
     PUBLIC_BLUEPRINTS,
+    is_committee,
     path_object,
     require_cover,
     require_resident,
@@ -26,6 +27,7 @@ from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, conflict
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
+from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.types import utcnow
 from participation.extensions import db
 from participation.surveys import charts, consent, menu, schemas, services
@@ -37,11 +39,9 @@ from participation.surveys.satisfaction import (
     public_survey,
     satisfaction_result,
 )
-from participation.votes.proxies import is_committee, require_committee
-from participation.votes.schemas import IdempotencyHeaderSchema
 
 blp = Blueprint("surveys", __name__, description="Surveys: consent, menu, satisfaction")
-public_blp = Blueprint("public_surveys", __name__, description="Public survey notices")
+public_blp = Blueprint("public_surveys", __name__, description="Public survey charts")
 PUBLIC_BLUEPRINTS.add(public_blp.name)
 
 SECURITY = [{"bearerAuth": []}]
@@ -331,7 +331,7 @@ class SurveyMyResponse(MethodView):
 
 
 
-# --- consent gate and 公示 (consent.py) -----------------------------------------------------
+# --- consent gate (consent.py; its 公示: notices/) -------------------------------------------
 
 CONSENT_NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your scope"}
 NOT_CONSENT = {
@@ -386,124 +386,8 @@ class SurveyNonRespondents(MethodView):
         principal = current_principal()
         survey = path_object("survey_id")
         page = SelectPage(consent.non_respondents_query(survey, **query), pagination_parameters)
-        full_contact = is_committee(principal, survey)
+        full_contact = is_committee(principal, survey.compound_id)
         return consent.non_respondent_views(survey, page.items, full_contact)
-
-
-@blp.route("/surveys/<int:survey_id>/publish")
-class SurveyPublish(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.SurveyPublicationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **CONSENT_NOT_FOUND)
-    @blp.alt_response(
-        409, schema=ErrorSchema, description="survey_not_closed: not closed, or already published"
-    )
-    def post(self, survey_id):
-        """Publish the result (公示) (compound committee)
-
-        Only a closed survey (closed here if it is due); the notice shows the result stored
-        at closing; the objection period runs for the survey's ``objection_days`` from now
-        (``objection_until``)."""
-        survey = path_object("survey_id")
-        require_committee(current_principal(), survey)
-        consent.publish(survey)
-        db.session.commit()
-        return survey
-
-
-@blp.route("/surveys/<int:survey_id>/objections")
-class SurveyObjections(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.SurveyObjectionSchema(many=True))
-    @blp.alt_response(403, schema=ErrorSchema, description="staff_only")
-    @blp.alt_response(404, **CONSENT_NOT_FOUND)
-    @blp.paginate(SelectPage)
-    def get(self, survey_id):
-        """Objections to a published result and how they were handled (staff)"""
-        require_staff(current_principal())
-        return consent.objections_query(path_object("survey_id"))
-
-    @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.ObjectionInSchema)
-    @blp.response(201, schemas.SurveyObjectionSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **CONSENT_NOT_FOUND)
-    @blp.alt_response(
-        409,
-        schema=ErrorSchema,
-        description="survey_not_published; objection_period_over: past objection_until",
-    )
-    def post(self, data, survey_id):
-        """Record an objection received during the objection period (compound committee)"""
-        principal = current_principal()
-        survey = path_object("survey_id")
-        require_committee(principal, survey)
-        objection = consent.record_objection(survey, data["summary"].strip(), principal.id)
-        db.session.commit()
-        return objection
-
-
-@blp.route("/survey-objections/<int:survey_objection_id>/resolve")
-class SurveyObjectionResolve(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.ResolutionInSchema)
-    @blp.response(200, schemas.SurveyObjectionSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **CONSENT_NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="objection_resolved: already")
-    def post(self, data, survey_objection_id):
-        """Record how an objection was handled (compound committee)"""
-        principal = current_principal()
-        objection = path_object("survey_objection_id")
-        require_committee(principal, db.session.get(Survey, objection.survey_id))
-        consent.resolve_objection(objection, data["resolution"].strip(), principal.id)
-        db.session.commit()
-        return objection
-
-
-@blp.route("/surveys/<int:survey_id>/finalize")
-class SurveyFinalize(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.SurveyPublicationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **CONSENT_NOT_FOUND)
-    @blp.alt_response(
-        409,
-        schema=ErrorSchema,
-        description="survey_not_published; objection_period_running; objections_unresolved",
-    )
-    def post(self, survey_id):
-        """Make the result final (compound committee): after the objection period,
-        with every objection resolved"""
-        survey = path_object("survey_id")
-        require_committee(current_principal(), survey)
-        consent.finalize(survey)
-        db.session.commit()
-        return survey
-
-
-@public_blp.route("/public/surveys/<int:survey_id>/notice")
-class PublicConsentNotice(MethodView):
-    @public_blp.response(200, schemas.ConsentNoticeSchema)
-    @public_blp.alt_response(404, schema=ErrorSchema, description="no such published survey")
-    def get(self, survey_id):
-        """The public notice of a consent result (公示, no sign-in): published or final
-        consent surveys only
-
-        Title, scope, times, T/P/Y by headcount and area, participation and consent ratios,
-        whether the 2/3 gate is passed, the objection period and how many objections were
-        received and resolved. No personal data."""
-        return consent.notice(survey_id)
-
 
 
 # --- menu (menu.py) ------------------------------------------------------------------------

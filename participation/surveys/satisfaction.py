@@ -23,7 +23,7 @@ from sqlalchemy.orm import contains_eager
 from participation.auth.models import Tenancy
 from participation.common.errors import not_found
 from participation.common.sql import db_now
-from participation.counting import Ratio
+from participation.counting import Ratio, ratio
 from participation.extensions import db
 from participation.roster.models import (
     Building,
@@ -52,7 +52,6 @@ from participation.surveys.services import (
     effective_status,
     result_builder,
 )
-from participation.votes.tally import ratio
 
 # Option values of a satisfaction question, in display order, with their labels.
 SCALE = {value: label for label, value in SATISFACTION_OPTIONS}

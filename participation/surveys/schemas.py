@@ -8,23 +8,18 @@ import marshmallow as ma
 
 from participation.common.schemas import (
     Amount,
+    ContactSchema,
+    CountRatioSchema,
     Integer,
     LocalDateTime,
     PatchSchema,
     PlainDecimal,
+    RatiosSchema,
     Schema,
 )
 from participation.counting import Basis
 from participation.surveys.menu import TIER_LABELS
 from participation.surveys.models import QuestionType, RespondentBasis, SurveyKind, SurveyStatus
-from participation.votes.schemas import (  # consent gate and 公示: the votes' shapes
-    ContactSchema,
-    CountRatioSchema,
-    ObjectionCountsSchema,
-    ObjectionInSchema,  # noqa: F401
-    RatiosSchema,
-    ResolutionInSchema,  # noqa: F401
-)
 
 # --- questionnaires and answers ------------------------------------------------------------
 
@@ -347,7 +342,7 @@ class MyResponseSchema(Schema):
     answers = ma.fields.List(ma.fields.Nested(AnswerSchema))
 
 
-# --- consent gate and 公示 -------------------------------------------------------------------
+# --- consent gate --------------------------------------------------------------------------
 
 
 class ConsentAnswerSchema(Schema):
@@ -431,47 +426,6 @@ class NonRespondentSchema(Schema):
         metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
     )
     area = Amount()
-
-
-class SurveyObjectionSchema(Schema):
-    id = Integer()
-    survey_id = Integer()
-    summary = ma.fields.String()
-    recorded_by_id = Integer()
-    recorded_at = LocalDateTime()
-    resolution = ma.fields.String(allow_none=True)
-    resolved_by_id = Integer(allow_none=True)
-    resolved_at = LocalDateTime(allow_none=True)
-
-
-class SurveyPublicationSchema(Schema):
-    id = Integer()
-    status = ma.fields.String(metadata={"description": "closed / published 公示中 / final"})
-    closed_at = LocalDateTime(allow_none=True)
-    published_at = LocalDateTime(allow_none=True)
-    objection_until = LocalDateTime(allow_none=True, metadata={"description": "异议期截止"})
-    finalized_at = LocalDateTime(allow_none=True)
-
-
-class ConsentNoticeSchema(Schema):
-    """公示: aggregates and place names only, no personal data."""
-
-    survey_id = Integer()
-    title = ma.fields.String()
-    compound = ma.fields.String()
-    buildings = ma.fields.List(ma.fields.String(), metadata={"description": "范围：楼栋"})
-    entrances = ma.fields.List(ma.fields.String(), metadata={"description": "范围：单元"})
-    opens_at = LocalDateTime()
-    closes_at = LocalDateTime()
-    published_at = LocalDateTime()
-    objection_until = LocalDateTime(metadata={"description": "异议期截止"})
-    finalized_at = LocalDateTime(allow_none=True)
-    final = ma.fields.Boolean(metadata={"description": "true 最终结果 / false 初步结果（公示中）"})
-    result = ma.fields.Nested(ConsentGateSchema)
-    objections = ma.fields.Nested(
-        ObjectionCountsSchema, metadata={"description": "收到及已处理的异议数"}
-    )
-
 
 
 # --- menu ----------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from participation.auth.tokens import Principal
 from participation.common.errors import conflict, forbidden, invalid, not_found
 from participation.common.events import campaign_cancelled, campaign_opened
 from participation.common.privacy import keyed_hash
-from participation.common.sql import db_now, upsert
+from participation.common.sql import CLOCK_TOLERANCE, db_now, upsert
 from participation.common.types import utcnow
 from participation.counting import Basis
 from participation.extensions import db
@@ -65,7 +65,6 @@ from participation.surveys.models import (
     SurveyPersonOwner,
     SurveyStatus,
 )
-from participation.votes.services import CLOCK_TOLERANCE
 
 SNAPSHOT = SnapshotTables("survey_id", SurveyPerson, SurveyPersonDwelling, SurveyPersonOwner)
 

@@ -20,13 +20,13 @@ from participation.common.schemas import SHANGHAI
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
 from participation.roster.models import Compound
+from participation.roster.services import scope_names
 from participation.votes.models import Ballot, Channel, Choice, Vote, VoteEvent, VotePerson
 from participation.votes.tally import (
     committee_tally,
     owners_of,
     require_opened,
     rooms_of,
-    scope_names,
 )
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -85,7 +85,7 @@ def tally_workbook(vote: Vote) -> bytes:
     """表决结果 (totals, ratios, outcome) and 分楼栋统计 (per building and entrance)."""
     result = committee_tally(vote)
     final = vote.result is not None
-    buildings, entrances = scope_names(vote)
+    buildings, entrances = scope_names(vote.building_ids or [], vote.entrance_ids or [])
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "表决结果"

@@ -1,5 +1,6 @@
 """Owner votes (表决): the vote, its frozen electorate, every cast as an append-only event, the
-current ballot of each person, proxies, attachments, objections and the sealed audit chain."""
+current ballot of each person, proxies, attachments and the sealed audit chain. Objections to a
+published result are ``notices.models.Objection``."""
 
 from __future__ import annotations
 
@@ -324,20 +325,6 @@ class Proxy(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class Objection(db.Model):
-    """询异: an objection to a published result, recorded by staff, and how it was handled."""
-
-    __tablename__ = "vote_objections"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
-    summary: Mapped[str] = mapped_column(Text)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolution: Mapped[str | None] = mapped_column(Text)
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # The database itself refuses UPDATE and DELETE on the record (migration 'votes' does the same).

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select, text, update
 
-from participation.auth.models import Account, Role
+from participation.auth.models import Account
 from participation.auth.scoping import in_scope, path_resolver
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, forbidden, invalid, not_found
@@ -52,17 +52,6 @@ def get_proxy(proxy_id: int, principal: Principal) -> Proxy:
     if proxy is None:
         raise not_found()
     return proxy
-
-
-def is_committee(principal: Principal, vote: Vote) -> bool:
-    """Committee staff of the vote's compound: they decide on proxies and enter paper ballots,
-    and they see full names and phones. Staff of areas above may only look (masked)."""
-    return principal.is_staff and vote.compound_id in principal.ids_for(Role.COMPOUND)
-
-
-def require_committee(principal: Principal, vote: Vote) -> None:
-    if not is_committee(principal, vote):
-        raise forbidden("仅限本小区业委会工作人员操作", code="committee_only")
 
 
 def _require_open(vote: Vote) -> None:

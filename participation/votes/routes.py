@@ -1,4 +1,4 @@
-"""Owner votes: lifecycle, casting, tally, results and the public record.
+"""Owner votes: lifecycle, casting, tally and the public record (the result's 公示: notices/).
 
 Every ``<int:vote_id>`` is resolved through the caller's scope before the view runs
 (``votes.services.get_vote``): staff see the votes of their compounds, residents the non-draft
@@ -17,7 +17,9 @@ from sqlalchemy.exc import DBAPIError
 
 from participation.auth.scoping import (
     PUBLIC_BLUEPRINTS,
+    is_committee,
     path_object,
+    require_committee,
     require_resident,
     require_staff,
     resident_only,
@@ -30,6 +32,7 @@ from participation.common.errors import ErrorSchema, not_found
 from participation.common.files import read_upload
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
+from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.types import utcnow
 from participation.extensions import db
 from participation.votes import (
@@ -40,7 +43,6 @@ from participation.votes import (
     paper,
     proxies,
     record,
-    results,
     schemas,
     services,
     tally,
@@ -49,7 +51,7 @@ from participation.votes import (
 from participation.votes.models import Vote
 
 blp = Blueprint("votes", __name__, description="Owner votes (表决)")
-public_blp = Blueprint("public_votes", __name__, description="Public vote record and notices")
+public_blp = Blueprint("public_votes", __name__, description="Public vote record (receipts)")
 PUBLIC_BLUEPRINTS.add(public_blp.name)
 
 SECURITY = [{"bearerAuth": []}]
@@ -287,7 +289,7 @@ class MyVotes(MethodView):
 class VoteBallots(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.CastInSchema())
-    @blp.arguments(schemas.IdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
     @blp.response(201, schemas.CastSchema)
     @blp.alt_response(
         200,
@@ -379,7 +381,8 @@ class VoteProxies(MethodView):
         principal = current_principal()
         vote = path_object("vote_id")
         page = SelectPage(proxies.proxies_query(vote, principal), pagination_parameters)
-        return proxies.proxy_views(page.items, principal, proxies.is_committee(principal, vote))
+        full = is_committee(principal, vote.compound_id)
+        return proxies.proxy_views(page.items, principal, full)
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.ProxyGrantSchema)
@@ -432,7 +435,7 @@ def _decide_proxy(decide):
     principal = current_principal()
     proxy = path_object("proxy_id")
     vote = db.session.get(Vote, proxy.vote_id)
-    proxies.require_committee(principal, vote)
+    require_committee(principal, vote.compound_id)
     decide(proxy, principal.id)
     db.session.commit()
     record.schedule_sealing(vote.id)  # the confirmation's event, if any
@@ -498,7 +501,7 @@ class ProxyBallots(MethodView):
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.ProxyBallotSchema)
-    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, schemas.CastSchema)
     @blp.alt_response(200, **REPLAYED)
     @blp.alt_response(
@@ -544,7 +547,7 @@ class VotePaperBallots(MethodView):
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.PaperBallotUploadSchema, location="files")
-    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, schemas.CastSchema)
     @blp.alt_response(200, **REPLAYED)
     @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
@@ -568,7 +571,7 @@ class VotePaperBallots(MethodView):
         counts (see `GET /votes/{vote_id}/conflicts`)."""
         principal = current_principal()
         vote = path_object("vote_id")
-        proxies.require_committee(principal, vote)
+        require_committee(principal, vote.compound_id)
         person = paper.find_person(vote, upload.get("person_id"), upload.get("dwelling"))
         photo = upload["photo"]
         cast = paper.enter_paper_ballot(
@@ -603,7 +606,7 @@ class VoteConflicts(MethodView):
         return paper.conflict_views(vote, page.items)
 
 
-# --- tally and results (tally.py, results.py) ----------------------------------------------
+# --- tally (tally.py; its 公示: notices/) ----------------------------------------------------
 
 
 NOT_OPENED = {"schema": ErrorSchema, "description": "vote_not_opened: a draft has no tally yet"}
@@ -666,7 +669,8 @@ class VoteNonVoters(MethodView):
         vote = path_object("vote_id")
         tally.require_opened(vote)
         page = SelectPage(tally.non_voters_query(vote, **query), pagination_parameters)
-        return tally.non_voter_views(vote, page.items, proxies.is_committee(principal, vote))
+        full_contact = is_committee(principal, vote.compound_id)
+        return tally.non_voter_views(vote, page.items, full_contact)
 
 
 @blp.route("/votes/<int:vote_id>/progress")
@@ -685,119 +689,6 @@ class VoteProgress(MethodView):
         vote = path_object("vote_id")
         _close_on_read(vote)
         return tally.progress(vote)
-
-
-@blp.route("/votes/<int:vote_id>/publish")
-class VotePublish(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.PublicationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="vote_not_closed")
-    def post(self, vote_id):
-        """Publish the preliminary result (公示) (compound committee)
-
-        Only a closed vote (closed here if it is due). The record is sealed first; the
-        notice shows the result stored at closing; the objection period runs for the vote's
-        ``objection_days`` from now (``objection_until``)."""
-        vote = path_object("vote_id")
-        proxies.require_committee(current_principal(), vote)
-        _close_on_read(vote)
-        results.publish(vote)
-        db.session.commit()
-        return vote
-
-
-@blp.route("/votes/<int:vote_id>/objections")
-class VoteObjections(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.ObjectionSchema(many=True))
-    @blp.alt_response(403, **STAFF_ONLY)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.paginate(SelectPage)
-    def get(self, vote_id):
-        """Objections to a published result and how they were handled (staff)"""
-        require_staff(current_principal())
-        return results.objections_query(path_object("vote_id"))
-
-    @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.ObjectionInSchema)
-    @blp.response(201, schemas.ObjectionSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(
-        409,
-        schema=ErrorSchema,
-        description="vote_not_published; objection_period_over: past objection_until",
-    )
-    def post(self, data, vote_id):
-        """Record an objection received during the objection period (compound committee)"""
-        principal = current_principal()
-        vote = path_object("vote_id")
-        proxies.require_committee(principal, vote)
-        objection = results.record_objection(vote, data["summary"].strip(), principal.id)
-        db.session.commit()
-        return objection
-
-
-@blp.route("/objections/<int:objection_id>/resolve")
-class ObjectionResolve(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.ResolutionInSchema)
-    @blp.response(200, schemas.ObjectionSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="objection_resolved: already")
-    def post(self, data, objection_id):
-        """Record how an objection was handled (compound committee)"""
-        principal = current_principal()
-        objection = path_object("objection_id")
-        proxies.require_committee(principal, db.session.get(Vote, objection.vote_id))
-        results.resolve_objection(objection, data["resolution"].strip(), principal.id)
-        db.session.commit()
-        return objection
-
-
-@blp.route("/votes/<int:vote_id>/finalize")
-class VoteFinalize(MethodView):
-    decorators = [jwt_required()]
-
-    @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.PublicationSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(
-        409,
-        schema=ErrorSchema,
-        description="vote_not_published; objection_period_running; objections_unresolved",
-    )
-    def post(self, vote_id):
-        """Make the result final (compound committee): after the objection period, with
-        every objection resolved"""
-        vote = path_object("vote_id")
-        proxies.require_committee(current_principal(), vote)
-        results.finalize(vote)
-        db.session.commit()
-        return vote
-
-
-@public_blp.route("/public/votes/<int:vote_id>/notice")
-class PublicNotice(MethodView):
-    @public_blp.response(200, schemas.NoticeSchema)
-    @public_blp.alt_response(404, schema=ErrorSchema, description="no such published vote")
-    def get(self, vote_id):
-        """The public notice of a result (公示, no sign-in): published or final votes only
-
-        Title, matter, scope, times, T/P/Y by headcount and area, each option, participation
-        and agreement ratios, the outcome, the objection period and how many objections were
-        received and resolved. No personal data."""
-        return results.notice(vote_id)
 
 
 def _xlsx(content: bytes, filename: str):

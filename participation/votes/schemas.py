@@ -6,7 +6,15 @@ import marshmallow as ma
 from flask import current_app, request, url_for
 from flask_smorest.fields import Upload
 
-from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
+from participation.common.schemas import (
+    Amount,
+    ContactSchema,
+    Integer,
+    LocalDateTime,
+    PatchSchema,
+    RatiosSchema,
+    Schema,
+)
 from participation.votes.models import Channel, Choice, Matter, ProxyStatus, VoteStatus
 from participation.votes.record import RECEIPT_PATTERN
 
@@ -182,19 +190,6 @@ class MyBallotSchema(Schema):
 # --- proxies and paper ballots (proxies.py, paper.py) ---
 
 
-class IdempotencyHeaderSchema(ma.Schema):
-    """``Idempotency-Key``: a retried request with the same key does not cast twice."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    idempotency_key = ma.fields.String(
-        data_key="Idempotency-Key",
-        load_default=None,
-        validate=ma.validate.Length(min=1, max=64, error="Idempotency-Key 长度应为 1–64 个字符"),
-    )
-
-
 class ProxyGrantSchema(Schema):
     person_id = Integer(
         metadata={"description": "为哪一份表决权委托；只有一份时可省略"}
@@ -295,26 +290,6 @@ class ConflictSchema(Schema):
 
 # --- tally and results ---------------------------------------------------------------------
 
-PERCENT_DESCRIPTION = "百分比，四舍五入到 0.01；分母为 0 时 null"
-
-
-class CountRatioSchema(Schema):
-    numerator = Integer()
-    denominator = Integer()
-    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
-
-
-class AreaRatioSchema(Schema):
-    numerator = Amount()
-    denominator = Amount()
-    percent = Amount(allow_none=True, metadata={"description": PERCENT_DESCRIPTION})
-
-
-class RatiosSchema(Schema):
-    count = ma.fields.Nested(CountRatioSchema, metadata={"description": "按人数"})
-    area = ma.fields.Nested(AreaRatioSchema, metadata={"description": "按专有部分面积"})
-
-
 class OptionFiguresSchema(Schema):
     choice = ma.fields.String(metadata={"enum": [c.value for c in Choice]})
     count = Integer()
@@ -411,11 +386,6 @@ class NonVoterQuerySchema(Schema):
     entrance_id = Integer(metadata={"description": "在该单元有房屋的业主"})
 
 
-class ContactSchema(Schema):
-    name = ma.fields.String()
-    phone = ma.fields.String()
-
-
 class NonVoterSchema(Schema):
     person_id = Integer()
     rooms = ma.fields.List(ma.fields.String(), metadata={"example": ["2栋1单元202"]})
@@ -425,72 +395,6 @@ class NonVoterSchema(Schema):
         metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
     )
     area = Amount()
-
-
-def _text(name: str) -> ma.fields.String:
-    return ma.fields.String(
-        required=True,
-        validate=[
-            ma.validate.Length(max=2000, error=f"{name}不能超过 2000 字"),
-            ma.validate.Regexp(r"\s*\S", error=f"请填写{name}"),
-        ],
-        error_messages={"required": f"请填写{name}"},
-    )
-
-
-class ObjectionInSchema(Schema):
-    summary = _text("异议内容")
-
-
-class ResolutionInSchema(Schema):
-    resolution = _text("处理结果")
-
-
-class ObjectionSchema(Schema):
-    id = Integer()
-    vote_id = Integer()
-    summary = ma.fields.String()
-    recorded_by_id = Integer()
-    recorded_at = LocalDateTime()
-    resolution = ma.fields.String(allow_none=True)
-    resolved_by_id = Integer(allow_none=True)
-    resolved_at = LocalDateTime(allow_none=True)
-
-
-class PublicationSchema(Schema):
-    id = Integer()
-    status = ma.fields.Enum(VoteStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
-    closed_at = LocalDateTime(allow_none=True)
-    published_at = LocalDateTime(allow_none=True)
-    objection_until = LocalDateTime(allow_none=True, metadata={"description": "异议期截止"})
-    finalized_at = LocalDateTime(allow_none=True)
-
-
-class ObjectionCountsSchema(Schema):
-    received = Integer()
-    resolved = Integer()
-
-
-class NoticeSchema(Schema):
-    """公示: aggregates and place names only, no personal data."""
-
-    vote_id = Integer()
-    title = ma.fields.String()
-    matter = ma.fields.String(metadata={"enum": [m.value for m in Matter]})
-    rule = ma.fields.String()
-    compound = ma.fields.String()
-    buildings = ma.fields.List(ma.fields.String(), metadata={"description": "范围：楼栋"})
-    entrances = ma.fields.List(ma.fields.String(), metadata={"description": "范围：单元"})
-    opens_at = LocalDateTime()
-    closes_at = LocalDateTime()
-    published_at = LocalDateTime()
-    objection_until = LocalDateTime(metadata={"description": "异议期截止"})
-    finalized_at = LocalDateTime(allow_none=True)
-    final = ma.fields.Boolean(metadata={"description": "true 最终结果 / false 初步结果（公示中）"})
-    result = ma.fields.Nested(ResultSchema)
-    objections = ma.fields.Nested(
-        ObjectionCountsSchema, metadata={"description": "收到及已处理的异议数"}
-    )
 
 
 # --- verifiable record ---------------------------------------------------------------------

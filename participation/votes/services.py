@@ -13,7 +13,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, update
 
@@ -22,7 +22,7 @@ from participation.auth.tokens import Principal
 from participation.common.errors import conflict, invalid, not_found
 from participation.common.events import campaign_cancelled, campaign_opened
 from participation.common.files import check_document
-from participation.common.sql import db_now, dialect_name, hot_rows, upsert
+from participation.common.sql import CLOCK_TOLERANCE, db_now, dialect_name, hot_rows, upsert
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
@@ -95,9 +95,6 @@ def effective_status(vote: Vote, now: datetime) -> VoteStatus:
 
 def accepting_casts(vote: Vote, now: datetime) -> bool:
     return vote.status is VoteStatus.OPEN and vote.opens_at <= now < vote.closes_at
-
-
-CLOCK_TOLERANCE = timedelta(seconds=5)
 
 
 def close_if_due(vote: Vote) -> bool:

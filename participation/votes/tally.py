@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, exists, func, select
@@ -34,7 +33,7 @@ from participation.common.errors import conflict
 from participation.common.privacy import mask_name, mask_phone
 from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
-from participation.counting import CENT, Ratio, Totals, evaluate
+from participation.counting import ZERO, Group, Totals, amount, evaluate, ratio
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
 from participation.roster.models import Building, Entrance, Owner, building_name, entrance_name
@@ -50,27 +49,10 @@ from participation.votes.models import (
 )
 from participation.votes.services import close_if_due
 
-ZERO = Decimal("0.00")
 CHOICES = (Choice.AGREE, Choice.DISAGREE, Choice.ABSTAIN)
-
-
-@dataclass(frozen=True)
-class Group:
-    """Some persons: how many, and their area (m²)."""
-
-    cnt: int = 0
-    area: Decimal = ZERO
-
-    def __add__(self, other: Group) -> Group:
-        return Group(self.cnt + other.cnt, self.area + other.area)
-
 
 # Per choice; the key None holds the persons without a ballot.
 ByChoice = Mapping[Choice | None, Group]
-
-
-def _group(cnt: int, area: Decimal | None) -> Group:
-    return Group(cnt, Decimal(area or 0).quantize(CENT))
 
 
 def ballot_groups(vote_id: int) -> dict[Choice, Group]:
@@ -80,28 +62,13 @@ def ballot_groups(vote_id: int) -> dict[Choice, Group]:
         .where(Ballot.vote_id == vote_id)
         .group_by(Ballot.choice)
     )
-    return {choice: _group(cnt, area) for choice, cnt, area in db.session.execute(stmt)}
+    return {choice: Group.of(cnt, area) for choice, cnt, area in db.session.execute(stmt)}
 
 
 def totals_of(t: Group, ballots: ByChoice) -> Totals:
     p = sum((ballots.get(c, Group()) for c in CHOICES), Group())
     y = ballots.get(Choice.AGREE, Group())
     return Totals(t.cnt, t.area, p.cnt, p.area, y.cnt, y.area)
-
-
-def amount(value: Decimal) -> str:
-    return str(value.quantize(CENT))
-
-
-def ratio(numerator: int | Decimal, denominator: int | Decimal) -> dict:
-    """Exact numerator/denominator and the rounded percentage (None when nothing to divide)."""
-    percent = Ratio(numerator, denominator).percent
-    plain = amount if isinstance(numerator, Decimal) else int
-    return {
-        "numerator": plain(numerator),
-        "denominator": plain(denominator),
-        "percent": None if percent is None else str(percent),
-    }
 
 
 def participation_ratios(totals: Totals) -> dict:
@@ -195,7 +162,7 @@ def _scan(vote: Vote) -> tuple[dict[Choice, Group], dict[int, _Place], dict[int,
         .where(Ballot.vote_id == vote.id)
         .group_by(Ballot.entrance_id, Ballot.choice)
     ):
-        ballots[choice] += _group(cnt, area)
+        ballots[choice] += Group.of(cnt, area)
         if entrance_id is not None:
             for place in (entrances[entrance_id], buildings[building_of[entrance_id]]):
                 place.voted(choice, cnt, area)
@@ -266,24 +233,6 @@ def final_result(vote: Vote) -> dict:
     """The result stored as ``vote.result`` when the vote closes (``services.close_if_due``,
     which holds the vote row exclusively, so no cast is in flight)."""
     return tally(vote)
-
-
-def scope_names(vote: Vote) -> tuple[list[str], list[str]]:
-    """Names of the buildings and entrances of the vote's scope (both empty: whole compound)."""
-    buildings = db.session.scalars(
-        select(Building.number)
-        .where(Building.id.in_(vote.building_ids or []))
-        .order_by(Building.id)
-    )
-    entrances = db.session.execute(
-        select(Building.number, Entrance.number)
-        .join(Entrance, Entrance.building_id == Building.id)
-        .where(Entrance.id.in_(vote.entrance_ids or []))
-        .order_by(Entrance.id)
-    )
-    return [building_name(n) for n in buildings], [
-        building_name(b) + entrance_name(e) for b, e in entrances
-    ]
 
 
 def require_opened(vote: Vote) -> None:

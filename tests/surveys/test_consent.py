@@ -16,13 +16,13 @@ from participation.auth.models import Role
 from participation.common.types import utcnow
 from participation.counting import Basis, Totals, renovation_consent
 from participation.extensions import db as _db
+from participation.notices.models import Objection
 from participation.surveys.consent import missing_text
 from participation.surveys.models import (
     Answer,
     QuestionType,
     Response,
     SurveyKind,
-    SurveyObjection,
     SurveyPerson,
     SurveyPersonDwelling,
     SurveyStatus,
@@ -329,7 +329,7 @@ def test_publish_objections_and_finalize(client, consent_survey, committee):
     assert final.status_code == 200, final.json
     assert final.json["status"] == "final" and final.json["finalized_at"]
     refused(post(client, f"{s}/finalize", committee), 409, "survey_not_published")
-    count = sa.select(sa.func.count()).where(SurveyObjection.survey_id == survey.id)
+    count = sa.select(sa.func.count()).where(Objection.survey_id == survey.id)
     assert _db.session.scalar(count) == 2
 
 
@@ -343,7 +343,7 @@ def test_bad_objections_are_refused_and_nothing_is_written(client, consent_surve
         assert response.status_code == 422, body
     blank = client.post(url, headers=committee, json={"summary": " "})
     assert blank.json["errors"]["summary"] == ["请填写异议内容"]
-    count = sa.select(sa.func.count()).where(SurveyObjection.survey_id == survey.id)
+    count = sa.select(sa.func.count()).where(Objection.survey_id == survey.id)
     assert _db.session.scalar(count) == 0
 
 

@@ -1,49 +1,31 @@
 """公示: publish a closed vote's result, record and resolve objections, finalise; the public
-notice carries no personal data."""
+notice carries no personal data. (The same flow for surveys, and committee members acting at
+once: tests/notices/test_publication.py.)"""
 
 from __future__ import annotations
 
 import csv
 import json
-import threading
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import current_app
-from sqlalchemy.engine import make_url
 
-from participation import create_app
-from participation.auth.models import Role, RoleAssignment, StaffUser, SubjectKind
-from participation.auth.tokens import issue_tokens
+from participation.auth.models import Role
 from participation.common.types import utcnow
 from participation.extensions import db as _db
-from participation.roster.models import (
-    Building,
-    Community,
-    Compound,
-    District,
-    Dwelling,
-    Entrance,
-    Owner,
-    Ownership,
-    Street,
-)
+from participation.notices.models import Objection
 from participation.votes.models import (
     ChainEntry,
     Channel,
     Choice,
     Matter,
-    Objection,
-    Vote,
     VoteEvent,
-    VotePerson,
     VotePersonDwelling,
     VoteStatus,
 )
-from participation.votes.services import open_vote, record_cast
+from participation.votes.services import record_cast
 
 SAMPLE_ROSTER = Path(__file__).parent.parent / "data" / "roster-sample.csv"
 
@@ -225,141 +207,3 @@ def test_publish_closes_a_vote_past_its_closing_time(client, vote, committee):
     assert response.status_code == 200, response.json
     assert response.json["closed_at"] is not None
     assert vote.result["y_cnt"] == 12
-
-
-# Concurrency (real PostgreSQL, own database and app) ------------------------------------------
-
-
-@pytest.fixture
-def race_app(app, postgres_url):
-    """A second app on its own database, committing for real; dropped afterwards."""
-    url = make_url(postgres_url)
-    url = url.set(database=f"{url.database}_results_race")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool):
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-
-    recreate(create=True)
-    race = create_app(
-        {
-            **app.config,
-            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10},
-        }
-    )
-    with race.app_context():
-        _db.create_all()
-    try:
-        yield race
-    finally:
-        with race.app_context():
-            _db.engine.dispose()
-        recreate(create=False)
-        admin.dispose()
-
-
-def _closed_vote() -> tuple[int, str]:
-    """A closed vote of one owner who agreed, and a committee token (committed)."""
-    compound = Compound(
-        community=Community(street=Street(district=District(name="区"), name="街道"), name="社区"),
-        name="小区",
-    )
-    _db.session.add(compound)
-    _db.session.flush()
-    building = Building(compound_id=compound.id, number="1")
-    _db.session.add(building)
-    _db.session.flush()
-    entrance = Entrance(building_id=building.id, number="1")
-    staff = StaffUser(username="committee", password_hash="-", display_name="业委会")
-    staff.roles.append(RoleAssignment(role=Role.COMPOUND, scope_id=compound.id))
-    owner = Owner(compound_id=compound.id, name="业主", id_hash="hash", id_last4="0000")
-    _db.session.add_all([entrance, staff, owner])
-    _db.session.flush()
-    dwelling = Dwelling(
-        compound_id=compound.id,
-        building_id=building.id,
-        entrance_id=entrance.id,
-        floor=1,
-        room="101",
-        area=Decimal("80.00"),
-    )
-    _db.session.add_all([dwelling, Ownership(owner=owner, dwelling=dwelling)])
-    now = utcnow()
-    vote = Vote(
-        compound_id=compound.id,
-        title="加装电梯",
-        matter=Matter.ELEVATOR,
-        rule=Matter.ELEVATOR.rule,
-        opens_at=now - timedelta(minutes=1),
-        closes_at=now + timedelta(days=1),
-        created_by_id=staff.id,
-    )
-    _db.session.add(vote)
-    _db.session.flush()
-    open_vote(vote)
-    person_id = _db.session.scalar(sa.select(VotePerson.id).filter_by(vote_id=vote.id))
-    record_cast(vote.id, person_id, Choice.AGREE, Channel.ONLINE)
-    vote.closes_at = utcnow() - timedelta(microseconds=1)
-    with current_app.test_request_context():
-        token = issue_tokens(SubjectKind.STAFF, staff.id)["access_token"]
-    _db.session.commit()
-    return vote.id, token
-
-
-def _all_at_once(race_app, count: int, method: str, url: str, token: str, body=None):
-    barrier = threading.Barrier(count)
-    outcomes: list[tuple[int, str | None]] = []
-
-    def call():
-        client = race_app.test_client()
-        barrier.wait()
-        response = client.open(
-            url, method=method, json=body, headers={"Authorization": f"Bearer {token}"}
-        )
-        outcomes.append((response.status_code, response.json.get("code")))
-
-    workers = [threading.Thread(target=call) for _ in range(count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return sorted(outcomes, key=lambda outcome: outcome[0])
-
-
-@pytest.mark.postgres
-def test_committee_members_acting_at_once_succeed_once(race_app):
-    """Five committee members publish, resolve the same objection and finalise at the same
-    moment: each step succeeds exactly once and the others get a clear 409."""
-    with race_app.app_context():
-        vote_id, token = _closed_vote()
-    ok_once = lambda code: [(200, None)] + [(409, code)] * 4  # noqa: E731
-
-    published = _all_at_once(race_app, 5, "POST", f"/api/v1/votes/{vote_id}/publish", token)
-    assert published == ok_once("vote_not_closed")
-
-    client = race_app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
-    objection = client.post(
-        f"/api/v1/votes/{vote_id}/objections", headers=headers, json={"summary": "异议"}
-    ).json
-    resolve = f"/api/v1/objections/{objection['id']}/resolve"
-    resolved = _all_at_once(race_app, 5, "POST", resolve, token, {"resolution": "已处理"})
-    assert resolved == ok_once("objection_resolved")
-
-    with race_app.app_context():
-        _db.session.execute(
-            sa.update(Vote).where(Vote.id == vote_id).values(objection_until=utcnow())
-        )
-        _db.session.commit()
-    finalized = _all_at_once(race_app, 5, "POST", f"/api/v1/votes/{vote_id}/finalize", token)
-    assert finalized == ok_once("vote_not_published")
-
-    with race_app.app_context():
-        vote = _db.session.get(Vote, vote_id)
-        assert vote.status is VoteStatus.FINAL and vote.result["y_cnt"] == 1
-        objections = _db.session.scalars(sa.select(Objection).filter_by(vote_id=vote_id)).all()
-        assert [(o.resolution, o.resolved_at is not None) for o in objections] == [("已处理", True)]
