@@ -104,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from participation.auth.cli import users_cli
     from participation.common.cli import worker_command
-    from participation.roster.cli import demo_cli
+    from participation.demo import demo_cli
     from participation.surveys.cli import surveys_cli
     from participation.votes.cli import votes_cli
 

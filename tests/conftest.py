@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import make_url
 
 from participation import create_app
+from participation.common import fonts
 from participation.extensions import db as _db
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -449,3 +451,63 @@ def keep_png():
         return png
 
     return keep
+
+
+# A real browser for the pages (tests/h5, tests/notices) ----------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _need_browser(what: str, problem: str):
+    if IN_CI:
+        pytest.fail(f"CI=true but {what} is not usable: {problem}", pytrace=False)
+    pytest.skip(f"{what} not available: {problem}")
+
+
+def _browser_env(folder: Path) -> dict[str, str]:
+    """The environment Chromium runs in. On a machine without a CJK system font (fc-list
+    :lang=zh finds none), fontconfig is also pointed at the font shipped with the project
+    (participation/common/fontdata), so the pages' Chinese is drawn, not blank or boxes."""
+    env = dict(os.environ)
+    if shutil.which("fc-list"):
+        listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+        if listed.strip():
+            return env
+    config = folder / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{fonts.FONTDATA}</dir>\n  <cachedir>{folder / 'cache'}</cachedir>\n"
+        "</fontconfig>\n"
+    )
+    env["FONTCONFIG_FILE"] = str(config)
+    return env
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Debian's Chromium driven by Playwright (never `playwright install`); skipped locally
+    without them, a failure under CI=true."""
+    if not CHROMIUM.exists():
+        _need_browser("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _need_browser("Playwright", f"{exc} (pip install -e '.[dev]')")
+    env = _browser_env(tmp_path_factory.mktemp("fontconfig"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, env=env
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

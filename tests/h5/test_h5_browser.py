@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,22 +18,12 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from participation import create_app
-from participation.common import fonts
 from participation.extensions import db
 from participation.roster.demo import roster_csv, roster_rows
 from participation.roster.importer import import_roster_file
 from participation.roster.models import Community, Compound, District, Street
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = Path("/tmp/h5-signed-in.png")
 SECRET = "test-secret-key-with-enough-length-for-hs256"
 
@@ -124,45 +112,6 @@ def live_server(tmp_path_factory):
 
 
 # --- the browser ----------------------------------------------------------------------------
-
-
-def _browser_env(folder: Path) -> dict[str, str]:
-    """The environment Chromium runs in. On a machine without a CJK system font (fc-list
-    :lang=zh finds none), fontconfig is also pointed at the font shipped with the project
-    (participation/common/fontdata), so the pages' Chinese is drawn, not blank or boxes."""
-    env = dict(os.environ)
-    if shutil.which("fc-list"):
-        listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
-        if listed.strip():
-            return env
-    config = folder / "fonts.conf"
-    config.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
-        f"  <dir>{fonts.FONTDATA}</dir>\n  <cachedir>{folder / 'cache'}</cachedir>\n"
-        "</fontconfig>\n"
-    )
-    env["FONTCONFIG_FILE"] = str(config)
-    return env
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        _need("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _need("Playwright", f"{exc} (pip install -e '.[dev]')")
-    env = _browser_env(tmp_path_factory.mktemp("fontconfig"))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, env=env
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @dataclass

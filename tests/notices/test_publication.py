@@ -428,3 +428,59 @@ def test_committee_members_acting_at_once_succeed_once(race_app, kind):
         key = getattr(Objection, f"{kind}_id")
         objections = _db.session.scalars(sa.select(Objection).where(key == campaign_id)).all()
         assert [(o.resolution, o.resolved_at is not None) for o in objections] == [("已处理", True)]
+
+
+# The printable 公示 pages and the board's result notices ---------------------------------------
+
+INTERNAL_WORDS = ("agree", "disagree", "abstain", "basis", "civil_code", "renovation_consent")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_result_goes_on_the_board_and_on_a_printable_page(
+    client, make_campaign, committee, kind
+):
+    campaign = make_campaign(kind)
+    page_url = f"/notices/{kind}s/{campaign.id}"
+    assert client.get(page_url).status_code == 404  # nothing to show before 公示
+    close(campaign)
+    assert post(client, f"{campaign.path}/publish", committee).status_code == 200
+
+    page = client.get(page_url)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    heading = "表决结果公示" if kind == "vote" else "改造意愿征集结果公示"
+    assert heading in text and "公示期" in text and "书面提出" in text
+    assert ("三分之二以上" in text) and ("业主总数" in text)
+    for word in INTERNAL_WORDS:
+        assert word not in text.replace("renovation", ""), word
+    assert "张" not in text.split("<main", 1)[1].split("规则", 1)[0]  # no names in the result
+    chart = client.get(f"{page_url}/chart.png")
+    assert chart.status_code == 200 and chart.mimetype == "image/png"
+
+    board = client.get(f"/api/v1/public/compounds/{campaign.row().compound_id}/notices").json
+    result = next(n for n in board if n["kind"] == "result")
+    assert result[f"{kind}_id"] == campaign.id and result["pinned"] is True
+    notice_page = client.get(f"/notices/{result['id']}").get_data(as_text=True)
+    assert f'href="{page_url}"' in notice_page
+
+    end_objection_period(campaign)
+    assert post(client, f"{campaign.path}/finalize", committee).status_code == 200
+    final = client.get(page_url).get_data(as_text=True)
+    assert "结果已确认" in final and "本结果已确认为最终结果" in final
+    board = client.get(f"/api/v1/public/compounds/{campaign.row().compound_id}/notices").json
+    assert next(n for n in board if n["kind"] == "result")["pinned"] is False
+
+
+def test_the_vote_page_says_what_was_missing(client, make_campaign, committee):
+    campaign = make_campaign("vote")
+    close(campaign)
+    post(client, f"{campaign.path}/publish", committee)
+    text = client.get(f"/notices/votes/{campaign.id}").get_data(as_text=True)
+    assert "表决未通过" in text and "参与表决的业主未达到三分之二" in text
+    assert "未表决" in text and "过半数" in text
+
+
+def test_a_draft_or_unknown_campaign_has_no_page(client, make_campaign):
+    campaign = make_campaign("vote")
+    for url in (f"/notices/votes/{campaign.id}", "/notices/votes/999999", "/notices/polls/1"):
+        assert client.get(url).status_code == 404, url

@@ -1,0 +1,234 @@
+"""``flask demo seed`` and ``flask demo info``: a demo district for trying the product, with
+something in every part of it — open votes and surveys, a result on 公示, notices, the board's
+short link. It composes every package (roster, votes, surveys, notices), so it sits above them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from participation.auth.models import Role, RoleAssignment, StaffUser
+from participation.extensions import db
+from participation.roster.demo import roster_csv, roster_rows
+from participation.roster.models import Community, Compound, District, Street
+
+demo_cli = AppGroup("demo", help="Demo data for trying the product locally.")
+
+DEMO_STAFF = "demo-committee"
+DEMO_RESIDENT_PHONE = "13800000001"
+# (compound name, buildings, entrances, floors, rooms per floor)
+DEMO_COMPOUNDS = [
+    ("幸福里小区", 2, 2, 6, 2),
+    ("光明小区", 4, 2, 6, 2),
+    ("建设新村", 6, 3, 7, 2),
+]
+
+
+def _credentials_file() -> str:
+    """Where the demo committee's password is kept; instance/ may not exist yet when the
+    secrets come from the environment."""
+    os.makedirs(current_app.instance_path, exist_ok=True)
+    return os.path.join(current_app.instance_path, "demo-credentials.txt")
+
+
+@demo_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database has compounds.")
+def seed(if_empty: bool) -> None:
+    """Create 示范区 with three compounds from generated rosters, a committee account for the
+    first compound and a resident who can sign in with a phone code."""
+    from participation.roster.importer import import_roster_file
+
+    if if_empty and db.session.scalar(select(func.count(Compound.id))):
+        click.echo("demo: database already has compounds, nothing seeded")
+        return
+    district = District(name="示范区")
+    street = Street(district=district, name="和平街道")
+    community = Community(street=street, name="向阳社区")
+    db.session.add_all([district, street, community])
+    compounds = []
+    for index, (name, buildings, entrances, floors, rooms) in enumerate(DEMO_COMPOUNDS):
+        compound = Compound(community=community, name=name, address=f"向阳路{index + 1}号")
+        db.session.add(compound)
+        db.session.flush()
+        rows = roster_rows(
+            buildings,
+            entrances,
+            floors,
+            rooms,
+            seed=index + 1,
+            first_phone=DEMO_RESIDENT_PHONE if index == 0 else None,
+        )
+        result = import_roster_file(compound.id, f"{name}.csv", roster_csv(rows))
+        if result.status.value != "done":
+            raise click.ClickException(f"demo roster for {name} was refused: {result.report}")
+        compounds.append(compound)
+    from participation.surveys.menu import seed_catalogue
+
+    seed_catalogue()
+    password = secrets.token_urlsafe(12)
+    staff = StaffUser(
+        username=DEMO_STAFF,
+        password_hash=generate_password_hash(password),
+        display_name="幸福里业委会",
+    )
+    staff.roles.append(RoleAssignment(role=Role.COMPOUND, scope_id=compounds[0].id))
+    db.session.add(staff)
+    db.session.flush()
+    seed_campaigns(compounds[0], staff)
+    db.session.commit()
+    with open(_credentials_file(), "w", encoding="utf-8") as out:
+        out.write(f"{DEMO_STAFF} {password}\n")
+    click.echo(f"demo: seeded {len(compounds)} compounds; committee login {DEMO_STAFF}")
+
+
+@demo_cli.command("info")
+@click.option("--base-url", default="http://127.0.0.1:5000")
+def info(base_url: str) -> None:
+    """Print where to look and how to sign in."""
+    try:
+        with open(_credentials_file(), encoding="utf-8") as source:
+            username, password = source.read().split()
+    except FileNotFoundError:
+        username, password = DEMO_STAFF, "(run `flask demo seed` first)"
+    compound = db.session.scalar(select(Compound).order_by(Compound.id))
+    compound_id = compound.id if compound else 1
+    compound_name = compound.name if compound else ""
+    board = _board_addresses(compound) if compound else {}
+    click.echo(
+        f"""
+participation is starting on {base_url}
+
+  API documentation   {base_url}/api/docs
+  OpenAPI document    {base_url}/api/v1/openapi.json
+  Resident H5 page    {base_url}/h5/?compound={compound_id}
+  Notice-board link   {base_url}/c/{board.get("code", "…")}   (what the QR poster holds)
+  A result on 公示     {base_url}{board.get("result", "/notices/votes/1")}
+
+  Committee sign-in   username {username}  password {password}
+    curl -s -X POST {base_url}/api/v1/auth/staff-sessions \\
+         -H 'Content-Type: application/json' \\
+         -d '{{"username": "{username}", "password": "{password}"}}'
+
+  Resident sign-in    phone {DEMO_RESIDENT_PHONE} (owner of 1栋1单元101, {compound_name})
+    1. curl -s -X POST {base_url}/api/v1/auth/codes -H 'Content-Type: application/json' \\
+            -d '{{"phone": "{DEMO_RESIDENT_PHONE}"}}'
+    2. the code appears in this server's log ("sign-in code for 138****0001: ……")
+    3. curl -s -X POST {base_url}/api/v1/auth/sessions -H 'Content-Type: application/json' \\
+            -d '{{"phone": "{DEMO_RESIDENT_PHONE}", "code": "<code>"}}'
+"""
+    )
+
+
+def _board_addresses(compound: Compound) -> dict:
+    from participation.notices import links
+    from participation.notices.models import LinkTarget, Notice, NoticeKind
+
+    link = links.current_link(LinkTarget.COMPOUND, compound.id)
+    result = db.session.scalar(
+        select(Notice).where(Notice.compound_id == compound.id, Notice.kind == NoticeKind.RESULT)
+    )
+    addresses = {"code": link.code} if link else {}
+    if result is not None and result.vote_id:
+        addresses["result"] = f"/notices/votes/{result.vote_id}"
+    return addresses
+
+
+def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
+    """In the first compound: an elevator vote for 1栋 with its cost plan, open; a vote on the
+    property service that closed with ballots and is on 公示; a consent and a satisfaction
+    survey, open; two notices of the committee; the compound's short link."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from participation.common.sql import db_now
+    from participation.notices import links, publication
+    from participation.notices.models import LinkTarget, Notice, NoticeKind
+    from participation.roster.models import Building
+    from participation.surveys.services import create_from_template, open_survey
+    from participation.votes.costs import set_cost_plan
+    from participation.votes.models import Channel, Choice, Matter, Vote, VotePerson
+    from participation.votes.services import close_if_due, open_vote, record_cast
+
+    now = db_now()
+    building_1 = db.session.scalar(
+        select(Building.id).where(Building.compound_id == compound.id, Building.number == "1")
+    )
+    elevator = Vote(
+        compound_id=compound.id,
+        title="1栋加装电梯",
+        description="在1栋北侧加装电梯，每单元一部。费用按楼层系数分摊，政府补贴后由本栋业主承担。",
+        matter=Matter.ELEVATOR,
+        rule=Matter.ELEVATOR.rule,
+        building_ids=[building_1],
+        opens_at=now,
+        closes_at=now + timedelta(days=14),
+        created_by_id=staff.id,
+    )
+    property_vote = Vote(
+        compound_id=compound.id,
+        title="续聘幸福物业服务有限公司",
+        matter=Matter.PROPERTY_SERVICE,
+        rule=Matter.PROPERTY_SERVICE.rule,
+        opens_at=now - timedelta(days=20),
+        closes_at=now + timedelta(days=1),
+        created_by_id=staff.id,
+    )
+    db.session.add_all([elevator, property_vote])
+    db.session.flush()
+    set_cost_plan(
+        elevator,
+        {
+            "total_cost": Decimal("960000.00"),
+            "subsidy": Decimal("480000.00"),
+            "takes_common_parts": False,
+        },
+    )
+    open_vote(elevator, confirm_unknown_owners=True)
+    open_vote(property_vote, confirm_unknown_owners=True)
+    persons = db.session.scalars(
+        select(VotePerson.id).where(VotePerson.vote_id == property_vote.id).order_by(VotePerson.id)
+    ).all()
+    for index, person_id in enumerate(persons[: len(persons) * 3 // 4]):
+        choice = Choice.DISAGREE if index % 7 == 0 else Choice.AGREE
+        record_cast(property_vote.id, person_id, choice, Channel.PAPER, staff_id=staff.id)
+    property_vote.closes_at = db_now()
+    db.session.flush()
+    close_if_due(property_vote)
+    publication.publish(publication.VOTES, property_vote)
+
+    for template, title in (("consent", "幸福里小区老旧小区改造意愿征集"), ("satisfaction", "")):
+        fields = {"opens_at": now, "closes_at": now + timedelta(days=21)}
+        if title:
+            fields["title"] = title
+        open_survey(
+            create_from_template(compound.id, template, fields, staff.id),
+            confirm_unknown_owners=True,
+        )
+    db.session.add_all(
+        [
+            Notice(
+                compound_id=compound.id,
+                kind=NoticeKind.GENERAL,
+                title="12月8日停水通知",
+                body="因改造施工，12月8日 9:00–17:00 全小区停水，请提前储水。",
+                pinned=True,
+                public=True,
+                created_by_id=staff.id,
+            ),
+            Notice(
+                compound_id=compound.id,
+                kind=NoticeKind.PROGRESS,
+                title="1栋外墙保温施工进度",
+                body="1栋外墙保温已完成脚手架搭设，预计两周内完成。施工期间请勿在楼下停车。",
+                building_ids=[building_1],
+                created_by_id=staff.id,
+            ),
+        ]
+    )
+    links.ensure_link(compound, LinkTarget.COMPOUND, None, staff.id)
