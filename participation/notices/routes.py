@@ -44,12 +44,8 @@ SECURITY = [{"bearerAuth": []}]
 NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your scope"}
 STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only"}
 COMMITTEE_ONLY = {"schema": ErrorSchema, "description": "committee_only"}
-PNG = {
-    "200": {
-        "description": "PNG",
-        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
+BINARY = {"type": "string", "format": "binary"}
+POSTER_QUERY = blp.arguments(schemas.PosterQuerySchema, location="query")
 
 
 def base_url() -> str:
@@ -342,6 +338,29 @@ class LinkRotate(MethodView):
         return link_view(fresh)
 
 
+def printed(media: str, *more):
+    """The decorators of a view that prints a current link (QR code or poster) as ``media``:
+    staff only, documented with its binary answer and its refusals (a rotated link: 409)."""
+    answer = {"200": {"description": media, "content": {media: {"schema": BINARY}}}}
+
+    def decorate(view):
+        for decorator in reversed(
+            [
+                staff_only,
+                blp.doc(security=SECURITY, responses=answer),
+                *more,
+                blp.response(200),
+                blp.alt_response(403, **STAFF_ONLY),
+                blp.alt_response(404, **NOT_FOUND),
+                blp.alt_response(409, schema=ErrorSchema, description="link_rotated"),
+            ]
+        ):
+            view = decorator(view)
+        return view
+
+    return decorate
+
+
 def _current_link() -> ShortLink:
     link = path_object("link_id")
     links.require_current(link)
@@ -352,13 +371,7 @@ def _current_link() -> ShortLink:
 class LinkQrPng(MethodView):
     decorators = [jwt_required()]
 
-    @staff_only
-    @blp.doc(security=SECURITY, responses=PNG)
-    @blp.arguments(schemas.QrQuerySchema, location="query")
-    @blp.response(200)
-    @blp.alt_response(403, **STAFF_ONLY)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    @printed("image/png", blp.arguments(schemas.QrQuerySchema, location="query"))
     @blp.alt_response(422, schema=ErrorSchema, description="validation_error; qr_too_small")
     def get(self, query, link_id):
         """The link's QR code as PNG (staff): error correction Q (25 %), quiet zone kept"""
@@ -370,20 +383,7 @@ class LinkQrPng(MethodView):
 class LinkQrSvg(MethodView):
     decorators = [jwt_required()]
 
-    @staff_only
-    @blp.doc(
-        security=SECURITY,
-        responses={
-            "200": {
-                "description": "SVG",
-                "content": {"image/svg+xml": {"schema": {"type": "string"}}},
-            }
-        },
-    )
-    @blp.response(200)
-    @blp.alt_response(403, **STAFF_ONLY)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    @printed("image/svg+xml")
     def get(self, link_id):
         """The link's QR code as SVG (staff), for print shops: scales to any size"""
         link = _current_link()
@@ -400,13 +400,7 @@ def _poster(query) -> posters.Poster:
 class LinkPosterPng(MethodView):
     decorators = [jwt_required()]
 
-    @staff_only
-    @blp.doc(security=SECURITY, responses=PNG)
-    @blp.arguments(schemas.PosterQuerySchema, location="query")
-    @blp.response(200)
-    @blp.alt_response(403, **STAFF_ONLY)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    @printed("image/png", POSTER_QUERY)
     @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
     @blp.alt_response(503, schema=ErrorSchema, description="chart_font_missing")
     def get(self, query, link_id):
@@ -423,21 +417,7 @@ class LinkPosterPng(MethodView):
 class LinkPosterPdf(MethodView):
     decorators = [jwt_required()]
 
-    @staff_only
-    @blp.doc(
-        security=SECURITY,
-        responses={
-            "200": {
-                "description": "PDF",
-                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-            }
-        },
-    )
-    @blp.arguments(schemas.PosterQuerySchema, location="query")
-    @blp.response(200)
-    @blp.alt_response(403, **STAFF_ONLY)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, schema=ErrorSchema, description="link_rotated")
+    @printed("application/pdf", POSTER_QUERY)
     @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
     @blp.alt_response(503, schema=ErrorSchema, description="chart_font_missing")
     def get(self, query, link_id):

@@ -226,9 +226,7 @@ def local_time(moment: datetime) -> str:
 def _post(campaign, campaign_kind: str, source: str, **fields) -> Notice:
     """The notice ``source`` of the campaign's compound, posted once (posting again returns
     the one there is)."""
-    existing = db.session.scalar(
-        select(Notice).where(Notice.compound_id == campaign.compound_id, Notice.source == source)
-    )
+    existing = _posted(campaign, source)
     if existing is not None:
         return existing
     notice = Notice(
@@ -285,14 +283,15 @@ def post_result(kind: str, campaign) -> Notice:
     )
 
 
+def _posted(campaign, source: str) -> Notice | None:
+    return db.session.scalar(
+        select(Notice).where(Notice.compound_id == campaign.compound_id, Notice.source == source)
+    )
+
+
 def unpin_result(kind: str, campaign) -> None:
     """The result became final: its notice stays on the board, no longer pinned."""
-    notice = db.session.scalar(
-        select(Notice).where(
-            Notice.compound_id == campaign.compound_id,
-            Notice.source == f"{kind}:{campaign.id}:result",
-        )
-    )
+    notice = _posted(campaign, f"{kind}:{campaign.id}:result")
     if notice is not None:
         notice.pinned = False
         db.session.flush()
@@ -300,12 +299,7 @@ def unpin_result(kind: str, campaign) -> None:
 
 def withdraw_opening(kind: str, campaign) -> None:
     """A campaign was cancelled: its opening notice comes down."""
-    notice = db.session.scalar(
-        select(Notice).where(
-            Notice.compound_id == campaign.compound_id,
-            Notice.source == f"{kind}:{campaign.id}:opened",
-        )
-    )
+    notice = _posted(campaign, f"{kind}:{campaign.id}:opened")
     if notice is not None:
         withdraw_notice(notice)
 
