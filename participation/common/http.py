@@ -11,6 +11,23 @@ from sqlalchemy.exc import OperationalError
 
 from participation.common.errors import ApiError, error_payload
 
+# The pages served by the app (the H5, the board's public pages): everything from this origin
+# only — no inline script or style, no frames, no other hosts.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
 log = logging.getLogger(__name__)
 
 

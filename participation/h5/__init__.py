@@ -11,23 +11,10 @@ from pathlib import Path
 
 from flask import Blueprint, send_from_directory
 
+from participation.common.http import CONTENT_SECURITY_POLICY
+
 HERE = Path(__file__).resolve().parent
 
-# Everything from this origin only: no inline script or style, no frames, no other hosts.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 
 bp = Blueprint("h5", __name__, url_prefix="/h5", static_folder="static", static_url_path="/static")
 

@@ -14,8 +14,8 @@ from flask import Blueprint, redirect, render_template, send_file
 from PIL import Image
 
 from participation.common.errors import ApiError
+from participation.common.http import CONTENT_SECURITY_POLICY
 from participation.extensions import db
-from participation.h5 import CONTENT_SECURITY_POLICY
 from participation.notices import links, publication, services, wording
 from participation.notices.models import NoticeKind
 from participation.roster.models import Compound
