@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, redirect, render_template, send_file
-from PIL import Image
 
 from participation.common.errors import ApiError
 from participation.common.http import CONTENT_SECURITY_POLICY
@@ -127,15 +126,14 @@ def result_page(kinds: str, campaign_id: int):
     compound_id = db.session.get(campaign, campaign_id).compound_id
     compound = db.session.get(Compound, compound_id)
     passed, verdict, missing = wording.verdict(notice)
-    with Image.open(io.BytesIO(_chart(notice))) as chart:
-        chart_height = round(chart.height * 1200 / chart.width)
+    rows = wording.rows(notice)
     return render_template(
         "notices/result.html",
         notice=notice,
         heading=wording.heading(notice),
         scope=wording.scope_text(notice),
         rule=wording.rule_text(notice),
-        rows=wording.rows(notice),
+        rows=rows,
         rates=wording.rates(notice),
         passed=passed,
         verdict=verdict,
@@ -143,9 +141,7 @@ def result_page(kinds: str, campaign_id: int):
         objection_lines=wording.objection_text(notice),
         counting_note=wording.COUNTING_NOTE,
         chart_url=f"/notices/{kinds}/{campaign_id}/chart.png",
-        chart_height=chart_height,
-        chart_alt=f"结果图：{verdict}。"
-        + "；".join(f"{r.label} {r.persons} 人" for r in wording.rows(notice)),
+        chart_alt=f"结果图：{verdict}。" + "；".join(f"{r.label} {r.persons} 人" for r in rows),
         organiser=f"{compound.community.name}居民委员会",
         compound_id=compound_id,
         when=wording.when,

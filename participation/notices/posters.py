@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from participation.common.charts import wrap
 from participation.common.fonts import font
 from participation.extensions import db
 from participation.notices.links import qr_image
@@ -48,46 +49,17 @@ class Poster:
     phone: str
 
 
-def wrap(draw: ImageDraw.ImageDraw, text: str, face, width: int) -> list[str]:
-    """Break ``text`` into lines no wider than ``width``: between any two characters (Chinese
-    has no spaces), but never a closing mark at the start of a line."""
-    lines: list[str] = []
-    line = ""
-    for char in text:
-        if draw.textlength(line + char, font=face) <= width or not line:
-            line += char
-        elif char in "，。、；：？！）》”’,.;:?!)":
-            lines.append(line[:-1])
-            line = line[-1] + char
-        else:
-            lines.append(line)
-            line = char
-    if line:
-        lines.append(line)
-    return lines
-
-
-def fit(
-    draw: ImageDraw.ImageDraw,
-    text: str,
-    sizes: tuple[int, ...],
-    width: int,
-    max_lines: int,
-    bold: bool = True,
-):
-    """(face, lines) at the largest of ``sizes`` that needs at most ``max_lines`` lines; at
-    the smallest, the last line ends in … when even that is not enough."""
+def fit(text: str, sizes: tuple[int, ...], width: int, max_lines: int, bold: bool = True):
+    """(face, lines) at the largest of ``sizes`` whose wrapping (``common.charts.wrap``: CJK
+    breaks anywhere, Latin words stay whole, no closing mark starts a line) needs at most
+    ``max_lines`` lines; at the smallest, the last line ends in … when even that is not
+    enough."""
     for size in sizes:
         face = font(size, bold)
-        lines = wrap(draw, text, face, width)
+        lines = wrap(text, face, width, max_lines=len(text) + 1)
         if len(lines) <= max_lines:
             return face, lines
-    kept = lines[:max_lines]
-    last = kept[-1]
-    while last and draw.textlength(last + "…", font=face) > width:
-        last = last[:-1]
-    kept[-1] = last + "…"
-    return face, kept
+    return face, wrap(text, face, width, max_lines)
 
 
 def _centered(draw, y: int, lines: list[str], face, fill, spacing: float = 1.3) -> int:
@@ -106,14 +78,14 @@ def render(poster: Poster) -> Image.Image:
     inner = WIDTH - 2 * MARGIN
 
     # The header band: the compound, as large as it fits on two lines.
-    face, lines = fit(draw, poster.compound, (150, 130, 110, 96), inner, 2)
+    face, lines = fit(poster.compound, (150, 130, 110, 96), inner, 2)
     band = 140 + len(lines) * int(face.size * 1.3) + 60
     draw.rectangle((0, 0, WIDTH, band), fill=RED)
     _centered(draw, 140, lines, face, WHITE)
 
     y = band + 110
     y = _centered(draw, y, [poster.heading], font(96, True), RED) + 30
-    face, lines = fit(draw, poster.title, (120, 104, 92, 80), inner, 3)
+    face, lines = fit(poster.title, (120, 104, 92, 80), inner, 3)
     y = _centered(draw, y, lines, face, INK) + 20
     if poster.deadline:
         y = _centered(draw, y, [f"截止时间：{poster.deadline}"], font(80, True), INK)
@@ -131,18 +103,18 @@ def render(poster: Poster) -> Image.Image:
     image.info["band"] = band
     y = top + qr.height + 50
     y = _centered(draw, y, ["用手机扫一扫"], font(84, True), INK)
-    face, lines = fit(draw, poster.url, (56, 48, 40), inner, 2, bold=False)
+    face, lines = fit(poster.url, (56, 48, 40), inner, 2, bold=False)
     _centered(draw, y + 10, lines, face, GREY)
 
     _steps(draw, steps_top, poster.action)
 
     # Footer, from the bottom up: a note, the help phone, the organiser.
-    face, lines = fit(draw, f"主办：{poster.organiser}", (64, 56, 48), inner, 2, bold=False)
+    face, lines = fit(f"主办：{poster.organiser}", (64, 56, 48), inner, 2, bold=False)
     y = HEIGHT - 360 - len(lines) * int(face.size * 1.3)
     y = _centered(draw, y, lines, face, INK)
     _centered(draw, y + 10, [f"咨询电话：{poster.phone}"], font(72, True), INK)
     note = "不方便用手机的居民，可到社区居委会填写纸质表，或请家人帮忙。"
-    face, lines = fit(draw, note, (52, 46, 40), inner, 2, bold=False)
+    face, lines = fit(note, (52, 46, 40), inner, 2, bold=False)
     _centered(draw, HEIGHT - 190, lines, face, GREY)
     return image
 
@@ -156,7 +128,7 @@ def _steps(draw: ImageDraw.ImageDraw, top: int, action: str) -> None:
         centre = MARGIN + column * index + column // 2
         draw.ellipse((centre - radius, top, centre + radius, top + 2 * radius), fill=RED)
         draw.text((centre, top + radius), str(index + 1), font=number_face, fill=WHITE, anchor="mm")
-        face, lines = fit(draw, text.format(action=action), (72, 62, 54), column - 40, 2)
+        face, lines = fit(text.format(action=action), (72, 62, 54), column - 40, 2)
         y = top + 2 * radius + 40
         for line in lines:
             draw.text((centre, y), line, font=face, fill=INK, anchor="mt")

@@ -43,6 +43,10 @@ PUBLIC_BLUEPRINTS.add(public_blp.name)
 SECURITY = [{"bearerAuth": []}]
 NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your scope"}
 STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only"}
+NOTICE_INVALID = {
+    "schema": ErrorSchema,
+    "description": "validation_error; scope_invalid; valid_until_before_from",
+}
 COMMITTEE_ONLY = {"schema": ErrorSchema, "description": "committee_only"}
 BINARY = {"type": "string", "format": "binary"}
 POSTER_QUERY = blp.arguments(schemas.PosterQuerySchema, location="query")
@@ -84,11 +88,7 @@ class CompoundNotices(MethodView):
     @blp.response(201, schemas.StaffBoardNoticeSchema)
     @blp.alt_response(403, **STAFF_ONLY)
     @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(
-        422,
-        schema=ErrorSchema,
-        description="validation_error; scope_invalid; valid_until_before_from",
-    )
+    @blp.alt_response(422, **NOTICE_INVALID)
     def post(self, data, compound_id):
         """Post a notice (公告) on the compound's board (staff)
 
@@ -126,11 +126,7 @@ class NoticeDetail(MethodView):
     @blp.response(200, schemas.StaffBoardNoticeSchema)
     @blp.alt_response(403, **STAFF_ONLY)
     @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(
-        422,
-        schema=ErrorSchema,
-        description="validation_error; scope_invalid; valid_until_before_from",
-    )
+    @blp.alt_response(422, **NOTICE_INVALID)
     def patch(self, changes, notice_id):
         """Change a notice (staff): any of its fields"""
         notice = services.update_notice(path_object("notice_id"), changes)
