@@ -18,6 +18,11 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # The instants the API takes: a campaign that opens before 2000 or closes after 2100 is a typo.
 EARLIEST = datetime(2000, 1, 1, tzinfo=SHANGHAI)
 LATEST = datetime(2100, 12, 31, 23, 59, 59, tzinfo=SHANGHAI)
+
+
+def local_time(moment: datetime) -> str:
+    """A moment in words for residents, Beijing time: ``2026年12月05日 18:00``."""
+    return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
 # A decimal written plainly: no exponent, no sign other than a leading minus.
 DECIMAL_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
 

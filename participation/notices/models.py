@@ -158,8 +158,19 @@ class PosterBatch(db.Model):
 # 公示 (publication) ------------------------------------------------------------------------
 
 
+class Verdict(enum.StrEnum):
+    UPHELD = "upheld"  # 异议成立
+    NOT_UPHELD = "not_upheld"  # 异议不成立
+
+
 class Objection(db.Model):
-    """询异: an objection to a published result, recorded by staff, and how it was handled.
+    """询异: an objection to a published result and the committee's public answer.
+
+    Filed by an owner in the campaign's scope (``account_id``) or, for one received in
+    writing, recorded by staff (``recorded_by_id``): exactly one of them. ``filer`` is who
+    filed it in public words (their entrance, never their name or room). The answer is a
+    verdict (upheld or not) with its reason (``resolution``); an upheld objection of a vote
+    lets the committee correct the count (``votes.corrections``).
 
     One table for every kind of campaign: the objection names its vote or its survey, exactly
     one of them (a database check), so that a foreign key still guards each, and a campaign
@@ -168,13 +179,35 @@ class Objection(db.Model):
     __tablename__ = "objections"
     __table_args__ = (
         CheckConstraint("(vote_id IS NULL) <> (survey_id IS NULL)", name="one_campaign"),
+        CheckConstraint("(account_id IS NULL) <> (recorded_by_id IS NULL)", name="one_filer"),
+        CheckConstraint("(verdict IS NULL) = (resolved_at IS NULL)", name="answered_with_verdict"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"), index=True)
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"), index=True)
     summary: Mapped[str] = mapped_column(Text)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    filer: Mapped[str] = mapped_column(String(200), server_default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verdict: Mapped[Verdict | None] = mapped_column(str_enum(Verdict, "objection_verdict"))
     resolution: Mapped[str | None] = mapped_column(Text)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    photos: Mapped[list[ObjectionPhoto]] = relationship(
+        order_by="ObjectionPhoto.id", lazy="selectin"
+    )
+
+
+class ObjectionPhoto(db.Model):
+    """A photo or scan an owner attaches to an objection (JPEG, PNG or PDF, as checked by
+    ``common.files.check_document``)."""
+
+    __tablename__ = "objection_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objection_id: Mapped[int] = mapped_column(ForeignKey("objections.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,6 +14,7 @@ from flask import Blueprint, redirect, render_template, send_file
 
 from participation.common.errors import ApiError
 from participation.common.http import CONTENT_SECURITY_POLICY
+from participation.common.schemas import local_time
 from participation.extensions import db
 from participation.notices import links, publication, services, wording
 from participation.notices.models import NoticeKind
@@ -93,7 +94,7 @@ def notice_page(notice_id: int):
         kind_name=KIND_NAMES[notice.kind],
         paragraphs=[p for p in notice.body.splitlines() if p.strip()],
         result_page=result_page,
-        local_time=services.local_time,
+        local_time=local_time,
         file_size=file_size,
     )
 
@@ -139,6 +140,8 @@ def result_page(kinds: str, campaign_id: int):
         verdict=verdict,
         missing=missing,
         objection_lines=wording.objection_text(notice),
+        objections=wording.objection_items(notice),
+        corrections=wording.correction_lines(notice),
         counting_note=wording.COUNTING_NOTE,
         chart_url=f"/notices/{kinds}/{campaign_id}/chart.png",
         chart_alt=f"结果图：{verdict}。" + "；".join(f"{r.label} {r.persons} 人" for r in rows),

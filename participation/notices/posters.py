@@ -19,10 +19,11 @@ from PIL import Image, ImageDraw
 
 from participation.common.charts import wrap
 from participation.common.fonts import font
+from participation.common.schemas import local_time
 from participation.extensions import db
 from participation.notices.links import qr_image
 from participation.notices.models import LinkTarget, Notice, NoticeKind, ShortLink
-from participation.notices.services import campaign_label, local_time
+from participation.notices.services import campaign_label
 from participation.roster.models import Compound
 from participation.surveys.models import Survey
 from participation.votes.models import Vote

@@ -3,10 +3,17 @@ public notice with an objection period (询异); committee staff record the obje
 and how each was handled; then the result becomes final. Functions flush, never commit.
 
 closed → published (``objection_until`` = publication + ``objection_days``) → final
-(objection period over, every objection resolved). Each transition locks the campaign's row
+(objection period over, every objection answered). Each transition locks the campaign's row
 and checks the state under the lock, so two committee members acting at once cannot both
-succeed; recording an objection share-locks the row, so none slips in beside a finalisation.
-The notice shows the result stored when the campaign closed.
+succeed; filing an objection share-locks the row, so none slips in beside a finalisation.
+The notice shows the result stored when the campaign closed, or as corrected since.
+
+Objections (询异): any owner in the campaign's frozen scope files one from the phone during the
+objection period, with photos; the committee records those received in writing. The
+committee answers each publicly: upheld or not, with the reason. An upheld objection to a
+vote lets the committee correct the count (void a ballot, admit a paper ballot signed before
+the closing time but not entered in time: ``votes.corrections``); each correction republishes
+the result with a new objection period.
 
 What differs between votes and surveys is said once, in a :class:`CampaignKind` (``VOTES``,
 ``SURVEYS``): the model and its statuses, closing when due, what is done before publishing (a
@@ -18,27 +25,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 
 from participation.auth.scoping import in_scope, path_resolver
 from participation.auth.tokens import Principal
-from participation.common.errors import conflict, not_found
+from participation.common.errors import conflict, forbidden, invalid, not_found
+from participation.common.files import check_document
+from participation.common.privacy import mask_public_text
 from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
 from participation.counting import Basis, Rule
 from participation.extensions import db
 from participation.notices import services as board
-from participation.notices.models import Objection
-from participation.roster.models import Compound
+from participation.notices.models import Objection, ObjectionPhoto, Verdict
+from participation.roster.models import Compound, Owner
 from participation.roster.services import scope_names
+from participation.roster.snapshot import SnapshotTables
 from participation.surveys import consent
 from participation.surveys import services as surveys
 from participation.surveys.models import Survey, SurveyStatus
+from participation.votes import corrections as vote_corrections
+from participation.votes import paper
 from participation.votes import services as votes
+from participation.votes.casting import Cast
 from participation.votes.models import Vote, VoteStatus
-from participation.votes.record import seal_pending
+from participation.votes.services import record_event
 
 Campaign = Vote | Survey
 
@@ -55,6 +68,8 @@ class CampaignKind:
     before_publish: Callable[[Campaign], None]  # under the lock, the state checked
     has_notice: Callable[[Campaign], bool]  # of a published or final campaign
     notice_terms: Callable[[Campaign], dict]  # matter, rule, basis and the result's aggregates
+    snapshot: SnapshotTables  # the frozen electorate: who may object
+    corrections: Callable[[Campaign], list[dict]]  # the corrections made after 公示
 
     @property
     def key(self) -> str:
@@ -66,9 +81,10 @@ class CampaignKind:
         return getattr(Objection, self.key)
 
 
-def _seal_record(vote: Vote) -> None:
-    """The result goes on notice with every event of the vote's record sealed."""
-    seal_pending(vote.id)
+def _record_publication(vote: Vote) -> None:
+    """The result goes on notice (again, after a correction) with every event of the vote's
+    record sealed, the publication the last of them."""
+    record_event(vote, "published", db_now())
 
 
 def _vote_terms(vote: Vote) -> dict:
@@ -77,6 +93,7 @@ def _vote_terms(vote: Vote) -> dict:
     return {
         "matter": vote.matter.value,
         "rule": vote.rule.value,
+        "proxy_rule": vote.proxy_rule.value,
         "basis": Basis.BOTH.value,
         "result": {key: value for key, value in vote.result.items() if key != "buildings"},
     }
@@ -88,6 +105,7 @@ def _survey_terms(survey: Survey) -> dict:
     return {
         "matter": survey.kind.value,
         "rule": Rule.RENOVATION_CONSENT.value,
+        "proxy_rule": None,
         "basis": survey.consent_basis.value,
         "result": {key: result[key] for key in consent.GATE_KEYS},
     }
@@ -99,9 +117,11 @@ VOTES = CampaignKind(
     model=Vote,
     statuses=VoteStatus,
     close_if_due=votes.close_if_due,
-    before_publish=_seal_record,
+    before_publish=_record_publication,
     has_notice=lambda vote: True,
     notice_terms=_vote_terms,
+    snapshot=votes.SNAPSHOT,
+    corrections=vote_corrections.public_corrections,
 )
 SURVEYS = CampaignKind(
     name="survey",
@@ -112,6 +132,8 @@ SURVEYS = CampaignKind(
     before_publish=lambda survey: None,
     has_notice=consent.countable,
     notice_terms=_survey_terms,
+    snapshot=surveys.SNAPSHOT,
+    corrections=lambda survey: [],
 )
 
 
@@ -119,12 +141,17 @@ SURVEYS = CampaignKind(
 
 
 def _objection_in_scope(kind: CampaignKind, objection_id: int, principal: Principal) -> Objection:
+    """Staff reach the objections of their scope; a resident only their own."""
     stmt = (
         select(Objection)
         .join(kind.model, kind.model.id == kind.column)
         .where(Objection.id == objection_id)
     )
-    objection = db.session.scalar(in_scope(stmt, kind.model.compound_id, principal))
+    if principal.is_resident:
+        stmt = stmt.where(Objection.account_id == principal.id)
+    else:
+        stmt = in_scope(stmt, kind.model.compound_id, principal)
+    objection = db.session.scalar(stmt)
     if objection is None:
         raise not_found()
     return objection
@@ -161,43 +188,188 @@ def publish(kind: CampaignKind, campaign: Campaign) -> Campaign:
     _lock(campaign)
     if campaign.status is not kind.statuses.CLOSED:
         raise conflict(f"{kind.name}_not_closed", f"只有已截止、尚未公示的{kind.noun}可以公示")
+    campaign.status = kind.statuses.PUBLISHED
+    _put_on_notice(kind, campaign)
+    return campaign
+
+
+def _put_on_notice(kind: CampaignKind, campaign: Campaign) -> None:
+    """(Re)start the objection period from now and post the result's notice."""
     kind.before_publish(campaign)
     now = db_now()
-    campaign.status = kind.statuses.PUBLISHED
     campaign.published_at = now
     campaign.objection_until = now + timedelta(days=campaign.objection_days)
     db.session.flush()
     board.post_result(kind.name, campaign)
-    return campaign
+
+
+# Objections ---------------------------------------------------------------------------------
+
+MAX_PHOTOS = 6
+MAX_OPEN_OBJECTIONS = 3  # unanswered objections of one owner to one campaign
+WRITTEN = "书面异议（工作人员登记）"
+
+
+def _lock_for_objection(kind: CampaignKind, campaign: Campaign) -> datetime:
+    """Share-lock the campaign and check it is on notice within its objection period."""
+    _lock(campaign, read=True)
+    if campaign.status is not kind.statuses.PUBLISHED:
+        raise conflict(f"{kind.name}_not_published", f"只有公示中的{kind.noun}可以提出异议")
+    now = db_now()
+    if now >= campaign.objection_until:
+        raise conflict("objection_period_over", "异议期已结束，不能再提出异议")
+    return now
+
+
+def filer_label(kind: CampaignKind, campaign: Campaign, account_id: int) -> str | None:
+    """Who the resident is in the campaign's frozen scope, in public words — the entrances of
+    their dwellings in scope (``2栋1单元业主``), never a name or a room; None if they own
+    nothing in scope."""
+    tables = kind.snapshot
+    entrance_ids = db.session.scalars(
+        select(tables.dwelling.entrance_id)
+        .distinct()
+        .join(tables.owner, tables.owner.person_id == tables.dwelling.person_id)
+        .join(Owner, Owner.id == tables.owner.owner_id)
+        .where(
+            getattr(tables.dwelling, tables.parent_column) == campaign.id,
+            Owner.account_id == account_id,
+        )
+    ).all()
+    if not entrance_ids:
+        return None
+    _, entrances = scope_names([], entrance_ids)
+    return "、".join(entrances) + "业主"
+
+
+def file_objection(
+    kind: CampaignKind,
+    campaign: Campaign,
+    account_id: int,
+    summary: str,
+    photos: list[tuple[str, bytes]],
+) -> Objection:
+    """An owner in the campaign's scope objects during the objection period, with up to
+    ``MAX_PHOTOS`` photos (JPEG, PNG or PDF)."""
+    filer = filer_label(kind, campaign, account_id)
+    if filer is None:
+        raise forbidden(f"只有本次{kind.noun}范围内的业主可以提出异议", code="not_an_owner")
+    if len(photos) > MAX_PHOTOS:
+        message = f"最多上传 {MAX_PHOTOS} 张照片"
+        raise invalid("too_many_photos", message, {"photos": [message]})
+    documents = [check_document(filename, content) for filename, content in photos]
+    now = _lock_for_objection(kind, campaign)
+    open_ones = db.session.scalar(
+        select(func.count(Objection.id)).where(
+            kind.column == campaign.id,
+            Objection.account_id == account_id,
+            Objection.resolved_at.is_(None),
+        )
+    )
+    if open_ones >= MAX_OPEN_OBJECTIONS:
+        raise conflict(
+            "too_many_objections",
+            f"您已有 {open_ones} 条异议尚未答复，请等待答复后再提出新的异议",
+        )
+    objection = Objection(summary=summary, account_id=account_id, filer=filer, recorded_at=now)
+    setattr(objection, kind.key, campaign.id)
+    objection.photos = [
+        ObjectionPhoto(
+            filename=d.filename, content_type=d.content_type, content=d.content, sha256=d.sha256
+        )
+        for d in documents
+    ]
+    db.session.add(objection)
+    db.session.flush()
+    return objection
 
 
 def record_objection(
     kind: CampaignKind, campaign: Campaign, summary: str, staff_id: int
 ) -> Objection:
-    """Staff record an objection received during the objection period."""
-    _lock(campaign, read=True)
-    if campaign.status is not kind.statuses.PUBLISHED:
-        raise conflict(f"{kind.name}_not_published", f"只有公示中的{kind.noun}可以登记异议")
-    now = db_now()
-    if now >= campaign.objection_until:
-        raise conflict("objection_period_over", "异议期已结束，不能再登记异议")
-    objection = Objection(summary=summary, recorded_by_id=staff_id, recorded_at=now)
+    """Staff record an objection received in writing during the objection period."""
+    now = _lock_for_objection(kind, campaign)
+    objection = Objection(summary=summary, recorded_by_id=staff_id, filer=WRITTEN, recorded_at=now)
     setattr(objection, kind.key, campaign.id)
     db.session.add(objection)
     db.session.flush()
     return objection
 
 
-def resolve_objection(objection: Objection, resolution: str, staff_id: int) -> Objection:
-    """Record how an objection was handled (once)."""
+def resolve_objection(
+    objection: Objection, verdict: Verdict, resolution: str, staff_id: int
+) -> Objection:
+    """The committee's public answer to an objection (once): upheld or not, and why."""
     db.session.refresh(objection, with_for_update={"key_share": True})
     if objection.resolved_at is not None:
-        raise conflict("objection_resolved", "该异议已处理")
+        raise conflict("objection_resolved", "该异议已答复")
+    now = db_now()
+    objection.verdict = verdict
     objection.resolution = resolution
     objection.resolved_by_id = staff_id
-    objection.resolved_at = db_now()
+    objection.resolved_at = now
     db.session.flush()
     return objection
+
+
+def my_objections_query(kind: CampaignKind, campaign: Campaign, account_id: int) -> Select:
+    return (
+        select(Objection)
+        .where(kind.column == campaign.id, Objection.account_id == account_id)
+        .order_by(Objection.id)
+    )
+
+
+def objection_photo(objection: Objection, photo_id: int) -> ObjectionPhoto:
+    photo = next((p for p in objection.photos if p.id == photo_id), None)
+    if photo is None:
+        raise not_found()
+    return photo
+
+
+# Corrections (votes) ------------------------------------------------------------------------
+
+
+def _upheld_vote(objection: Objection) -> Vote:
+    """The objection's vote, locked exclusively for a correction: the objection must be a
+    vote's, upheld, and the vote on notice."""
+    if objection.vote_id is None:
+        raise not_found()
+    if objection.verdict is not Verdict.UPHELD:
+        raise conflict("objection_not_upheld", "只有认定成立的异议才能据以更正计票")
+    vote = db.session.get(Vote, objection.vote_id)
+    vote_corrections.lock_for_recount(vote)
+    if vote.status is not VoteStatus.PUBLISHED:
+        raise conflict("vote_not_published", "只有公示中的表决可以更正计票")
+    return vote
+
+
+def void_ballot(
+    objection: Objection,
+    staff_id: int,
+    reason: str,
+    event_id: int | None = None,
+    receipt: str | None = None,
+) -> Vote:
+    """Void a cast (named by its id or receipt) for an upheld objection; the result is
+    recomputed and republished with a new objection period."""
+    vote = _upheld_vote(objection)
+    cast = vote_corrections.find_cast(vote, event_id, receipt)
+    vote_corrections.void_cast(vote, cast, reason, staff_id, objection.id)
+    _put_on_notice(VOTES, vote)
+    return vote
+
+
+def admit_paper_ballot(objection: Objection, staff_id: int, reason: str, **ballot) -> Cast:
+    """Enter, for an upheld objection, a paper ballot signed before the closing time that
+    was not entered in time (``ballot``: ``paper.enter_paper_ballot``'s person, choice,
+    filename, photo and signed_at); the result is recomputed and republished."""
+    vote = _upheld_vote(objection)
+    cast = paper.enter_paper_ballot(
+        vote, staff_id, objection_id=objection.id, note=reason, **ballot
+    )
+    _put_on_notice(VOTES, vote)
+    return cast
 
 
 def objections_query(kind: CampaignKind, campaign: Campaign) -> Select:
@@ -205,13 +377,38 @@ def objections_query(kind: CampaignKind, campaign: Campaign) -> Select:
 
 
 def _objection_counts(kind: CampaignKind, campaign_id: int) -> tuple[int, int]:
-    """(received, unresolved)."""
+    """(received, unanswered)."""
     received, resolved = db.session.execute(
         select(func.count(Objection.id), func.count(Objection.resolved_at)).where(
             kind.column == campaign_id
         )
     ).one()
     return received, received - resolved
+
+
+def public_objections(kind: CampaignKind, campaign: Campaign) -> list[dict]:
+    """The objections as the notice shows them: who in public words, what, when, and the
+    answer — the compound's owners' names and any long number in the text masked."""
+    objections = db.session.scalars(
+        select(Objection).where(kind.column == campaign.id).order_by(Objection.id)
+    ).all()
+    names = set(
+        db.session.scalars(
+            select(Owner.name).where(Owner.compound_id == campaign.compound_id).distinct()
+        )
+    ) if objections else set()  # fmt: skip
+    return [
+        {
+            "id": o.id,
+            "filer": o.filer,
+            "summary": mask_public_text(o.summary, names),
+            "filed_at": o.recorded_at,
+            "verdict": o.verdict.value if o.verdict else None,
+            "answer": mask_public_text(o.resolution, names) if o.resolution else None,
+            "answered_at": o.resolved_at,
+        }
+        for o in objections
+    ]
 
 
 def finalize(kind: CampaignKind, campaign: Campaign) -> Campaign:
@@ -228,7 +425,7 @@ def finalize(kind: CampaignKind, campaign: Campaign) -> Campaign:
     if unresolved:
         raise conflict(
             "objections_unresolved",
-            f"还有 {unresolved} 条异议未处理",
+            f"还有 {unresolved} 条异议未答复，全部答复后才能确认最终结果",
             {"unresolved": [str(unresolved)]},
         )
     campaign.status = kind.statuses.FINAL
@@ -275,5 +472,10 @@ def notice(kind: CampaignKind, campaign_id: int) -> dict:
         "finalized_at": campaign.finalized_at,
         "final": campaign.status is kind.statuses.FINAL,
         **kind.notice_terms(campaign),
-        "objections": {"received": received, "resolved": received - unresolved},
+        "objections": {
+            "received": received,
+            "resolved": received - unresolved,
+            "items": public_objections(kind, campaign),
+        },
+        "corrections": kind.corrections(campaign),
     }

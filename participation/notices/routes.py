@@ -33,6 +33,8 @@ from participation.extensions import db
 from participation.notices import links, posters, publication, schemas, services, tasks
 from participation.notices.models import BatchStatus, ShortLink
 from participation.notices.publication import SURVEYS, VOTES, CampaignKind
+from participation.votes import paper
+from participation.votes.schemas import CastSchema
 
 blp = Blueprint(
     "notices", __name__, description="The notice board (公示栏): notices, links, posters"
@@ -614,13 +616,87 @@ def _publication_views(kind: CampaignKind, plural: str, objections: str, objecti
         @blp.alt_response(404, **NOT_FOUND)
         @blp.alt_response(409, schema=ErrorSchema, description="objection_resolved: already")
         def post(self, data, **path):
+            """The answer is public: it appears on the notice with the objection. An upheld
+            objection to a vote lets the committee correct the count
+            (`POST /objections/{objection_id}/voids`, `…/paper-ballots`)."""
             principal = current_principal()
             objection = path_object(objection_id)
             objected = publication.campaign_of(kind, objection)
             require_committee(principal, objected.compound_id)
-            publication.resolve_objection(objection, data["resolution"].strip(), principal.id)
+            publication.resolve_objection(
+                objection, data["verdict"], data["resolution"].strip(), principal.id
+            )
             db.session.commit()
             return objection
+
+    @blp.route(f"{one}/my-objections", endpoint=f"{title}MyObjections")
+    class MyObjections(MethodView):
+        decorators = [jwt_required()]
+
+        @blp.doc(security=SECURITY, summary="My objections and their answers (resident)")
+        @blp.response(200, schemas.ObjectionSchema(many=True))
+        @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
+        @blp.alt_response(404, **NOT_FOUND)
+        def get(self, **path):
+            principal = require_resident(current_principal())
+            return db.session.scalars(
+                publication.my_objections_query(kind, campaign(), principal.id)
+            ).all()
+
+        @blp.doc(
+            security=SECURITY,
+            summary="Object to a published result (an owner in scope, during the objection "
+            "period)",
+            description="`multipart/form-data`: `summary` (the facts and reasons) and up to 6 "
+            "`photos`. The objection appears on the public notice with the owner's "
+            "entrance only (no name, no room; long numbers masked), and the committee's "
+            "answer beside it. At most 3 unanswered objections per owner.",
+        )
+        @blp.arguments(schemas.MyObjectionInSchema, location="files")
+        @blp.response(201, schemas.ObjectionSchema)
+        @blp.alt_response(
+            403, schema=ErrorSchema, description="resident_only; not_an_owner: not in scope"
+        )
+        @blp.alt_response(404, **NOT_FOUND)
+        @blp.alt_response(
+            409,
+            schema=ErrorSchema,
+            description=f"{name}_not_published; objection_period_over; too_many_objections",
+        )
+        @blp.alt_response(413, schema=ErrorSchema, description="file_too_large: over 10 MB")
+        @blp.alt_response(415, schema=ErrorSchema, description="unsupported_file_type")
+        @blp.alt_response(
+            422, schema=ErrorSchema, description="validation_error; too_many_photos"
+        )
+        def post(self, data, **path):
+            principal = require_resident(current_principal())
+            photos = [(photo.filename or "", read_upload(photo)) for photo in data["photos"]]
+            objection = publication.file_objection(
+                kind, campaign(), principal.id, data["summary"].strip(), photos
+            )
+            db.session.commit()
+            return objection
+
+    @blp.route(
+        f"/{objections}/<int:{objection_id}>/photos/<int:photo_id>",
+        endpoint=f"{title}ObjectionPhoto",
+    )
+    class ObjectionPhotoFile(MethodView):
+        decorators = [jwt_required()]
+
+        @blp.doc(
+            security=SECURITY,
+            summary="A photo of an objection (staff in scope, or the owner who filed it)",
+            responses=DOWNLOAD_DOC,
+        )
+        @blp.alt_response(404, **NOT_FOUND)
+        def get(self, photo_id, **path):
+            principal = current_principal()
+            objection = path_object(objection_id)
+            if principal.is_resident and objection.account_id != principal.id:
+                raise not_found()
+            photo = publication.objection_photo(objection, photo_id)
+            return _file(photo.content, photo.content_type)
 
     @blp.route(f"{one}/finalize", endpoint=f"{title}Finalize")
     class Finalize(MethodView):
@@ -659,3 +735,93 @@ def _publication_views(kind: CampaignKind, plural: str, objections: str, objecti
 
 _publication_views(VOTES, "votes", "objections", "objection_id")
 _publication_views(SURVEYS, "surveys", "survey-objections", "survey_objection_id")
+
+
+# --- corrections after an upheld objection (votes) ------------------------------------------
+
+CORRECTION_REFUSED = {
+    "schema": ErrorSchema,
+    "description": "objection_not_upheld; vote_not_published: not on notice; cast_voided: "
+    "already voided",
+}
+
+
+def _upheld_objection():
+    """The objection in the path, for its vote's committee."""
+    objection = path_object("objection_id")
+    require_committee(current_principal(), publication.campaign_of(VOTES, objection).compound_id)
+    return objection
+
+
+@blp.route("/objections/<int:objection_id>/voids")
+class ObjectionVoids(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.VoidInSchema)
+    @blp.response(200, schemas.PublicationSchema)
+    @blp.alt_response(403, **COMMITTEE_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **CORRECTION_REFUSED)
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="validation_error; cast_required; unknown_cast"
+    )
+    def post(self, data, objection_id):
+        """Void a ballot for an upheld objection (compound committee)
+
+        The cast is named by its receipt code or record id. A `void` event naming the
+        objection and the reason goes into the vote's record (`votes verify` checks it),
+        the owner's counting ballot falls back to their previous valid one (or none), the
+        result is recomputed, and it is republished with a new objection period."""
+        objection = _upheld_objection()
+        vote = publication.void_ballot(
+            objection,
+            current_principal().id,
+            data["reason"].strip(),
+            event_id=data.get("event_id"),
+            receipt=data.get("receipt"),
+        )
+        db.session.commit()
+        return vote
+
+
+@blp.route("/objections/<int:objection_id>/paper-ballots")
+class ObjectionPaperBallots(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.CorrectionPaperBallotUploadSchema, location="files")
+    @blp.response(201, CastSchema)
+    @blp.alt_response(403, **COMMITTEE_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **CORRECTION_REFUSED)
+    @blp.alt_response(413, schema=ErrorSchema, description="file_too_large: over 10 MB")
+    @blp.alt_response(415, schema=ErrorSchema, description="unsupported_file_type")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; person_required; unknown_dwelling; unknown_person; "
+        "signed_in_future; signed_before_opening; signed_after_closing",
+    )
+    def post(self, upload, objection_id):
+        """Admit a paper ballot signed before the closing time, for an upheld objection
+        (compound committee)
+
+        As `POST /votes/{vote_id}/paper-ballots`, with the reason: the ballot counts by when
+        it was signed, names the objection in the vote's record, and the result is
+        recomputed and republished with a new objection period."""
+        objection = _upheld_objection()
+        vote = publication.campaign_of(VOTES, objection)
+        photo = upload["photo"]
+        cast = publication.admit_paper_ballot(
+            objection,
+            current_principal().id,
+            upload["reason"].strip(),
+            person=paper.find_person(vote, upload.get("person_id"), upload.get("dwelling")),
+            choice=upload["choice"],
+            filename=photo.filename or "",
+            photo=read_upload(photo),
+            signed_at=upload["signed_at"],
+        )
+        db.session.commit()
+        return cast

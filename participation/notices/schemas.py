@@ -16,11 +16,12 @@ from participation.common.schemas import (
 )
 from participation.counting import Basis, Rule
 from participation.notices.links import CODE_PATTERN
-from participation.notices.models import BatchStatus, LinkTarget, NoticeKind
+from participation.notices.models import BatchStatus, LinkTarget, NoticeKind, Verdict
+from participation.roster.models import ProxyRule
 from participation.surveys.models import SurveyKind
 from participation.surveys.schemas import ConsentGateSchema
 from participation.votes.models import Matter, VoteStatus
-from participation.votes.schemas import ResultSchema
+from participation.votes.schemas import PaperBallotUploadSchema, ResultSchema
 
 KIND_DESCRIPTION = "general 公告 / campaign 征集或表决 / result 结果公示 / progress 项目进度"
 
@@ -242,22 +243,81 @@ class ObjectionInSchema(Schema):
     summary = _text("异议内容")
 
 
+class MyObjectionInSchema(Schema):
+    """``multipart/form-data``: the objection's facts and reasons, and up to 6 photos."""
+
+    summary = _text("异议的事实和理由")
+    photos = ma.fields.List(
+        Upload(),
+        load_default=list,
+        metadata={"description": "照片或扫描件：JPEG、PNG 或 PDF，每个不超过 10 MB，最多 6 个"},
+    )
+
+    @ma.pre_load
+    def _with_form_fields(self, data, **kwargs):
+        # webargs reads the "files" location from request.files only (see the roster upload).
+        return {**request.form.to_dict(), "photos": request.files.getlist("photos")}
+
+
 class ResolutionInSchema(Schema):
-    resolution = _text("处理结果")
+    verdict = ma.fields.Enum(
+        Verdict,
+        by_value=True,
+        required=True,
+        error_messages={
+            "required": "请选择异议是否成立",
+            "unknown": "应为 upheld（异议成立）或 not_upheld（异议不成立）",
+        },
+        metadata={"description": "upheld 异议成立 / not_upheld 异议不成立"},
+    )
+    resolution = _text("答复理由")
+
+
+class ObjectionPhotoSchema(Schema):
+    id = Integer()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    sha256 = ma.fields.String()
 
 
 class ObjectionSchema(Schema):
-    """An objection to a vote's result (``vote_id``) or a survey's (``survey_id``)."""
+    """An objection to a vote's result (``vote_id``) or a survey's (``survey_id``), with
+    the committee's answer."""
 
     id = Integer()
     vote_id = Integer(allow_none=True, metadata={"description": "表决的异议；否则 null"})
     survey_id = Integer(allow_none=True, metadata={"description": "问卷的异议；否则 null"})
     summary = ma.fields.String()
-    recorded_by_id = Integer()
-    recorded_at = LocalDateTime()
-    resolution = ma.fields.String(allow_none=True)
+    filer = ma.fields.String(
+        metadata={"description": "提出人（公开称呼，如 2栋1单元业主；书面异议由工作人员登记）"}
+    )
+    recorded_by_id = Integer(allow_none=True, metadata={"description": "登记书面异议的工作人员"})
+    recorded_at = LocalDateTime(metadata={"description": "提出的时间"})
+    photos = ma.fields.List(ma.fields.Nested(ObjectionPhotoSchema))
+    verdict = ma.fields.Enum(
+        Verdict,
+        by_value=True,
+        allow_none=True,
+        metadata={"description": "upheld 异议成立 / not_upheld 异议不成立 / null 待答复"},
+    )
+    resolution = ma.fields.String(allow_none=True, metadata={"description": "答复理由"})
     resolved_by_id = Integer(allow_none=True)
     resolved_at = LocalDateTime(allow_none=True)
+
+
+class VoidInSchema(Schema):
+    """The cast to void (its receipt code or its record id) and why."""
+
+    receipt = ma.fields.String(metadata={"description": "选票的回执码"})
+    event_id = Integer(metadata={"description": "或：选票的记录编号（见 conflicts）"})
+    reason = _text("作废的理由")
+
+
+class CorrectionPaperBallotUploadSchema(PaperBallotUploadSchema):
+    """A paper ballot signed before the closing time and not entered in time, admitted for
+    an upheld objection: the paper ballot's fields and the reason."""
+
+    reason = _text("补录的理由")
 
 
 class PublicationSchema(Schema):
@@ -273,9 +333,35 @@ class PublicationSchema(Schema):
     finalized_at = LocalDateTime(allow_none=True)
 
 
+class PublicObjectionSchema(Schema):
+    id = Integer()
+    filer = ma.fields.String(metadata={"description": "提出人（楼栋单元的业主，不含姓名房号）"})
+    summary = ma.fields.String(metadata={"description": "异议内容（电话、证件号等数字已隐去）"})
+    filed_at = LocalDateTime()
+    verdict = ma.fields.String(
+        allow_none=True,
+        metadata={"enum": [v.value for v in Verdict] + [None], "description": "null：待答复"},
+    )
+    answer = ma.fields.String(allow_none=True, metadata={"description": "答复理由"})
+    answered_at = LocalDateTime(allow_none=True)
+
+
 class ObjectionCountsSchema(Schema):
     received = Integer()
-    resolved = Integer()
+    resolved = Integer(metadata={"description": "已答复"})
+    items = ma.fields.List(ma.fields.Nested(PublicObjectionSchema))
+
+
+class CorrectionSchema(Schema):
+    action = ma.fields.String(
+        metadata={
+            "enum": ["void", "paper_ballot"],
+            "description": "void 作废一张选票 / paper_ballot 补录截止前签署的纸质票",
+        }
+    )
+    at = LocalDateTime()
+    objection_id = Integer(metadata={"description": "所依据的成立异议"})
+    reason = ma.fields.String()
 
 
 class ResultNoticeSchema(Schema):
@@ -304,6 +390,14 @@ class ResultNoticeSchema(Schema):
             "（双三分之二参与、双过半数同意）/ renovation_consent 改造意愿（同意达到三分之二）",
         }
     )
+    proxy_rule = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "enum": [r.value for r in ProxyRule] + [None],
+            "description": "表决：同一业主多张选票以哪张为准（latest 最后作出的一票 / "
+            "owner_prevails 业主本人优先于受托人）；问卷为 null",
+        },
+    )
     basis = ma.fields.String(
         metadata={
             "enum": [b.value for b in Basis],
@@ -325,5 +419,9 @@ class ResultNoticeSchema(Schema):
         metadata={"description": "全范围的统计（按 kind：表决结果或意愿征集同意率），不分楼栋"},
     )
     objections = ma.fields.Nested(
-        ObjectionCountsSchema, metadata={"description": "收到及已处理的异议数"}
+        ObjectionCountsSchema, metadata={"description": "收到及已答复的异议，及每条异议与答复"}
+    )
+    corrections = ma.fields.List(
+        ma.fields.Nested(CorrectionSchema),
+        metadata={"description": "异议成立后对计票的更正（每次更正后重新公示）"},
     )

@@ -22,7 +22,7 @@ from participation.auth.scoping import get_scoped, path_resolver
 from participation.auth.tokens import Principal
 from participation.common.errors import invalid, not_found
 from participation.common.files import check_document
-from participation.common.schemas import SHANGHAI
+from participation.common.schemas import local_time
 from participation.common.sql import db_now
 from participation.extensions import db
 from participation.notices.models import Notice, NoticeAttachment, NoticeKind
@@ -219,10 +219,6 @@ def campaign_label(kind: str, campaign) -> str:
     return KIND_NAMES["vote" if kind == "vote" else campaign.kind.value]
 
 
-def local_time(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
-
-
 def _post(campaign, campaign_kind: str, source: str, **fields) -> Notice:
     """The notice ``source`` of the campaign's compound, posted once (posting again returns
     the one there is)."""
@@ -265,22 +261,26 @@ def post_opening(kind: str, campaign) -> Notice:
 
 
 def post_result(kind: str, campaign) -> Notice:
-    """A result went on 公示: its notice, pinned until the objection period ends."""
+    """A result went on 公示: its notice, pinned until the objection period ends. After a
+    correction the same notice says so, with the new objection period."""
     label = campaign_label(kind, campaign)
-    return _post(
-        campaign,
-        kind,
-        f"{kind}:{campaign.id}:result",
-        kind=NoticeKind.RESULT,
-        title=f"结果公示：{campaign.title}"[:120],
-        body=(
-            f"{label}“{campaign.title}”的结果现予公示，公示期至 "
-            f"{local_time(campaign.objection_until)}。对结果有异议的业主，"
-            "请在公示期内向社区居委会或业委会书面提出。"
+    source = f"{kind}:{campaign.id}:result"
+    corrected = _posted(campaign, source) is not None
+    fields = {
+        "title": f"{'更正后重新公示' if corrected else '结果公示'}：{campaign.title}"[:120],
+        "body": (
+            f"{label}“{campaign.title}”的结果{'经更正后重新' if corrected else '现予'}公示，"
+            f"公示期至 {local_time(campaign.objection_until)}。对结果有异议的业主，请在公示期内"
+            "扫描二维码登录后提出，或向社区居委会、业委会书面提出。"
         ),
-        pinned=True,
-        valid_from=campaign.published_at,
-    )
+        "pinned": True,
+        "valid_from": campaign.published_at,
+    }
+    notice = _post(campaign, kind, source, kind=NoticeKind.RESULT, **fields)
+    for name, value in fields.items():
+        setattr(notice, name, value)
+    db.session.flush()
+    return notice
 
 
 def _posted(campaign, source: str) -> Notice | None:

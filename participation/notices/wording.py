@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from participation.common.schemas import SHANGHAI
+from participation.roster.models import ProxyRule
+from participation.votes.services import PRECEDENCE_WORDS
 
 RULE_WORDS = {
     "civil_code_major": (
@@ -75,7 +77,7 @@ def scope_text(notice: dict) -> str:
 def rule_text(notice: dict) -> str:
     if notice["rule"] == "renovation_consent":
         return CONSENT_WORDS[notice["basis"]]
-    return RULE_WORDS[notice["rule"]]
+    return RULE_WORDS[notice["rule"]] + PRECEDENCE_WORDS[ProxyRule(notice["proxy_rule"])]
 
 
 def heading(notice: dict) -> str:
@@ -164,12 +166,40 @@ def objection_text(notice: dict) -> list[str]:
     until = when(notice["objection_until"])
     received = notice["objections"]["received"]
     resolved = notice["objections"]["resolved"]
-    tally = f"公示期内共收到异议 {received} 件，已处理 {resolved} 件。"
+    tally = f"公示期内共收到异议 {received} 件，已答复 {resolved} 件。"
     if notice["final"]:
         return [f"公示期已于 {until} 届满，{tally}本结果已确认为最终结果。"]
     return [
         f"公示期：{when(notice['published_at'])} 至 {until}。",
-        "本范围内的业主对公示结果有异议的，请在公示期内向社区居民委员会或业主委员会"
-        "书面提出，写明姓名、房号、联系电话和异议的事实与理由。",
+        "本范围内的业主对公示结果有异议的，请在公示期内扫描二维码、用手机验证码登录后提出"
+        "（可附照片），或向社区居民委员会、业主委员会书面提出，写明房号、联系电话和异议的"
+        "事实与理由。",
         tally,
+    ]
+
+
+VERDICTS = {"upheld": "异议成立", "not_upheld": "异议不成立", None: "待答复"}
+CORRECTIONS = {"void": "作废一张选票", "paper_ballot": "补录一张截止前签署的纸质票"}
+
+
+def objection_items(notice: dict) -> list[dict]:
+    """Each objection with its answer, numbered as on the notice: 异议 1, 异议 2, …"""
+    return [
+        {
+            "heading": f"异议 {number}（{item['filer']}，{when(item['filed_at'])}）",
+            "summary": item["summary"],
+            "answer": VERDICTS[item["verdict"]]
+            + (f"：{item['answer']}" if item["answer"] else ""),
+        }
+        for number, item in enumerate(notice["objections"]["items"], start=1)
+    ]
+
+
+def correction_lines(notice: dict) -> list[str]:
+    """The corrections made after an upheld objection, oldest first."""
+    numbers = {item["id"]: n for n, item in enumerate(notice["objections"]["items"], start=1)}
+    return [
+        f"{when(c['at'])} {CORRECTIONS[c['action']]}（依据异议 "
+        f"{numbers.get(c['objection_id'], '')}）：{c['reason']}"
+        for c in notice.get("corrections", [])
     ]

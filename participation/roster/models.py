@@ -83,6 +83,14 @@ class Community(db.Model):
     street: Mapped[Street] = relationship()
 
 
+class ProxyRule(enum.StrEnum):
+    """Which ballot counts when an owner and their proxy (委托) both cast: the compound's
+    rules of procedure (议事规则) say; frozen into each vote at opening."""
+
+    LATEST = "latest"  # the latest ballot made counts, whoever made it
+    OWNER_PREVAILS = "owner_prevails"  # the owner's own ballot prevails over a proxy's
+
+
 class Compound(db.Model):
     __tablename__ = "compounds"
     __table_args__ = (UniqueConstraint("community_id", "name"),)
@@ -90,6 +98,9 @@ class Compound(db.Model):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(200), default="")
+    proxy_rule: Mapped[ProxyRule] = mapped_column(
+        str_enum(ProxyRule, "proxy_rule"), server_default=ProxyRule.LATEST.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     community: Mapped[Community] = relationship()
 

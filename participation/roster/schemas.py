@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
+from participation.roster.models import ProxyRule
 
 
 class NameSchema(Schema):
@@ -21,15 +22,28 @@ class CompoundInSchema(Schema):
     address = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
 
 
+PROXY_RULE_DOC = {
+    "description": "议事规则：同一业主的多张选票以哪张为准。latest 最后作出的一票（默认）/ "
+    "owner_prevails 业主本人的一票优先于受托人的；每次表决开启时确定"
+}
+
+
 class CompoundPatchSchema(PatchSchema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     address = ma.fields.String(validate=ma.validate.Length(max=200))
+    proxy_rule = ma.fields.Enum(
+        ProxyRule,
+        by_value=True,
+        error_messages={"unknown": "应为 latest 或 owner_prevails"},
+        metadata=PROXY_RULE_DOC,
+    )
 
 
 class CompoundSchema(Schema):
     id = Integer()
     name = ma.fields.String()
     address = ma.fields.String()
+    proxy_rule = ma.fields.Enum(ProxyRule, by_value=True, metadata=PROXY_RULE_DOC)
     community = ma.fields.Function(lambda c: c.community.name)
     street = ma.fields.Function(lambda c: c.community.street.name)
     district = ma.fields.Function(lambda c: c.community.street.district.name)

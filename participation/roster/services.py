@@ -65,7 +65,7 @@ def create_compound(community: Community, name: str, address: str = "") -> Compo
 
 
 def update_compound(compound: Compound, changes: dict) -> Compound:
-    for key in ("name", "address"):
+    for key in ("name", "address", "proxy_rule"):
         if key in changes:
             setattr(compound, key, changes[key])
     try:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from participation.common.types import UTCDateTime, str_enum, utcnow
 from participation.counting import Rule
 from participation.extensions import db
+from participation.roster.models import ProxyRule
 
 
 class Matter(enum.StrEnum):
@@ -114,6 +115,10 @@ class Vote(db.Model):
     floor_coefficients: Mapped[dict | None] = mapped_column(JSON)
     takes_common_parts: Mapped[bool] = mapped_column(default=False)
     common_parts_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"))
+    # The compound's rule for an owner's own ballot against a proxy's, frozen at opening.
+    proxy_rule: Mapped[ProxyRule] = mapped_column(
+        str_enum(ProxyRule, "proxy_rule"), server_default=ProxyRule.LATEST.value
+    )
 
     @property
     def residents_share(self) -> Decimal | None:
@@ -209,10 +214,16 @@ class VotePersonOwner(db.Model):
 
 
 class VoteEvent(db.Model):
-    """Append-only: every cast (online, by proxy, on paper) and every lifecycle event.
+    """Append-only: every cast (online, by proxy, on paper), every correction and every
+    lifecycle event.
 
     ``digest`` is the SHA-256 of the event's canonical content; a cast's receipt is derived
     from it at once. The database refuses UPDATE and DELETE on this table.
+
+    A paper cast carries ``signed_at``, when the owner signed it: a ballot counts by when it
+    was made (``made_at``), not when it was entered. A correction after 公示 names the upheld
+    objection it answers (``objection_id``) and its reason (``note``); a ``void`` names the
+    cast it voids (``ref_event_id``).
     """
 
     __tablename__ = "vote_events"
@@ -245,10 +256,22 @@ class VoteEvent(db.Model):
     nonce: Mapped[str] = mapped_column(String(32))  # makes receipts unguessable
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ref_event_id: Mapped[int | None] = mapped_column(ForeignKey("vote_events.id"))
+    objection_id: Mapped[int | None] = mapped_column(ForeignKey("objections.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def made_at(self) -> datetime:
+        """When the ballot was made: signed on paper, or cast."""
+        return self.signed_at or self.created_at
 
 
 class Ballot(db.Model):
-    """The ballot that counts for a person: their latest cast before the closing time.
+    """The ballot that counts for a person: of their casts made before the closing time and
+    not voided, the one with the highest (``rank``, ``cast_at``, ``event_id``). ``cast_at``
+    is when it was made (a paper ballot's signing time); ``rank`` is 0 for a proxy's cast
+    where the owner's own ballot prevails (``ProxyRule.OWNER_PREVAILS``), else 1.
 
     ``area`` and ``entrance_id`` are the person's (``VotePerson``), copied by the cast's own
     statement so that the tally reads this table alone; ``record.verify`` checks them."""
@@ -260,6 +283,7 @@ class Ballot(db.Model):
     choice: Mapped[Choice] = mapped_column(str_enum(Choice, "vote_choice"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "vote_channel"))
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rank: Mapped[int] = mapped_column(server_default="1")
     area: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrances.id"))
 

@@ -1,9 +1,11 @@
 """纸质票: committee staff enter the ballot of an owner who voted on paper, with a photo of the
 signed ballot, which is kept (``VoteAttachment`` kind ``paper_ballot``, with its SHA-256).
 
-A paper ballot is a cast like any other (``record_cast``, channel ``paper``, the staff member
-who entered it recorded): when an owner also cast online or through a proxy, the later cast
-counts, and committees see such persons in :func:`conflicts_query`.
+A paper ballot is a cast like any other (channel ``paper``, the staff member who entered it
+recorded), made when the owner signed it (``signed_at``): when an owner also cast online or
+through a proxy, the ballot made last counts, whenever it was entered, and committees see such
+persons, with both times, in :func:`conflicts_query`. Paper ballots signed before the closing
+time may be entered until the result is published (the counting period).
 
 Idempotency: ``record_cast`` deduplicates on ``(vote_id, account_id, idempotency_key)``, and a
 paper cast has no account — NULLs are distinct in a unique index, so that index never matches
@@ -16,15 +18,19 @@ staff member and key is looked up. The key is stored as sent; it is scoped by ``
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import distinct, func, select
 
 from participation.auth.models import StaffUser
-from participation.common.errors import invalid
+from participation.common.errors import conflict, invalid
 from participation.common.privacy import mask_name
+from participation.common.schemas import local_time
+from participation.common.sql import CLOCK_TOLERANCE, db_now
 from participation.extensions import db
 from participation.roster.models import Owner
 from participation.votes.casting import Cast, completed_cast
+from participation.votes.corrections import lock_for_recount, recount
 from participation.votes.models import (
     Ballot,
     Channel,
@@ -35,8 +41,19 @@ from participation.votes.models import (
     VotePerson,
     VotePersonDwelling,
     VotePersonOwner,
+    VoteStatus,
 )
-from participation.votes.services import PAPER_BALLOT, CastResult, record_cast, store_attachment
+from participation.votes.record import voided_event_ids
+from participation.votes.services import (
+    PAPER_BALLOT,
+    CastResult,
+    cast_rank,
+    cast_row,
+    close_if_due,
+    lock_for_cast,
+    store_attachment,
+    write_cast,
+)
 
 
 def find_person(
@@ -70,6 +87,52 @@ def find_person(
     return found
 
 
+def check_signed_at(vote: Vote, signed_at: datetime, now: datetime) -> None:
+    """A paper ballot counts only if signed while the vote was open: 422 otherwise, and for
+    a signing time in the future (a typo in the date)."""
+    def refuse(code: str, message: str):
+        raise invalid(code, message, {"signed_at": [message]})
+
+    if signed_at > now + CLOCK_TOLERANCE:
+        refuse("signed_in_future", "签署时间晚于现在，请核对纸质票上的日期和时间")
+    if signed_at < vote.opens_at:
+        refuse(
+            "signed_before_opening",
+            f"签署时间早于表决开始（{local_time(vote.opens_at)}），该票无效",
+        )
+    if signed_at >= vote.closes_at:
+        refuse(
+            "signed_after_closing",
+            f"签署时间在表决截止（{local_time(vote.closes_at)}）之后，该票不能计入",
+        )
+
+
+def _lock_for_paper(vote: Vote, correction: bool) -> tuple[bool, datetime]:
+    """Lock the vote for a paper entry; (whether the result must be recomputed, the database
+    clock). While the vote is open, as any cast (shared); in the counting period (closed, not
+    yet published) or for a correction after 公示, exclusively, as the result is recomputed."""
+    close_if_due(vote)
+    if vote.status is VoteStatus.OPEN and not correction:
+        status, now = lock_for_cast(vote.id)
+        if status.status is VoteStatus.OPEN and now < status.closes_at:
+            if now < status.opens_at:
+                raise conflict("vote_not_started", "表决尚未开始")
+            return False, now
+    lock_for_recount(vote)
+    if correction:
+        if vote.status is not VoteStatus.PUBLISHED:
+            raise conflict("vote_not_published", "只有公示中的表决可以更正")
+    elif vote.status is VoteStatus.PUBLISHED:
+        raise conflict(
+            "counting_over",
+            "结果已公示，不能再录入纸质票；截止前签署而漏录的纸质票，"
+            "须在业主异议被认定成立后作为更正录入",
+        )
+    elif vote.status is not VoteStatus.CLOSED:
+        raise conflict("vote_closed", "表决已结束，不再接受纸质票")
+    return True, db_now()
+
+
 def enter_paper_ballot(
     vote: Vote,
     staff_id: int,
@@ -77,11 +140,17 @@ def enter_paper_ballot(
     choice: Choice,
     filename: str,
     photo: bytes,
+    signed_at: datetime,
     idempotency_key: str | None = None,
+    objection_id: int | None = None,
+    note: str | None = None,
 ) -> Cast:
     """Keep the photo (PDF, JPEG or PNG of at most 10 MB: 413/415 otherwise) and record the
-    paper cast for ``person``. A retry with the same ``idempotency_key`` by the same staff
-    member returns the first entry."""
+    paper cast for ``person``, made when it was signed (``signed_at``). Accepted while the
+    vote is open and in the counting period after it closes (the result is recomputed), if
+    signed while the vote was open. After 公示 only as a correction (``objection_id``: an
+    upheld objection, checked by the caller, with the reason ``note``). A retry with the
+    same ``idempotency_key`` by the same staff member returns the first entry."""
     if idempotency_key is not None:
         db.session.execute(
             select(StaffUser.id).where(StaffUser.id == staff_id).with_for_update(key_share=True)
@@ -103,16 +172,26 @@ def enter_paper_ballot(
                 earlier.id, earlier.receipt, earlier.choice, earlier.created_at, replayed=True
             )
             return completed_cast(vote.id, person.id, person.labels, Channel.PAPER, result)
+    recount_after, now = _lock_for_paper(vote, correction=objection_id is not None)
+    check_signed_at(vote, signed_at, now)
     attachment = store_attachment(vote, PAPER_BALLOT, filename, photo, staff_id)
-    result = record_cast(
+    row = cast_row(
         vote.id,
         person.id,
         choice,
         Channel.PAPER,
+        now,
+        cast_rank(Channel.PAPER, vote.proxy_rule),
         staff_id=staff_id,
         attachment_id=attachment.id,
         idempotency_key=idempotency_key,
+        signed_at=signed_at,
+        objection_id=objection_id,
+        note=note,
     )
+    result = write_cast(row)
+    if recount_after:
+        recount(vote)
     return completed_cast(vote.id, person.id, person.labels, Channel.PAPER, result)
 
 
@@ -170,9 +249,11 @@ def paper_ballot_views(vote: Vote, events: list[VoteEvent]) -> list[dict]:
             "dwellings": labels.get(e.person_id, ""),
             "owner_names": names.get(e.person_id, ""),
             "choice": e.choice,
-            "cast_at": e.created_at,
+            "signed_at": e.made_at,
+            "entered_at": e.created_at,
             "receipt": e.receipt,
             "entered_by": staff.get(e.staff_id, ""),
+            "objection_id": e.objection_id,
             "counts": counted.get(e.person_id) == e.id,
             "photo": photos[e.attachment_id],
         }
@@ -195,22 +276,26 @@ def conflict_views(vote: Vote, persons: list[VotePerson]) -> list[dict]:
     person_ids = [p.id for p in persons]
     names = owner_names(person_ids)
     counted = _counted(vote, person_ids)
-    casts = defaultdict(list)
-    for event in db.session.scalars(
+    events = db.session.scalars(
         select(VoteEvent)
         .where(
             VoteEvent.vote_id == vote.id,
             VoteEvent.kind == "cast",
             VoteEvent.person_id.in_(person_ids),
         )
-        .order_by(VoteEvent.created_at, VoteEvent.id)
-    ):
+        .order_by(func.coalesce(VoteEvent.signed_at, VoteEvent.created_at), VoteEvent.id)
+    ).all()
+    voided = voided_event_ids(vote.id, [event.id for event in events])
+    casts = defaultdict(list)
+    for event in events:
         casts[event.person_id].append(
             {
                 "id": event.id,
                 "channel": event.channel,
                 "choice": event.choice,
-                "cast_at": event.created_at,
+                "made_at": event.made_at,
+                "entered_at": event.created_at,
+                "voided": event.id in voided,
                 "counts": counted.get(event.person_id) == event.id,
             }
         )

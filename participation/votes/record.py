@@ -21,6 +21,10 @@ The format, for an independent verifier (pinned by known-answer tests in
   (``online``/``proxy``/``paper``) are strings; ``nonce`` is 32 lowercase hex characters;
   ``created_at`` is the event's UTC time as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` (Python's
   ``datetime.isoformat``: the ``.ffffff`` fraction is left out when the microseconds are 0).
+  Four more keys appear only where the event has them: ``signed_at`` (a paper cast: when
+  the owner signed it, in the format of ``created_at``), ``objection_id`` (a correction:
+  the upheld objection it answers), ``ref_event_id`` (a ``void``: the cast it voids) and
+  ``note`` (a correction's reason, a string).
   For example ``{"account_id":3,"attachment_id":null,"channel":"online","choice":"agree",
   "created_at":"2026-12-02T08:30:15.123456+00:00","kind":"cast","nonce":"0011…eeff",
   "owner_id":5,"person_id":7,"proxy_id":null,"staff_id":null,"vote_id":42}`` (one line).
@@ -42,11 +46,11 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, delete, exists, insert, select, text, tuple_
+from sqlalchemy import Row, bindparam, delete, exists, func, insert, select, text, tuple_
 from werkzeug.routing import BaseConverter
 
 from participation.common.errors import invalid, not_found
@@ -56,6 +60,7 @@ from participation.extensions import db
 from participation.votes.models import (
     Ballot,
     ChainEntry,
+    Channel,
     Choice,
     UnsealedEvent,
     Vote,
@@ -65,7 +70,7 @@ from participation.votes.models import (
     VotePersonDwelling,
     VoteStatus,
 )
-from participation.votes.services import _digest, event_content, receipt_code
+from participation.votes.services import _digest, cast_rank, event_content, receipt_code
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +251,8 @@ def schedule_sealing(vote_id: int) -> None:
 def receipt_status(vote_id: int, code: str) -> dict:
     """What the public receipt page shows: whether a cast with this receipt is in the vote's
     record, its chain entry (or pending sealing), whether the same person cast again later
-    and whether it is the ballot that counts — never who cast it, or how."""
+    and whether it is the ballot that counts, or was voided after an upheld objection (with
+    the reason) — never who cast it, or how."""
     code = code.strip().upper()
     if not RECEIPT_FORMAT.fullmatch(code):
         raise invalid(
@@ -257,8 +263,9 @@ def receipt_status(vote_id: int, code: str) -> dict:
     vote = db.session.get(Vote, vote_id)
     if vote is None or vote.status is VoteStatus.DRAFT:
         raise not_found("未找到该表决")
+    made = func.coalesce(VoteEvent.signed_at, VoteEvent.created_at)
     event = db.session.execute(
-        select(VoteEvent.id, VoteEvent.person_id, VoteEvent.created_at, VoteEvent.digest).where(
+        select(VoteEvent.id, VoteEvent.person_id, made.label("made_at"), VoteEvent.digest).where(
             VoteEvent.vote_id == vote_id, VoteEvent.receipt == code, VoteEvent.kind == "cast"
         )
     ).first()
@@ -273,7 +280,14 @@ def receipt_status(vote_id: int, code: str) -> dict:
         VoteEvent.vote_id == vote_id,
         VoteEvent.kind == "cast",
         VoteEvent.person_id == event.person_id,
-        tuple_(VoteEvent.created_at, VoteEvent.id) > tuple_(event.created_at, event.id),
+        tuple_(made, VoteEvent.id) > tuple_(event.made_at, event.id),
+    )
+    void = db.session.scalar(
+        select(VoteEvent.note).where(
+            VoteEvent.vote_id == vote_id,
+            VoteEvent.kind == "void",
+            VoteEvent.ref_event_id == event.id,
+        )
     )
     counted = db.session.scalar(
         select(Ballot.event_id).where(
@@ -289,6 +303,8 @@ def receipt_status(vote_id: int, code: str) -> dict:
         "digest": event.digest,
         "entry": entry._asdict() if entry else None,
         "replaced": db.session.scalar(select(later)),
+        "voided": void is not None,
+        "void_reason": void,
         "counted": counted == event.id,
         "head": head._asdict() if head else None,
     }
@@ -352,7 +368,7 @@ def verify(vote_id: int) -> VerifyReport:
     if vote.status in SEALED_WHEN:
         report.problems += [f"event {event_id}: not sealed" for event_id in unsealed]
     counted = replay_ballots(vote, events.values())
-    _check_ballots(vote_id, counted, persons, report)
+    _check_ballots(vote, counted, persons, report)
     _check_entrances(vote_id, persons, report)
     if vote.result:
         _check_result(vote, counted, areas, report)
@@ -369,6 +385,15 @@ def _check_events(events: dict[int, Row], areas: dict[int, Decimal], report: Ver
             report.problems.append(
                 f"event {event.id}: person {event.person_id} is not in this vote's electorate"
             )
+        if event.kind == "void":
+            voided = events.get(event.ref_event_id)
+            if voided is None or voided.kind != "cast" or voided.person_id != event.person_id:
+                report.problems.append(
+                    f"event {event.id}: voids event {event.ref_event_id}, not a cast of this "
+                    "vote's person"
+                )
+            if event.objection_id is None:
+                report.problems.append(f"event {event.id}: a void names no objection")
 
 
 def _check_chain(vote_id: int, events: dict[int, Row], report: VerifyReport) -> dict[int, int]:
@@ -398,20 +423,47 @@ def _check_chain(vote_id: int, events: dict[int, Row], report: VerifyReport) -> 
     return sealed
 
 
+def made_at(event) -> datetime:
+    """When a cast was made: a paper ballot when it was signed, any other when it was cast."""
+    return event.signed_at or event.created_at
+
+
 def replay_ballots(vote: Vote, events) -> dict[int, Row]:
-    """Person id → the cast that counts: their latest by (created_at, id) before closing."""
-    latest: dict[int, Row] = {}
+    """Person id → the cast that counts (the rule ``Ballot`` keeps): of their casts made
+    before the closing time and not voided, the highest by (rank, time made, id) — the
+    latest made, where a proxy's cast ranks below the owner's own if the vote's
+    ``proxy_rule`` says so."""
+    events = list(events)
+    voided = {event.ref_event_id for event in events if event.kind == "void"}
+    counted: dict[int, Row] = {}
+    keys: dict[int, tuple] = {}
     for event in events:
-        if event.kind != "cast" or event.person_id is None or event.created_at >= vote.closes_at:
+        if event.kind != "cast" or event.person_id is None or event.id in voided:
             continue
-        current = latest.get(event.person_id)
-        if current is None or (event.created_at, event.id) > (current.created_at, current.id):
-            latest[event.person_id] = event
-    return latest
+        made = made_at(event)
+        if made >= vote.closes_at:
+            continue
+        key = (cast_rank(Channel(event.channel), vote.proxy_rule), made, event.id)
+        if event.person_id not in keys or key > keys[event.person_id]:
+            counted[event.person_id], keys[event.person_id] = event, key
+    return counted
+
+
+def voided_event_ids(vote_id: int, event_ids: list[int]) -> set[int]:
+    """Which of ``event_ids`` a ``void`` event of the vote names."""
+    return set(
+        db.session.scalars(
+            select(VoteEvent.ref_event_id).where(
+                VoteEvent.vote_id == vote_id,
+                VoteEvent.kind == "void",
+                VoteEvent.ref_event_id.in_(event_ids),
+            )
+        )
+    )
 
 
 def _check_ballots(
-    vote_id: int, counted: dict[int, Row], persons: dict[int, tuple], report: VerifyReport
+    vote: Vote, counted: dict[int, Row], persons: dict[int, tuple], report: VerifyReport
 ) -> None:
     """The counted ballots against the replayed casts, and each ballot's copy of its
     person's area and entrance (what the tally adds up) against the frozen electorate."""
@@ -424,9 +476,10 @@ def _check_ballots(
                 Ballot.choice,
                 Ballot.channel,
                 Ballot.cast_at,
+                Ballot.rank,
                 Ballot.area,
                 Ballot.entrance_id,
-            ).where(Ballot.vote_id == vote_id)
+            ).where(Ballot.vote_id == vote.id)
         )
     }
     report.ballots = len(ballots)
@@ -447,11 +500,12 @@ def _check_ballots(
                 f"person {person_id}: counted ballot (event {ballot.event_id}) has no cast "
                 "before the closing time"
             )
-        elif (ballot.event_id, ballot.choice, ballot.channel, ballot.cast_at) != (
+        elif (ballot.event_id, ballot.choice, ballot.channel, ballot.cast_at, ballot.rank) != (
             cast.id,
             cast.choice,
             cast.channel,
-            cast.created_at,
+            made_at(cast),
+            cast_rank(Channel(cast.channel), vote.proxy_rule),
         ):
             report.problems.append(
                 f"person {person_id}: counted ballot is event {ballot.event_id} "

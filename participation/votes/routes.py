@@ -552,7 +552,12 @@ class VotePaperBallots(MethodView):
     @blp.alt_response(200, **REPLAYED)
     @blp.alt_response(403, schema=ErrorSchema, description="committee_only")
     @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(409, **CLOSED)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="vote_not_started; vote_closed: final or cancelled; counting_over: the "
+        "result is published (enter it as a correction for an upheld objection)",
+    )
     @blp.alt_response(413, schema=ErrorSchema, description="file_too_large: over 10 MB")
     @blp.alt_response(
         415, schema=ErrorSchema, description="unsupported_file_type: not JPEG, PNG or PDF"
@@ -560,15 +565,20 @@ class VotePaperBallots(MethodView):
     @blp.alt_response(
         422,
         schema=ErrorSchema,
-        description="validation_error (no photo, bad choice); person_required; "
-        "unknown_dwelling; unknown_person; idempotency_key_reused",
+        description="validation_error (no photo, bad choice, no signed_at); person_required; "
+        "unknown_dwelling; unknown_person; idempotency_key_reused; signed_in_future; "
+        "signed_before_opening; signed_after_closing",
     )
     def post(self, upload, headers, vote_id):
         """Enter a paper ballot (纸质票) with the photo of the signed ballot (compound committee)
 
         The photo is kept with its SHA-256; the ballot is marked `paper` with the staff
-        member who entered it. If the owner also cast online or by proxy, the later cast
-        counts (see `GET /votes/{vote_id}/conflicts`)."""
+        member who entered it and counts by when the owner signed it (`signed_at`): if the
+        owner also cast online or by proxy, the ballot made last counts, whenever it was
+        entered (see `GET /votes/{vote_id}/conflicts`). Accepted while the vote is open and,
+        for ballots signed before the closing time, until the result is published (the
+        counting period: the result is recomputed). After 公示, only as a correction for an
+        upheld objection (`POST /objections/{objection_id}/paper-ballots`)."""
         principal = current_principal()
         vote = path_object("vote_id")
         require_committee(principal, vote.compound_id)
@@ -581,6 +591,7 @@ class VotePaperBallots(MethodView):
             upload["choice"],
             photo.filename or "",
             read_upload(photo),
+            upload["signed_at"],
             headers["idempotency_key"],
         )
         db.session.commit()

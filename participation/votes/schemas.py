@@ -15,6 +15,7 @@ from participation.common.schemas import (
     RatiosSchema,
     Schema,
 )
+from participation.roster.models import ProxyRule
 from participation.votes.models import Channel, Choice, Matter, ProxyStatus, VoteStatus
 from participation.votes.record import RECEIPT_PATTERN
 
@@ -112,6 +113,15 @@ class VoteSchema(Schema):
     opens_at = LocalDateTime()
     closes_at = LocalDateTime()
     objection_days = Integer()
+    proxy_rule = ma.fields.Enum(
+        ProxyRule,
+        by_value=True,
+        metadata={
+            "description": "同一业主多张选票以哪张为准（小区议事规则，开启时确定）：latest "
+            "最后作出的一票 / owner_prevails 业主本人的一票优先于受托人"
+        },
+    )
+    precedence = ma.fields.String(metadata={"description": "上述规则的文字说明"})
     attachments = ma.fields.List(
         ma.fields.Nested(AttachmentSchema), metadata={"description": "详情中：方案、预算等材料"}
     )
@@ -238,6 +248,14 @@ class PaperBallotUploadSchema(CastInSchema):
 
     dwelling = ma.fields.String(metadata={"description": "房号，如 2栋1单元101"})
     person_id = Integer(metadata={"description": "或：表决权人编号"})
+    signed_at = LocalDateTime(
+        required=True,
+        error_messages={"required": "请填写业主在纸质票上签署的日期和时间"},
+        metadata={
+            "description": "业主签署的时间（纸质票上所写）：须在表决开始之后、截止之前，"
+            "且不晚于现在；同一业主的多张选票以签署或投票时间最晚的一张为准"
+        },
+    )
     photo = Upload(
         required=True,
         error_messages={"required": "请上传签字纸质票的照片"},
@@ -256,9 +274,13 @@ class PaperBallotSchema(Schema):
     dwellings = ma.fields.String()
     owner_names = ma.fields.String(metadata={"description": "脱敏", "example": "张*"})
     choice = ma.fields.Enum(Choice, by_value=True)
-    cast_at = LocalDateTime()
+    signed_at = LocalDateTime(metadata={"description": "业主签署的时间"})
+    entered_at = LocalDateTime(metadata={"description": "录入的时间"})
     receipt = ma.fields.String(metadata=RECEIPT_DOC)
     entered_by = ma.fields.String(metadata={"description": "录入的工作人员"})
+    objection_id = Integer(
+        allow_none=True, metadata={"description": "公示后更正录入时，所依据的成立异议"}
+    )
     counts = ma.fields.Boolean(metadata={"description": "是否为该表决权人当前计入的一票"})
     photo_sha256 = ma.fields.String(attribute="photo.sha256")
     photo_type = ma.fields.String(attribute="photo.content_type")
@@ -277,8 +299,17 @@ class ConflictCastSchema(Schema):
         Channel, by_value=True, metadata={"description": "online 线上 / proxy 委托 / paper 纸质"}
     )
     choice = ma.fields.Enum(Choice, by_value=True)
-    cast_at = LocalDateTime()
-    counts = ma.fields.Boolean(metadata={"description": "计入的一票：最后一次投票"})
+    made_at = LocalDateTime(
+        metadata={"description": "投票的时间：纸质票为业主签署的时间，其他为投出的时间"}
+    )
+    entered_at = LocalDateTime(metadata={"description": "记录的时间（纸质票为录入的时间）"})
+    voided = ma.fields.Boolean(metadata={"description": "已因异议成立被作废"})
+    counts = ma.fields.Boolean(
+        metadata={
+            "description": "计入的一票：截止前最后作出、未被作废的一票（按议事规则，"
+            "业主本人投票优先于受托人时，本人的一票）"
+        }
+    )
 
 
 class ConflictSchema(Schema):
@@ -424,12 +455,20 @@ class ReceiptStatusSchema(Schema):
         ChainPositionSchema, allow_none=True, metadata={"description": "its chain entry"}
     )
     replaced = ma.fields.Boolean(
-        required=True, metadata={"description": "a later ballot was cast for the same owner"}
+        required=True, metadata={"description": "a later ballot was made for the same owner"}
     )
     counted = ma.fields.Boolean(
         required=True,
-        metadata={"description": "this is the ballot that counts (the latest before closing)"},
+        metadata={
+            "description": "this is the ballot that counts (the latest made before closing, "
+            "not voided; where the compound's rules say so, the owner's own over a proxy's)"
+        },
     )
+    voided = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "voided by the committee after an upheld objection (作废)"},
+    )
+    void_reason = ma.fields.String(allow_none=True, metadata={"description": "作废的理由"})
     head = ma.fields.Nested(
         ChainPositionSchema, allow_none=True, metadata={"description": "the chain's last entry"}
     )

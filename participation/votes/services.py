@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import Integer, and_, bindparam, func, insert, or_, select, tuple_, update
 
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
@@ -26,7 +26,7 @@ from participation.common.sql import CLOCK_TOLERANCE, db_now, dialect_name, hot_
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
-from participation.roster.models import Entrance, Owner
+from participation.roster.models import Compound, Entrance, Owner, ProxyRule
 from participation.roster.snapshot import SnapshotTables, analyze_snapshot, freeze
 from participation.votes.models import (
     Ballot,
@@ -188,6 +188,7 @@ def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners
         raise invalid("closes_in_past", "截止时间已过，请先修改截止时间")
     db.session.refresh(vote)
     unknown = freeze_electorate(vote)
+    vote.proxy_rule = db.session.get(Compound, vote.compound_id).proxy_rule
     from participation.votes.costs import check_before_opening  # costs imports services
 
     check_before_opening(vote)
@@ -233,10 +234,18 @@ CONTENT_KEYS = (
 )
 
 
+# Covered only when set: paper casts' signing time and corrections' references and reason.
+OPTIONAL_CONTENT_KEYS = ("signed_at", "ref_event_id", "objection_id", "note")
+
+
 def event_content(values: dict) -> dict:
     """The canonical content an event's digest covers (everything but its own id)."""
     content = {key: _plain(values.get(key)) for key in CONTENT_KEYS}
     content["created_at"] = values["created_at"].isoformat()
+    for key in OPTIONAL_CONTENT_KEYS:
+        value = values.get(key)
+        if value is not None:
+            content[key] = value.isoformat() if isinstance(value, datetime) else value
     return content
 
 
@@ -270,7 +279,7 @@ class CastResult:
 
 # Built once: constructing statements costs more than running them on the cast path.
 LOCK_FOR_CAST = (
-    select(Vote.status, Vote.opens_at, Vote.closes_at)
+    select(Vote.status, Vote.opens_at, Vote.closes_at, Vote.proxy_rule)
     .where(Vote.id == bindparam("vote_id"))
     .with_for_update(read=True, key_share=True)
 )
@@ -291,8 +300,17 @@ def lock_for_cast(vote_id: int) -> tuple | None:
 
 
 # The columns a cast event is written with.
-CAST_KEYS = (*CONTENT_KEYS, "created_at", "idempotency_key", "digest", "receipt")
-BALLOT_COLUMNS = ("vote_id", "person_id", "event_id", "choice", "channel", "cast_at")
+CAST_KEYS = (
+    *CONTENT_KEYS, "created_at", "signed_at", "objection_id", "note", "idempotency_key",
+    "digest", "receipt",
+)  # fmt: skip
+BALLOT_COLUMNS = ("vote_id", "person_id", "event_id", "choice", "channel", "cast_at", "rank")
+
+
+def cast_rank(channel: Channel, proxy_rule: ProxyRule) -> int:
+    """``Ballot.rank``: a proxy's cast ranks below the owner's own where the compound's rules
+    say the owner's ballot prevails; otherwise every cast ranks alike (the latest counts)."""
+    return 0 if channel is Channel.PROXY and proxy_rule is ProxyRule.OWNER_PREVAILS else 1
 
 
 def _event_insert(dialect: str, idempotent: bool):
@@ -304,20 +322,18 @@ def _event_insert(dialect: str, idempotent: bool):
             index_elements=["vote_id", "account_id", "idempotency_key"],
             index_where=VoteEvent.idempotency_key.is_not(None),
         )
-    return stmt.returning(
-        VoteEvent.id,
-        VoteEvent.vote_id,
-        VoteEvent.person_id,
-        VoteEvent.choice,
-        VoteEvent.channel,
-        VoteEvent.created_at,
-    )
+    return stmt.returning(*(VoteEvent.__table__.c[key] for key in EVENT_RETURNED))
+
+
+# What the ballot of a cast is written from.
+EVENT_RETURNED = ("id", "vote_id", "person_id", "choice", "channel", "created_at", "signed_at")
 
 
 def _ballot_upsert(dialect: str, event):
     """``INSERT … SELECT`` the person's ballot from the cast ``event`` (a CTE or subquery of
-    the event's values) and the person's area and entrance, replacing an earlier ballot only
-    if this cast is later: concurrent casts of one person end with the latest."""
+    the event's values), its rank (``:rank``) and the person's area and entrance, replacing
+    an earlier ballot only if this one ranks higher: of equal rank, if it was made later
+    (concurrent casts of one person end with the latest)."""
     ballot = upsert(Ballot, dialect).from_select(
         [*BALLOT_COLUMNS, "area", "entrance_id"],
         select(
@@ -326,7 +342,8 @@ def _ballot_upsert(dialect: str, event):
             event.c.id,
             event.c.choice,
             event.c.channel,
-            event.c.created_at,
+            func.coalesce(event.c.signed_at, event.c.created_at),
+            bindparam("rank", type_=Integer),
             VotePerson.area,
             VotePerson.entrance_id,
         ).where(VotePerson.id == event.c.person_id),
@@ -334,8 +351,8 @@ def _ballot_upsert(dialect: str, event):
     return ballot.on_conflict_do_update(
         index_elements=[Ballot.vote_id, Ballot.person_id],
         set_={column: ballot.excluded[column] for column in BALLOT_COLUMNS[2:]},
-        where=tuple_(Ballot.cast_at, Ballot.event_id)
-        < tuple_(ballot.excluded.cast_at, ballot.excluded.event_id),
+        where=tuple_(Ballot.rank, Ballot.cast_at, Ballot.event_id)
+        < tuple_(ballot.excluded.rank, ballot.excluded.cast_at, ballot.excluded.event_id),
     )
 
 
@@ -362,7 +379,7 @@ def _cast_steps(dialect: str, idempotent: bool):
     values = select(
         *(
             bindparam(key, type_=VoteEvent.__table__.c[key].type).label(key)
-            for key in ("id", "vote_id", "person_id", "choice", "channel", "created_at")
+            for key in EVENT_RETURNED
         )
     ).subquery("event")
     return (
@@ -387,7 +404,7 @@ def _write_cast(row: dict) -> int | None:
     event = connection.execute(insert_event, row).first()
     if event is None:
         return None
-    connection.execute(ballot, event._asdict())
+    connection.execute(ballot, {**event._asdict(), "rank": row["rank"]})
     connection.execute(queued, event._asdict())
     return event.id
 
@@ -424,27 +441,59 @@ def record_cast(
         if status.status is VoteStatus.OPEN and now < status.opens_at:
             raise conflict("vote_not_started", "表决尚未开始")
         raise conflict("vote_closed", "表决已截止，不再接受投票")
-    row = {
-        "vote_id": vote_id,
-        "kind": "cast",
-        "person_id": person_id,
-        "choice": choice,
-        "channel": channel,
-        "account_id": account_id,
-        "owner_id": owner_id,
-        "staff_id": staff_id,
-        "attachment_id": attachment_id,
-        "proxy_id": proxy_id,
-        "idempotency_key": idempotency_key,
-        "nonce": secrets.token_hex(16),
-        "created_at": now,
-    }
-    row["digest"] = _digest(event_content(row))
-    row["receipt"] = receipt_code(row["digest"])
+    row = cast_row(
+        vote_id,
+        person_id,
+        choice,
+        channel,
+        now,
+        cast_rank(channel, status.proxy_rule),
+        account_id=account_id,
+        owner_id=owner_id,
+        staff_id=staff_id,
+        attachment_id=attachment_id,
+        proxy_id=proxy_id,
+        idempotency_key=idempotency_key,
+    )
     event_id = _write_cast(row)
     if event_id is None:
         return _replay(vote_id, account_id, idempotency_key, person_id, choice)
     return CastResult(event_id, row["receipt"], choice, now, replayed=False)
+
+
+def cast_row(
+    vote_id: int,
+    person_id: int,
+    choice: Choice,
+    channel: Channel,
+    now: datetime,
+    rank: int,
+    **values,
+) -> dict:
+    """The row of a cast event (with its digest and receipt) and its ballot's ``rank``;
+    ``values``: who cast it and how (``CAST_KEYS``), None where not given."""
+    row = {key: None for key in CAST_KEYS}
+    row.update(
+        values,
+        vote_id=vote_id,
+        kind="cast",
+        person_id=person_id,
+        choice=choice,
+        channel=channel,
+        nonce=secrets.token_hex(16),
+        created_at=now,
+    )
+    row["digest"] = _digest(event_content(row))
+    row["receipt"] = receipt_code(row["digest"])
+    row["rank"] = rank
+    return row
+
+
+def write_cast(row: dict) -> CastResult:
+    """Write a cast row built by ``cast_row`` without an idempotency key (paper casts and
+    corrections, whose caller checked the vote under its own lock)."""
+    event_id = _write_cast(row)
+    return CastResult(event_id, row["receipt"], row["choice"], row["created_at"], replayed=False)
 
 
 def _replay(vote_id, account_id, key, person_id, choice) -> CastResult | None:
@@ -484,6 +533,7 @@ def create_vote(compound_id: int, fields: dict, staff_id: int) -> Vote:
         compound_id=compound_id,
         status=VoteStatus.DRAFT,
         created_by_id=staff_id,
+        proxy_rule=db.session.get(Compound, compound_id).proxy_rule,  # as of now; fixed at opening
         **_checked_draft(compound_id, fields),
     )
     db.session.add(vote)
@@ -608,6 +658,19 @@ def get_attachment(attachment_id: int, principal: Principal) -> VoteAttachment:
 # Views --------------------------------------------------------------------------------------
 
 
+PRECEDENCE_WORDS = {
+    ProxyRule.LATEST: (
+        "同一业主多次投票的（线上、委托或纸质票），以最后作出的一票为准；"
+        "纸质票以业主签署的时间为准。"
+    ),
+    ProxyRule.OWNER_PREVAILS: (
+        "依本小区议事规则，业主本人投票的（线上或纸质票），以本人最后作出的一票为准，"
+        "受托人的投票不计入；本人未投票的，以受托人最后作出的一票为准。"
+        "纸质票以业主签署的时间为准。"
+    ),
+}
+
+
 def vote_view(vote: Vote, now: datetime, staff: bool, attachments=None) -> dict:
     """What ``VoteSchema`` shows: residents get the vote itself, staff also the electorate
     totals and the lifecycle times. ``attachments`` only in the detail view."""
@@ -625,6 +688,8 @@ def vote_view(vote: Vote, now: datetime, staff: bool, attachments=None) -> dict:
         "opens_at": vote.opens_at,
         "closes_at": vote.closes_at,
         "objection_days": vote.objection_days,
+        "proxy_rule": vote.proxy_rule,
+        "precedence": PRECEDENCE_WORDS[vote.proxy_rule],
     }
     if staff:
         view.update(

@@ -152,10 +152,16 @@ def test_publish_object_resolve_and_finalize(client, make_campaign, committee, k
     assert first.json[f"{kind}_id"] == campaign.id and first.json[f"{other}_id"] is None
     assert (first.json["summary"], first.json["resolved_at"]) == ("1栋1单元101 称未收到通知", None)
     resolve = campaign.resolve(first.json["id"])
-    resolved = post(client, resolve, committee, resolution="已核实：通知已张贴")
+    resolved = post(
+        client, resolve, committee, verdict="not_upheld", resolution="已核实：通知已张贴"
+    )
     assert resolved.status_code == 200, resolved.json
     assert resolved.json["resolution"] == "已核实：通知已张贴" and resolved.json["resolved_at"]
-    refused(post(client, resolve, committee, resolution="再次处理"), 409, "objection_resolved")
+    refused(
+        post(client, resolve, committee, verdict="not_upheld", resolution="再次处理"),
+        409,
+        "objection_resolved",
+    )
 
     second = post(client, f"{c}/objections", committee, summary="对面积有异议")
     listed = client.get(f"/api/v1{c}/objections", headers=committee)
@@ -169,7 +175,13 @@ def test_publish_object_resolve_and_finalize(client, make_campaign, committee, k
     unresolved = post(client, f"{c}/finalize", committee)
     refused(unresolved, 409, "objections_unresolved")
     assert unresolved.json["errors"] == {"unresolved": ["1"]}
-    post(client, campaign.resolve(second.json["id"]), committee, resolution="以登记簿为准")
+    post(
+        client,
+        campaign.resolve(second.json["id"]),
+        committee,
+        verdict="not_upheld",
+        resolution="以登记簿为准",
+    )
     final = post(client, f"{c}/finalize", committee)
     assert final.status_code == 200, final.json
     assert final.json["status"] == "final" and final.json["finalized_at"]
@@ -200,7 +212,7 @@ def test_neighbours_get_404_and_residents_403(
     ]
     neighbour = sign_in(make_staff(Role.COMPOUND, make_compound().id))
     for method, url in calls:
-        body = {"summary": "x", "resolution": "x"}
+        body = {"summary": "x", "verdict": "not_upheld", "resolution": "x"}
         refused(client.open(f"/api/v1{url}", method=method, headers=neighbour, json=body), 404,
                 "not_found")  # fmt: skip
 
@@ -210,8 +222,8 @@ def test_neighbours_get_404_and_residents_403(
         response = client.open(f"/api/v1{url}", method=method, headers=resident, json={})
         refused(response, 403, code)  # 403 before the (empty, invalid) body is read
     # The objection itself is reached through staff scope only: a resident does not see it.
-    refused(post(client, campaign.resolve(objection["id"]), resident, resolution="x"), 404,
-            "not_found")  # fmt: skip
+    answer = {"verdict": "not_upheld", "resolution": "x"}
+    refused(post(client, campaign.resolve(objection["id"]), resident, **answer), 404, "not_found")
     community = sign_in(make_staff(Role.COMMUNITY, sample_compound.community_id))
     assert client.get(f"/api/v1{campaign.path}/objections", headers=community).json
     refused(post(client, f"{campaign.path}/finalize", community), 403, "committee_only")
@@ -231,7 +243,9 @@ def test_an_objection_is_resolved_on_its_own_kinds_path_only(client, make_campai
         f"/objections/{objections['survey']}/resolve",
     ]
     for url in wrong:
-        refused(post(client, url, committee, resolution="x"), 404, "not_found")
+        refused(
+            post(client, url, committee, verdict="not_upheld", resolution="x"), 404, "not_found"
+        )
     assert (
         _db.session.scalar(sa.select(sa.func.count()).where(Objection.resolved_at.is_not(None)))
         == 0
@@ -253,9 +267,10 @@ def test_the_public_notices_of_both_kinds_are_one_document(app, client, make_cam
 
     vote, survey = notices["vote"], notices["survey"]
     assert set(vote) == set(survey) == {
-        "kind", "id", "vote_id", "survey_id", "title", "matter", "rule", "basis", "compound",
+        "kind", "id", "vote_id", "survey_id", "title", "matter", "rule", "proxy_rule", "basis",
+        "compound",
         "buildings", "entrances", "opens_at", "closes_at", "published_at", "objection_until",
-        "finalized_at", "final", "result", "objections",
+        "finalized_at", "final", "result", "objections", "corrections",
     }  # fmt: skip
     assert (vote["kind"], vote["vote_id"], vote["survey_id"]) == ("vote", vote["id"], None)
     assert (survey["kind"], survey["survey_id"]) == ("survey", survey["id"])
@@ -275,7 +290,8 @@ def test_the_public_notices_of_both_kinds_are_one_document(app, client, make_cam
         assert notice["buildings"] == notice["entrances"] == []  # the whole compound
         assert notice["final"] is False and notice["finalized_at"] is None
         assert notice["published_at"] and notice["objection_until"]
-        assert notice["objections"] == {"received": 1, "resolved": 0}
+        assert (notice["objections"]["received"], notice["objections"]["resolved"]) == (1, 0)
+        assert [item["summary"] for item in notice["objections"]["items"]] == ["异议"]
         assert (notice["result"]["t_cnt"], notice["result"]["p_cnt"]) == (45, 0)
         assert notice["result"]["passed"] is False and "buildings" not in notice["result"]
     assert "quorum_met" in vote["result"] and "consent" in survey["result"]
@@ -409,7 +425,9 @@ def test_committee_members_acting_at_once_succeed_once(race_app, kind):
     objection = client.post(f"{path}/objections", headers=headers, json={"summary": "异议"}).json
     prefix = "objections" if kind == "vote" else "survey-objections"
     resolve = f"/api/v1/{prefix}/{objection['id']}/resolve"
-    resolved = _all_at_once(race_app, 5, "POST", resolve, token, {"resolution": "已处理"})
+    resolved = _all_at_once(
+        race_app, 5, "POST", resolve, token, {"verdict": "not_upheld", "resolution": "已处理"}
+    )
     assert resolved == ok_once("objection_resolved")
 
     with race_app.app_context():

@@ -305,10 +305,16 @@ def test_publish_objections_and_finalize(client, consent_survey, committee):
     assert first.status_code == 201, first.json
     assert (first.json["summary"], first.json["resolved_at"]) == ("2栋2单元102 称未收到问卷", None)
     resolve = f"/survey-objections/{first.json['id']}/resolve"
-    resolved = post(client, resolve, committee, resolution="已核实：问卷已入户送达")
+    resolved = post(
+        client, resolve, committee, verdict="not_upheld", resolution="已核实：问卷已入户送达"
+    )
     assert resolved.status_code == 200, resolved.json
     assert resolved.json["resolution"] == "已核实：问卷已入户送达" and resolved.json["resolved_at"]
-    refused(post(client, resolve, committee, resolution="再次处理"), 409, "objection_resolved")
+    refused(
+        post(client, resolve, committee, verdict="not_upheld", resolution="再次处理"),
+        409,
+        "objection_resolved",
+    )
 
     second = post(client, f"{s}/objections", committee, summary="对面积有异议")
     listed = client.get(f"/api/v1{s}/objections", headers=committee)
@@ -323,6 +329,7 @@ def test_publish_objections_and_finalize(client, consent_survey, committee):
         client,
         f"/survey-objections/{second.json['id']}/resolve",
         committee,
+        verdict="not_upheld",
         resolution="以登记簿为准",
     )
     final = post(client, f"{s}/finalize", committee)
@@ -359,8 +366,12 @@ def test_only_the_compound_committee_acts(
     post(client, f"/surveys/{survey.id}/publish", committee)
     objection = post(client, f"/surveys/{survey.id}/objections", committee, summary="异议").json
     resolve = f"/survey-objections/{objection['id']}/resolve"
-    refused(post(client, resolve, community, resolution="x"), 403, "committee_only")
-    refused(post(client, resolve, resident, resolution="x"), 404, "not_found")
+    refused(
+        post(client, resolve, community, verdict="not_upheld", resolution="x"),
+        403,
+        "committee_only",
+    )
+    refused(post(client, resolve, resident, verdict="not_upheld", resolution="x"), 404, "not_found")
     refused(
         client.get(f"/api/v1/surveys/{survey.id}/objections", headers=resident), 403, "staff_only"
     )
@@ -405,14 +416,16 @@ def test_public_notice_shows_aggregates_and_no_personal_data(client, consent_sur
         30,
     )
     assert result["passed"] is True and result["consent"]["count"]["percent"] == "66.67"
-    assert notice["objections"] == {"received": 1, "resolved": 0}
+    assert (notice["objections"]["received"], notice["objections"]["resolved"]) == (1, 0)
     assert notice["final"] is False and notice["objection_until"]
 
     text = json.dumps(notice, ensure_ascii=False)
     personal = roster_personal_data()
     assert len(personal) > 80
     assert sorted(item for item in personal if item in text) == []
-    assert "*" not in text and "单元" not in text and "buildings" not in result
+    assert "单元" not in text and "buildings" not in result
+    (item,) = notice["objections"]["items"]
+    assert item["summary"] == "徐** 190******83 有异议"  # the objection as written, masked
 
 
 def test_public_notice_of_other_surveys_is_404(

@@ -1,4 +1,4 @@
-"""The opening and closing instants, exactly, on every channel a ballot comes in by.
+"""The opening and closing instants, exactly, for casts online and by proxy.
 
 The law's deadline is an instant: a cast read at ``closes_at`` itself is refused, one a
 microsecond before is accepted; a cast at ``opens_at`` is accepted, one a microsecond before is
@@ -10,7 +10,6 @@ is still read and share-locked for real, only the clock's reading is replaced �
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -32,7 +31,6 @@ from participation.votes.services import (
 
 US = timedelta(microseconds=1)
 PROXY_PHONE = "13700000002"
-JPEG = b"\xff\xd8\xff\xe0" + b"signed paper ballot" * 10
 
 
 @pytest.fixture
@@ -97,20 +95,9 @@ def cast_by_proxy(client, case):
     )
 
 
-def enter_on_paper(client, case):
-    return client.post(
-        f"/api/v1/votes/{case.vote.id}/paper-ballots",
-        data={"dwelling": "2栋1单元101", "choice": "agree", "photo": (io.BytesIO(JPEG), "p.jpg")},
-        headers=case.as_committee,
-        content_type="multipart/form-data",
-    )
-
-
-CHANNELS = {
-    Channel.ONLINE: cast_online,
-    Channel.PROXY: cast_by_proxy,
-    Channel.PAPER: enter_on_paper,
-}
+# Paper ballots are judged by when the owner signed them, and may be entered after the
+# closing time until publication: tests/votes/test_paper_ballots.py pins those instants.
+CHANNELS = {Channel.ONLINE: cast_online, Channel.PROXY: cast_by_proxy}
 # (which instant, offset from it, the answer expected)
 INSTANTS = [
     pytest.param("opens_at", -US, "vote_not_started", id="1us-before-opening"),
@@ -131,8 +118,7 @@ def casts(vote) -> list[tuple]:
 def test_casts_at_the_opening_and_closing_instants(
     client, case, clock, channel, boundary, offset, refused
 ):
-    """Paper ballots are held to the same instants as online casts (as the code stands; see
-    DESIGN.md: paper ballots signed before the closing time may be entered until publication)."""
+    """Online and proxy casts are judged by the database clock at the instant they come in."""
     instant = getattr(case.vote, boundary) + offset
     clock.at(instant)
     response = CHANNELS[channel](client, case)

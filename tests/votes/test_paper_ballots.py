@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from participation.auth.models import Role
 from participation.common.types import utcnow
 from participation.extensions import db as _db
+from participation.votes import record
 from participation.votes.casting import cast_as_owner
 from participation.votes.models import (
     Ballot,
@@ -74,6 +75,11 @@ def neighbours(case, make_compound, make_dwelling, make_staff, make_account, sig
 
 
 def enter(client, case, headers=None, photo=(JPEG, "ballot.jpg"), **fields):
+    """Enter a paper ballot signed now (``signed_at``: an aware datetime, or None to leave
+    it out)."""
+    fields.setdefault("signed_at", utcnow())
+    if fields["signed_at"] is not None:
+        fields["signed_at"] = fields["signed_at"].isoformat()
     data = {"dwelling": "2栋1单元101", "choice": "agree", **fields}
     data = {key: value for key, value in data.items() if value is not None}
     if photo is not None:
@@ -235,10 +241,75 @@ def test_neighbours_get_404(client, case, neighbours):
             assert client.get(url, headers=headers).status_code == 404, url
 
 
-def test_nothing_is_accepted_after_closing(client, case):
+def close(case) -> None:
     case.vote.closes_at = utcnow() - timedelta(microseconds=1)
     _db.session.flush()
-    response = enter(client, case)
-    assert (response.status_code, response.json["code"]) == (409, "vote_closed")
-    assert "截止" in response.json["message"]
+
+
+def test_a_ballot_signed_before_an_online_cast_but_entered_after_it_does_not_override_it(
+    client, case
+):
+    """Among an owner's ballots the latest *made* counts: a paper ballot signed before the
+    owner's online cast, typed in after it, leaves the online cast counting."""
+    signed = utcnow()
+    online = cast_as_owner(case.vote.id, case.owner.id, Choice.AGREE)
+    response = enter(client, case, choice="disagree", signed_at=signed)
+    assert (response.status_code, response.json["replaced"]) == (201, True)
+    ballot = ballot_of(case, online.person_id)
+    assert (ballot.channel, ballot.choice) == (Channel.ONLINE, Choice.AGREE)
+    (conflict,) = client.get(
+        f"/api/v1/votes/{case.vote.id}/conflicts", headers=case.as_committee
+    ).json
+    paper, online_cast = conflict["casts"]  # in the order they were made
+    assert (paper["channel"], paper["counts"], online_cast["counts"]) == ("paper", False, True)
+    assert paper["made_at"] < online_cast["made_at"] < paper["entered_at"]
+    (listed,) = client.get(
+        f"/api/v1/votes/{case.vote.id}/paper-ballots", headers=case.as_committee
+    ).json
+    assert listed["signed_at"] < listed["entered_at"] and listed["counts"] is False
+
+
+def test_in_the_counting_period_a_ballot_signed_in_time_is_entered_and_counted(client, case):
+    """After the closing time and before 公示: a paper ballot signed a microsecond before the
+    closing time counts, and the result stored at closing is recomputed."""
+    close(case)
+    committee_tally = client.get(f"/api/v1/votes/{case.vote.id}/tally", headers=case.as_committee)
+    assert committee_tally.json["status"] == "closed" and committee_tally.json["p_cnt"] == 0
+    response = enter(client, case, signed_at=case.vote.closes_at - timedelta(microseconds=1))
+    assert response.status_code == 201, response.json
+    _db.session.expire_all()
+    assert (case.vote.result["p_cnt"], case.vote.result["y_cnt"]) == (1, 1)
+    assert record.verify(case.vote.id).ok
+
+
+@pytest.mark.parametrize(
+    ("signed", "code", "message"),
+    [
+        (lambda vote: vote.closes_at, "signed_after_closing", "截止"),
+        (lambda vote: utcnow() + timedelta(hours=1), "signed_in_future", "晚于现在"),
+        (lambda vote: vote.opens_at - timedelta(microseconds=1), "signed_before_opening", "早于"),
+    ],
+)
+def test_a_ballot_signed_outside_the_vote_is_refused(client, case, signed, code, message):
+    close(case)
+    response = enter(client, case, signed_at=signed(case.vote))
+    assert (response.status_code, response.json["code"]) == (422, code), response.json
+    assert message in response.json["message"] and "signed_at" in response.json["errors"]
+    assert written() == (0, 0)
+
+
+def test_a_ballot_without_its_signing_time_is_refused(client, case):
+    response = enter(client, case, signed_at=None)
+    assert (response.status_code, response.json["code"]) == (422, "validation_error")
+    assert "签署" in str(response.json["errors"]["signed_at"])
+    assert written() == (0, 0)
+
+
+def test_after_publication_paper_ballots_wait_for_an_upheld_objection(client, case):
+    close(case)
+    published = client.post(f"/api/v1/votes/{case.vote.id}/publish", headers=case.as_committee)
+    assert published.status_code == 200, published.json
+    response = enter(client, case, signed_at=case.vote.closes_at - timedelta(hours=1))
+    assert (response.status_code, response.json["code"]) == (409, "counting_over")
+    assert "异议" in response.json["message"]
     assert written() == (0, 0)

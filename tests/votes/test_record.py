@@ -314,6 +314,8 @@ def test_receipt_pending_then_sealed(client, vote):
         "entry": None,
         "replaced": False,
         "counted": True,
+        "voided": False,
+        "void_reason": None,
         "head": head,
     }
     record.seal_pending(vote.id)
@@ -354,6 +356,8 @@ def test_receipt_page_says_nothing_about_who_or_how(client, vote, sample_compoun
             "entry",
             "replaced",
             "counted",
+            "voided",
+            "void_reason",
             "head",
         }
         for leak in ("agree", "abstain", "online", "person", "owner", "account", "栋"):

@@ -92,11 +92,17 @@ def test_publish_objections_and_finalize(client, vote, committee):
     assert first.json["summary"] == "2栋2单元102 称未收到通知"
     assert first.json["resolved_at"] is None
     resolve = f"/objections/{first.json['id']}/resolve"
-    resolved = post(client, resolve, committee, resolution="已核实：通知已于开票前张贴")
+    resolved = post(
+        client, resolve, committee, verdict="not_upheld", resolution="已核实：通知已于开票前张贴"
+    )
     assert resolved.status_code == 200, resolved.json
     assert resolved.json["resolution"] == "已核实：通知已于开票前张贴"
     assert resolved.json["resolved_at"] is not None
-    refused(post(client, resolve, committee, resolution="再次处理"), 409, "objection_resolved")
+    refused(
+        post(client, resolve, committee, verdict="not_upheld", resolution="再次处理"),
+        409,
+        "objection_resolved",
+    )
 
     second = post(client, f"{v}/objections", committee, summary="对面积有异议")
     listed = client.get(f"/api/v1{v}/objections", headers=committee)
@@ -108,7 +114,11 @@ def test_publish_objections_and_finalize(client, vote, committee):
     )
     refused(post(client, f"{v}/finalize", committee), 409, "objections_unresolved")
     post(
-        client, f"/objections/{second.json['id']}/resolve", committee, resolution="面积以登记簿为准"
+        client,
+        f"/objections/{second.json['id']}/resolve",
+        committee,
+        verdict="not_upheld",
+        resolution="面积以登记簿为准",
     )
     final = post(client, f"{v}/finalize", committee)
     assert final.status_code == 200, final.json
@@ -143,11 +153,17 @@ def test_only_the_compound_committee_acts(
     post(client, f"/votes/{vote.id}/publish", committee)
     objection = post(client, f"/votes/{vote.id}/objections", committee, summary="异议").json
     resolve = f"/objections/{objection['id']}/resolve"
-    refused(post(client, resolve, community, resolution="x"), 403, "committee_only")
+    refused(
+        post(client, resolve, community, verdict="not_upheld", resolution="x"),
+        403,
+        "committee_only",
+    )
     # A resident and a neighbouring compound's committee do not even see the objection.
     neighbour = sign_in(make_staff(Role.COMPOUND, make_compound().id))
     for caller in (resident, neighbour):
-        refused(post(client, resolve, caller, resolution="x"), 404, "not_found")
+        refused(
+            post(client, resolve, caller, verdict="not_upheld", resolution="x"), 404, "not_found"
+        )
     refused(client.get(f"/api/v1/votes/{vote.id}/objections", headers=resident), 403, "staff_only")
 
 
@@ -184,7 +200,11 @@ def test_public_notice_shows_aggregates_and_no_personal_data(client, vote, commi
     assert (result["p_cnt"], result["y_cnt"], result["y_area"]) == (13, 12, "907.18")
     assert result["participation"]["count"]["percent"] == "59.09"
     assert (result["quorum_met"], result["passed"]) == (False, False)
-    assert notice["objections"] == {"received": 1, "resolved": 0}
+    assert (notice["objections"]["received"], notice["objections"]["resolved"]) == (1, 0)
+    (item,) = notice["objections"]["items"]
+    assert item["filer"] == "书面异议（工作人员登记）"
+    assert (item["verdict"], item["answer"]) == (None, None)
+    assert notice["corrections"] == []
     assert notice["objection_until"] and notice["published_at"]
 
     text = json.dumps(notice, ensure_ascii=False)
@@ -192,7 +212,8 @@ def test_public_notice_shows_aggregates_and_no_personal_data(client, vote, commi
     assert len(personal) > 80
     leaked = sorted(item for item in personal if item in text)
     assert leaked == []
-    assert "*" not in text and "buildings" not in result and "receipt" not in text
+    assert "buildings" not in result and "receipt" not in text
+    assert item["summary"] == "徐** 190******83 有异议"  # the objection as written, masked
 
 
 def test_public_notice_of_an_unknown_vote_is_404(client):
