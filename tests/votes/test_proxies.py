@@ -28,6 +28,7 @@ from participation.roster.models import (
     Ownership,
     Street,
 )
+from participation.votes import record
 from participation.votes.casting import cast_as_owner
 from participation.votes.models import (
     Ballot,
@@ -420,3 +421,47 @@ def _race_vote(persons: int):
     _db.session.flush()
     open_vote(vote)
     return vote, staff, [a.id for a in accounts]
+
+
+@pytest.mark.parametrize(
+    ("rule", "counting"),
+    [("latest", ("disagree", "proxy")), ("owner_prevails", ("agree", "online"))],
+)
+def test_the_compounds_rules_say_whether_the_owners_own_ballot_prevails(
+    client, case, make_vote, rule, counting
+):
+    """议事规则: by default the latest ballot made counts, the proxy's included; a compound may
+    let the owner's own ballot prevail over a proxy's, cast earlier or later. Set on the
+    compound, frozen into the vote at opening, shown in its rule, replayed by verify."""
+    compound_url = f"/api/v1/compounds/{case.compound.id}"
+    patched = client.patch(compound_url, json={"proxy_rule": rule}, headers=case.as_committee)
+    assert (patched.status_code, patched.json["proxy_rule"]) == (200, rule), patched.json
+    case.vote = make_vote(case.compound, buildings=("2",), open=True)
+    proxy_id = confirmed(client, case)
+
+    assert cast(client, case, proxy_id, "abstain").status_code == 201  # no own ballot yet
+    person_id = cast_as_owner(case.vote.id, case.owner.id, Choice.AGREE).person_id
+    assert cast(client, case, proxy_id, "disagree").status_code == 201  # the latest made
+    ballot = _db.session.get(Ballot, (case.vote.id, person_id))
+    assert (ballot.choice.value, ballot.channel.value) == counting
+    assert record.verify(case.vote.id).ok, record.verify(case.vote.id).problems
+
+    shown = client.get(f"/api/v1/votes/{case.vote.id}", headers=case.as_owner).json
+    assert shown["proxy_rule"] == rule
+    assert ("本人" in shown["precedence"]) is (rule == "owner_prevails")
+    # A change of the rules later does not change an opened vote.
+    client.patch(
+        f"/api/v1/compounds/{case.compound.id}", json={"proxy_rule": "latest"},
+        headers=case.as_committee,
+    )  # fmt: skip
+    _db.session.refresh(case.vote)
+    assert case.vote.proxy_rule.value == rule
+
+
+def test_an_unknown_proxy_rule_is_refused(client, case):
+    response = client.patch(
+        f"/api/v1/compounds/{case.compound.id}", json={"proxy_rule": "owner"},
+        headers=case.as_committee,
+    )  # fmt: skip
+    assert (response.status_code, response.json["code"]) == (422, "validation_error")
+    assert "owner_prevails" in str(response.json["errors"])
