@@ -973,27 +973,15 @@ def _plan_accounts(
     Two reads at most besides the roster: the accounts of the phones concerned (one query a
     thousand phones) and, only when a link by phone is to go, the compound's approved claims.
     """
-    final: dict[str, OwnerEntry] = {}
-    dwellings_after: dict[str, set[int]] = {}  # ID hash → stored dwellings owned after
-    for entry in entries:
-        stored = roster.dwellings.get(entry.key)
-        for owner in entry.owners:
-            final.setdefault(owner.id_hash, owner)
-            if stored is not None:
-                dwellings_after.setdefault(owner.id_hash, set()).add(stored.id)
-    in_file = {entry.key for entry in entries}
-    for key, stored in roster.dwellings.items():
-        if key not in in_file:
-            for owner_id in roster.ownerships.get(stored.id, {}):
-                owner = roster.owners_by_id[owner_id]
-                dwellings_after.setdefault(owner.id_hash, set()).add(stored.id)
-
+    final = {owner.id_hash: owner for entry in entries for owner in entry.owners}
+    dwellings_after = _dwellings_after(entries, roster)
     by_phone: list[tuple[_StoredOwner, str]] = []  # (owner, reason) whose link may go
     for owner in roster.owners.values():
+        if owner.account_id is None:
+            continue
         entry = final.get(owner.id_hash)
         removed = entry is None and owner.id_hash not in dwellings_after
-        phone_changed = entry is not None and entry.phone != owner.phone
-        if owner.account_id is None or not (removed or phone_changed):
+        if not (removed or (entry is not None and entry.phone != owner.phone)):
             continue
         if owner.account_phone != owner.phone:
             _account_link(plan, "kept", owner.name, owner.account_phone, KEPT_NOT_BY_PHONE)
@@ -1023,6 +1011,27 @@ def _plan_accounts(
         if phone in accounts:
             plan.links[id_hash] = accounts[phone]
             _account_link(plan, "linked", final[id_hash].name, phone, LINKED)
+
+
+def _dwellings_after(entries: list[DwellingEntry], roster: _Roster) -> dict[str, set[int]]:
+    """The stored dwellings each linked owner owns after the import, by ID hash (dwellings
+    the file creates have no claim and are left out)."""
+    linked = {o.id_hash for o in roster.owners.values() if o.account_id is not None}
+    after: dict[str, set[int]] = {}
+    if not linked:
+        return after
+    for entry in entries:
+        stored = roster.dwellings.get(entry.key)
+        for owner in entry.owners:
+            if stored is not None and owner.id_hash in linked:
+                after.setdefault(owner.id_hash, set()).add(stored.id)
+    in_file = {entry.key for entry in entries}
+    for key, stored in roster.dwellings.items():
+        if key not in in_file:
+            for owner_id in roster.ownerships.get(stored.id, {}):
+                owner = roster.owners_by_id[owner_id]
+                after.setdefault(owner.id_hash, set()).add(stored.id)
+    return after
 
 
 def _claim_backed(
