@@ -32,6 +32,7 @@ from pathlib import PurePath
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import aliased
 
 from participation.auth.models import Account, ClaimKind, ClaimStatus, DwellingClaim
 from participation.common.errors import ApiError
@@ -685,6 +686,7 @@ class _StoredOwner:
     id_last4: str
     account_id: int | None
     account_phone: str | None  # the linked account's phone
+    phone_account_id: int | None  # the account whose phone is the owner's, linked or not
 
 
 @dataclass
@@ -706,6 +708,7 @@ def _lock_compound(compound_id: int) -> None:
 
 
 def _load_roster(compound_id: int) -> _Roster:
+    same_phone = aliased(Account)
     buildings = db.session.execute(
         select(Building.number, Building.id).where(Building.compound_id == compound_id)
     )
@@ -728,9 +731,10 @@ def _load_roster(compound_id: int) -> _Roster:
         for row in db.session.execute(
             select(
                 Owner.id, Owner.id_hash, Owner.name, Owner.phone, Owner.id_last4,
-                Owner.account_id, Account.phone,
+                Owner.account_id, Account.phone, same_phone.id,
             )
             .outerjoin(Account, Owner.account_id == Account.id)
+            .outerjoin(same_phone, Owner.phone == same_phone.phone)
             .where(Owner.compound_id == compound_id)
         )
     ]
@@ -970,8 +974,9 @@ def _plan_accounts(
       has another phone, which only a claim's approval makes: staff decided it, the file cannot
       tell whether it still holds, so the committee is asked to check it.
 
-    Two reads at most besides the roster: the accounts of the phones concerned (one query a
-    thousand phones) and, only when a link by phone is to go, the compound's approved claims.
+    Two reads at most besides the roster (which brings the accounts of stored phones): the
+    accounts of new phones (one query a thousand phones) and, only when a link by phone is to
+    go, the compound's approved claims.
     """
     final = {owner.id_hash: owner for entry in entries for owner in entry.owners}
     dwellings_after = _dwellings_after(entries, roster)
@@ -1006,10 +1011,17 @@ def _plan_accounts(
             or id_hash in unlinked
         )
     }
-    accounts = _accounts_by_phone(set(wanting.values()))
+    # Stored owners keeping their phone came with its account; only other phones are read.
+    known = {
+        h: roster.owners[h].phone_account_id
+        for h, phone in wanting.items()
+        if h in roster.owners and roster.owners[h].phone == phone
+    }
+    accounts = _accounts_by_phone({p for h, p in wanting.items() if h not in known})
     for id_hash, phone in wanting.items():
-        if phone in accounts:
-            plan.links[id_hash] = accounts[phone]
+        account_id = known[id_hash] if id_hash in known else accounts.get(phone)
+        if account_id is not None:
+            plan.links[id_hash] = account_id
             _account_link(plan, "linked", final[id_hash].name, phone, LINKED)
 
 
