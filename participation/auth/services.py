@@ -101,7 +101,8 @@ def issue_code(phone: str, address: str) -> str:
 
 def sign_in_with_code(phone: str, code: str) -> Account:
     """Use up the code and return the phone's account, created on first sign-in. Roster owners
-    with this phone and no account yet are linked to it, in every compound."""
+    with this phone and no account yet are linked to it, in every compound — those who still
+    own a dwelling: an owner a roster import removed (and unlinked) stays unlinked."""
     now = utcnow()
     _use_code(phone_hash(phone), code, now)
     # The code is single use, so two sign-ins of one phone cannot both get this far.
@@ -113,7 +114,7 @@ def sign_in_with_code(phone: str, code: str) -> Account:
     db.session.flush()
     db.session.execute(
         update(Owner)
-        .where(Owner.phone == phone, Owner.account_id.is_(None))
+        .where(Owner.phone == phone, Owner.account_id.is_(None), Owner.ownerships.any())
         .values(account_id=account.id)
     )
     return account

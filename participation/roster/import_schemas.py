@@ -12,7 +12,8 @@ from participation.roster.models import ImportStatus
 
 
 class RosterUploadSchema(Schema):
-    """``multipart/form-data``: the file and the optional field ``dry_run``."""
+    """``multipart/form-data``: the file and the optional fields ``dry_run``,
+    ``confirm_area_downgrade`` and ``area_downgrade_reason``."""
 
     file = Upload(
         required=True,
@@ -22,6 +23,31 @@ class RosterUploadSchema(Schema):
         load_default=False,
         metadata={"description": "true：只检查并给出将要发生的变化，不写入名册"},
     )
+    confirm_area_downgrade = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true：确认以较低优先的面积来源替换系统中的面积（登记 > 实测 > 合同）；"
+            "不确认时这些行被拒绝。须同时填写 area_downgrade_reason"
+        },
+    )
+    area_downgrade_reason = ma.fields.String(
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "确认降级的理由，保存在导入报告中"},
+    )
+
+    @ma.validates_schema
+    def _reason_with_confirmation(self, data, **kwargs):
+        if data["confirm_area_downgrade"] and not data.get("area_downgrade_reason", "").strip():
+            raise ma.ValidationError(
+                "确认以较低优先的面积来源替换时，须填写理由", "area_downgrade_reason"
+            )
+
+    @ma.post_load
+    def _downgrade_reason(self, data, **kwargs):
+        """The reason when confirmed, else None (a reason alone confirms nothing)."""
+        reason = data.pop("area_downgrade_reason", "").strip()
+        confirmed = data.pop("confirm_area_downgrade")
+        return {**data, "area_downgrade_reason": reason if confirmed else None}
 
     @ma.pre_load
     def _with_form_fields(self, data, **kwargs):
@@ -58,6 +84,27 @@ class ImportSummarySchema(Schema):
     dwellings_not_in_file = Integer()
     owners_created = Integer()
     owners_updated = Integer()
+    areas_downgraded = Integer(metadata={"description": "经确认以较低优先来源替换面积的户数"})
+    accounts_linked = Integer(metadata={"description": "导入后关联到业主的居民账号数"})
+    accounts_unlinked = Integer(metadata={"description": "导入后解除关联的居民账号数"})
+
+
+class AreaDowngradeSchema(Schema):
+    dwelling = ma.fields.String(metadata={"example": "1栋1单元101"})
+    before = ma.fields.String(metadata={"example": "登记 89.50 ㎡"})
+    after = ma.fields.String(metadata={"example": "合同 92.00 ㎡"})
+
+
+class AccountLinkSchema(Schema):
+    action = ma.fields.String(
+        metadata={
+            "description": "linked：已关联；unlinked：已解除关联；kept：保留（经认领审核的关联）",
+            "enum": ["linked", "unlinked", "kept"],
+        }
+    )
+    owner = ma.fields.String(metadata={"description": "姓名（已脱敏）", "example": "张*"})
+    phone = ma.fields.String(metadata={"description": "手机号（已脱敏）", "example": "138****0001"})
+    reason = ma.fields.String()
 
 
 class ImportReportSchema(Schema):
@@ -76,6 +123,17 @@ class ImportReportSchema(Schema):
         ma.fields.String(),
         metadata={"description": "系统中有而文件中没有的户：原样保留，未删除"},
     )
+    area_downgrade_reason = ma.fields.String(
+        allow_none=True, metadata={"description": "委员会确认面积来源降级的理由"}
+    )
+    area_downgrades = ma.fields.List(
+        ma.fields.Nested(AreaDowngradeSchema),
+        metadata={"description": "经确认以较低优先来源替换面积的户：原来源及面积 → 新来源及面积"},
+    )
+    account_links = ma.fields.List(
+        ma.fields.Nested(AccountLinkSchema),
+        metadata={"description": "居民账号随名册关联、解除关联或保留的情况"},
+    )
 
 
 class RosterImportSchema(Schema):
@@ -83,6 +141,7 @@ class RosterImportSchema(Schema):
     compound_id = Integer()
     filename = ma.fields.String()
     dry_run = ma.fields.Boolean()
+    area_downgrade_reason = ma.fields.String(allow_none=True)
     status = ma.fields.Enum(
         ImportStatus,
         by_value=True,

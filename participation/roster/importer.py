@@ -5,8 +5,12 @@ with the compound's roster and apply the differences in one transaction.
    sheet of an XLSX workbook); a file that is not one of those is an :class:`ApiError`.
 2. :func:`check_rows` collects every problem of every row, with the line and column the
    committee sees in the file. One problem and nothing is written.
-3. :func:`_plan` compares the rows with the roster, loaded once into dicts.
-4. :func:`_write` applies the plan with bulk inserts and updates; it flushes, never commits.
+3. :func:`_area_problems` refuses rows that would replace a stored area by one of a lower
+   source (登记 > 实测 > 合同), unless the committee confirmed it with a reason; they are row
+   problems like the others.
+4. :func:`_plan` compares the rows with the roster, loaded once into dicts, and works out which
+   resident accounts follow the roster's owners (:func:`_plan_accounts`).
+5. :func:`_write` applies the plan with bulk inserts and updates; it flushes, never commits.
 
 Full ID numbers live only in memory while a file is checked: owners are matched by the keyed
 hash of the ID number and keep its last four characters; reports and logs carry no ID
@@ -27,8 +31,10 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import aliased
 
+from participation.auth.models import Account, ClaimKind, ClaimStatus, DwellingClaim
 from participation.common.errors import ApiError
 from participation.common.privacy import id_number_hash, mask_name, mask_phone
 from participation.common.schemas import TWO_PLACES
@@ -102,13 +108,19 @@ def import_roster_file(
     content: bytes,
     dry_run: bool = False,
     created_by_id: int | None = None,
+    area_downgrade_reason: str | None = None,
 ) -> RosterImport:
     """Create the import's row and run the import here and now. Flushes; the caller commits.
 
     Raises :class:`ApiError` (415/422) when ``content`` is not a readable CSV or XLSX file;
-    problems in the rows make the import ``rejected`` instead.
+    problems in the rows make the import ``rejected`` instead. ``area_downgrade_reason``:
+    the committee confirmed, for this reason, that areas may be replaced by ones of a lower
+    source.
     """
-    roster_import = new_import(compound_id, filename, b"", dry_run, created_by_id)
+    roster_import = new_import(
+        compound_id, filename, b"", dry_run, created_by_id,
+        area_downgrade_reason=area_downgrade_reason,
+    )
     run_import(roster_import, content)
     return roster_import
 
@@ -120,6 +132,7 @@ def new_import(
     dry_run: bool,
     created_by_id: int | None,
     rows_total: int = 0,
+    area_downgrade_reason: str | None = None,
 ) -> RosterImport:
     """A queued import. ``content`` is kept only until the import finishes."""
     roster_import = RosterImport(
@@ -127,6 +140,7 @@ def new_import(
         filename=PurePath(filename or "roster").name[:200],
         content=content,
         dry_run=dry_run,
+        area_downgrade_reason=area_downgrade_reason,
         status=ImportStatus.QUEUED,
         rows_total=rows_total,
         created_by_id=created_by_id,
@@ -148,15 +162,20 @@ def run_import(
     table = read_table(roster_import.filename, content)
     roster_import.rows_total = len(table.rows)
     entries, problems = check_rows(table, on_progress)
+    compound_id = roster_import.compound_id
+    reason = roster_import.area_downgrade_reason
+    writing = not (roster_import.dry_run or problems)
+    if writing:
+        _lock_compound(compound_id)
+    roster = _load_roster(compound_id) if entries else None
+    if roster is not None and reason is None:
+        # Sorted by line with the others (a row has either kind, never both).
+        problems = sorted(problems + _area_problems(entries, roster), key=lambda p: p.line)
     if problems:
         _finish(roster_import, ImportStatus.REJECTED, _rejection(problems, roster_import.dry_run))
         return
-    compound_id = roster_import.compound_id
-    if not roster_import.dry_run:
-        _lock_compound(compound_id)
-    roster = _load_roster(compound_id)
-    plan = _plan(entries, roster)
-    if not roster_import.dry_run:
+    plan = _plan(entries, roster, compound_id, reason)
+    if writing:
         _write(plan, roster, compound_id)
     _finish(roster_import, ImportStatus.DONE, plan.report(roster_import.dry_run))
 
@@ -289,6 +308,7 @@ class OwnerEntry:
 
 @dataclass(frozen=True, slots=True)
 class DwellingEntry:
+    line: int  # as the committee sees it in the file
     building: str
     entrance: str
     room: str
@@ -322,8 +342,8 @@ class _Invalid(ValueError):
 def check_rows(
     table: Table, on_progress: Progress | None = None
 ) -> tuple[list[DwellingEntry], list[Problem]]:
-    """Every row checked and every problem collected; the rows as entries when there is no
-    problem at all."""
+    """Every row checked and every problem collected; the rows without a problem as entries
+    (they are checked against the roster too, so that a refused file lists every problem)."""
     columns, problems = _columns(table)
     if problems:
         return [], problems
@@ -334,7 +354,7 @@ def check_rows(
             on_progress(done)
     if on_progress:
         on_progress(len(table.rows))
-    return ([] if checker.problems else checker.entries), checker.problems
+    return checker.entries, checker.problems
 
 
 def _column_name(cell: str) -> str:
@@ -406,7 +426,8 @@ class _Checker:
         if len(self.problems) == before:
             self.entries.append(
                 DwellingEntry(
-                    building, entrance, room, floor, area, area_source, status, use, owners
+                    self.line, building, entrance, room, floor, area, area_source, status, use,
+                    owners,
                 )
             )
 
@@ -662,6 +683,10 @@ class _StoredOwner:
     id_hash: str
     name: str
     phone: str | None
+    id_last4: str
+    account_id: int | None
+    account_phone: str | None  # the linked account's phone
+    phone_account_id: int | None  # the account whose phone is the owner's, linked or not
 
 
 @dataclass
@@ -683,6 +708,7 @@ def _lock_compound(compound_id: int) -> None:
 
 
 def _load_roster(compound_id: int) -> _Roster:
+    same_phone = aliased(Account)
     buildings = db.session.execute(
         select(Building.number, Building.id).where(Building.compound_id == compound_id)
     )
@@ -703,9 +729,13 @@ def _load_roster(compound_id: int) -> _Roster:
     owners = [
         _StoredOwner(*row)
         for row in db.session.execute(
-            select(Owner.id, Owner.id_hash, Owner.name, Owner.phone).where(
-                Owner.compound_id == compound_id
+            select(
+                Owner.id, Owner.id_hash, Owner.name, Owner.phone, Owner.id_last4,
+                Owner.account_id, Account.phone, same_phone.id,
             )
+            .outerjoin(Account, Owner.account_id == Account.id)
+            .outerjoin(same_phone, Owner.phone == same_phone.phone)
+            .where(Owner.compound_id == compound_id)
         )
     ]
     ownerships = db.session.execute(
@@ -745,6 +775,11 @@ class _Plan:
     changes: list[dict] = field(default_factory=list)
     owner_changes: list[dict] = field(default_factory=list)
     not_in_file: list[str] = field(default_factory=list)
+    area_downgrade_reason: str | None = None
+    area_downgrades: list[dict] = field(default_factory=list)
+    links: dict[str, int] = field(default_factory=dict)  # owner's ID hash → account id
+    unlinks: dict[int, int] = field(default_factory=dict)  # owner id → account id
+    account_links: list[dict] = field(default_factory=list)
 
     def report(self, dry_run: bool) -> dict:
         summary = {
@@ -755,19 +790,32 @@ class _Plan:
             "dwellings_not_in_file": len(self.not_in_file),
             "owners_created": len(self.new_owners),
             "owners_updated": len(self.changed_owners),
+            "areas_downgraded": len(self.area_downgrades),
+            "accounts_linked": len(self.links),
+            "accounts_unlinked": len(self.unlinks),
         }
         return _report(
             dry_run,
-            _summary_message(summary, dry_run),
+            _summary_message(summary, dry_run, self.area_downgrade_reason),
             summary=summary,
             changes=self.changes,
             owner_changes=self.owner_changes,
             not_in_file=self.not_in_file,
+            area_downgrade_reason=self.area_downgrade_reason,
+            area_downgrades=self.area_downgrades,
+            account_links=self.account_links,
         )
 
 
-def _plan(entries: list[DwellingEntry], roster: _Roster) -> _Plan:
-    plan = _Plan(rows=len(entries))
+def _plan(
+    entries: list[DwellingEntry],
+    roster: _Roster,
+    compound_id: int,
+    area_downgrade_reason: str | None = None,
+) -> _Plan:
+    """What the file changes. Area downgrades are in it only when confirmed (``reason``):
+    unconfirmed ones were refused before, by :func:`_area_problems`."""
+    plan = _Plan(rows=len(entries), area_downgrade_reason=area_downgrade_reason)
     _plan_owners(plan, entries, roster)
     for entry in entries:
         stored = roster.dwellings.get(entry.key)
@@ -775,6 +823,14 @@ def _plan(entries: list[DwellingEntry], roster: _Roster) -> _Plan:
             plan.new_dwellings.append(entry)
             plan.ownerships_added += [(entry.key, owner.id_hash) for owner in entry.owners]
             continue
+        if _area_downgrade(stored, entry):
+            plan.area_downgrades.append(
+                {
+                    "dwelling": stored.label,
+                    "before": _area_text(stored.area_source, stored.area),
+                    "after": _area_text(entry.area_source, entry.area),
+                }
+            )
         changes = _dwelling_changes(stored, entry) + _plan_ownerships(plan, stored, entry, roster)
         if changes:
             plan.changed_dwellings.append((stored.id, entry))
@@ -785,7 +841,43 @@ def _plan(entries: list[DwellingEntry], roster: _Roster) -> _Plan:
     plan.not_in_file = sorted(
         stored.label for key, stored in roster.dwellings.items() if key not in in_file
     )
+    _plan_accounts(plan, entries, roster, compound_id)
     return plan
+
+
+# Area sources: 登记 > 实测 > 合同 (最高人民法院关于审理建筑物区分所有权纠纷案件适用法律若干问题的
+# 解释, Art. 8: the register first, then the survey, then the contract).
+AREA_PRECEDENCE = {AreaSource.REGISTRY: 3, AreaSource.SURVEYED: 2, AreaSource.CONTRACT: 1}
+
+
+def _area_downgrade(stored: _StoredDwelling, entry: DwellingEntry) -> bool:
+    """Whether the row would replace the stored area by one of a lower source."""
+    return AREA_PRECEDENCE[entry.area_source] < AREA_PRECEDENCE[stored.area_source]
+
+
+def _area_text(source: AreaSource, area: Decimal) -> str:
+    return f"{LABELS[source]} {area:.2f} ㎡"
+
+
+def _area_problems(entries: list[DwellingEntry], roster: _Roster) -> list[Problem]:
+    """A row that would replace a stored area by one of a lower source is refused: a lower
+    source never silently replaces a higher one. (Same source, or a higher one, is applied;
+    the committee may confirm a downgrade with a reason, and then there is no problem.)"""
+    problems = []
+    for entry in entries:
+        stored = roster.dwellings.get(entry.key)
+        if stored is not None and _area_downgrade(stored, entry):
+            problems.append(
+                Problem(
+                    entry.line,
+                    AREA_SOURCE,
+                    f"{stored.label} 系统中的面积为{_area_text(stored.area_source, stored.area)}，"
+                    f"文件中为{_area_text(entry.area_source, entry.area)}：面积以登记为先，"
+                    "其次实测，再次合同（最高人民法院建筑物区分所有权司法解释第八条），"
+                    "不能以较低的来源替换较高的来源；确需替换的，请确认降级并填写理由后重新导入",
+                )
+            )
+    return problems
 
 
 def _plan_owners(plan: _Plan, entries: list[DwellingEntry], roster: _Roster) -> None:
@@ -852,6 +944,168 @@ def _owner_changes(stored: _StoredOwner, owner: OwnerEntry) -> list[str]:
     return changes
 
 
+# Accounts follow the roster ----------------------------------------------------------------
+
+# How the link of an owner to a resident account came about is not stored; it is told from
+# the account's phone: sign-in links the owners whose phone is the account's, and a claim's
+# approval links an account whatever its phone.
+LINKED = "该手机号已登录过本系统，现为名册中的业主，已关联"
+UNLINKED_REMOVED = "已不再是名册中的业主，解除按手机号的关联"
+UNLINKED_PHONE = "名册中的手机号已更改，解除按原手机号的关联"
+KEPT_CLAIM = "经审核通过的房屋认领关联，认领仍然有效，予以保留"
+KEPT_NOT_BY_PHONE = "该关联由房屋认领审核建立，导入不作改动，请核实"
+
+
+def _plan_accounts(
+    plan: _Plan, entries: list[DwellingEntry], roster: _Roster, compound_id: int
+) -> None:
+    """Which resident accounts the import links to owners and unlinks from them, so that the
+    next request (votes and surveys find a resident's compounds through ``Owner.account_id``,
+    read afresh on every request: nothing is cached) sees the roster as imported.
+
+    - An owner of the file without an account, whose phone is an account's, is linked to it
+      at once, as if that phone signed in again (new owners, a changed phone, and owners an
+      earlier import left unlinked).
+    - An owner the import removes (no dwelling left) or whose phone it changes is unlinked
+      from the account linked by the old phone: the account's phone is the owner's stored one.
+    - Conservatively kept, and said so in the report: a link by phone that an approved owner
+      claim of the same account still backs (the owner still owns the claimed dwelling, under
+      the claimed name and ID digits — what the approval checked), and any link whose account
+      has another phone, which only a claim's approval makes: staff decided it, the file cannot
+      tell whether it still holds, so the committee is asked to check it.
+
+    Two reads at most besides the roster (which brings the accounts of stored phones): the
+    accounts of new phones (one query a thousand phones) and, only when a link by phone is to
+    go, the compound's approved claims.
+    """
+    final = {owner.id_hash: owner for entry in entries for owner in entry.owners}
+    dwellings_after = _dwellings_after(entries, roster)
+    by_phone: list[tuple[_StoredOwner, str]] = []  # (owner, reason) whose link may go
+    for owner in roster.owners.values():
+        if owner.account_id is None:
+            continue
+        entry = final.get(owner.id_hash)
+        removed = entry is None and owner.id_hash not in dwellings_after
+        if not (removed or (entry is not None and entry.phone != owner.phone)):
+            continue
+        if owner.account_phone != owner.phone:
+            _account_link(plan, "kept", owner.name, owner.account_phone, KEPT_NOT_BY_PHONE)
+        else:
+            by_phone.append((owner, UNLINKED_REMOVED if removed else UNLINKED_PHONE))
+    backed = _claim_backed(by_phone, final, dwellings_after, compound_id)
+    for owner, reason in by_phone:
+        if owner.id in backed:
+            _account_link(plan, "kept", owner.name, owner.account_phone, KEPT_CLAIM)
+        else:
+            plan.unlinks[owner.id] = owner.account_id
+            _account_link(plan, "unlinked", owner.name, owner.account_phone, reason)
+
+    unlinked = {owner.id_hash for owner, _ in by_phone if owner.id in plan.unlinks}
+    wanting = {
+        id_hash: owner.phone
+        for id_hash, owner in final.items()
+        if owner.phone is not None
+        and (
+            id_hash not in roster.owners
+            or roster.owners[id_hash].account_id is None
+            or id_hash in unlinked
+        )
+    }
+    # Stored owners keeping their phone came with its account; only other phones are read.
+    known = {
+        h: roster.owners[h].phone_account_id
+        for h, phone in wanting.items()
+        if h in roster.owners and roster.owners[h].phone == phone
+    }
+    accounts = _accounts_by_phone({p for h, p in wanting.items() if h not in known})
+    for id_hash, phone in wanting.items():
+        account_id = known[id_hash] if id_hash in known else accounts.get(phone)
+        if account_id is not None:
+            plan.links[id_hash] = account_id
+            _account_link(plan, "linked", final[id_hash].name, phone, LINKED)
+
+
+def _dwellings_after(entries: list[DwellingEntry], roster: _Roster) -> dict[str, set[int]]:
+    """The stored dwellings each linked owner owns after the import, by ID hash (dwellings
+    the file creates have no claim and are left out)."""
+    linked = {o.id_hash for o in roster.owners.values() if o.account_id is not None}
+    after: dict[str, set[int]] = {}
+    if not linked:
+        return after
+    for entry in entries:
+        stored = roster.dwellings.get(entry.key)
+        for owner in entry.owners:
+            if stored is not None and owner.id_hash in linked:
+                after.setdefault(owner.id_hash, set()).add(stored.id)
+    in_file = {entry.key for entry in entries}
+    for key, stored in roster.dwellings.items():
+        if key not in in_file:
+            for owner_id in roster.ownerships.get(stored.id, {}):
+                owner = roster.owners_by_id[owner_id]
+                after.setdefault(owner.id_hash, set()).add(stored.id)
+    return after
+
+
+def _claim_backed(
+    owners: list[tuple[_StoredOwner, str]],
+    final: dict[str, OwnerEntry],
+    dwellings_after: dict[str, set[int]],
+    compound_id: int,
+) -> set[int]:
+    """Ids of ``owners`` whose account has an approved owner claim that still holds: for a
+    dwelling the owner owns after the import, with the owner's name and ID digits."""
+    if not owners:
+        return set()
+    claims = {
+        (account_id, dwelling_id, name, (id_last4 or "").upper())
+        for account_id, dwelling_id, name, id_last4 in db.session.execute(
+            select(
+                DwellingClaim.account_id, DwellingClaim.dwelling_id, DwellingClaim.name,
+                DwellingClaim.id_last4,
+            ).where(
+                DwellingClaim.compound_id == compound_id,
+                DwellingClaim.kind == ClaimKind.OWNER,
+                DwellingClaim.status == ClaimStatus.APPROVED,
+            )
+        )
+    }
+    backed = set()
+    for owner, _ in owners:
+        name = final[owner.id_hash].name if owner.id_hash in final else owner.name
+        if any(
+            (owner.account_id, dwelling_id, name, owner.id_last4.upper()) in claims
+            for dwelling_id in dwellings_after.get(owner.id_hash, ())
+        ):
+            backed.add(owner.id)
+    return backed
+
+
+def _accounts_by_phone(phones: set[str]) -> dict[str, int]:
+    """Account ids by phone, for the phones that have one (a query per thousand phones)."""
+    found: dict[str, int] = {}
+    ordered = sorted(phones)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        found |= {
+            phone: id_
+            for id_, phone in db.session.execute(
+                select(Account.id, Account.phone).where(Account.phone.in_(chunk))
+            )
+        }
+    return found
+
+
+def _account_link(plan: _Plan, action: str, name: str, phone: str | None, reason: str) -> None:
+    plan.account_links.append(
+        {
+            "action": action,
+            "owner": mask_name(name),
+            "phone": _masked_phone(phone),
+            "reason": reason,
+        }
+    )
+
+
 def _masked_names(names: Iterable[str]) -> str:
     return "、".join(mask_name(name) for name in names) or "（无）"
 
@@ -872,6 +1126,9 @@ def _report(
     changes: list[dict] = (),
     owner_changes: list[dict] = (),
     not_in_file: list[str] = (),
+    area_downgrade_reason: str | None = None,
+    area_downgrades: list[dict] = (),
+    account_links: list[dict] = (),
 ) -> dict:
     """The report stored on the import; the same keys whatever the outcome."""
     return {
@@ -882,6 +1139,9 @@ def _report(
         "changes": list(changes),
         "owner_changes": list(owner_changes),
         "not_in_file": list(not_in_file),
+        "area_downgrade_reason": area_downgrade_reason,
+        "area_downgrades": list(area_downgrades),
+        "account_links": list(account_links),
     }
 
 
@@ -890,7 +1150,7 @@ def _rejection(problems: list[Problem], dry_run: bool) -> dict:
     return _report(dry_run, message, problems=problems)
 
 
-def _summary_message(summary: dict, dry_run: bool) -> str:
+def _summary_message(summary: dict, dry_run: bool, area_downgrade_reason: str | None) -> str:
     changed = (
         summary["dwellings_created"]
         + summary["dwellings_updated"]
@@ -909,6 +1169,16 @@ def _summary_message(summary: dict, dry_run: bool) -> str:
         text += (
             f"系统中另有 {summary['dwellings_not_in_file']} 户不在本文件中，"
             "已原样保留，未作改动。"
+        )
+    if summary["areas_downgraded"]:
+        text += (
+            f"经确认，{summary['areas_downgraded']} 户的面积改用较低优先的来源"
+            f"（理由：{area_downgrade_reason}）。"
+        )
+    if summary["accounts_linked"] or summary["accounts_unlinked"]:
+        text += (
+            f"业主账号：关联 {summary['accounts_linked']} 个，"
+            f"解除关联 {summary['accounts_unlinked']} 个。"
         )
     return ("试导入，未写入任何数据：" if dry_run else "导入完成：") + text
 
@@ -933,7 +1203,32 @@ def _write(plan: _Plan, roster: _Roster, compound_id: int) -> None:
     ]
     if added:
         db.session.execute(insert(Ownership), added)
+    _write_accounts(plan, owner_ids)
     db.session.expire_all()  # bulk statements bypass the objects already in the session
+
+
+_owners = Owner.__table__
+# Conditional, so that a link a sign-in or a claim made meanwhile is left alone.
+_UNLINK = (
+    update(_owners)
+    .where(_owners.c.id == bindparam("b_owner"), _owners.c.account_id == bindparam("b_account"))
+    .values(account_id=None)
+)
+_LINK = (
+    update(_owners)
+    .where(_owners.c.id == bindparam("b_owner"), _owners.c.account_id.is_(None))
+    .values(account_id=bindparam("b_account"))
+)
+
+
+def _write_accounts(plan: _Plan, owner_ids: dict[str, int]) -> None:
+    """Unlink, then link (an owner whose phone changed may go from one account to another):
+    one executemany statement each."""
+    unlinks = [{"b_owner": o, "b_account": a} for o, a in plan.unlinks.items()]
+    links = [{"b_owner": owner_ids[h], "b_account": a} for h, a in plan.links.items()]
+    for statement, rows in ((_UNLINK, unlinks), (_LINK, links)):
+        if rows:
+            db.session.execute(statement, rows)
 
 
 def _insert_ids(model, rows: list[dict], *key_columns) -> dict:

@@ -216,6 +216,9 @@ class RosterImport(db.Model):
     filename: Mapped[str] = mapped_column(String(200))
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     dry_run: Mapped[bool] = mapped_column(default=False)
+    # Set: the committee confirmed that this import may replace areas by ones of a lower
+    # source (登记 > 实测 > 合同), for this reason; None: such rows are refused.
+    area_downgrade_reason: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[ImportStatus] = mapped_column(
         str_enum(ImportStatus, "import_status"), default=ImportStatus.QUEUED
     )

@@ -366,6 +366,12 @@ class CompoundRosterImports(MethodView):
         column. Otherwise dwellings and owners are created or updated in place; dwellings
         of the compound that are not in the file are listed in the report and kept.
         With `dry_run=true` nothing is written: the report says what would change.
+        A row that would replace a stored area by one of a lower source (登记 > 实测 > 合同)
+        is a problem of that row, unless `confirm_area_downgrade=true` with an
+        `area_downgrade_reason`: then it is applied and the report lists each such dwelling
+        and keeps the reason. Resident accounts follow the roster: an owner whose phone has
+        signed in before is linked at once, a removed owner or a changed phone is unlinked
+        (the report's `account_links`).
         Files of up to `IMPORT_INLINE_MAX_ROWS` rows are imported in the request (200 or
         422); larger ones run in the background (202), or are refused with 503 while the job
         queue is unreachable.
@@ -377,13 +383,15 @@ class CompoundRosterImports(MethodView):
         if rows > current_app.config["IMPORT_INLINE_MAX_ROWS"]:
             _require_queue()  # before anything is written
             roster_import = importer.new_import(
-                compound.id, filename, content, upload["dry_run"], principal.id, rows
+                compound.id, filename, content, upload["dry_run"], principal.id, rows,
+                area_downgrade_reason=upload["area_downgrade_reason"],
             )
             db.session.commit()
             enqueue_import(roster_import)
             return roster_import, 202, {"Location": _import_url(roster_import)}
         roster_import = importer.import_roster_file(
-            compound.id, filename, content, upload["dry_run"], principal.id
+            compound.id, filename, content, upload["dry_run"], principal.id,
+            upload["area_downgrade_reason"],
         )
         db.session.commit()
         if roster_import.status is ImportStatus.REJECTED:

@@ -179,6 +179,9 @@ def test_sample_imports_cleanly(compound):
         "dwellings_not_in_file": 0,
         "owners_created": 45,
         "owners_updated": 0,
+        "areas_downgraded": 0,
+        "accounts_linked": 0,
+        "accounts_unlinked": 0,
     }
     state = roster(compound)
     assert len(state) == 48
@@ -256,6 +259,9 @@ def test_reimporting_the_same_file_changes_nothing(compound):
         "dwellings_not_in_file": 0,
         "owners_created": 0,
         "owners_updated": 0,
+        "areas_downgraded": 0,
+        "accounts_linked": 0,
+        "accounts_unlinked": 0,
     }
     assert again.report["changes"] == again.report["owner_changes"] == []
     assert "没有变化" in again.report["message"]
@@ -277,8 +283,8 @@ def test_an_edited_file_updates_in_place_and_reports_each_change(compound):
             (7, NAME): "李红梅",
             (7, PHONE): "18236671276",
             (7, ID_NUMBER): "510902197505058384",
-            (10, "面积来源"): "实测",
             (10, "楼层"): "6",
+            (14, "面积来源"): "实测",  # 合同 → 实测: a higher source replaces a lower one
         },
         drop_lines=(49,),
     )
@@ -289,17 +295,21 @@ def test_an_edited_file_updates_in_place_and_reports_each_change(compound):
     assert result.report["summary"] == {
         "rows": 47,
         "dwellings_created": 0,
-        "dwellings_updated": 4,
-        "dwellings_unchanged": 43,
+        "dwellings_updated": 5,
+        "dwellings_unchanged": 42,
         "dwellings_not_in_file": 1,
         "owners_created": 1,
         "owners_updated": 1,
+        "areas_downgraded": 0,
+        "accounts_linked": 0,
+        "accounts_unlinked": 0,
     }
     assert result.report["changes"] == [
         {"dwelling": "1栋1单元101", "changes": ["面积 68.45 → 70.00"]},
         {"dwelling": "1栋1单元102", "changes": ["业主 变更：周** → 钱**"]},
         {"dwelling": "1栋1单元302", "changes": ["业主 变更：李**、高** → 李**"]},
-        {"dwelling": "1栋1单元501", "changes": ["楼层 5 → 6", "面积来源 登记 → 实测"]},
+        {"dwelling": "1栋1单元501", "changes": ["楼层 5 → 6"]},
+        {"dwelling": "1栋2单元101", "changes": ["面积来源 合同 → 实测"]},
     ]
     assert result.report["owner_changes"] == [
         {
@@ -317,7 +327,8 @@ def test_an_edited_file_updates_in_place_and_reports_each_change(compound):
     assert state["1栋1单元102"][5] == [("钱多多", "13800001111", new_id[-4:])]
     assert state["1栋1单元201"][5] == [("张敏", "13700002222", "8138")]
     assert state["1栋1单元302"][5] == [("李红梅", "18236671276", "8384")]
-    assert state["1栋1单元501"][:3] == (6, Decimal("68.45"), AreaSource.SURVEYED)
+    assert state["1栋1单元501"][:3] == (6, Decimal("68.45"), AreaSource.REGISTRY)
+    assert state["1栋2单元101"][:3] == (1, Decimal("70.00"), AreaSource.SURVEYED)
     assert len(owners_named(compound, "周文华")) == 1  # kept, now without dwellings
 
 
@@ -826,7 +837,9 @@ def test_openapi_documents_the_import(client):
     post = spec["paths"]["/api/v1/compounds/{compound_id}/roster-imports"]["post"]
     body = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
     upload_schema = spec["components"]["schemas"][body.rsplit("/", 1)[1]]
-    assert set(upload_schema["properties"]) == {"file", "dry_run"}
+    assert set(upload_schema["properties"]) == {
+        "file", "dry_run", "confirm_area_downgrade", "area_downgrade_reason"
+    }
     assert {"200", "202", "404", "413", "415", "422"} <= set(post["responses"])
     assert "/api/v1/roster-template.xlsx" in spec["paths"]
 
