@@ -4,7 +4,7 @@ The committee's confirmation, with its reason, that an import may replace areas 
 lower source (登记 > 实测 > 合同); kept on the import so that a queued one applies it too.
 
 Revision ID: a4480883400b
-Revises: 18afd07a50b0
+Revises: 534a8b65b441
 Create Date: 2026-12-06 20:02:07.827607
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a4480883400b'
-down_revision = '18afd07a50b0'
+down_revision = '534a8b65b441'
 branch_labels = None
 depends_on = None
 
