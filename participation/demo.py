@@ -127,7 +127,7 @@ participation is starting on {base_url}
 
 def _board_addresses(compound: Compound) -> dict:
     from participation.notices import links
-    from participation.notices.models import LinkTarget, Notice, NoticeKind
+    from participation.notices.models import LinkTarget, Notice, NoticeKind, Verdict
 
     link = links.current_link(LinkTarget.COMPOUND, compound.id)
     result = db.session.scalar(
@@ -148,7 +148,7 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
 
     from participation.common.sql import db_now
     from participation.notices import links, publication
-    from participation.notices.models import LinkTarget, Notice, NoticeKind
+    from participation.notices.models import LinkTarget, Notice, NoticeKind, Verdict
     from participation.roster.models import Building
     from participation.surveys.services import create_from_template, open_survey
     from participation.votes.costs import set_cost_plan
@@ -196,11 +196,30 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
     ).all()
     for index, person_id in enumerate(persons[: len(persons) * 3 // 4]):
         choice = Choice.DISAGREE if index % 7 == 0 else Choice.AGREE
-        record_cast(property_vote.id, person_id, choice, Channel.PAPER, staff_id=staff.id)
+        record_cast(
+            property_vote.id,
+            person_id,
+            choice,
+            Channel.PAPER,
+            staff_id=staff.id,
+            signed_at=now - timedelta(days=19, hours=index % 48),
+        )
     property_vote.closes_at = db_now()
     db.session.flush()
     close_if_due(property_vote)
     publication.publish(publication.VOTES, property_vote)
+    objection = publication.record_objection(
+        publication.VOTES,
+        property_vote,
+        "3栋一位业主书面反映：表决通知张贴时间过短，部分老人未及时看到。",
+        staff.id,
+    )
+    publication.resolve_objection(
+        objection,
+        Verdict.NOT_UPHELD,
+        "经核实，表决通知于开始前7天在各单元门口张贴，并由楼长入户告知；异议不成立。",
+        staff.id,
+    )
 
     for template, title in (("consent", "幸福里小区老旧小区改造意愿征集"), ("satisfaction", "")):
         fields = {"opens_at": now, "closes_at": now + timedelta(days=21)}

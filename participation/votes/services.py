@@ -421,6 +421,7 @@ def record_cast(
     attachment_id: int | None = None,
     proxy_id: int | None = None,
     idempotency_key: str | None = None,
+    signed_at: datetime | None = None,
     locked: tuple | None = None,
 ) -> CastResult:
     """Append a cast and make it the person's ballot if it is their latest.
@@ -454,6 +455,7 @@ def record_cast(
         attachment_id=attachment_id,
         proxy_id=proxy_id,
         idempotency_key=idempotency_key,
+        signed_at=signed_at,
     )
     event_id = _write_cast(row)
     if event_id is None:
