@@ -127,7 +127,7 @@ participation is starting on {base_url}
 
 def _board_addresses(compound: Compound) -> dict:
     from participation.notices import links
-    from participation.notices.models import LinkTarget, Notice, NoticeKind, Verdict
+    from participation.notices.models import LinkTarget, Notice, NoticeKind
 
     link = links.current_link(LinkTarget.COMPOUND, compound.id)
     result = db.session.scalar(
