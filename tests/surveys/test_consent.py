@@ -520,3 +520,33 @@ def test_an_anonymous_consent_survey_has_no_gate(client, consent_survey, committ
     survey = consent_survey(anonymous=True)
     response = client.get(f"/api/v1/surveys/{survey.id}/consent", headers=committee)
     refused(response, 409, "not_consent_survey")
+
+
+def test_an_owner_objects_to_a_consent_result_and_reads_the_answer(
+    client, consent_survey, committee, owner_account, sample_compound, sign_in
+):
+    """Owners object to a consent survey's 公示 as to a vote's: in scope, in the period."""
+    survey = consent_survey()
+    close(survey)
+    assert post(client, f"/surveys/{survey.id}/publish", committee).status_code == 200
+    owner = sign_in(owner_account(sample_compound, "2栋1单元101"))
+    filed = client.post(
+        f"/api/v1/surveys/{survey.id}/my-objections",
+        data={"summary": "我家未收到征集表"},
+        headers=owner,
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 201, filed.json
+    assert (filed.json["survey_id"], filed.json["filer"]) == (survey.id, "2栋1单元业主")
+    answered = post(
+        client,
+        f"/survey-objections/{filed.json['id']}/resolve",
+        committee,
+        verdict="not_upheld",
+        resolution="征集表已于开始当天入户送达并签收",
+    )
+    assert answered.status_code == 200, answered.json
+    (item,) = client.get(f"/api/v1/public/surveys/{survey.id}/notice").json["objections"]["items"]
+    assert (item["filer"], item["verdict"]) == ("2栋1单元业主", "not_upheld")
+    mine = client.get(f"/api/v1/surveys/{survey.id}/my-objections", headers=owner).json
+    assert [o["resolution"] for o in mine] == ["征集表已于开始当天入户送达并签收"]
