@@ -72,13 +72,17 @@ def _seal_record(vote: Vote) -> None:
 
 
 def _vote_terms(vote: Vote) -> dict:
-    """The matter and its rule (persons and area both count) and the result stored at closing
-    without its breakdown per building."""
+    """The matter and its rule (persons and area both count), the result stored at closing
+    without its breakdown per building, and the decision: for an elevator vote that takes
+    common parts, its own result and the linked compound-wide vote's side by side."""
+    from participation.votes.decision import decision
+
     return {
         "matter": vote.matter.value,
         "rule": vote.rule.value,
         "basis": Basis.BOTH.value,
         "result": {key: value for key, value in vote.result.items() if key != "buildings"},
+        "decision": decision(vote),
     }
 
 
@@ -90,6 +94,7 @@ def _survey_terms(survey: Survey) -> dict:
         "rule": Rule.RENOVATION_CONSENT.value,
         "basis": survey.consent_basis.value,
         "result": {key: result[key] for key in consent.GATE_KEYS},
+        "decision": None,  # votes only (``_vote_terms``): one document for every kind
     }
 
 
