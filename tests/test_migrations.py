@@ -46,6 +46,7 @@ from participation.votes.services import _digest, event_content, receipt_code
 
 BEFORE_TALLY_COLUMNS = "8060ceae07be"
 BEFORE_ONE_OBJECTIONS_TABLE = "0c557422a5ed"
+BEFORE_OBJECTION_MINIMUM = "18afd07a50b0"
 
 
 @pytest.fixture
@@ -288,5 +289,46 @@ def test_the_objections_of_votes_and_surveys_move_into_one_table(empty_database)
             sa.select(old_objections("vote_objections", "vote_id").c.summary)
         ).scalars()
         assert list(back) == ["未收到通知", "面积有误"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_objection_periods_of_zero_are_raised_to_the_district_minimum(empty_database):
+    """A vote and a survey with ``objection_days`` 0 (which skipped 询异) get their
+    district's minimum (3 by default); other periods stay; PostgreSQL refuses 0 afterwards."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "REDIS_URL": None})
+    with app.app_context():
+        upgrade(revision=BEFORE_OBJECTION_MINIMUM)
+        compound, staff = compound_and_staff("异议期")
+        now = utcnow()
+        window = {"opens_at": now - timedelta(days=9), "closes_at": now - timedelta(days=8)}
+        votes = [
+            Vote(compound_id=compound.id, title=f"表决{days}", matter=Matter.OTHER,
+                 rule=Matter.OTHER.rule, status=VoteStatus.FINAL, objection_days=days,
+                 created_by_id=staff.id, **window)
+            for days in (0, 2)
+        ]  # fmt: skip
+        survey = Survey(compound_id=compound.id, kind=SurveyKind.CONSENT, title="改造意愿征集",
+                        basis=RespondentBasis.OWNER, status=SurveyStatus.FINAL,
+                        objection_days=0, created_by_id=staff.id, **window)  # fmt: skip
+        db.session.add_all([*votes, survey])
+        db.session.flush()
+        vote_ids, survey_id = [vote.id for vote in votes], survey.id
+        db.session.commit()
+        db.session.remove()
+
+        upgrade()
+
+        days = db.session.execute(
+            sa.select(Vote.objection_days).where(Vote.id.in_(vote_ids)).order_by(Vote.id)
+        ).scalars()
+        assert list(days) == [3, 2]
+        assert db.session.get(Survey, survey_id).objection_days == 3
+        if db.engine.dialect.name == "postgresql":  # SQLite: no check (see the migration)
+            with pytest.raises(sa.exc.IntegrityError):
+                db.session.execute(
+                    sa.update(Vote).where(Vote.id == vote_ids[1]).values(objection_days=0)
+                )
+            db.session.rollback()
         db.session.remove()
         db.engine.dispose()

@@ -113,7 +113,7 @@ def _document(kinds: str, campaign_id: int) -> dict | None:
 def _chart(notice: dict) -> bytes:
     """The whole scope's result as charted (no per-building figures on a public page)."""
     if notice["kind"] == "vote":
-        return vote_chart(notice["result"])
+        return vote_chart({**notice["result"], "decision": notice.get("decision")})
     return consent_chart({**notice["result"], "basis": notice["basis"]})
 
 
@@ -138,6 +138,7 @@ def result_page(kinds: str, campaign_id: int):
         rates=wording.rates(notice),
         passed=passed,
         verdict=verdict,
+        decision_rows=wording.decision_rows(notice),
         missing=missing,
         objection_lines=wording.objection_text(notice),
         objections=wording.objection_items(notice),

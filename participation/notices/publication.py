@@ -88,14 +88,18 @@ def _record_publication(vote: Vote) -> None:
 
 
 def _vote_terms(vote: Vote) -> dict:
-    """The matter and its rule (persons and area both count) and the result stored at closing
-    without its breakdown per building."""
+    """The matter and its rule (persons and area both count), the result stored at closing
+    without its breakdown per building, and the decision: for an elevator vote that takes
+    common parts, its own result and the linked compound-wide vote's side by side."""
+    from participation.votes.decision import decision
+
     return {
         "matter": vote.matter.value,
         "rule": vote.rule.value,
         "proxy_rule": vote.proxy_rule.value,
         "basis": Basis.BOTH.value,
         "result": {key: value for key, value in vote.result.items() if key != "buildings"},
+        "decision": decision(vote),
     }
 
 
@@ -108,6 +112,7 @@ def _survey_terms(survey: Survey) -> dict:
         "proxy_rule": None,
         "basis": survey.consent_basis.value,
         "result": {key: result[key] for key in consent.GATE_KEYS},
+        "decision": None,  # votes only (``_vote_terms``): one document for every kind
     }
 
 

@@ -21,7 +21,7 @@ from participation.roster.models import ProxyRule
 from participation.surveys.models import SurveyKind
 from participation.surveys.schemas import ConsentGateSchema
 from participation.votes.models import Matter, VoteStatus
-from participation.votes.schemas import PaperBallotUploadSchema, ResultSchema
+from participation.votes.schemas import DecisionSchema, PaperBallotUploadSchema, ResultSchema
 
 KIND_DESCRIPTION = "general 公告 / campaign 征集或表决 / result 结果公示 / progress 项目进度"
 
@@ -417,6 +417,14 @@ class ResultNoticeSchema(Schema):
         {"vote": ResultSchema, "survey": ConsentGateSchema},
         by="kind",
         metadata={"description": "全范围的统计（按 kind：表决结果或意愿征集同意率），不分楼栋"},
+    )
+    decision = ma.fields.Nested(
+        DecisionSchema,
+        allow_none=True,
+        metadata={
+            "description": "表决：最终结果。result.passed 是本表决自身规则的结果；加装电梯占用"
+            "共有部分时 decision.passed 还要求所关联的全小区表决通过（未决为 null）。问卷为 null"
+        },
     )
     objections = ma.fields.Nested(
         ObjectionCountsSchema, metadata={"description": "收到及已答复的异议，及每条异议与答复"}

@@ -133,13 +133,32 @@ def rates(notice: dict) -> list[tuple[str, str]]:
     return out
 
 
-def verdict(notice: dict) -> tuple[bool, str, str]:
-    """(passed, the verdict, what was missing in words)."""
+def verdict(notice: dict) -> tuple[bool | None, str, str]:
+    """(passed — None while pending —, the verdict, what was missing in words). A vote's
+    verdict is its decision: an elevator vote that takes common parts passes only if the
+    linked compound-wide vote passed too."""
     result = notice["result"]
     if notice["kind"] != "vote":
         if result["passed"]:
             return True, "同意改造的业主达到三分之二以上，同意改造", ""
         return False, "同意改造的业主未达到三分之二", result["missing"]["text"]
+    common_parts = (notice.get("decision") or {}).get("common_parts")
+    if result["passed"] and common_parts is not None:
+        title = f"“{common_parts['title']}”" if common_parts["title"] else ""
+        if common_parts["passed"] is False:
+            return (
+                False,
+                "表决未通过",
+                f"本范围业主表决达到规定比例，但所关联的全小区共有部分表决{title}未通过；"
+                "加装电梯占用小区共有部分，须两项表决均通过",
+            )
+        if common_parts["passed"] is None:
+            return (
+                None,
+                "表决结果待定",
+                f"本范围业主表决达到规定比例；所关联的全小区共有部分表决{title}尚无结果，"
+                "两项表决均通过后方为通过",
+            )
     if result["passed"]:
         return True, "表决通过", ""
     missing = []
@@ -150,6 +169,26 @@ def verdict(notice: dict) -> tuple[bool, str, str]:
         gap = result["missing"]["agreement"]
         missing.append(f"同意的业主未达到规定比例（还差 {_gap(gap)} 同意）")
     return False, "表决未通过", "；".join(missing)
+
+
+OUTCOME_WORDS = {True: "通过", False: "未通过", None: "尚无结果"}
+
+
+def decision_rows(notice: dict) -> list[tuple[str, str]]:
+    """An elevator vote that takes common parts: both results side by side — this vote's
+    own and the linked compound-wide vote's; empty otherwise."""
+    decision = notice.get("decision") or {}
+    common_parts = decision.get("common_parts")
+    if common_parts is None:
+        return []
+    linked = "全小区共有部分表决"
+    if common_parts["title"]:
+        linked += f"：{common_parts['title']}"
+    return [
+        (f"本表决（{scope_text(notice)}）", OUTCOME_WORDS[decision["own_passed"]]),
+        (linked, OUTCOME_WORDS[common_parts["passed"]]),
+        ("最终结果", OUTCOME_WORDS[decision["passed"]]),
+    ]
 
 
 def _gap(gap: dict) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,8 +62,16 @@ def dwelling_label(building_number: str, entrance_number: str, room: str) -> str
 
 class District(db.Model):
     __tablename__ = "districts"
+    __table_args__ = (
+        CheckConstraint("min_objection_days >= 1", name="min_objection_days_positive"),
+    )
+    # The server default is read when first used, not returned by every INSERT: the ORM's
+    # insert of a district names only what it was given (also under an older schema).
+    __mapper_args__ = {"eager_defaults": False}
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The shortest objection period (公示期, 询异) of a published result in this district.
+    min_objection_days: Mapped[int] = mapped_column(server_default=text("3"))
 
 
 class Street(db.Model):

@@ -46,10 +46,10 @@ class Districts(MethodView):
     decorators = [jwt_required()]
 
     @blp.doc(security=SECURITY)
-    @blp.response(200, schemas.PlaceSchema(many=True))
+    @blp.response(200, schemas.DistrictSchema(many=True))
     @blp.paginate(SelectPage)
     def get(self):
-        """Districts you cover"""
+        """Districts you cover, with their shortest objection period"""
         principal = _staff()
         stmt = select(District).order_by(District.id)
         if not principal.is_admin:
@@ -58,16 +58,16 @@ class Districts(MethodView):
 
     @staff_only
     @blp.doc(security=SECURITY)
-    @blp.arguments(schemas.NameSchema)
-    @blp.response(201, schemas.PlaceSchema)
+    @blp.arguments(schemas.DistrictInSchema)
+    @blp.response(201, schemas.DistrictSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="admin only")
     @blp.alt_response(409, schema=ErrorSchema, description="name taken")
     def post(self, data):
-        """Create a district (admin)"""
+        """Create a district (admin); ``min_objection_days`` defaults to 3"""
         principal = current_principal()
         if not principal.is_admin:
             raise forbidden("只有系统管理员可以新建区")
-        district = services.create_district(data["name"])
+        district = services.create_district(data["name"], data["min_objection_days"])
         db.session.commit()
         return district
 

@@ -17,6 +17,23 @@ class PlaceSchema(Schema):
     name = ma.fields.String()
 
 
+OBJECTION_MINIMUM = (
+    "本区公示结果的最短异议期（天），默认 3；表决和问卷的 objection_days 不得少于此数"
+)
+
+
+class DistrictInSchema(NameSchema):
+    min_objection_days = Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1, max=90, error="最短异议期应在 1 到 90 天之间"),
+        metadata={"description": OBJECTION_MINIMUM},
+    )
+
+
+class DistrictSchema(PlaceSchema):
+    min_objection_days = Integer(metadata={"description": OBJECTION_MINIMUM})
+
+
 class CompoundInSchema(Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
     address = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))

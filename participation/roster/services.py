@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from participation.auth.models import Role
 from participation.auth.tokens import Principal
-from participation.common.errors import conflict
+from participation.common.errors import conflict, invalid
 from participation.common.privacy import mask_name, mask_phone
 from participation.extensions import db
 from participation.roster.electorate import (
@@ -46,8 +47,40 @@ def _add_unique(obj, message: str):
     return obj
 
 
-def create_district(name: str) -> District:
-    return _add_unique(District(name=name), "该区已存在")
+def create_district(name: str, min_objection_days: int | None = None) -> District:
+    district = District(name=name)
+    if min_objection_days is not None:
+        district.min_objection_days = min_objection_days
+    return _add_unique(district, "该区已存在")
+
+
+# The objection period (公示期) of votes and surveys ------------------------------------------
+
+
+def min_objection_days(compound_id: int) -> int:
+    """The shortest objection period in the compound's district."""
+    return db.session.execute(
+        select(District.min_objection_days)
+        .join(Street, Street.district_id == District.id)
+        .join(Community, Community.street_id == Street.id)
+        .join(Compound, Compound.community_id == Community.id)
+        .where(Compound.id == compound_id)
+    ).scalar_one()
+
+
+def default_objection_days(compound_id: int) -> int:
+    """A new campaign's objection period: ``VOTE_OBJECTION_DAYS``, at least the district's
+    minimum."""
+    return max(current_app.config["VOTE_OBJECTION_DAYS"], min_objection_days(compound_id))
+
+
+def check_objection_days(compound_id: int, days: int) -> None:
+    """422 ``objection_days_too_short`` if ``days`` is below the district's minimum (never
+    less than 1: 0 would skip 询异)."""
+    minimum = min_objection_days(compound_id)
+    if days < minimum:
+        message = f"异议期不得少于 {minimum} 天"
+        raise invalid("objection_days_too_short", message, {"objection_days": [message]})
 
 
 def create_street(district: District, name: str) -> Street:

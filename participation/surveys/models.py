@@ -65,7 +65,11 @@ class MenuTier(enum.StrEnum):
 
 class Survey(db.Model):
     __tablename__ = "surveys"
-    __table_args__ = (CheckConstraint("closes_at > opens_at", name="closes_after_opens"),)
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
+        # 0 would skip 询异; the district's minimum is checked when the draft is written.
+        CheckConstraint("objection_days >= 1", name="objection_days_positive"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
     kind: Mapped[SurveyKind] = mapped_column(str_enum(SurveyKind, "survey_kind"))

@@ -57,7 +57,9 @@ DRAFT_INVALID = {
     "building or entrance not in the compound); field_not_for_kind; menu_items_range; "
     "adoption_threshold_invalid; consent_needs_owners; consent_not_anonymous; "
     "questions_invalid (a consent survey needs exactly one consent question, a menu survey at "
-    "most one menu question); question_invalid (errors names questions.<index>)",
+    "most one menu question); question_invalid (errors names questions.<index>); "
+    "objection_days_too_short (below the district's min_objection_days, 0 always: "
+    "异议期不得少于 N 天)",
 }
 
 

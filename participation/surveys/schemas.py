@@ -103,7 +103,11 @@ class SurveyFieldsSchema(Schema):
     )
     objection_days = Integer(
         validate=ma.validate.Range(min=0, max=90),
-        metadata={"description": "公示期（天），默认 VOTE_OBJECTION_DAYS"},
+        metadata={
+            "description": "公示期（异议期，天）：不少于所在区的最短异议期"
+            "（districts.min_objection_days，默认 3 天），少于时 422 objection_days_too_short；"
+            "不填则为 VOTE_OBJECTION_DAYS 与该最短期中较大者"
+        },
     )
     menu_min_items = Integer(
         allow_none=True,

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from participation.auth.models import Tenancy
@@ -49,6 +48,7 @@ from participation.counting import Basis
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
 from participation.roster.models import Community, Compound, Dwelling, Owner, Ownership, Street
+from participation.roster.services import check_objection_days, default_objection_days
 from participation.roster.snapshot import Frozen, SnapshotTables, analyze_snapshot, freeze
 from participation.surveys.models import (
     Answer,
@@ -295,7 +295,7 @@ CHOICE_TYPES = (
 MAX_TEXT = 1000
 
 
-def _defaults(kind: SurveyKind) -> dict:
+def _defaults(compound_id: int, kind: SurveyKind) -> dict:
     owners = kind in (SurveyKind.CONSENT, SurveyKind.MENU)
     return {
         "description": "",
@@ -304,7 +304,7 @@ def _defaults(kind: SurveyKind) -> dict:
         "building_ids": [],
         "entrance_ids": [],
         "consent_basis": Basis.COUNT,
-        "objection_days": current_app.config["VOTE_OBJECTION_DAYS"],
+        "objection_days": default_objection_days(compound_id),
         "menu_min_items": None,
         "menu_max_items": None,
         "budget_cap": None,
@@ -318,7 +318,7 @@ def _defaults(kind: SurveyKind) -> dict:
 def create_survey(compound_id: int, fields: dict, staff_id: int) -> Survey:
     """A draft survey; ``fields`` as loaded by ``SurveyInSchema`` (missing ones default by
     kind: owner basis for consent and menu, resident basis otherwise)."""
-    values = _checked_draft(compound_id, {**_defaults(fields["kind"]), **fields})
+    values = _checked_draft(compound_id, {**_defaults(compound_id, fields["kind"]), **fields})
     questions = _built_questions(compound_id, values["kind"], fields.get("questions", []))
     _check_kind_rules(values, questions)
     survey = Survey(
@@ -385,6 +385,7 @@ def _checked_draft(compound_id: int, fields: dict) -> dict:
             message = "意愿征集须实名作答，不能匿名"
             raise invalid("consent_not_anonymous", message, {"anonymous": [message]})
     check_scope(Scope(compound_id, tuple(values["building_ids"]), tuple(values["entrance_ids"])))
+    check_objection_days(compound_id, values["objection_days"])
     return values
 
 

@@ -74,6 +74,13 @@ def _shortfall(shortfall: dict) -> str:
 
 
 def _outcome(result: dict) -> str:
+    """The outcome line; with a ``decision`` (``decision.py``), an elevator vote whose own
+    rule passed says whether the linked common-parts vote did too."""
+    common_parts = (result.get("decision") or {}).get("common_parts")
+    if result["passed"] and common_parts is not None and common_parts["passed"] is not True:
+        if common_parts["passed"] is False:
+            return "结果：未通过（本范围达到规定比例，但全小区共有部分表决未通过）"
+        return "结果：待定（本范围达到规定比例，全小区共有部分表决尚无结果）"
     if result["passed"]:
         return "结果：表决通过 ✓"
     missing = result["missing"]

@@ -16,7 +16,14 @@ dwellings and their areas fixed. Residents never see a draft vote, and a vote is
 before they can vote. Before opening, staff see the plan without shares.
 
 An elevator that takes common parts of the compound (占用共有部分) also needs a compound-wide
-``civil_code_ordinary`` vote; the elevator vote links it and cannot open without it.
+vote on those common parts; the elevator vote links it (``common_parts_vote_id``, set with the
+plan) and passes only if it passes too (``decision.py``). The linked vote must be of the same
+compound, on the whole compound, not cancelled, not the elevator vote itself, and of a matter
+about common parts (``COMMON_PARTS_MATTERS``): 改变共有部分用途 (Art. 278 item 8, counted by the
+major rule), 改建、重建 (item 7, major) or 其他共有事项 (item 9, ordinary — the minimum the
+DESIGN asks for; a major-rule pass is also an ordinary-rule pass). The elevator vote opens
+only once the linked vote has been opened (open — also when it has not started yet —,
+closed, published or final), and not when the linked vote has already failed.
 """
 
 from __future__ import annotations
@@ -35,10 +42,14 @@ from participation.extensions import db
 from participation.roster.electorate import dwellings_in_scope
 from participation.roster.models import Dwelling
 from participation.votes.casting import owned_persons
+from participation.votes.decision import decision, linked_passed
 from participation.votes.models import Matter, Vote, VotePersonDwelling, VoteStatus
 from participation.votes.services import effective_status, scope_of
 
 COST_PLAN_MATTERS = (Matter.ELEVATOR, Matter.REBUILD)
+COMMON_PARTS_MATTERS = (Matter.CHANGE_COMMON_USE, Matter.REBUILD, Matter.OTHER)
+# The linked vote's statuses that let the elevator vote open: it has been opened.
+LINK_OPENED = (VoteStatus.OPEN, VoteStatus.CLOSED, VoteStatus.PUBLISHED, VoteStatus.FINAL)
 COEFFICIENT = re.compile(r"\d{1,3}(\.\d{1,4})?")
 FLOOR = re.compile(r"-?[1-9]\d{0,2}|0")
 
@@ -149,22 +160,67 @@ def _link_problem(vote: Vote, linked_id: int) -> str | None:
     linked = db.session.scalar(
         select(Vote).where(Vote.id == linked_id, Vote.compound_id == vote.compound_id)
     )
-    if linked is None or linked.id == vote.id:
+    if linked is None:
         return "本小区没有该表决"
-    if linked.building_ids or linked.entrance_ids:
-        return "占用共有部分需由全小区业主表决，所关联的表决范围应为全小区"
-    if linked.rule is not Rule.CIVIL_CODE_ORDINARY:
-        return "所关联的表决应按一般事项（双过半）规则计票"
+    if linked.id == vote.id:
+        return "不能关联本表决自身，请关联全小区业主关于占用共有部分的表决"
+    problem = _unfit(linked.building_ids, linked.entrance_ids, linked.matter)
+    return problem[1] if problem else _outcome_problem(linked)
+
+
+def _unfit(building_ids, entrance_ids, matter: Matter) -> tuple[str, str] | None:
+    """(field, why) a vote of this scope and matter cannot decide on the compound's common
+    parts, or None."""
+    if building_ids or entrance_ids:
+        return (
+            "building_ids",
+            "占用共有部分需由全小区业主表决，所关联的表决范围应为全小区，不能是楼栋或单元",
+        )
+    if matter not in COMMON_PARTS_MATTERS:
+        return (
+            "matter",
+            "所关联的表决事项应为改变共有部分用途、改建重建或其他共有和共同管理事项",
+        )
+    return None
+
+
+def _outcome_problem(linked: Vote) -> str | None:
     if linked.status is VoteStatus.CANCELLED:
         return "所关联的表决已取消"
+    if linked_passed(linked.status, linked.result) is False:
+        return "所关联的共有部分表决未通过，加装电梯表决不能通过"
     return None
+
+
+def check_linking_votes(vote: Vote, values: dict) -> None:
+    """422 if the draft ``vote``, edited to ``values``, is the linked common-parts vote of an
+    elevator vote and no longer fits (scope or matter); nothing is written. Called by
+    ``services.update_draft``."""
+    problem = _unfit(values["building_ids"], values["entrance_ids"], values["matter"])
+    if problem is None:
+        return
+    title = db.session.scalar(
+        select(Vote.title)
+        .where(
+            Vote.common_parts_vote_id == vote.id,
+            Vote.takes_common_parts.is_(True),
+            Vote.status != VoteStatus.CANCELLED,
+        )
+        .order_by(Vote.id)
+        .limit(1)
+    )
+    if title is not None:
+        field, why = problem
+        message = f"本表决已被加装电梯表决“{title}”关联为共有部分表决：{why}"
+        raise invalid("common_parts_vote_invalid", message, {field: [message]})
 
 
 def check_before_opening(vote: Vote) -> None:
     """409 if the cost plan keeps the vote from opening. Call it in the opening transaction,
     after the electorate is frozen: a vote that takes common parts needs a valid linked
-    compound-wide vote, the draft must still be an elevator/rebuild vote on buildings or
-    entrances if it has a plan, and every dwelling of the frozen electorate needs its share."""
+    compound-wide vote that has been opened (``LINK_OPENED``) and has not failed; the draft
+    must still be an elevator/rebuild vote on buildings or entrances if it has a plan; and
+    every dwelling of the frozen electorate needs its share."""
     problem = vote.total_cost is not None and _plan_problem(vote)
     if problem:
         raise conflict("cost_plan_not_allowed", problem + "，请先修改表决事项或删除费用方案")
@@ -174,9 +230,20 @@ def check_before_opening(vote: Vote) -> None:
                 "common_parts_vote_missing",
                 "该电梯占用小区共有部分，须先关联全体业主的共有部分表决，才能开启",
             )
+        # Share-locked first: the linked vote is not cancelled or closed beside this opening.
+        status = db.session.execute(
+            select(Vote.status)
+            .where(Vote.id == vote.common_parts_vote_id)
+            .with_for_update(read=True, key_share=True)
+        ).scalar_one()
         problem = _link_problem(vote, vote.common_parts_vote_id)
         if problem:
             raise conflict("common_parts_vote_invalid", problem)
+        if status not in LINK_OPENED:
+            raise conflict(
+                "common_parts_vote_not_open",
+                "所关联的全小区共有部分表决尚未开启，请先开启该表决，再开启加装电梯表决",
+            )
     dwelling_shares(vote)
 
 
@@ -265,11 +332,17 @@ def shares_for_result(vote: Vote) -> list[dict]:
 
 
 def common_parts_vote_view(vote: Vote) -> dict | None:
-    """The linked compound-wide vote on common parts with its status as of now, or None."""
+    """The linked compound-wide vote on common parts with its status as of now and its
+    outcome (``passed``: null while undecided), or None."""
     if vote.common_parts_vote_id is None:
         return None
     other = db.session.get(Vote, vote.common_parts_vote_id)
-    return {"id": other.id, "title": other.title, "status": effective_status(other, db_now())}
+    return {
+        "id": other.id,
+        "title": other.title,
+        "status": effective_status(other, db_now()),
+        "passed": linked_passed(other.status, other.result),
+    }
 
 
 def _plan(vote: Vote) -> dict:
@@ -284,6 +357,7 @@ def _plan(vote: Vote) -> dict:
         "floor_coefficients": vote.floor_coefficients,
         "takes_common_parts": vote.takes_common_parts,
         "common_parts_vote": common_parts_vote_view(vote),
+        "decision": decision(vote),
     }
 
 

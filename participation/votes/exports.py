@@ -81,6 +81,19 @@ def _ratio_text(ratio: dict) -> list:
     return [f"{ratio['numerator']}/{ratio['denominator']}", Decimal(ratio["percent"])]
 
 
+def _decision_rows(decision: dict) -> list[tuple[str, str]]:
+    """An elevator vote that takes common parts: the linked vote's outcome and the decision
+    (``votes.decision``); otherwise the vote's own result is the decision."""
+    common_parts = decision["common_parts"]
+    if common_parts is None:
+        return []
+    words = {True: "通过", False: "未通过", None: "尚无结果"}
+    return [
+        (f"全小区共有部分表决：{common_parts['title'] or '未关联'}", words[common_parts["passed"]]),
+        ("最终结果（两项均通过方为通过）", words[decision["passed"]]),
+    ]
+
+
 def tally_workbook(vote: Vote) -> bytes:
     """表决结果 (totals, ratios, outcome) and 分楼栋统计 (per building and entrance)."""
     result = committee_tally(vote)
@@ -130,7 +143,11 @@ def tally_workbook(vote: Vote) -> bytes:
     for label, value in (
         ("参与是否达到法定要求", _yes(result["quorum_met"])),
         ("同意是否达到法定要求", _yes(result["approved"])),
-        ("表决结果", "通过" if result["passed"] else "未通过"),
+        (
+            "表决结果" if result["decision"]["common_parts"] is None else "本范围表决结果",
+            "通过" if result["passed"] else "未通过",
+        ),
+        *_decision_rows(result["decision"]),
         (
             "还需参与",
             f"{missing['participation']['persons']} 人 / {missing['participation']['area']} m²",

@@ -80,7 +80,8 @@ class Vote(db.Model):
     __tablename__ = "votes"
     __table_args__ = (
         CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
-        CheckConstraint("objection_days >= 0", name="objection_days_nonnegative"),
+        # 0 would skip 询异; the district's minimum is checked when the draft is written.
+        CheckConstraint("objection_days >= 1", name="objection_days_positive"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)

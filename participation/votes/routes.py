@@ -65,7 +65,10 @@ DRAFT_INVALID = {
     "schema": ErrorSchema,
     "description": "validation_error; closes_before_opens; closes_in_past; "
     "elevator_scope_required (an elevator vote needs buildings or entrances); scope_invalid "
-    "(a building or entrance not in the compound)",
+    "(a building or entrance not in the compound); objection_days_too_short (below the "
+    "district's min_objection_days, 0 always: 异议期不得少于 N 天); common_parts_vote_invalid "
+    "(editing a vote linked by an elevator vote as its common-parts vote to a building scope "
+    "or another matter)",
 }
 
 
@@ -156,7 +159,12 @@ class VoteOpen(MethodView):
         409,
         schema=ErrorSchema,
         description="unknown_owners: dwellings without a known owner (errors.dwellings lists "
-        "them), nothing written — send confirm_unknown_owners=true; vote_not_draft",
+        "them), nothing written — send confirm_unknown_owners=true; vote_not_draft; "
+        "elevator votes taking common parts: common_parts_vote_missing (no linked vote), "
+        "common_parts_vote_invalid (linked vote cancelled, failed or no longer fit), "
+        "common_parts_vote_not_open (the linked compound-wide vote is still a draft: open it "
+        "first); cost_plan_not_allowed, floor_coefficient_missing, no_cost_weights. The vote "
+        "stays a draft.",
     )
     @blp.alt_response(
         422, schema=ErrorSchema, description="closes_in_past; empty_electorate; scope_invalid"
@@ -165,7 +173,9 @@ class VoteOpen(MethodView):
         """Open a draft (staff): freeze the electorate and show T_cnt and T_area
 
         Casting is accepted from ``opens_at`` to ``closes_at``. Later roster edits do not
-        change the frozen electorate.
+        change the frozen electorate. An elevator vote that takes common parts opens only
+        once its linked compound-wide vote has been opened (open, also before its start,
+        closed, published or final) and has not failed.
         """
         current_principal()
         vote = path_object("vote_id")

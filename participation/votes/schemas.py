@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, request, url_for
+from flask import request, url_for
 from flask_smorest.fields import Upload
 
 from participation.common.schemas import (
@@ -24,6 +24,11 @@ from participation.votes.record import RECEIPT_PATTERN
 STATUS_DESCRIPTION = (
     "draft 草稿 / open 进行中（opens_at 之前为尚未开始）/ closed 已截止 / published 公示中 / "
     "final 结果已确定 / cancelled 已取消；超过截止时间的表决显示为 closed"
+)
+
+OBJECTION_DAYS = (
+    "公示期（异议期，天）：不少于所在区的最短异议期（districts.min_objection_days，默认 3 天），"
+    "少于时 422 objection_days_too_short；不填则为 VOTE_OBJECTION_DAYS 与该最短期中较大者"
 )
 
 RECEIPT_DOC = {"pattern": RECEIPT_PATTERN, "example": "K7Q2MX4ZP3"}
@@ -47,9 +52,8 @@ class VoteInSchema(Schema):
     opens_at = LocalDateTime(required=True)
     closes_at = LocalDateTime(required=True, metadata={"description": "须晚于 opens_at 且在将来"})
     objection_days = Integer(
-        load_default=lambda: current_app.config["VOTE_OBJECTION_DAYS"],
         validate=ma.validate.Range(min=0, max=90),
-        metadata={"description": "公示期（天），默认 VOTE_OBJECTION_DAYS"},
+        metadata={"description": OBJECTION_DAYS},
     )
 
 
@@ -99,6 +103,44 @@ class AttachmentSchema(Schema):
     )
 
 
+class CommonPartsOutcomeSchema(Schema):
+    vote_id = Integer(allow_none=True, metadata={"description": "所关联的全小区共有部分表决"})
+    title = ma.fields.String(allow_none=True)
+    status = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "当前状态：draft / open / closed / published / final / cancelled"},
+    )
+    passed = ma.fields.Boolean(
+        allow_none=True,
+        metadata={"description": "该表决是否通过（截止时计票）；取消视为未通过；未决为 null"},
+    )
+
+
+class DecisionSchema(Schema):
+    """The vote's outcome. For an elevator vote that takes common parts (占用共有部分) it
+    passes only if its own rule passes AND the linked compound-wide vote passed."""
+
+    own_passed = ma.fields.Boolean(
+        allow_none=True,
+        metadata={"description": "本表决按自身规则是否通过（截止时计票）；未截止为 null"},
+    )
+    common_parts = ma.fields.Nested(
+        CommonPartsOutcomeSchema,
+        allow_none=True,
+        metadata={"description": "占用共有部分时所关联的全小区表决及其结果；不占用为 null"},
+    )
+    passed = ma.fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "最终是否通过：自身通过且（占用共有部分时）关联表决也通过为 true；"
+            "任一未通过为 false；尚未确定（本表决或关联表决未截止）为 null"
+        },
+    )
+
+
+DECISION = {"description": "表决结果（含加装电梯所关联的共有部分表决），见 DecisionSchema"}
+
+
 class VoteSchema(Schema):
     id = Integer()
     compound_id = Integer()
@@ -122,6 +164,11 @@ class VoteSchema(Schema):
         },
     )
     precedence = ma.fields.String(metadata={"description": "上述规则的文字说明"})
+    takes_common_parts = ma.fields.Boolean(metadata={"description": "加装电梯是否占用共有部分"})
+    common_parts_vote_id = Integer(
+        allow_none=True, metadata={"description": "所关联的全小区共有部分表决（见费用方案）"}
+    )
+    decision = ma.fields.Nested(DecisionSchema, metadata=DECISION)
     attachments = ma.fields.List(
         ma.fields.Nested(AttachmentSchema), metadata={"description": "详情中：方案、预算等材料"}
     )
@@ -393,6 +440,13 @@ class TallySchema(ResultSchema):
             "各计一人，面积为其在该处的房屋面积之和"
         },
     )
+    decision = ma.fields.Nested(
+        DecisionSchema,
+        metadata={
+            "description": "passed 是本表决自身规则的结果；decision.passed 是最终结果"
+            "（加装电梯占用共有部分时还须关联表决通过）"
+        },
+    )
 
 
 class ProgressSchema(Schema):
@@ -409,6 +463,13 @@ class ProgressSchema(Schema):
     participation = ma.fields.Nested(RatiosSchema, metadata={"description": "参与率 P/T"})
     result = ma.fields.Nested(
         ResultSchema, allow_none=True, metadata={"description": "表决截止后的结果；之前为 null"}
+    )
+    decision = ma.fields.Nested(
+        DecisionSchema,
+        allow_none=True,
+        metadata={
+            "description": "表决截止后的最终结果（含加装电梯所关联的共有部分表决）；之前为 null"
+        },
     )
 
 
@@ -506,8 +567,9 @@ class CostPlanInSchema(Schema):
         load_default=None,
         allow_none=True,
         metadata={
-            "description": "占用共有部分时需要的全小区一般事项表决（同一小区，未取消）；"
-            "可以先不填，但开启前必须关联"
+            "description": "占用共有部分时需要的全小区表决：同一小区、范围为全小区、未取消、"
+            "未失败，事项为 change_common_use、rebuild 或 other；可以先不填，但开启前必须关联，"
+            "且该表决须已开启（进行中、已截止、公示中或已确定）"
         },
     )
 
@@ -517,6 +579,10 @@ class LinkedVoteSchema(Schema):
     title = ma.fields.String()
     status = ma.fields.String(
         metadata={"description": "draft / open / closed / published / final / cancelled"}
+    )
+    passed = ma.fields.Boolean(
+        allow_none=True,
+        metadata={"description": "该表决是否通过；取消视为未通过；尚未截止为 null"},
     )
 
 
@@ -547,6 +613,10 @@ class CostPlanSchema(Schema):
     )
     takes_common_parts = ma.fields.Boolean()
     common_parts_vote = ma.fields.Nested(LinkedVoteSchema, allow_none=True)
+    decision = ma.fields.Nested(
+        DecisionSchema,
+        metadata={"description": "两项结果并列：本表决自身结果、共有部分表决结果，及最终结果"},
+    )
 
 
 class StaffCostPlanSchema(CostPlanSchema):

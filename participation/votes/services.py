@@ -27,6 +27,7 @@ from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
 from participation.roster.models import Compound, Entrance, Owner, ProxyRule
+from participation.roster.services import check_objection_days, default_objection_days
 from participation.roster.snapshot import SnapshotTables, analyze_snapshot, freeze
 from participation.votes.models import (
     Ballot,
@@ -530,7 +531,9 @@ DRAFT_FIELDS = (
 
 
 def create_vote(compound_id: int, fields: dict, staff_id: int) -> Vote:
-    """A draft vote; ``fields`` as loaded by ``VoteInSchema`` (times aware)."""
+    """A draft vote; ``fields`` as loaded by ``VoteInSchema`` (times aware). Without
+    ``objection_days``, the default is at least the district's minimum."""
+    fields = {"objection_days": default_objection_days(compound_id), **fields}
     vote = Vote(
         compound_id=compound_id,
         status=VoteStatus.DRAFT,
@@ -547,7 +550,11 @@ def update_draft(vote: Vote, changes: dict) -> Vote:
     """Edit a draft. The row is locked first, so an edit never lands on a vote being opened."""
     _lock_in_status(vote, (VoteStatus.DRAFT,), "vote_not_draft", "只有草稿状态的表决可以修改")
     current = {key: getattr(vote, key) for key in DRAFT_FIELDS}
-    for key, value in _checked_draft(vote.compound_id, {**current, **changes}).items():
+    values = _checked_draft(vote.compound_id, {**current, **changes})
+    from participation.votes.costs import check_linking_votes  # costs imports services
+
+    check_linking_votes(vote, values)
+    for key, value in values.items():
         setattr(vote, key, value)
     db.session.flush()
     return vote
@@ -573,6 +580,7 @@ def _checked_draft(compound_id: int, fields: dict) -> dict:
             {"building_ids": ["请选择楼栋或单元"]},
         )
     check_scope(scope)
+    check_objection_days(compound_id, values["objection_days"])
     return values
 
 
@@ -692,7 +700,12 @@ def vote_view(vote: Vote, now: datetime, staff: bool, attachments=None) -> dict:
         "objection_days": vote.objection_days,
         "proxy_rule": vote.proxy_rule,
         "precedence": PRECEDENCE_WORDS[vote.proxy_rule],
+        "takes_common_parts": vote.takes_common_parts,
+        "common_parts_vote_id": vote.common_parts_vote_id,
     }
+    from participation.votes.decision import decision  # decision imports services
+
+    view["decision"] = decision(vote)
     if staff:
         view.update(
             {

@@ -38,6 +38,7 @@ from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
 from participation.roster.models import Building, Entrance, Owner, building_name, entrance_name
 from participation.roster.services import natural_key
+from participation.votes.decision import decision
 from participation.votes.models import (
     Ballot,
     Choice,
@@ -242,15 +243,23 @@ def require_opened(vote: Vote) -> None:
 
 def committee_tally(vote: Vote) -> dict:
     """Staff: the live tally while the vote is open; once it has closed (closed on read
-    here if due), the result stored at closing."""
+    here if due), the result stored at closing. ``passed`` is the vote's own rule (the
+    live figures while open); ``decision`` the outcome, with the linked common-parts vote
+    of an elevator vote (``decision.py``)."""
     require_opened(vote)
     close_if_due(vote)
-    return {"vote_id": vote.id, "status": vote.status.value, **(vote.result or tally(vote))}
+    return {
+        "vote_id": vote.id,
+        "status": vote.status.value,
+        **(vote.result or tally(vote)),
+        "decision": decision(vote),
+    }
 
 
 def progress(vote: Vote) -> dict:
     """Residents: participation (P of T) until the vote closes — never the running split by
-    choice — and the result after."""
+    choice — and the result and the decision (``decision.py``) after (null before: even a
+    pending decision would say nothing new, and nothing of the running split leaks)."""
     require_opened(vote)
     close_if_due(vote)
     p = sum(ballot_groups(vote.id).values(), Group())  # the split by choice is summed away
@@ -266,6 +275,7 @@ def progress(vote: Vote) -> dict:
         "p_area": totals.p_area,
         "participation": participation_ratios(totals),
         "result": vote.result,
+        "decision": None if vote.result is None else decision(vote),
     }
 
 

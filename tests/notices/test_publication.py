@@ -270,8 +270,10 @@ def test_the_public_notices_of_both_kinds_are_one_document(app, client, make_cam
         "kind", "id", "vote_id", "survey_id", "title", "matter", "rule", "proxy_rule", "basis",
         "compound",
         "buildings", "entrances", "opens_at", "closes_at", "published_at", "objection_until",
-        "finalized_at", "final", "result", "objections", "corrections",
+        "finalized_at", "final", "result", "decision", "objections", "corrections",
     }  # fmt: skip
+    assert vote["decision"] == {"own_passed": False, "common_parts": None, "passed": False}
+    assert survey["decision"] is None
     assert (vote["kind"], vote["vote_id"], vote["survey_id"]) == ("vote", vote["id"], None)
     assert (survey["kind"], survey["survey_id"]) == ("survey", survey["id"])
     assert survey["vote_id"] is None

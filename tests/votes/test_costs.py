@@ -462,7 +462,12 @@ def test_common_parts_vote_is_linked_and_shown(
         client, elevator, staff, takes_common_parts=True, common_parts_vote_id=common_parts_vote.id
     )
     assert response.status_code == 200, response.json
-    linked = {"id": common_parts_vote.id, "title": "占用共有部分加装电梯", "status": "draft"}
+    linked = {
+        "id": common_parts_vote.id,
+        "title": "占用共有部分加装电梯",
+        "status": "draft",
+        "passed": None,
+    }
     assert response.json["common_parts_vote"] == linked
     open_vote(common_parts_vote, confirm_unknown_owners=True)
     open_with_plan(elevator)
@@ -494,17 +499,17 @@ def test_opening_with_a_linked_vote_cancelled_since_is_refused(
 
 
 @pytest.mark.parametrize(
-    "which", ["other_compound", "building_scoped", "major_rule", "cancelled", "itself"]
+    "which", ["other_compound", "building_scoped", "wrong_matter", "cancelled", "itself"]
 )
-def test_link_must_be_a_compound_wide_ordinary_vote_of_the_same_compound(
+def test_link_must_be_a_compound_wide_common_parts_vote_of_the_same_compound(
     client, staff, elevator, sample_compound, make_compound, make_vote, which
 ):
     if which == "other_compound":
         linked = make_vote(make_compound(), matter=Matter.OTHER)
     elif which == "building_scoped":
         linked = make_vote(sample_compound, buildings=("2",), matter=Matter.OTHER)
-    elif which == "major_rule":
-        linked = make_vote(sample_compound, matter=Matter.CHANGE_COMMON_USE)
+    elif which == "wrong_matter":
+        linked = make_vote(sample_compound, matter=Matter.PROPERTY_SERVICE)
     elif which == "cancelled":
         linked = make_vote(sample_compound, matter=Matter.OTHER, status=VoteStatus.CANCELLED)
     else:
