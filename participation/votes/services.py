@@ -493,8 +493,8 @@ def cast_row(
 
 
 def write_cast(row: dict) -> CastResult:
-    """Write a cast row built by ``cast_row`` without an idempotency key (paper casts and
-    corrections, whose caller checked the vote under its own lock)."""
+    """Write a cast row built by ``cast_row`` for a caller that checked the vote under its own
+    lock and recognises its own retries (paper ballots: ``paper.enter_paper_ballot``)."""
     event_id = _write_cast(row)
     return CastResult(event_id, row["receipt"], row["choice"], row["created_at"], replayed=False)
 
