@@ -174,6 +174,29 @@ def own_postgres_database(postgres_url):
 
 
 @pytest.fixture
+def race_app(app, own_postgres_database):
+    """A second app on a fresh PostgreSQL database of its own, committing for real, with a
+    pool for threads racing each other; its data is the test's to make."""
+    from participation import create_app
+
+    url = own_postgres_database("race")
+    race = create_app(
+        {
+            **app.config,
+            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10},
+        }
+    )
+    with race.app_context():
+        _db.create_all()
+    try:
+        yield race
+    finally:
+        with race.app_context():
+            _db.engine.dispose()
+
+
+@pytest.fixture
 def redis_url() -> str:
     if not REDIS_URL:
         _need("Redis", "REDIS_URL is not set")

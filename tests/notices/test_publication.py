@@ -18,7 +18,6 @@ from flask import current_app
 from jsonschema import ValidationError
 from openapi_schema_validator import OAS30Validator, validate
 
-from participation import create_app
 from participation.auth.models import Role, RoleAssignment, StaffUser, SubjectKind
 from participation.auth.tokens import issue_tokens
 from participation.common.types import utcnow
@@ -309,26 +308,6 @@ def test_the_public_notices_of_both_kinds_are_one_document(app, client, make_cam
 
 
 # Concurrency (real PostgreSQL, own database and app) ------------------------------------------
-
-
-@pytest.fixture
-def race_app(app, own_postgres_database):
-    """A second app on a database of its own, committing for real."""
-    url = own_postgres_database("publication_race")
-    race = create_app(
-        {
-            **app.config,
-            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10},
-        }
-    )
-    with race.app_context():
-        _db.create_all()
-    try:
-        yield race
-    finally:
-        with race.app_context():
-            _db.engine.dispose()
 
 
 def _closed_campaign(kind: str) -> tuple[int, str]:

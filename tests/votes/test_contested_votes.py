@@ -6,7 +6,9 @@ period, and ``votes verify`` checks every step from the record."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -386,3 +388,155 @@ def test_a_correction_by_another_compound_or_a_resident_is_refused(
     refused(post(client, url, case.as_committee, receipt="AAAAAAAAAA", reason="x"), 422,
             "unknown_cast")  # fmt: skip
     assert counts() == before
+
+
+# Concurrency (real PostgreSQL, own database and app) ------------------------------------------
+
+
+def _closed_vote(persons: int) -> tuple[int, str, list[str]]:
+    """A closed compound-wide vote of ``persons`` owners (one dwelling each, 1栋1单元101…),
+    none of whom cast yet; its id, a committee token and the room labels; committed."""
+    from flask import current_app
+
+    from participation.auth.models import RoleAssignment, StaffUser, SubjectKind
+    from participation.auth.tokens import issue_tokens
+    from participation.roster.models import (
+        Building,
+        Community,
+        Compound,
+        District,
+        Dwelling,
+        Entrance,
+        Owner,
+        Ownership,
+        Street,
+    )  # fmt: skip
+    from participation.votes.models import Vote
+    from participation.votes.services import open_vote
+
+    district = District(name="区")
+    compound = Compound(
+        community=Community(street=Street(district=district, name="街道"), name="社区"),
+        name="小区",
+    )
+    _db.session.add(compound)
+    _db.session.flush()
+    building = Building(compound_id=compound.id, number="1")
+    _db.session.add(building)
+    _db.session.flush()
+    entrance = Entrance(building_id=building.id, number="1")
+    staff = StaffUser(username="committee", password_hash="-", display_name="业委会")
+    staff.roles.append(RoleAssignment(role=Role.COMPOUND, scope_id=compound.id))
+    _db.session.add_all([entrance, staff])
+    _db.session.flush()
+    for n in range(persons):
+        owner = Owner(compound_id=compound.id, name=f"业主{n}", id_hash=f"h{n}", id_last4="0000")
+        dwelling = Dwelling(
+            compound_id=compound.id, building_id=building.id, entrance_id=entrance.id,
+            floor=1, room=f"1{n:02d}", area=Decimal("80.00"),
+        )  # fmt: skip
+        _db.session.add_all([owner, dwelling, Ownership(owner=owner, dwelling=dwelling)])
+    now = utcnow()
+    vote = Vote(compound_id=compound.id, title="加装电梯", matter=Matter.OTHER,
+                rule=Matter.OTHER.rule, created_by_id=staff.id,
+                opens_at=now - timedelta(hours=2), closes_at=now + timedelta(days=1))  # fmt: skip
+    _db.session.add(vote)
+    _db.session.flush()
+    open_vote(vote)
+    vote.closes_at = utcnow() - timedelta(microseconds=1)
+    with current_app.test_request_context():
+        token = issue_tokens(SubjectKind.STAFF, staff.id)["access_token"]
+    _db.session.commit()
+    return vote.id, token, [f"1栋1单元1{n:02d}" for n in range(persons)]
+
+
+def _at_once(race_app, requests: list[tuple[str, dict]], token: str) -> list[tuple[int, dict]]:
+    """POST each (url, multipart form or JSON body) from its own thread, all at once."""
+    barrier = threading.Barrier(len(requests))
+    outcomes: list[tuple[int, dict] | None] = [None] * len(requests)
+
+    def call(index: int, url: str, body: dict):
+        client = race_app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        form = "photo" in body
+        if form:
+            body = {**body, "photo": (io.BytesIO(JPEG), "ballot.jpg")}
+        barrier.wait()
+        if form:
+            response = client.post(url, data=body, headers=headers,
+                                   content_type="multipart/form-data")  # fmt: skip
+        else:
+            response = client.post(url, json=body, headers=headers)
+        outcomes[index] = (response.status_code, response.json)
+
+    workers = [
+        threading.Thread(target=call, args=(i, url, body)) for i, (url, body) in enumerate(requests)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return outcomes
+
+
+@pytest.mark.postgres
+def test_paper_ballots_entered_as_the_result_is_published_are_counted_or_refused(race_app):
+    """In the counting period, six paper ballots are entered while the committee publishes:
+    each entry is either in the published result or refused (counting_over) — never
+    accepted and left out; the record verifies."""
+    with race_app.app_context():
+        vote_id, token, labels = _closed_vote(6)
+        signed = (utcnow() - timedelta(hours=1)).isoformat()
+    entries = [
+        (f"/api/v1/votes/{vote_id}/paper-ballots",
+         {"dwelling": label, "choice": "agree", "signed_at": signed, "photo": None})
+        for label in labels
+    ]  # fmt: skip
+    outcomes = _at_once(race_app, [*entries, (f"/api/v1/votes/{vote_id}/publish", {})], token)
+    *entered, published = outcomes
+    assert published[0] == 200, published
+    accepted = [o for o in entered if o[0] == 201]
+    assert all(o[0] == 201 or o[1]["code"] == "counting_over" for o in entered), entered
+    with race_app.app_context():
+        from participation.votes.models import Vote
+
+        vote = _db.session.get(Vote, vote_id)
+        assert vote.status is VoteStatus.PUBLISHED
+        assert vote.result["p_cnt"] == vote.result["y_cnt"] == len(accepted)
+        report = record.verify(vote_id)
+        assert report.ok and report.pending == 0, report.problems
+
+
+@pytest.mark.postgres
+def test_committee_members_voiding_one_ballot_at_once_void_it_once(race_app):
+    with race_app.app_context():
+        vote_id, token, labels = _closed_vote(3)
+        from participation.votes.models import Vote
+
+        vote = _db.session.get(Vote, vote_id)
+        vote.closes_at = utcnow() + timedelta(minutes=5)
+        _db.session.flush()
+        person = person_of(vote, labels[0])
+        cast = record_cast(vote_id, person, Choice.AGREE, Channel.ONLINE)
+        vote.closes_at = utcnow() - timedelta(microseconds=1)
+        _db.session.commit()
+    client = race_app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post(f"/api/v1/votes/{vote_id}/publish", headers=headers).status_code == 200
+    objection = client.post(
+        f"/api/v1/votes/{vote_id}/objections", headers=headers, json={"summary": "代投"}
+    ).json
+    client.post(f"/api/v1/objections/{objection['id']}/resolve", headers=headers,
+                json={"verdict": "upheld", "resolution": "属实"})  # fmt: skip
+    void = (f"/api/v1/objections/{objection['id']}/voids",
+            {"receipt": cast.receipt, "reason": "非本人投票"})  # fmt: skip
+    outcomes = _at_once(race_app, [void] * 5, token)
+    codes = sorted((status, body.get("code")) for status, body in outcomes)
+    assert codes == [(200, None)] + [(409, "cast_voided")] * 4, codes
+    with race_app.app_context():
+        voids = _db.session.scalar(
+            sa.select(sa.func.count()).where(VoteEvent.vote_id == vote_id, VoteEvent.kind == "void")
+        )
+        assert voids == 1
+        assert _db.session.get(Vote, vote_id).result["p_cnt"] == 0
+        assert record.verify(vote_id).ok

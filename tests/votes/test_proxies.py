@@ -10,9 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from participation import create_app
 from participation.auth.models import Account, Role, RoleAssignment, StaffUser, SubjectKind
 from participation.auth.tokens import issue_tokens
 from participation.common.types import utcnow
@@ -288,38 +286,6 @@ def test_nothing_after_closing(client, case):
 
 
 # Concurrency (real PostgreSQL, own database and app) ------------------------------------------
-
-
-@pytest.fixture
-def race_app(app, postgres_url):
-    """A second app on its own database, committing for real; dropped afterwards."""
-    url = make_url(postgres_url)
-    url = url.set(database=f"{url.database}_proxy_race")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def recreate(create: bool):
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            if create:
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-
-    recreate(create=True)
-    race = create_app(
-        {
-            **app.config,
-            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10},
-        }
-    )
-    with race.app_context():
-        _db.create_all()
-    try:
-        yield race
-    finally:
-        with race.app_context():
-            _db.engine.dispose()
-        recreate(create=False)
-        admin.dispose()
 
 
 @pytest.mark.postgres
