@@ -46,7 +46,7 @@ from participation.votes.services import _digest, event_content, receipt_code
 
 BEFORE_TALLY_COLUMNS = "8060ceae07be"
 BEFORE_ONE_OBJECTIONS_TABLE = "0c557422a5ed"
-BEFORE_OBJECTION_MINIMUM = "18afd07a50b0"
+BEFORE_OBJECTION_MINIMUM = "a4480883400b"
 
 
 @pytest.fixture
@@ -303,16 +303,15 @@ def test_objection_periods_of_zero_are_raised_to_the_district_minimum(empty_data
         now = utcnow()
         window = {"opens_at": now - timedelta(days=9), "closes_at": now - timedelta(days=8)}
         votes = [
-            Vote(compound_id=compound.id, title=f"表决{days}", matter=Matter.OTHER,
-                 rule=Matter.OTHER.rule, status=VoteStatus.FINAL, objection_days=days,
-                 created_by_id=staff.id, **window)
+            row(Vote, compound_id=compound.id, title=f"表决{days}", matter=Matter.OTHER,
+                rule=Matter.OTHER.rule, status=VoteStatus.FINAL, objection_days=days,
+                created_by_id=staff.id, **window)
             for days in (0, 2)
         ]  # fmt: skip
-        survey = Survey(compound_id=compound.id, kind=SurveyKind.CONSENT, title="改造意愿征集",
-                        basis=RespondentBasis.OWNER, status=SurveyStatus.FINAL,
-                        objection_days=0, created_by_id=staff.id, **window)  # fmt: skip
-        db.session.add_all([*votes, survey])
-        db.session.flush()
+        survey = row(Survey, compound_id=compound.id, kind=SurveyKind.CONSENT,
+                     title="改造意愿征集", basis=RespondentBasis.OWNER,
+                     status=SurveyStatus.FINAL, objection_days=0, created_by_id=staff.id,
+                     **window)  # fmt: skip
         vote_ids, survey_id = [vote.id for vote in votes], survey.id
         db.session.commit()
         db.session.remove()

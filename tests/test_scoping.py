@@ -21,7 +21,14 @@ from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.notices.links import ensure_link
-from participation.notices.models import LinkTarget, Notice, NoticeKind, Objection, PosterBatch
+from participation.notices.models import (
+    LinkTarget,
+    Notice,
+    NoticeKind,
+    Objection,
+    ObjectionPhoto,
+    PosterBatch,
+)
 from participation.notices.services import add_attachment
 from participation.roster.models import RosterImport
 from participation.surveys.models import (
@@ -118,6 +125,12 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
     _db.session.add(objection_a)
     survey_objection_a = Objection(survey_id=survey_a.id, summary="异议", recorded_by_id=staff_a.id)
     _db.session.add(survey_objection_a)
+    _db.session.flush()
+    objection_photo_a = ObjectionPhoto(
+        objection_id=objection_a.id, filename="a.jpg", content_type="image/jpeg",
+        content=b"\xff\xd8\xff", sha256="0" * 64,
+    )  # fmt: skip
+    _db.session.add(objection_photo_a)
 
     notice_a = Notice(
         compound_id=a.id, kind=NoticeKind.GENERAL, title="停水通知", public=True
@@ -153,6 +166,7 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "survey_id": survey_a.id,
             "survey_objection_id": survey_objection_a.id,
             "objection_id": objection_a.id,
+            "objection_photo_id": objection_photo_a.id,
             "notice_id": notice_a.id,
             "notice_attachment_id": notice_attachment_a.id,
             "link_id": link_a.id,

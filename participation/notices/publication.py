@@ -325,10 +325,14 @@ def my_objections_query(kind: CampaignKind, campaign: Campaign, account_id: int)
     )
 
 
-def objection_photo(objection: Objection, photo_id: int) -> ObjectionPhoto:
-    photo = next((p for p in objection.photos if p.id == photo_id), None)
+@path_resolver("objection_photo_id")
+def get_objection_photo(objection_photo_id: int, principal: Principal) -> ObjectionPhoto:
+    """A photo of an objection the caller may reach (``_objection_in_scope``), else 404."""
+    photo = db.session.get(ObjectionPhoto, objection_photo_id)
     if photo is None:
         raise not_found()
+    objection = db.session.get(Objection, photo.objection_id)
+    _objection_in_scope(VOTES if objection.vote_id else SURVEYS, objection.id, principal)
     return photo
 
 

@@ -677,27 +677,6 @@ def _publication_views(kind: CampaignKind, plural: str, objections: str, objecti
             db.session.commit()
             return objection
 
-    @blp.route(
-        f"/{objections}/<int:{objection_id}>/photos/<int:photo_id>",
-        endpoint=f"{title}ObjectionPhoto",
-    )
-    class ObjectionPhotoFile(MethodView):
-        decorators = [jwt_required()]
-
-        @blp.doc(
-            security=SECURITY,
-            summary="A photo of an objection (staff in scope, or the owner who filed it)",
-            responses=DOWNLOAD_DOC,
-        )
-        @blp.alt_response(404, **NOT_FOUND)
-        def get(self, photo_id, **path):
-            principal = current_principal()
-            objection = path_object(objection_id)
-            if principal.is_resident and objection.account_id != principal.id:
-                raise not_found()
-            photo = publication.objection_photo(objection, photo_id)
-            return _file(photo.content, photo.content_type)
-
     @blp.route(f"{one}/finalize", endpoint=f"{title}Finalize")
     class Finalize(MethodView):
         decorators = [jwt_required()]
@@ -735,6 +714,18 @@ def _publication_views(kind: CampaignKind, plural: str, objections: str, objecti
 
 _publication_views(VOTES, "votes", "objections", "objection_id")
 _publication_views(SURVEYS, "surveys", "survey-objections", "survey_objection_id")
+
+
+@blp.route("/objection-photos/<int:objection_photo_id>")
+class ObjectionPhotoFile(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY, responses=DOWNLOAD_DOC)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, objection_photo_id):
+        """A photo of an objection (staff in scope, or the owner who filed it)"""
+        photo = path_object("objection_photo_id")
+        return _file(photo.content, photo.content_type)
 
 
 # --- corrections after an upheld objection (votes) ------------------------------------------

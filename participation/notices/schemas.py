@@ -278,6 +278,10 @@ class ObjectionPhotoSchema(Schema):
     filename = ma.fields.String()
     content_type = ma.fields.String()
     sha256 = ma.fields.String()
+    url = ma.fields.Function(
+        lambda photo: f"/api/v1/objection-photos/{photo.id}",
+        metadata={"description": "下载地址（工作人员及提出异议的业主本人）"},
+    )
 
 
 class ObjectionSchema(Schema):
