@@ -217,10 +217,16 @@ def start_services(
 
 
 def stop(*processes: subprocess.Popen) -> None:
+    """SIGTERM to each process group, then SIGKILL to what is still there after 30 s (the
+    rq worker's warm shutdown may outlast the run's backlog of seal jobs)."""
     for process in processes:
         os.killpg(process.pid, signal.SIGTERM)
     for process in processes:
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 # The load (a separate process) --------------------------------------------------------------
