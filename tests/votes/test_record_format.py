@@ -138,3 +138,55 @@ def test_a_stored_record_verifies_by_the_documented_format(
         assert entry.hash == sha256(f"{parent}|{entry.seq}|{events[entry.event_id].digest}")
         parent = entry.hash
     assert {entry.event_id for entry in entries} == set(events)
+
+
+# A paper ballot admitted for objection 4 (signed before it was entered), and a void of cast 11:
+# the four optional keys appear, sorted among the others, only because they are set.
+PAPER = {
+    "vote_id": 42,
+    "kind": "cast",
+    "person_id": 7,
+    "choice": Choice.DISAGREE,
+    "channel": Channel.PAPER,
+    "staff_id": 2,
+    "attachment_id": 9,
+    "nonce": "0123456789abcdef0123456789abcdef",
+    "created_at": datetime(2026, 12, 3, 1, 0, 0, tzinfo=UTC),
+    "signed_at": datetime(2026, 12, 2, 11, 45, 0, tzinfo=UTC),
+    "objection_id": 4,
+    "note": "漏录",
+}
+PAPER_JSON = (
+    '{"account_id":null,"attachment_id":9,"channel":"paper","choice":"disagree",'
+    '"created_at":"2026-12-03T01:00:00+00:00","kind":"cast",'
+    '"nonce":"0123456789abcdef0123456789abcdef","note":"漏录","objection_id":4,"owner_id":null,'
+    '"person_id":7,"proxy_id":null,"signed_at":"2026-12-02T11:45:00+00:00","staff_id":2,'
+    '"vote_id":42}'
+)
+PAPER_DIGEST = "e2214582ab13aeb31cef69a3e2910716717ac195c10b7dcaecf8c5ffb132be28"
+VOID = {
+    "vote_id": 42,
+    "kind": "void",
+    "person_id": 7,
+    "staff_id": 2,
+    "ref_event_id": 11,
+    "objection_id": 4,
+    "note": "非本人投票",
+    "nonce": "fedcba9876543210fedcba9876543210",
+    "created_at": datetime(2026, 12, 4, 2, 0, 0, tzinfo=UTC),
+}
+VOID_JSON = (
+    '{"account_id":null,"attachment_id":null,"channel":null,"choice":null,'
+    '"created_at":"2026-12-04T02:00:00+00:00","kind":"void",'
+    '"nonce":"fedcba9876543210fedcba9876543210","note":"非本人投票","objection_id":4,'
+    '"owner_id":null,"person_id":7,"proxy_id":null,"ref_event_id":11,"staff_id":2,"vote_id":42}'
+)
+VOID_DIGEST = "2c68b3910a06fd1c1f5da240c7506abc5fef246f73e25f2044a4de67e3cdee2d"
+
+
+def test_the_optional_keys_of_corrections_and_paper_ballots():
+    assert sha256(PAPER_JSON) == PAPER_DIGEST and sha256(VOID_JSON) == VOID_DIGEST
+    assert json.dumps(event_content(PAPER), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":")) == PAPER_JSON  # fmt: skip
+    assert _digest(event_content(PAPER)) == PAPER_DIGEST
+    assert _digest(event_content(VOID)) == VOID_DIGEST
