@@ -308,7 +308,7 @@ def resolve_objection(
     db.session.refresh(objection, with_for_update={"key_share": True})
     if objection.resolved_at is not None:
         raise conflict("objection_resolved", "该异议已答复")
-    now = db_now()
+    now = db_now()  # read first: a query would flush a verdict without its time (a DB check)
     objection.verdict = verdict
     objection.resolution = resolution
     objection.resolved_by_id = staff_id
@@ -462,7 +462,7 @@ def notice(kind: CampaignKind, campaign_id: int) -> dict:
     if campaign is None or not kind.has_notice(campaign):
         raise not_found()
     buildings, entrances = scope_names(campaign.building_ids or [], campaign.entrance_ids or [])
-    received, unresolved = _objection_counts(kind, campaign.id)
+    objections = public_objections(kind, campaign)
     return {
         "kind": kind.name,
         "id": campaign.id,
@@ -482,9 +482,9 @@ def notice(kind: CampaignKind, campaign_id: int) -> dict:
         "final": campaign.status is kind.statuses.FINAL,
         **kind.notice_terms(campaign),
         "objections": {
-            "received": received,
-            "resolved": received - unresolved,
-            "items": public_objections(kind, campaign),
+            "received": len(objections),
+            "resolved": sum(item["answered_at"] is not None for item in objections),
+            "items": objections,
         },
         "corrections": kind.corrections(campaign),
     }
