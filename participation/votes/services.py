@@ -314,6 +314,10 @@ def cast_rank(channel: Channel, proxy_rule: ProxyRule) -> int:
     return 0 if channel is Channel.PROXY and proxy_rule is ProxyRule.OWNER_PREVAILS else 1
 
 
+# What the ballot of a cast is written from.
+EVENT_RETURNED = ("id", "vote_id", "person_id", "choice", "channel", "created_at", "signed_at")
+
+
 def _event_insert(dialect: str, idempotent: bool):
     """``INSERT`` the cast event, ``RETURNING`` what its ballot needs; with an idempotency
     key, nothing when the caller used that key before."""
@@ -324,10 +328,6 @@ def _event_insert(dialect: str, idempotent: bool):
             index_where=VoteEvent.idempotency_key.is_not(None),
         )
     return stmt.returning(*(VoteEvent.__table__.c[key] for key in EVENT_RETURNED))
-
-
-# What the ballot of a cast is written from.
-EVENT_RETURNED = ("id", "vote_id", "person_id", "choice", "channel", "created_at", "signed_at")
 
 
 def _ballot_upsert(dialect: str, event):
