@@ -526,3 +526,87 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.delenv("PARTICIPATION_WECHAT_APPID")
     monkeypatch.delenv("PARTICIPATION_WECHAT_SECRET")
     assert config.load()["WECHAT_APPID"] is None
+
+
+# --- at once (real PostgreSQL, real threads, committed for real) -----------------------------
+
+
+def _at_once(app, requests: list[tuple[str, dict]]) -> list[tuple[int, str | None]]:
+    barrier = threading.Barrier(len(requests))
+    outcomes: list[tuple[int, str | None]] = []
+
+    def call(url: str, body: dict) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(url, json=body)
+        outcomes.append((response.status_code, (response.get_json() or {}).get("code")))
+
+    threads = [threading.Thread(target=call, args=request) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes, key=lambda outcome: outcome[0])
+
+
+def _handoffs(app, count: int, **values) -> list[str]:
+    """``count`` hand-offs (tokens returned) stored as a callback stores them."""
+    from participation.auth import wechat as wechat_module
+    from participation.extensions import db as _db
+
+    tokens = [f"token-{n}-{OPENID}" for n in range(count)]
+    with app.app_context():
+        for n, token in enumerate(tokens):
+            _db.session.add(
+                WechatHandoff(
+                    token_hash=wechat_module._token_hash(token),
+                    wechat_code_hash=f"code-{n}",
+                    expires_at=utcnow() + timedelta(minutes=5),
+                    **values,
+                )
+            )
+        _db.session.commit()
+    return tokens
+
+
+@pytest.mark.postgres
+def test_tickets_of_one_openid_bound_at_once_bind_one_account(race_app):
+    from participation.extensions import db as _db
+
+    race_app.config.update(WECHAT_APPID=APPID, WECHAT_SECRET=SECRET)
+    phones = [f"1390000{n:04d}" for n in range(6)]
+    client = race_app.test_client()
+    for phone in phones:
+        assert client.post("/api/v1/auth/codes", json={"phone": phone}).status_code == 202
+    codes = dict(race_app.extensions["sms_sender"].outbox)
+    tickets = _handoffs(race_app, len(phones), openid=OPENID)
+    outcomes = _at_once(
+        race_app,
+        [
+            ("/api/v1/auth/sessions", {"phone": p, "code": codes[p], "wechat_ticket": t})
+            for p, t in zip(phones, tickets, strict=True)
+        ],
+    )
+    assert outcomes == [(201, None)] + [(409, "wechat_bound_elsewhere")] * (len(phones) - 1)
+    with race_app.app_context():
+        accounts = _db.session.execute(select(Account.phone, Account.wechat_openid)).all()
+    # The refused sign-ins left nothing behind: one account, the bound one.
+    assert len(accounts) == 1 and accounts[0].wechat_openid == OPENID
+
+
+@pytest.mark.postgres
+def test_one_login_code_signs_in_once_however_many_try(race_app):
+    from participation.auth.models import AuthSession
+    from participation.extensions import db as _db
+
+    race_app.config.update(WECHAT_APPID=APPID, WECHAT_SECRET=SECRET)
+    with race_app.app_context():
+        account = Account(phone=PHONE, wechat_openid=OPENID)
+        _db.session.add(account)
+        _db.session.commit()
+        account_id = account.id
+    [login_code] = _handoffs(race_app, 1, account_id=account_id)
+    outcomes = _at_once(race_app, [(SESSIONS, {"code": login_code})] * 8)
+    assert outcomes == [(201, None)] + [(401, "wechat_login_invalid")] * 7
+    with race_app.app_context():
+        assert _db.session.scalar(select(func.count()).select_from(AuthSession)) == 1
