@@ -163,7 +163,7 @@ class WechatCallback(MethodView):
     @blp.alt_response(404, **WECHAT_OFF)
     @blp.alt_response(502, schema=ErrorSchema, description="wechat_unavailable")
     def get(self, query):
-        """Where WeChat sends the browser back (``?code=&state=``)"""
+        """Where WeChat sends the browser back, with code and state"""
         wechat.require_configured()
         cookie_state = wechat.read_state(request.cookies.get(wechat.STATE_COOKIE))
         try:

@@ -27,7 +27,7 @@ import urllib.request
 from datetime import timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -112,7 +112,7 @@ def read_state(cookie: str | None) -> dict | None:
         return None
     try:
         data = _serializer().loads(cookie, max_age=STATE_SECONDS)
-    except BadSignature:  # includes SignatureExpired
+    except BadData:  # a bad signature, expired, or not our payload
         return None
     if not isinstance(data, dict) or not isinstance(data.get("s"), str):
         return None

@@ -387,6 +387,16 @@ def test_a_forged_state_cookie_is_refused(client, wechat):
     assert response.json["code"] == "wechat_state_invalid"
 
 
+def test_a_stale_state_is_refused(client, wechat, monkeypatch):
+    state = _state(_authorize(client))
+    monkeypatch.setattr("participation.auth.wechat.STATE_SECONDS", -1)  # older than allowed
+    wechat.grant("GOOD_CODE")
+    response = client.get(CALLBACK, query_string={"code": "GOOD_CODE", "state": state})
+    assert response.status_code == 400
+    assert response.json["code"] == "wechat_state_invalid"
+    assert wechat.calls == []
+
+
 def test_a_replayed_callback_is_refused(client, wechat, db):
     state = _state(_authorize(client))
     wechat.grant("ONCE")
