@@ -506,8 +506,9 @@ def test_an_account_keeps_the_wechat_user_it_has(client, wechat, db, request_cod
 
 
 def test_without_appid_and_secret_wechat_is_off_and_phone_sign_in_works(
-    client, app, monkeypatch, db, phone_sign_in
+    client, app, monkeypatch, db, phone_sign_in, request_code, limits
 ):
+    limits(SMS_PER_PHONE_PER_MINUTE=5)
     monkeypatch.setitem(app.config, "WECHAT_APPID", None)
     monkeypatch.setitem(app.config, "WECHAT_SECRET", None)
     for response in (
@@ -520,6 +521,12 @@ def test_without_appid_and_secret_wechat_is_off_and_phone_sign_in_works(
         assert re.search(r"[\u4e00-\u9fff]", response.json["message"])
     tokens = phone_sign_in(PHONE)
     assert tokens["token_type"] == "Bearer"
+    # A ticket left over from when WeChat was on does not stand in the way.
+    code = request_code(PHONE)
+    with_ticket = client.post(
+        "/api/v1/auth/sessions", json={"phone": PHONE, "code": code, "wechat_ticket": "stale"}
+    )
+    assert with_ticket.status_code == 201
     assert db.session.scalar(select(Account.wechat_openid).where(Account.phone == PHONE)) is None
 
 
