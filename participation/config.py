@@ -83,6 +83,16 @@ def load() -> dict:
         "SMS_PER_PHONE_PER_MINUTE": _env_int("SMS_PER_PHONE_PER_MINUTE", 1, minimum=1),
         "SMS_PER_PHONE_PER_HOUR": _env_int("SMS_PER_PHONE_PER_HOUR", 5, minimum=1),
         "SMS_PER_ADDRESS_PER_HOUR": _env_int("SMS_PER_ADDRESS_PER_HOUR", 30, minimum=1),
+        # Sign-in through WeChat's web authorisation (snsapi_base): off without appid and
+        # secret. The two bases are WeChat's hosts; tests point them at a stand-in.
+        "WECHAT_APPID": _env("WECHAT_APPID") or None,
+        "WECHAT_SECRET": _env("WECHAT_SECRET") or None,
+        "WECHAT_OPEN_BASE": _env("WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
+        "WECHAT_API_BASE": _env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "WECHAT_TIMEOUT_SECONDS": _env_int("WECHAT_TIMEOUT_SECONDS", 5, minimum=1),
+        # How long the one-time sign-in code and the binding ticket handed to the H5 last
+        "WECHAT_LOGIN_CODE_SECONDS": _env_int("WECHAT_LOGIN_CODE_SECONDS", 120, minimum=1),
+        "WECHAT_BIND_TICKET_SECONDS": _env_int("WECHAT_BIND_TICKET_SECONDS", 1800, minimum=1),
         # Staff passwords: wrong ones allowed per username in 15 minutes, per address an hour
         "PASSWORD_FAILURES_PER_USER": _env_int("PASSWORD_FAILURES_PER_USER", 5, minimum=1),
         "PASSWORD_FAILURES_PER_ADDRESS": _env_int("PASSWORD_FAILURES_PER_ADDRESS", 20, minimum=1),

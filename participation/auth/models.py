@@ -1,5 +1,5 @@
 """Accounts (residents signed in by phone, staff with passwords), roles, sessions, one-time
-codes, rate-limit logs, dwelling claims and tenancies."""
+codes, WeChat hand-offs, rate-limit logs, dwelling claims and tenancies."""
 
 from __future__ import annotations
 
@@ -17,10 +17,15 @@ class Account(db.Model):
     """A resident who signed in with a phone number (owner, co-owner or tenant)."""
 
     __tablename__ = "accounts"
+    # A unique index rather than a constraint: SQLite adds it without rebuilding the table.
+    __table_args__ = (Index("uq_accounts_wechat_openid", "wechat_openid", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(11), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The openid of the WeChat user (of our official account) bound to this account: one
+    # WeChat user signs in to one account at most, and one account has at most one.
+    wechat_openid: Mapped[str | None] = mapped_column(String(64))
 
 
 class Role(enum.StrEnum):
@@ -86,6 +91,24 @@ class PhoneCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WechatHandoff(db.Model):
+    """What a WeChat authorisation hands to the H5 through the URL fragment: a one-time code
+    that the H5 exchanges for tokens (an account bound to the openid), or a one-time binding
+    ticket (no account yet: sent with the phone sign-in, it binds the openid). Only a keyed
+    hash of the code or ticket is kept, and one of the WeChat code it came from, so a replayed
+    WeChat code is refused whatever WeChat answers."""
+
+    __tablename__ = "wechat_handoffs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    wechat_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    openid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from html import escape
+
+from flask import current_app, redirect, request, url_for
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 
-from participation.auth import schemas, services, sms
+from participation.auth import schemas, services, sms, wechat
 from participation.auth.models import Account, Role, StaffUser, SubjectKind
 from participation.auth.scoping import (
     path_object,
@@ -19,8 +21,8 @@ from participation.auth.tokens import (
     refresh_access_token,
     revoke_current_session,
 )
-from participation.common.errors import ApiError, ErrorSchema
-from participation.common.http import client_address
+from participation.common.errors import ApiError, ErrorSchema, error_payload
+from participation.common.http import CONTENT_SECURITY_POLICY, client_address
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.extensions import db
@@ -77,16 +79,148 @@ class PhoneSessions(MethodView):
         schema=ErrorSchema,
         description="code_invalid, code_expired, code_used or code_attempts_exceeded",
     )
+    @blp.alt_response(
+        400, schema=ErrorSchema, description="wechat_ticket_invalid (used or expired ticket)"
+    )
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="wechat_bound_elsewhere or wechat_account_bound: nothing was bound",
+    )
     def post(self, data):
         """Sign in with the SMS code (residents)
 
         The first sign-in creates the account and links the roster owners with this phone.
+        With ``wechat_ticket`` (from a WeChat visit) the WeChat user is bound to the account,
+        so the next visit from WeChat signs in directly.
         """
         try:
-            account = services.sign_in_with_code(data["phone"], data["code"])
+            account = services.sign_in_with_code(
+                data["phone"], data["code"], data.get("wechat_ticket")
+            )
         except services.CodeRejected:
             db.session.commit()  # the failed attempt counts
             raise
+        tokens = issue_tokens(SubjectKind.RESIDENT, account.id)
+        db.session.commit()
+        return tokens
+
+
+# --- sign-in through WeChat (snsapi_base) -------------------------------------------------
+
+WECHAT_OFF = {"schema": ErrorSchema, "description": "wechat_not_configured"}
+
+
+@blp.route("/auth/wechat/authorize")
+class WechatAuthorize(MethodView):
+    @blp.arguments(schemas.WechatAuthorizeQuerySchema, location="query")
+    @blp.response(302, description="to WeChat's authorisation page (``#wechat_redirect``)")
+    @blp.alt_response(400, schema=ErrorSchema, description="next_invalid: not a path of this site")
+    @blp.alt_response(404, **WECHAT_OFF)
+    def get(self, query):
+        """Start a sign-in through WeChat (open inside WeChat)
+
+        Redirects to WeChat's web authorisation (``scope=snsapi_base``, silent). Its ``state``
+        is bound to this browser by a signed cookie that lasts 10 minutes.
+        """
+        wechat.require_configured()
+        next_path = wechat.safe_next(query.get("next"))
+        base = current_app.config["PUBLIC_BASE_URL"]
+        if base:
+            callback = base.rstrip("/") + url_for("auth.WechatCallback")
+        else:
+            callback = url_for("auth.WechatCallback", _external=True)
+        url, cookie = wechat.start(next_path, callback)
+        response = redirect(url, 302)
+        response.set_cookie(
+            wechat.STATE_COOKIE,
+            cookie,
+            max_age=wechat.STATE_SECONDS,
+            path=wechat.STATE_COOKIE_PATH,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
+
+@blp.route("/auth/wechat/callback")
+class WechatCallback(MethodView):
+    @blp.arguments(schemas.WechatCallbackQuerySchema, location="query")
+    @blp.response(
+        302,
+        description="to the H5 page, with ``#wechat_login=<code>`` (a bound WeChat user: "
+        "POST it to /auth/wechat/sessions) or ``#wechat_bind=<ticket>`` (send it with the "
+        "phone sign-in)",
+    )
+    @blp.alt_response(
+        400,
+        schema=ErrorSchema,
+        description="wechat_state_invalid, wechat_code_missing, wechat_code_used, "
+        "wechat_code_invalid (WeChat refused the code) or wechat_snapshot_user. A browser "
+        "asking for HTML gets the message as a page.",
+    )
+    @blp.alt_response(404, **WECHAT_OFF)
+    @blp.alt_response(502, schema=ErrorSchema, description="wechat_unavailable")
+    def get(self, query):
+        """Where WeChat sends the browser back, with code and state"""
+        wechat.require_configured()
+        cookie_state = wechat.read_state(request.cookies.get(wechat.STATE_COOKIE))
+        try:
+            location = wechat.finish(cookie_state, query["state"], query["code"])
+        except ApiError as error:
+            db.session.rollback()
+            response = _error_for_browser(error, (cookie_state or {}).get("n"))
+        else:
+            db.session.commit()
+            response = redirect(location, 302)
+        # The state is good for one callback.
+        response.delete_cookie(
+            wechat.STATE_COOKIE, path=wechat.STATE_COOKIE_PATH, httponly=True, samesite="Lax"
+        )
+        return response
+
+
+def _error_for_browser(error: ApiError, next_path: str | None):
+    """The JSON error, or for a browser (it asks for HTML first) a small page in Chinese with
+    the same status and a way back to the H5."""
+    body, headers = error_payload(error)
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if best != "text/html":
+        response = current_app.json.response(body)
+    else:
+        back = escape(next_path or wechat.DEFAULT_NEXT)
+        response = current_app.response_class(
+            '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="stylesheet" href="{url_for("h5.static", filename="style.css")}">'
+            "<title>微信登录未成功</title></head><body><main>"
+            f"<h1>微信登录未成功</h1><p>{escape(error.message)}</p>"
+            f'<p><a href="{back}">返回首页，用手机号登录</a></p></main></body></html>',
+            mimetype="text/html",
+        )
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.status_code = error.code
+    response.headers.extend(headers)
+    return response
+
+
+@blp.route("/auth/wechat/sessions")
+class WechatSessions(MethodView):
+    @blp.arguments(schemas.WechatSignInSchema)
+    @blp.response(201, schemas.TokenPairSchema)
+    @blp.alt_response(
+        401, schema=ErrorSchema, description="wechat_login_invalid: used, expired or unknown"
+    )
+    @blp.alt_response(404, **WECHAT_OFF)
+    def post(self, data):
+        """Exchange the one-time code from ``#wechat_login=`` for tokens
+
+        The code lasts two minutes and works once; the session is the same as a phone
+        sign-in's.
+        """
+        wechat.require_configured()
+        account = services.sign_in_with_wechat(data["code"])
         tokens = issue_tokens(SubjectKind.RESIDENT, account.id)
         db.session.commit()
         return tokens

@@ -57,6 +57,39 @@ class PhoneSignInSchema(Schema):
         validate=ma.validate.Regexp(r"^\d{6}$", error="请输入 6 位数字验证码"),
         error_messages=_required("请输入验证码"),
     )
+    wechat_ticket = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={
+            "description": "the binding ticket from ``#wechat_bind=`` after a WeChat visit: "
+            "binds that WeChat user to this phone's account"
+        },
+    )
+
+
+class WechatAuthorizeQuerySchema(Schema):
+    next = ma.fields.String(
+        load_default=None,
+        metadata={"description": "a path of this site to return to (default /h5/)"},
+    )
+
+
+class WechatCallbackQuerySchema(Schema):
+    class Meta(Schema.Meta):
+        unknown = ma.EXCLUDE  # WeChat may add parameters of its own
+
+    code = ma.fields.String(load_default=None)
+    state = ma.fields.String(load_default=None)
+
+
+class WechatSignInSchema(Schema):
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=128),
+        error_messages=_required("缺少微信登录码"),
+        metadata={"description": "the one-time code from ``#wechat_login=``"},
+    )
 
 
 class StaffSignInSchema(Schema):

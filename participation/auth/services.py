@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from participation.auth import ratelimit
+from participation.auth import ratelimit, wechat
 from participation.auth.models import (
     Account,
     ClaimKind,
@@ -99,25 +99,44 @@ def issue_code(phone: str, address: str) -> str:
     return code
 
 
-def sign_in_with_code(phone: str, code: str) -> Account:
+def sign_in_with_code(phone: str, code: str, wechat_ticket: str | None = None) -> Account:
     """Use up the code and return the phone's account, created on first sign-in. Roster owners
     with this phone and no account yet are linked to it, in every compound — those who still
-    own a dwelling: an owner a roster import removed (and unlinked) stays unlinked."""
+    own a dwelling: an owner a roster import removed (and unlinked) stays unlinked.
+
+    With a WeChat binding ticket (and WeChat sign-in configured) the ticket's openid is bound
+    to the account; a stale ticket is refused before the code is used up."""
     now = utcnow()
+    wechat_ticket = wechat_ticket if wechat.configured() else None
+    if wechat_ticket:
+        wechat.check_ticket(wechat_ticket)
     _use_code(phone_hash(phone), code, now)
     # The code is single use, so two sign-ins of one phone cannot both get this far.
     account = db.session.scalar(select(Account).where(Account.phone == phone))
     if account is None:
         account = Account(phone=phone)
         db.session.add(account)
+    _signed_in(account, now)
+    if wechat_ticket:
+        wechat.bind(account, wechat_ticket)
+    return account
+
+
+def sign_in_with_wechat(login_code: str) -> Account:
+    """The account a WeChat one-time sign-in code names, signed in as by phone."""
+    account = wechat.use_login_code(login_code)
+    _signed_in(account, utcnow())
+    return account
+
+
+def _signed_in(account: Account, now) -> None:
     account.last_sign_in_at = now
     db.session.flush()
     db.session.execute(
         update(Owner)
-        .where(Owner.phone == phone, Owner.account_id.is_(None), Owner.ownerships.any())
+        .where(Owner.phone == account.phone, Owner.account_id.is_(None), Owner.ownerships.any())
         .values(account_id=account.id)
     )
-    return account
 
 
 def _use_code(digest: str, code: str, now) -> None:

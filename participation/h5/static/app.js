@@ -467,8 +467,10 @@
       pair = await send("POST", "auth/sessions", {
         phone: $("phone").value,
         code: $("code").value.trim(),
+        wechat_ticket: wechat.ticket(),
       });
     } catch (error) {
+      wechat.settle(error);
       button.disabled = false;
       if (error.status === 422 && showFieldErrors(error, ["phone", "code"])) return;
       setStatus(status, messageOf(error), "error");
@@ -479,6 +481,7 @@
       return;
     }
     button.disabled = false;
+    wechat.settle(null);
     tokens.set({ access: pair.access_token, refresh: pair.refresh_token });
     $("code").value = "";
     $("phone").value = "";
@@ -567,6 +570,52 @@
     focusHeading("home-title");
   }
 
+  // --- WeChat hand-off ----------------------------------------------------------------------
+  // After /api/v1/auth/wechat/callback the URL fragment carries #wechat_login=<one-time code>
+  // (exchanged here for tokens) or #wechat_bind=<ticket> (kept for this tab and sent with the
+  // phone sign-in, which binds the WeChat user). Either is taken out of the address at once.
+
+  var wechat = {
+    KEY: "participation.h5.wechat_ticket",
+    take: async function () {
+      var pattern = /^#(wechat_login|wechat_bind)=([A-Za-z0-9_-]{1,128})$/;
+      var match = pattern.exec(window.location.hash);
+      if (!match) return;
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+      if (match[1] === "wechat_bind") {
+        try {
+          window.sessionStorage.setItem(wechat.KEY, match[2]);
+        } catch (e) {
+          wechat.memory = match[2];
+        }
+        return;
+      }
+      try {
+        var pair = await send("POST", "auth/wechat/sessions", { code: match[2] });
+        tokens.set({ access: pair.access_token, refresh: pair.refresh_token });
+      } catch (e) {
+        /* used or expired: the phone sign-in is shown as usual */
+      }
+    },
+    ticket: function () {
+      try {
+        return window.sessionStorage.getItem(wechat.KEY) || undefined;
+      } catch (e) {
+        return wechat.memory;
+      }
+    },
+    /** After a sign-in: the ticket is used up (success) or of no use (a wechat_* error). */
+    settle: function (error) {
+      if (error && !/^wechat_/.test(error.code)) return;
+      wechat.memory = undefined;
+      try {
+        window.sessionStorage.removeItem(wechat.KEY);
+      } catch (e) {
+        /* nothing stored */
+      }
+    },
+  };
+
   // --- start --------------------------------------------------------------------------------
 
   async function start() {
@@ -582,6 +631,7 @@
     updateKind();
 
     await loadCompound();
+    await wechat.take();
     if (tokens.get()) {
       await showHome(false);
     } else {
