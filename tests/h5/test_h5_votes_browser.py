@@ -262,9 +262,11 @@ def test_owner_votes_changes_the_vote_and_checks_the_receipts(browser, site, tmp
         expect(page.locator("#vote-rule")).to_contain_text("四分之三")
         expect(page.locator("#vote-precedence")).not_to_be_empty()
         expect(page.locator("#vote-share")).to_be_visible()
-        expect(page.locator("#share-summary")).to_contain_text("总费用 960000.00 元")
+        expect(page.locator("#share-summary")).to_contain_text(
+            "总费用 960,000.00 元，财政补贴 480,000.00 元"
+        )
         expect(page.locator("#share-list li")).to_contain_text(
-            re.compile(r"1栋1单元101.*我家应出 \d+\.\d\d 元")
+            re.compile(r"1栋1单元101.*我家应出 [\d,]+\.\d\d 元")
         )
         expect(page.locator("#progress-text")).to_contain_text("已有 0 户参加表决")
         expect(page.locator("#cast-mine")).to_contain_text("您还没有为 1栋1单元101 投票")
@@ -346,7 +348,9 @@ def test_owner_votes_changes_the_vote_and_checks_the_receipts(browser, site, tmp
         toggle.click()
         expect(toggle).to_have_attribute("aria-pressed", "true")
         page.goto(f"{site.url}/h5/?compound={site.compound_id}#/votes/{site.elevator_id}")
+        page.reload()  # the same document with another hash: load it afresh
         _ready(page)
+        expect(page.locator("#vote-cast")).to_be_visible()
         expect(page.get_by_role("button", name="大字")).to_have_attribute("aria-pressed", "true")
         expect(page.locator("#cast-mine")).to_contain_text("投的是「不同意」")
         _check_layout(page, width, large=True)
@@ -354,4 +358,65 @@ def test_owner_votes_changes_the_vote_and_checks_the_receipts(browser, site, tmp
 
         assert not errors, errors
     finally:
+        page.unroute_all(behavior="ignoreErrors")  # handlers still running at the end
+        context.close()
+
+
+def test_vote_link_asks_to_sign_in_and_lets_a_resident_choose_the_person(browser, site):
+    """The QR code of one vote (``?vote=``) opens its page after sign-in. With several persons
+    in scope (my-ballots answered with a second, foreign one added by the test) the resident
+    chooses which one to cast for; the API's refusal is shown as its Chinese sentence."""
+    import json
+
+    from playwright.sync_api import expect
+
+    context, page, errors = _page(browser, 390)
+    try:
+        page.goto(f"{site.url}/h5/?compound={site.compound_id}&vote={site.elevator_id}")
+        _ready(page)
+        assert page.url.endswith(f"#/votes/{site.elevator_id}")
+        expect(page.locator("#sign-in-status")).to_have_text("请先用手机号登录，再参加表决。")
+        expect(page.locator("#view-board")).to_be_hidden()
+
+        def two_persons(route):
+            persons = route.fetch().json()
+            assert len(persons) == 1
+            persons.append({**persons[0], "person_id": 999_999, "dwellings": "2栋1单元101"})
+            route.fulfill(json=persons)
+
+        page.route("**/api/v1/votes/*/my-ballots", two_persons)
+        page.get_by_label("手机号", exact=True).fill(DEMO_RESIDENT_PHONE)
+        page.get_by_role("button", name="获取验证码").click()
+        expect(page.locator("#sign-in-status")).to_have_text("验证码已发送，请查收短信")
+        page.get_by_label("验证码", exact=True).fill(site.code_for(DEMO_RESIDENT_PHONE))
+        page.get_by_role("button", name="登录", exact=True).click()
+
+        expect(page.get_by_role("heading", level=2, name=ELEVATOR)).to_be_visible()
+        chooser = page.get_by_role("group", name="为哪一户投票")
+        expect(chooser).to_be_visible()
+        expect(chooser.get_by_role("radio")).to_have_count(2)
+        expect(chooser.get_by_label("1栋1单元101")).to_be_checked()
+
+        chooser.get_by_label("2栋1单元101").check()
+        expect(page.locator("#cast-mine")).to_contain_text("2栋1单元101")
+        page.get_by_role("button", name="弃权", exact=True).click()
+        expect(page.locator("#confirm-text")).to_contain_text("您将为 2栋1单元101 投「弃权」")
+        with page.expect_request("**/api/v1/votes/*/ballots") as refused:
+            page.get_by_role("button", name="确认投「弃权」").click()
+        assert json.loads(refused.value.post_data)["person_id"] == 999_999
+        expect(page.locator("#cast-progress")).to_have_text("只能为您本人的房屋投票")
+        expect(page.locator("#cast-progress")).to_have_class(re.compile(r"\berror\b"))
+
+        page.get_by_role("button", name="返回修改").click()
+        chooser.get_by_label("1栋1单元101").check()
+        page.get_by_role("button", name="弃权", exact=True).click()
+        with page.expect_request("**/api/v1/votes/*/ballots") as cast:
+            page.get_by_role("button", name="确认投「弃权」").click()
+        assert json.loads(cast.value.post_data)["person_id"] != 999_999
+        expect(page.get_by_role("heading", name="投票成功")).to_be_visible()
+        assert site.casts(site.elevator_id) == 1
+        _check_layout(page, 390)
+        assert not errors, errors
+    finally:
+        page.unroute_all(behavior="ignoreErrors")  # handlers still running at the end
         context.close()

@@ -320,6 +320,7 @@
     $("loading").hidden = true;
     $("view-sign-in").hidden = view !== "sign-in";
     $("view-home").hidden = view !== "home";
+    $("sign-out").hidden = view !== "home" && view !== "vote";
     showVotesView(view);
   }
 
@@ -732,6 +733,8 @@
       item.appendChild(el("span", "item-meta", "发布于 " + formatTime(notice.valid_from)));
       if (notice.kind === "result" && notice.vote_id) {
         item.appendChild(linkButton(noticePage(notice.vote_id), "查看结果公示"));
+      } else if (notice.kind === "campaign" && notice.vote_id) {
+        item.appendChild(linkButton("#/votes/" + notice.vote_id, "查看表决"));
       } else if (notice.page_url) {
         item.appendChild(linkButton(notice.page_url, "查看全文"));
       }
@@ -895,6 +898,12 @@
     }
   }
 
+  /** "960000.00" → "960,000.00": money as the API sends it, grouped for reading. */
+  function yuan(amount) {
+    var parts = String(amount).split(".");
+    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (parts.length > 1 ? "." + parts[1] : "");
+  }
+
   function renderShare() {
     var share = voteState.share;
     if (!share || !share.dwellings || share.dwellings.length === 0) {
@@ -903,13 +912,13 @@
     }
     var basis = share.basis === "floor_coefficients" ? "按楼层系数和面积分摊" : "按房屋面积分摊";
     $("share-summary").textContent =
-      "总费用 " + share.total_cost + " 元，财政补贴 " + share.subsidy + " 元，其余 " +
-      share.residents_share + " 元由业主" + basis + "。";
+      "总费用 " + yuan(share.total_cost) + " 元，财政补贴 " + yuan(share.subsidy) + " 元，其余 " +
+      yuan(share.residents_share) + " 元由业主" + basis + "。";
     $("share-list").replaceChildren(
       ...share.dwellings.map(function (d) {
         var item = el("li");
         item.appendChild(el("span", "item-compound", d.label));
-        item.appendChild(el("span", "item-label share-amount", "我家应出 " + d.share + " 元"));
+        item.appendChild(el("span", "item-label share-amount", "我家应出 " + yuan(d.share) + " 元"));
         var meta = ["面积 " + d.area + " m²", d.floor + " 层"];
         if (d.coefficient !== null && d.coefficient !== undefined) meta.push("楼层系数 " + d.coefficient);
         var metaNode = el("span", "item-meta");
