@@ -10,6 +10,7 @@ Screenshots go to pytest's tmp_path (``--basetemp=/tmp/h5votes`` to find them).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 COMPOUND_NAME = "幸福里小区"
 ELEVATOR = "1栋加装电梯"
 PROPERTY = "续聘幸福物业服务有限公司"
+PLAN_NAME = "1栋加装电梯方案.pdf"
+PLAN_PDF = b"%PDF-1.4\n% the elevator plan\n%%EOF\n"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -71,7 +74,7 @@ def site(live_worker):
     Jobs (sealing) run inline: no Redis queue, so a receipt is sealed when the cast returns."""
     from participation.notices import links
     from participation.notices.models import LinkTarget
-    from participation.votes.models import Vote
+    from participation.votes.models import Vote, VoteAttachment
 
     app, _ = live_worker("h5votes", config={"REDIS_URL": None, "SMS_SENDER": "test"})
     with app.app_context():
@@ -93,8 +96,20 @@ def site(live_worker):
         db.session.add(staff)
         db.session.flush()
         seed_campaigns(compound, staff)
-        db.session.commit()
+        db.session.flush()
         votes = {v.title: v.id for v in db.session.scalars(select(Vote))}
+        db.session.add(
+            VoteAttachment(
+                vote_id=votes[ELEVATOR],
+                kind="plan",
+                filename=PLAN_NAME,
+                content_type="application/pdf",
+                content=PLAN_PDF,
+                sha256=hashlib.sha256(PLAN_PDF).hexdigest(),
+                uploaded_by_id=staff.id,
+            )
+        )
+        db.session.commit()
         code = links.current_link(LinkTarget.COMPOUND, compound.id).code
         compound_id = compound.id
 
@@ -270,6 +285,12 @@ def test_owner_votes_changes_the_vote_and_checks_the_receipts(browser, site, tmp
         )
         expect(page.locator("#progress-text")).to_contain_text("已有 0 户参加表决")
         expect(page.locator("#cast-mine")).to_contain_text("您还没有为 1栋1单元101 投票")
+        # The materials: downloaded with the sign-in token (the API serves them to residents).
+        material = page.get_by_role("button", name=f"查看材料：{PLAN_NAME}")
+        with page.expect_download() as downloaded:
+            material.click()
+        assert downloaded.value.suggested_filename == PLAN_NAME
+        assert Path(downloaded.value.path()).read_bytes() == PLAN_PDF
         _check_layout(page, width)
         _axe(page, "vote page")
         screenshot("vote")
@@ -416,6 +437,19 @@ def test_vote_link_asks_to_sign_in_and_lets_a_resident_choose_the_person(browser
         expect(page.get_by_role("heading", name="投票成功")).to_be_visible()
         assert site.casts(site.elevator_id) == 1
         _check_layout(page, 390)
+
+        # A closed vote on 公示: its result and the public page; no buttons to cast.
+        page.goto(f"{site.url}/h5/?compound={site.compound_id}#/votes/{site.property_id}")
+        expect(page.get_by_role("heading", level=2, name=PROPERTY)).to_be_visible()
+        expect(page.locator("#vote-state")).to_have_text("结果公示中")
+        expect(page.locator("#result-text")).to_contain_text(re.compile(r"^表决(未)?通过。"))
+        expect(page.get_by_role("link", name="查看结果公示")).to_have_attribute(
+            "href", f"/notices/votes/{site.property_id}"
+        )
+        expect(page.locator("#vote-progress")).to_be_hidden()
+        expect(page.get_by_role("button", name="同意", exact=True)).to_be_hidden()
+        _check_layout(page, 390)
+        _axe(page, "closed vote page")
         assert not errors, errors
     finally:
         page.unroute_all(behavior="ignoreErrors")  # handlers still running at the end
