@@ -242,6 +242,24 @@ def test_owner_votes_changes_the_vote_and_checks_the_receipts(browser, site, tmp
         result_link = board.get_by_role("link", name="查看结果公示")
         expect(result_link).to_have_attribute("href", f"/notices/votes/{site.property_id}")
         _check_layout(page, width)
+        # The phone field shows its whole placeholder (the button wraps below it at 320 px).
+        room = page.evaluate(
+            """() => {
+                const input = document.getElementById('phone');
+                const style = getComputedStyle(input);
+                const probe = document.createElement('span');
+                probe.textContent = input.placeholder;
+                probe.style.font = style.font;
+                probe.style.whiteSpace = 'pre';
+                document.body.appendChild(probe);
+                const text = probe.getBoundingClientRect().width;
+                probe.remove();
+                const inner = input.clientWidth - parseFloat(style.paddingLeft)
+                    - parseFloat(style.paddingRight);
+                return {text, inner};
+            }"""
+        )
+        assert room["text"] <= room["inner"], room
         _axe(page, "landing page before sign-in")
         screenshot("landing")
 
