@@ -419,7 +419,7 @@
     }
     renderProfile(profile);
     show("home");
-    await loadMyVotes();
+    await loadMyVotes(profile);
     if (focus) focusHeading("home-title");
   }
 
@@ -744,7 +744,8 @@
     $("board-empty").hidden = items.length > 0;
   }
 
-  async function loadMyVotes() {
+  async function loadMyVotes(profile) {
+    if (profile && profile.kind !== "resident") return; // staff vote in no compound
     var votes;
     try {
       votes = await authed("GET", "me/votes?page_size=100");
@@ -1126,6 +1127,7 @@
       formatTime(answer.cast_at) + "）。";
     if (answer.replaced) text += "这次投票替换了您之前的投票，以最后一次为准。";
     if (answer.replayed) text += "网络中断前这张选票已经提交成功，没有重复计票。";
+    text += "表决编号 " + voteState.vote.id + "。";
     setStatus($("receipt-text"), text, "ok");
     $("receipt-code").textContent = answer.receipt;
     $("receipt-check").href = "#/receipt/" + voteState.vote.id + "/" + answer.receipt;
