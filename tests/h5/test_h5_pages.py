@@ -66,7 +66,12 @@ def test_page_loads_nothing_from_elsewhere_and_has_no_inline_code():
 def test_script_keeps_personal_data_out_of_urls_storage_and_console():
     script = files("participation.h5").joinpath("static/app.js").read_text(encoding="utf-8")
     assert "console." not in script
-    assert "localStorage" not in script and "document.cookie" not in script
+    assert "document.cookie" not in script
+    # localStorage keeps one display preference (大字), nothing personal.
+    stored = re.findall(r"localStorage\.(\w+)\((\w+)", script)
+    assert stored and {key for _, key in stored} == {"LARGE_TEXT_KEY"}, stored
+    assert script.count("localStorage") == len(stored)
+    assert 'LARGE_TEXT_KEY = "participation.h5.large-text"' in script
     assert "sessionStorage" in script
     # Every request goes through one helper that sends data in JSON bodies, never in a query.
     assert script.count("fetch(") == 1

@@ -66,8 +66,10 @@
     429: "操作过于频繁，请稍后再试",
   };
 
-  async function send(method, path, body, bearer) {
-    var headers = { Accept: "application/json" };
+  /** ``options``: ``headers`` (e.g. Idempotency-Key), ``blob`` (a file download). */
+  async function send(method, path, body, bearer, options) {
+    options = options || {};
+    var headers = Object.assign({ Accept: "application/json" }, options.headers || {});
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (bearer) headers.Authorization = "Bearer " + bearer;
     var response;
@@ -83,6 +85,7 @@
     } catch (e) {
       throw new ApiError(0, "network_error", DEFAULT_MESSAGES[0]);
     }
+    if (response.ok && options.blob) return response.blob();
     var data = null;
     if (response.status !== 204) {
       try {
@@ -91,7 +94,10 @@
         data = null;
       }
     }
-    if (response.ok) return data;
+    if (response.ok) {
+      if (options.withStatus) return { status: response.status, data: data };
+      return data;
+    }
     var retryAfter = parseInt(response.headers.get("Retry-After") || "", 10);
     throw new ApiError(
       response.status,
@@ -126,16 +132,16 @@
 
   /** A call as the signed-in resident. An expired access token is refreshed once and the call
    * retried; any other 401 signs the page out. */
-  async function authed(method, path, body) {
+  async function authed(method, path, body, options) {
     var current = tokens.get();
     if (!current) throw signedOut(null);
     try {
-      return await send(method, path, body, current.access);
+      return await send(method, path, body, current.access, options);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       if (error.code === "token_expired" && (await refreshAccess())) {
         try {
-          return await send(method, path, body, tokens.get().access);
+          return await send(method, path, body, tokens.get().access, options);
         } catch (again) {
           if (again instanceof ApiError && again.status === 401) throw signedOut(again);
           throw again;
@@ -167,6 +173,7 @@
     node.textContent = text || "";
     node.classList.toggle("error", kind === "error");
     node.classList.toggle("ok", kind === "ok");
+    node.classList.toggle("wait", kind === "wait");
   }
 
   var FIELD_ERRORS = {
@@ -313,6 +320,8 @@
     $("loading").hidden = true;
     $("view-sign-in").hidden = view !== "sign-in";
     $("view-home").hidden = view !== "home";
+    $("sign-out").hidden = view !== "home" && view !== "vote";
+    showVotesView(view);
   }
 
   function showSignIn(message) {
@@ -331,6 +340,7 @@
     clearFieldErrors(["building", "entrance", "room", "name", "id_last4", "kind"]);
     fillEntrances();
     $("claim-section").hidden = true;
+    clearVoteData();
   }
 
   function dwellingItem(compoundName, label, metaParts, badge) {
@@ -409,6 +419,7 @@
     }
     renderProfile(profile);
     show("home");
+    await loadMyVotes(profile);
     if (focus) focusHeading("home-title");
   }
 
@@ -486,7 +497,7 @@
     $("code").value = "";
     $("phone").value = "";
     setStatus(status, "");
-    await showHome(true);
+    await route(true);
   }
 
   async function signOut() {
@@ -616,6 +627,701 @@
     },
   };
 
+  // =========================================================================================
+  // --- votes (issue 13): compound landing, vote page, casting with retries, receipts --------
+  // Everything of the resident's votes lives in this section; the rest of the page calls
+  // only route(), showVotesView(), clearVoteData(), loadMyVotes() and startVotes().
+  // =========================================================================================
+
+  var LARGE_TEXT_KEY = "participation.h5.large-text"; // a display preference, nothing personal
+  var CHOICE_NAMES = { agree: "同意", disagree: "不同意", abstain: "弃权" };
+  var CHANNEL_NAMES = { online: "网上投票", proxy: "受托人代投", paper: "纸质票" };
+  var VOTE_STATUS_NAMES = {
+    draft: "尚未开始",
+    open: "正在表决",
+    closed: "已截止",
+    published: "结果公示中",
+    final: "结果已确定",
+    cancelled: "已取消",
+  };
+  var RULE_WORDS = {
+    civil_code_major:
+      "这是重大事项，要同时做到两条才通过：第一，参加表决的业主人数和房屋面积都要达到本次范围的三分之二以上；" +
+      "第二，同意的业主人数和房屋面积都要达到参加表决的四分之三以上。没有投票的不算同意。",
+    civil_code_ordinary:
+      "要同时做到两条才通过：第一，参加表决的业主人数和房屋面积都要达到本次范围的三分之二以上；" +
+      "第二，同意的业主人数和房屋面积都要超过参加表决的一半。没有投票的不算同意。",
+  };
+  var NOTICE_KIND_NAMES = { general: "公告", campaign: "征集与表决", result: "结果公示", progress: "项目进度" };
+  var RETRY_DELAYS = [1000, 2000, 4000, 8000]; // then the resident is asked to try again
+
+  var currentRoute = { name: "landing" };
+  var boardLoaded = false;
+  var voteState = null; // {vote, ballots, share, progress, personId}
+  var pendingCast = null; // {voteId, personId, choice, key}: one confirmed intent, one key
+
+  // --- 大字 (remembered on this phone) --------------------------------------------------------
+
+  function largeTextStored() {
+    try {
+      return window.localStorage.getItem(LARGE_TEXT_KEY) === "1";
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function setLargeText(on, remember) {
+    document.documentElement.classList.toggle("large-text", on);
+    // A toggle button: its name stays 大字, aria-pressed says whether it is on.
+    $("large-text").setAttribute("aria-pressed", String(on));
+    if (!remember) return;
+    try {
+      if (on) window.localStorage.setItem(LARGE_TEXT_KEY, "1");
+      else window.localStorage.removeItem(LARGE_TEXT_KEY);
+    } catch (e) {
+      /* storage unavailable: this visit only */
+    }
+  }
+
+  // --- routing (#/, #/votes/12, #/receipt/12/CODE) ------------------------------------------
+
+  function parseRoute() {
+    var hash = window.location.hash.replace(/^#\/?/, "");
+    var parts = hash.split("/").filter(Boolean);
+    if (parts[0] === "votes" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
+      return { name: "vote", id: Number(parts[1]) };
+    }
+    if (parts[0] === "receipt") {
+      return {
+        name: "receipt",
+        voteId: /^[1-9]\d{0,9}$/.test(parts[1] || "") ? parts[1] : "",
+        code: /^[A-Za-z2-7]{1,16}$/.test(parts[2] || "") ? parts[2].toUpperCase() : "",
+      };
+    }
+    return { name: "landing" };
+  }
+
+  /** Shows what the address names; ``focus`` moves focus to the new view's heading. */
+  async function route(focus) {
+    currentRoute = parseRoute();
+    if (currentRoute.name === "receipt") {
+      showReceiptCheck(currentRoute);
+      return;
+    }
+    if (currentRoute.name === "vote") {
+      if (!tokens.get()) {
+        showSignIn();
+        setStatus($("sign-in-status"), "请先用手机号登录，再参加表决。", "wait");
+        return;
+      }
+      await showVote(currentRoute.id, focus);
+      return;
+    }
+    if (tokens.get()) await showHome(focus);
+    else showSignIn();
+    await loadBoard();
+  }
+
+  function showVotesView(view) {
+    var landing = currentRoute.name === "landing" && (view === "sign-in" || view === "home");
+    $("view-board").hidden = !(landing && compoundId !== null);
+    $("view-vote").hidden = view !== "vote";
+    $("view-receipt").hidden = view !== "receipt";
+  }
+
+  function clearVoteData() {
+    voteState = null;
+    pendingCast = null;
+    $("open-votes").replaceChildren();
+    $("done-votes").replaceChildren();
+    $("my-votes").hidden = true;
+    $("share-list").replaceChildren();
+    $("person-options").replaceChildren();
+    $("receipt-code").textContent = "";
+    $("cast-mine").textContent = "";
+  }
+
+  function linkButton(href, text, className) {
+    var link = el("a", className || "link-button", text);
+    link.href = href;
+    return link;
+  }
+
+  function deadlineText(vote) {
+    return "截止时间：" + formatTime(vote.closes_at);
+  }
+
+  function voteStateName(vote) {
+    if (vote.status === "open" && !vote.accepting_casts) {
+      return vote.opens_at && Date.parse(vote.opens_at) > Date.now() ? "尚未开始" : "已截止";
+    }
+    return VOTE_STATUS_NAMES[vote.status] || vote.status;
+  }
+
+  function noticePage(voteId) {
+    return "/notices/votes/" + voteId;
+  }
+
+  // --- landing: the board (public) and my votes (signed in) ---------------------------------
+
+  async function loadBoard() {
+    if (compoundId === null || boardLoaded) return;
+    var notices;
+    try {
+      notices = await send("GET", "public/compounds/" + compoundId + "/notices?page_size=20");
+    } catch (error) {
+      setStatus($("board-status"), "公告加载失败：" + error.message, "error");
+      return;
+    }
+    boardLoaded = true;
+    setStatus($("board-status"), "");
+    var items = notices.map(function (notice) {
+      var item = el("li");
+      item.appendChild(el("span", "item-compound", NOTICE_KIND_NAMES[notice.kind] || "公告"));
+      item.appendChild(el("span", "item-label", notice.title));
+      item.appendChild(el("span", "item-meta", "发布于 " + formatTime(notice.valid_from)));
+      if (notice.kind === "result" && notice.vote_id) {
+        item.appendChild(linkButton(noticePage(notice.vote_id), "查看结果公示"));
+      } else if (notice.kind === "campaign" && notice.vote_id) {
+        item.appendChild(linkButton("#/votes/" + notice.vote_id, "查看表决"));
+      } else if (notice.page_url) {
+        item.appendChild(linkButton(notice.page_url, "查看全文"));
+      }
+      return item;
+    });
+    $("board-list").replaceChildren(...items);
+    $("board-empty").hidden = items.length > 0;
+  }
+
+  async function loadMyVotes(profile) {
+    if (profile && profile.kind !== "resident") return; // staff vote in no compound
+    var votes;
+    try {
+      votes = await authed("GET", "me/votes?page_size=100");
+    } catch (error) {
+      if (error.handled) return;
+      $("my-votes").hidden = false;
+      setStatus($("home-status"), "表决加载失败：" + error.message, "error");
+      return;
+    }
+    var here = votes.filter(function (v) {
+      return compoundId === null || v.compound_id === compoundId;
+    });
+    var open = here.filter(function (v) {
+      return v.eligible && v.status === "open";
+    });
+    var done = here.filter(function (v) {
+      return ["closed", "published", "final"].indexOf(v.status) >= 0;
+    });
+    $("open-votes").replaceChildren(
+      ...open.map(function (vote) {
+        var item = el("li");
+        var label = el("span", "item-label", vote.title);
+        label.appendChild(document.createTextNode(" "));
+        label.appendChild(el("span", "badge", vote.has_voted ? "已投票" : "未投票"));
+        item.appendChild(label);
+        item.appendChild(el("span", "item-meta", vote.accepting_casts ? deadlineText(vote)
+          : "开始时间：" + formatTime(vote.opens_at)));
+        item.appendChild(
+          linkButton("#/votes/" + vote.id, vote.has_voted ? "查看或修改投票" : "去投票", "link-button primary")
+        );
+        return item;
+      })
+    );
+    $("done-votes").replaceChildren(
+      ...done.map(function (vote) {
+        var item = el("li");
+        item.appendChild(el("span", "item-label", vote.title));
+        var passed = vote.decision ? vote.decision.passed : null;
+        item.appendChild(
+          el("span", "item-meta", voteStateName(vote) +
+            (passed === true ? "：通过" : passed === false ? "：未通过" : ""))
+        );
+        if (vote.status === "published" || vote.status === "final") {
+          item.appendChild(linkButton(noticePage(vote.id), "查看结果公示"));
+        } else {
+          item.appendChild(linkButton("#/votes/" + vote.id, "查看结果"));
+        }
+        return item;
+      })
+    );
+    $("no-open-votes").hidden = open.length > 0;
+    $("done-votes-block").hidden = done.length === 0;
+    $("my-votes").hidden = false;
+  }
+
+  // --- the vote page ------------------------------------------------------------------------
+
+  async function optional(promise, codes) {
+    try {
+      return await promise;
+    } catch (error) {
+      if (error instanceof ApiError && codes.indexOf(error.status) >= 0) return null;
+      throw error;
+    }
+  }
+
+  async function showVote(voteId, focus) {
+    show("vote");
+    ["vote-body", "vote-share", "vote-progress", "vote-result", "vote-cast", "vote-confirm",
+      "vote-receipt"].forEach(function (id) {
+      $(id).hidden = true;
+    });
+    $("vote-title").textContent = "表决";
+    $("vote-state").textContent = "";
+    setStatus($("vote-status"), "正在加载…", "wait");
+    var state;
+    try {
+      var base = "votes/" + voteId;
+      var answers = await Promise.all([
+        authed("GET", base),
+        authed("GET", base + "/my-ballots"),
+        optional(authed("GET", base + "/my-share"), [403, 404]),
+        optional(authed("GET", base + "/progress"), [409]),
+      ]);
+      state = { vote: answers[0], ballots: answers[1], share: answers[2], progress: answers[3] };
+    } catch (error) {
+      if (error.handled) return;
+      setStatus(
+        $("vote-status"),
+        error.status === 404 ? "未找到这项表决，或您不在本表决的范围内。" : "加载失败：" + error.message,
+        "error"
+      );
+      return;
+    }
+    var previous = voteState && voteState.vote.id === voteId ? voteState.personId : null;
+    state.personId = previous || (state.ballots[0] ? state.ballots[0].person_id : null);
+    voteState = state;
+    setStatus($("vote-status"), "");
+    renderVote();
+    if (focus) focusHeading("vote-title");
+  }
+
+  function renderVote() {
+    var vote = voteState.vote;
+    $("vote-title").textContent = vote.title;
+    document.title = vote.title + " · 居民参与";
+    $("vote-state").replaceChildren(el("span", "badge", voteStateName(vote)));
+    $("vote-description").textContent = vote.description || "（没有补充说明）";
+    $("vote-rule").textContent = RULE_WORDS[vote.rule] || "";
+    $("vote-precedence").textContent = vote.precedence
+      ? "同一户投了几次票时：" + vote.precedence
+      : "";
+    $("vote-deadline").textContent = formatTime(vote.closes_at) +
+      (vote.accepting_casts ? "（截止前可以投票和修改）" : "");
+    var materials = (vote.attachments || []).map(function (attachment) {
+      var item = el("li");
+      var button = el("button", "secondary", "查看材料：" + attachment.filename);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        downloadAttachment(attachment, button);
+      });
+      item.appendChild(button);
+      return item;
+    });
+    $("vote-materials-list").replaceChildren(...materials);
+    $("vote-materials").hidden = materials.length === 0;
+    $("vote-body").hidden = false;
+    renderShare();
+    renderProgress();
+    renderCast();
+  }
+
+  async function downloadAttachment(attachment, button) {
+    var path = attachment.url.indexOf(API) === 0 ? attachment.url.slice(API.length) : attachment.url;
+    button.disabled = true;
+    try {
+      var blob = await authed("GET", path, undefined, { blob: true });
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = attachment.filename;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      window.setTimeout(function () {
+        URL.revokeObjectURL(link.href);
+      }, 60000);
+    } catch (error) {
+      if (!error.handled) setStatus($("vote-status"), "材料下载失败：" + error.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** "960000.00" → "960,000.00": money as the API sends it, grouped for reading. */
+  function yuan(amount) {
+    var parts = String(amount).split(".");
+    return parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (parts.length > 1 ? "." + parts[1] : "");
+  }
+
+  function renderShare() {
+    var share = voteState.share;
+    if (!share || !share.dwellings || share.dwellings.length === 0) {
+      $("vote-share").hidden = true;
+      return;
+    }
+    var basis = share.basis === "floor_coefficients" ? "按楼层系数和面积分摊" : "按房屋面积分摊";
+    $("share-summary").textContent =
+      "总费用 " + yuan(share.total_cost) + " 元，财政补贴 " + yuan(share.subsidy) + " 元，其余 " +
+      yuan(share.residents_share) + " 元由业主" + basis + "。";
+    $("share-list").replaceChildren(
+      ...share.dwellings.map(function (d) {
+        var item = el("li");
+        item.appendChild(el("span", "item-compound", d.label));
+        item.appendChild(el("span", "item-label share-amount", "我家应出 " + yuan(d.share) + " 元"));
+        var meta = ["面积 " + d.area + " m²", d.floor + " 层"];
+        if (d.coefficient !== null && d.coefficient !== undefined) meta.push("楼层系数 " + d.coefficient);
+        var metaNode = el("span", "item-meta");
+        meta.forEach(function (part) {
+          metaNode.appendChild(el("span", null, part));
+        });
+        item.appendChild(metaNode);
+        return item;
+      })
+    );
+    $("vote-share").hidden = false;
+  }
+
+  function percent(ratio) {
+    return ratio && ratio.percent !== null && ratio.percent !== undefined ? ratio.percent + "%" : "—";
+  }
+
+  function renderProgress() {
+    var vote = voteState.vote;
+    var progress = voteState.progress;
+    $("vote-progress").hidden = true;
+    $("vote-result").hidden = true;
+    if (!progress) return;
+    if (!progress.result) {
+      var count = progress.participation.count;
+      $("progress-text").textContent =
+        "已有 " + progress.p_cnt + " 户参加表决，本次共 " + progress.t_cnt + " 户（按人数 " +
+        percent(count) + "，按面积 " + percent(progress.participation.area) +
+        "）。要达到三分之二以上才有效。";
+      var width = Math.min(100, Number(count.percent) || 0);
+      $("progress-bar").style.width = width + "%";
+      $("vote-progress").hidden = false;
+      return;
+    }
+    var result = progress.result;
+    var decision = progress.decision || {};
+    var passed = decision.passed !== undefined && decision.passed !== null ? decision.passed : result.passed;
+    var text =
+      (passed ? "表决通过。" : "表决未通过。") +
+      "本次共 " + result.t_cnt + " 户，参加 " + result.p_cnt + " 户，其中同意 " + result.y_cnt + " 户。";
+    if (!result.quorum_met) text += "参加表决的人数或面积没有达到三分之二。";
+    $("result-text").textContent = text;
+    var published = vote.status === "published" || vote.status === "final";
+    $("result-notice-line").hidden = !published;
+    $("result-notice").href = noticePage(vote.id);
+    $("vote-result").hidden = false;
+  }
+
+  function selectedBallot() {
+    var id = voteState.personId;
+    return voteState.ballots.filter(function (b) {
+      return b.person_id === id;
+    })[0] || null;
+  }
+
+  function renderCast() {
+    var vote = voteState.vote;
+    var ballots = voteState.ballots;
+    $("vote-confirm").hidden = true;
+    $("vote-receipt").hidden = true;
+    if (ballots.length === 0) {
+      $("vote-cast").hidden = !vote.accepting_casts;
+      $("cast-mine").textContent = "您不是本表决范围内的业主，不能投票。";
+      $("person-choice").hidden = true;
+      $("cast-buttons").hidden = true;
+      return;
+    }
+    var options = ballots.map(function (ballot) {
+      var label = el("label", "choice");
+      var input = document.createElement("input");
+      input.type = "radio";
+      input.name = "vote-person";
+      input.value = String(ballot.person_id);
+      input.checked = ballot.person_id === voteState.personId;
+      input.addEventListener("change", function () {
+        voteState.personId = ballot.person_id;
+        renderMine();
+      });
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(" " + ballot.dwellings));
+      return label;
+    });
+    $("person-options").replaceChildren(...options);
+    $("person-choice").hidden = ballots.length < 2 || !vote.accepting_casts;
+    $("cast-buttons").hidden = !vote.accepting_casts;
+    renderMine();
+    $("vote-cast").hidden = false;
+  }
+
+  function renderMine() {
+    var ballot = selectedBallot();
+    var vote = voteState.vote;
+    var text;
+    if (!ballot || !ballot.choice) {
+      text = vote.accepting_casts
+        ? "您还没有为 " + (ballot ? ballot.dwellings : "") + " 投票。请选择："
+        : "您没有投票。";
+    } else {
+      text =
+        "您为 " + ballot.dwellings + " 投的是「" + CHOICE_NAMES[ballot.choice] + "」（" +
+        (CHANNEL_NAMES[ballot.channel] || "") + "，" + formatTime(ballot.cast_at) + "）" +
+        (ballot.receipt ? "，回执码 " + ballot.receipt : "") + "。" +
+        (vote.accepting_casts ? "如需修改，请重新选择：" : "");
+    }
+    $("cast-mine").textContent = text;
+  }
+
+  function askToConfirm(choice) {
+    var ballot = selectedBallot();
+    if (!ballot) return;
+    var same = pendingCast && pendingCast.personId === ballot.person_id && pendingCast.choice === choice;
+    if (!same) {
+      pendingCast = { voteId: voteState.vote.id, personId: ballot.person_id, choice: choice, key: null };
+    }
+    $("confirm-text").textContent =
+      "您将为 " + ballot.dwellings + " 投「" + CHOICE_NAMES[choice] + "」。" +
+      (ballot.choice ? "这会替换您之前投的「" + CHOICE_NAMES[ballot.choice] + "」，以最后一次为准。" : "") +
+      "截止前还可以修改。";
+    $("confirm-cast").textContent = "确认投「" + CHOICE_NAMES[choice] + "」";
+    $("confirm-cast").disabled = false;
+    $("cancel-cast").disabled = false;
+    setStatus($("cast-progress"), "");
+    $("vote-cast").hidden = true;
+    $("vote-confirm").hidden = false;
+    focusHeading("confirm-title");
+  }
+
+  function cancelCast() {
+    pendingCast = null;
+    $("vote-confirm").hidden = true;
+    $("vote-cast").hidden = false;
+    focusHeading("cast-title");
+  }
+
+  function newIdempotencyKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join("");
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) {
+      window.setTimeout(resolve, ms);
+    });
+  }
+
+  function isTransient(error) {
+    return error instanceof ApiError && (error.status === 0 || error.status >= 500);
+  }
+
+  /** Casts the confirmed intent. Its Idempotency-Key is made once and sent again on every
+   * retry, so a ballot that reached the server before the network dropped is not cast twice. */
+  async function submitCast() {
+    var intent = pendingCast;
+    if (!intent) return;
+    if (!intent.key) intent.key = newIdempotencyKey();
+    var status = $("cast-progress");
+    $("confirm-cast").disabled = true;
+    $("cancel-cast").disabled = true;
+    setStatus(status, "已提交，正在等待确认…", "wait");
+    var body = { choice: intent.choice, person_id: intent.personId };
+    var answer = null;
+    for (var attempt = 0; answer === null; attempt += 1) {
+      try {
+        answer = await authed("POST", "votes/" + intent.voteId + "/ballots", body, {
+          headers: { "Idempotency-Key": intent.key },
+        });
+      } catch (error) {
+        if (error.handled) return;
+        if (isTransient(error) && attempt < RETRY_DELAYS.length) {
+          setStatus(status, "网络中断，正在重试（第 " + (attempt + 1) + " 次）…", "wait");
+          await sleep(RETRY_DELAYS[attempt]);
+          continue;
+        }
+        $("confirm-cast").disabled = false;
+        $("cancel-cast").disabled = false;
+        if (isTransient(error)) {
+          setStatus(
+            status,
+            "网络中断，投票可能还没有提交成功。请检查网络后再点「确认」，不会重复计票。",
+            "error"
+          );
+        } else {
+          intent.key = null; // refused by the server: a new attempt is a new request
+          setStatus(status, messageOf(error), "error");
+        }
+        return;
+      }
+    }
+    pendingCast = null;
+    showCastReceipt(answer);
+    refreshAfterCast(intent.voteId);
+  }
+
+  function showCastReceipt(answer) {
+    var text =
+      "已确认：您为 " + answer.dwellings + " 投了「" + CHOICE_NAMES[answer.choice] + "」（" +
+      formatTime(answer.cast_at) + "）。";
+    if (answer.replaced) text += "这次投票替换了您之前的投票，以最后一次为准。";
+    if (answer.replayed) text += "网络中断前这张选票已经提交成功，没有重复计票。";
+    text += "表决编号 " + voteState.vote.id + "。";
+    setStatus($("receipt-text"), text, "ok");
+    $("receipt-code").textContent = answer.receipt;
+    $("receipt-check").href = "#/receipt/" + voteState.vote.id + "/" + answer.receipt;
+    $("vote-confirm").hidden = true;
+    $("vote-cast").hidden = true;
+    $("vote-receipt").hidden = false;
+    focusHeading("receipt-title");
+  }
+
+  async function refreshAfterCast(voteId) {
+    try {
+      var base = "votes/" + voteId;
+      var answers = await Promise.all([
+        authed("GET", base + "/my-ballots"),
+        optional(authed("GET", base + "/progress"), [409]),
+      ]);
+      if (!voteState || voteState.vote.id !== voteId) return;
+      voteState.ballots = answers[0];
+      voteState.progress = answers[1];
+      renderProgress();
+      renderMine();
+    } catch (e) {
+      /* the receipt is shown; the figures catch up on the next visit */
+    }
+  }
+
+  function castAgain() {
+    $("vote-receipt").hidden = true;
+    renderCast();
+    focusHeading("cast-title");
+  }
+
+  // --- receipt check (public) ---------------------------------------------------------------
+
+  function showReceiptCheck(target) {
+    show("receipt");
+    $("check-vote").value = target.voteId || $("check-vote").value;
+    $("check-code").value = target.code || $("check-code").value;
+    $("check-result").replaceChildren();
+    if (target.voteId && target.code) checkReceipt();
+    else focusHeading("check-title");
+  }
+
+  function receiptVerdict(status) {
+    if (status.voided) {
+      return ["void", "已作废", "这张选票在异议处理后已被作废，不计入结果。" +
+        (status.void_reason ? "理由：" + status.void_reason : "")];
+    }
+    if (status.replaced && !status.counted) {
+      return ["replaced", "已被更新的投票取代", "同一户后来又投了一次票，以最后一次为准，这张不再计入。"];
+    }
+    if (status.counted) {
+      return ["counted", "计入", "这张选票是该户计入表决结果的一票。"];
+    }
+    return ["other", "未计入", "这张选票在记录中，但按本小区议事规则不计入结果（例如业主本人的投票优先于受托人）。"];
+  }
+
+  async function checkReceipt(event) {
+    if (event) event.preventDefault();
+    clearCheckErrors();
+    var voteId = $("check-vote").value.trim();
+    var code = $("check-code").value.replace(/\s+/g, "").toUpperCase();
+    var out = $("check-result");
+    out.replaceChildren();
+    if (!/^[1-9]\d{0,9}$/.test(voteId)) {
+      fieldError("check-vote", "请输入表决编号（数字）");
+      return;
+    }
+    if (!code) {
+      fieldError("check-code", "请输入回执码");
+      return;
+    }
+    $("check-submit").disabled = true;
+    var status;
+    try {
+      status = await send(
+        "GET",
+        "public/votes/" + voteId + "/receipts/" + encodeURIComponent(code)
+      );
+    } catch (error) {
+      var text = messageOf(error);
+      out.replaceChildren(el("p", "status error", text));
+      if (error.status === 422) fieldError("check-code", text);
+      return;
+    } finally {
+      $("check-submit").disabled = false;
+    }
+    var verdict = receiptVerdict(status);
+    var box = el("div", "verdict verdict-" + verdict[0]);
+    box.appendChild(el("p", "verdict-title", verdict[1]));
+    box.appendChild(el("p", null, verdict[2]));
+    box.appendChild(el("p", "muted", "回执码 " + status.receipt + "，表决编号 " + status.vote_id + "。"));
+    box.appendChild(
+      el(
+        "p",
+        "verdict-sealing",
+        status.sealing === "sealed" && status.entry
+          ? "已封存：已写入公开记录第 " + status.entry.seq + " 条，不能再被改动。"
+          : "待封存：选票已记录，正在写入公开记录，稍后再查即可看到。"
+      )
+    );
+    out.replaceChildren(box);
+  }
+
+  function fieldError(id, text) {
+    $(id).setAttribute("aria-invalid", "true");
+    $(id + "-error").textContent = text;
+    $(id + "-error").hidden = false;
+    $(id).focus();
+  }
+
+  function clearCheckErrors() {
+    ["check-vote", "check-code"].forEach(function (id) {
+      $(id).removeAttribute("aria-invalid");
+      $(id + "-error").textContent = "";
+      $(id + "-error").hidden = true;
+    });
+  }
+
+  // --- wiring -------------------------------------------------------------------------------
+
+  function startVotes() {
+    setLargeText(largeTextStored(), false);
+    $("large-text").addEventListener("click", function () {
+      setLargeText(!document.documentElement.classList.contains("large-text"), true);
+    });
+    document.querySelectorAll("#cast-buttons [data-choice]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        askToConfirm(button.getAttribute("data-choice"));
+      });
+    });
+    $("confirm-cast").addEventListener("click", submitCast);
+    $("cancel-cast").addEventListener("click", cancelCast);
+    $("cast-again").addEventListener("click", castAgain);
+    $("check-form").addEventListener("submit", checkReceipt);
+    // A QR code for one vote lands on /h5/?compound=1&vote=12: open that vote's page.
+    var linked = new URLSearchParams(window.location.search).get("vote");
+    if (linked && /^[1-9]\d{0,9}$/.test(linked) && !window.location.hash) {
+      window.history.replaceState(null, "", "#/votes/" + linked);
+    }
+    window.addEventListener("hashchange", function () {
+      route(true);
+    });
+  }
+
   // --- start --------------------------------------------------------------------------------
 
   async function start() {
@@ -630,13 +1336,10 @@
     fillBuildings();
     updateKind();
 
+    await wechat.take(); // first: it takes its fragment out of the address
+    startVotes();
     await loadCompound();
-    await wechat.take();
-    if (tokens.get()) {
-      await showHome(false);
-    } else {
-      showSignIn();
-    }
+    await route(false);
     document.body.setAttribute("data-ready", "true");
   }
 
