@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import make_url
 
@@ -171,6 +172,25 @@ def own_postgres_database(postgres_url):
     for name in made:
         recreate(name, create=False)
     admin.dispose()
+
+
+class RequestScopedClient(FlaskClient):
+    """Requests end as on a real server: each sees the test's setup committed, and whatever a
+    failed request left flushed is rolled back — so a test sees exactly what it left behind."""
+
+    def open(self, *args, **kwargs):
+        _db.session.commit()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _db.session.rollback()
+
+
+@pytest.fixture
+def scoped_client(app, db):
+    """A test client whose requests commit and roll back as a server's would (above); a
+    module that needs it names it as its ``client``."""
+    return RequestScopedClient(app, app.response_class)
 
 
 @pytest.fixture

@@ -6,27 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask.testing import FlaskClient
-
-from participation.extensions import db as _db
-
-
-class RequestScopedClient(FlaskClient):
-    """Each request sees what the test set up as committed data, and whatever it leaves
-    uncommitted (an error after a flush) is rolled back, as the session teardown does in
-    production. So a test sees exactly what a failed request would have left behind."""
-
-    def open(self, *args, **kwargs):
-        _db.session.commit()
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            _db.session.rollback()
 
 
 @pytest.fixture
-def client(app, db):
-    return RequestScopedClient(app, app.response_class, use_cookies=True)
+def client(scoped_client):
+    return scoped_client
 
 
 @pytest.fixture

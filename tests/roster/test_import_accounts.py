@@ -10,7 +10,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from participation.auth.models import Account, ClaimKind, ClaimStatus, DwellingClaim, Role
@@ -48,22 +47,10 @@ def roster_file(*rows: tuple[str, tuple[str, str], str | None]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-class RequestScopedClient(FlaskClient):
-    """Each request sees what the test set up as committed, and leaves nothing uncommitted
-    behind, as on a real server (the same as the auth tests' client)."""
-
-    def open(self, *args, **kwargs):
-        _db.session.commit()
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            _db.session.rollback()
-
-
 @pytest.fixture
-def client(app, db, monkeypatch):
+def client(app, scoped_client, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_PER_PHONE_PER_MINUTE", 10)
-    return RequestScopedClient(app, app.response_class, use_cookies=True)
+    return scoped_client
 
 
 @pytest.fixture

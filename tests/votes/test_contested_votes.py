@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from participation.auth.models import Role
 from participation.common.types import utcnow
@@ -35,20 +34,9 @@ from participation.votes.services import record_cast
 JPEG = b"\xff\xd8\xff\xe0" + b"photo of the notice board" * 10
 
 
-class RequestScopedClient(FlaskClient):
-    """What a failed request leaves flushed is rolled back, as on a real server."""
-
-    def open(self, *args, **kwargs):
-        _db.session.commit()
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            _db.session.rollback()
-
-
 @pytest.fixture
-def client(app, db):
-    return RequestScopedClient(app, app.response_class)
+def client(scoped_client):
+    return scoped_client
 
 
 def labels_by_area(vote) -> list[str]:

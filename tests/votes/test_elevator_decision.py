@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from participation.auth.models import Role
 from participation.common.types import utcnow
@@ -29,21 +28,9 @@ from participation.votes.services import record_cast
 API = "/api/v1"
 
 
-class RequestScopedClient(FlaskClient):
-    """Requests end as on a real server: each sees the test's setup committed, and whatever a
-    failed request left uncommitted is rolled back (as tests/votes/test_lifecycle_api.py)."""
-
-    def open(self, *args, **kwargs):
-        _db.session.commit()
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            _db.session.rollback()
-
-
 @pytest.fixture
-def client(app, db):
-    return RequestScopedClient(app, app.response_class)
+def client(scoped_client):
+    return scoped_client
 
 
 @pytest.fixture

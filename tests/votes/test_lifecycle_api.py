@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from participation.auth.models import Role, Tenancy
 from participation.common.schemas import SHANGHAI
@@ -29,21 +28,9 @@ PDF = b"%PDF-1.4\n plan of the elevator \n%%EOF"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-class RequestScopedClient(FlaskClient):
-    """Requests end as on a real server: each sees the test's setup committed, and whatever a
-    failed request left uncommitted is rolled back — so a test sees what it left behind."""
-
-    def open(self, *args, **kwargs):
-        _db.session.commit()
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            _db.session.rollback()
-
-
 @pytest.fixture
-def client(app, db):
-    return RequestScopedClient(app, app.response_class)
+def client(scoped_client):
+    return scoped_client
 
 
 @pytest.fixture

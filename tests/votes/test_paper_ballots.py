@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from participation.auth.models import Role
 from participation.common.types import utcnow
@@ -30,21 +29,9 @@ JPEG = b"\xff\xd8\xff\xe0" + b"signed paper ballot" * 10
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-class RequestScopedClient(FlaskClient):
-    """Whatever a failed request leaves flushed is rolled back, as on a real server, so a
-    test sees exactly what an error leaves behind."""
-
-    def open(self, *args, **kwargs):
-        _db.session.commit()
-        try:
-            return super().open(*args, **kwargs)
-        finally:
-            _db.session.rollback()
-
-
 @pytest.fixture
-def client(app, db):
-    return RequestScopedClient(app, app.response_class)
+def client(scoped_client):
+    return scoped_client
 
 
 @pytest.fixture
