@@ -141,8 +141,9 @@ def _board_addresses(compound: Compound) -> dict:
 
 def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
     """In the first compound: an elevator vote for 1栋 with its cost plan, open; a vote on the
-    property service that closed with ballots and is on 公示; a consent and a satisfaction
-    survey, open; two notices of the committee; the compound's short link."""
+    property service that closed with ballots and is on 公示; a consent, a menu (seven items
+    with costs) and a satisfaction survey, open; two notices of the committee; the compound's
+    short link."""
     from datetime import timedelta
     from decimal import Decimal
 
@@ -150,6 +151,7 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
     from participation.notices import links, publication
     from participation.notices.models import LinkTarget, Notice, NoticeKind, Verdict
     from participation.roster.models import Building
+    from participation.surveys.menu import demo_menu, set_menu
     from participation.surveys.services import create_from_template, open_survey
     from participation.votes.costs import set_cost_plan
     from participation.votes.models import Channel, Choice, Matter, Vote, VotePerson
@@ -221,14 +223,19 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
         staff.id,
     )
 
-    for template, title in (("consent", "幸福里小区老旧小区改造意愿征集"), ("satisfaction", "")):
+    surveys = {}
+    for template, title in (
+        ("consent", "幸福里小区老旧小区改造意愿征集"),
+        ("menu", "幸福里小区改造内容菜单式选择"),
+        ("satisfaction", ""),
+    ):
         fields = {"opens_at": now, "closes_at": now + timedelta(days=21)}
         if title:
             fields["title"] = title
-        open_survey(
-            create_from_template(compound.id, template, fields, staff.id),
-            confirm_unknown_owners=True,
-        )
+        surveys[template] = create_from_template(compound.id, template, fields, staff.id)
+    set_menu(surveys["menu"], demo_menu())
+    for survey in surveys.values():
+        open_survey(survey, confirm_unknown_owners=True)
     db.session.add_all(
         [
             Notice(

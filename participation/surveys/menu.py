@@ -302,6 +302,43 @@ def set_menu(survey: Survey, data: dict) -> None:
     db.session.flush()
 
 
+# The demo compound's menu: (name, estimated cost, residents' part, fixed amount per household).
+DEMO_ITEMS = (
+    ("供水", "1200000.00", "0.00", None),
+    ("屋面/外墙/楼梯等公共部位维修", "2400000.00", "240000.00", None),
+    ("适老设施", "180000.00", "36000.00", None),
+    ("停车泊位及停车库(场)", "600000.00", "120000.00", None),
+    ("电动自行车及汽车充电设施", "150000.00", "0.00", None),
+    ("绿化", "300000.00", "60000.00", None),
+    ("助餐", "200000.00", "48000.00", "200.00"),
+)
+
+
+def demo_menu() -> dict:
+    """The menu ``set_menu`` takes for the demo compound: basic items, improvement and
+    enhancement items with the residents' part, 1 to 4 picks, a budget cap."""
+    ensure_catalogue()
+    ids = dict(
+        db.session.execute(
+            select(MenuItem.name, MenuItem.id).where(MenuItem.district_id.is_(None))
+        ).all()
+    )
+    return {
+        "items": [
+            {
+                "menu_item_id": ids[name],
+                "estimated_cost": Decimal(cost),
+                "residents_part": Decimal(part),
+                "per_household": None if fixed is None else Decimal(fixed),
+            }
+            for name, cost, part, fixed in DEMO_ITEMS
+        ],
+        "min_items": 1,
+        "max_items": 4,
+        "budget_cap": Decimal("4500000.00"),
+    }
+
+
 def _catalogue_key(item: MenuItem) -> tuple:
     return (list(MenuTier).index(item.tier), item.position, item.id)
 

@@ -270,8 +270,7 @@ class SurveyResponses(MethodView):
         200,
         schema=schemas.SubmittedSchema,
         success=True,
-        description="a retry with the same Idempotency-Key: the earlier answers, not applied "
-        "again",
+        description="a retry with the same Idempotency-Key: the earlier answers, not applied again",
     )
     @blp.alt_response(
         403,
@@ -330,7 +329,6 @@ class SurveyMyResponse(MethodView):
         if principal.is_staff:
             return []
         return services.my_responses(path_object("survey_id"), principal.id)
-
 
 
 # --- consent gate (consent.py; its 公示: notices/) -------------------------------------------

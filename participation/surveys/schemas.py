@@ -194,9 +194,7 @@ class OptionSchema(Schema):
     position = Integer()
     label = ma.fields.String()
     value = ma.fields.String(allow_none=True)
-    survey_menu_item_id = Integer(
-        allow_none=True, metadata={"description": "菜单题：对应的菜单项"}
-    )
+    survey_menu_item_id = Integer(allow_none=True, metadata={"description": "菜单题：对应的菜单项"})
 
 
 class QuestionSchema(Schema):
@@ -337,6 +335,11 @@ class SubmittedSchema(Schema):
     answers = ma.fields.List(ma.fields.Nested(AnswerSchema))
 
 
+class DwellingChoiceSchema(Schema):
+    dwelling_id = Integer()
+    dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
+
+
 class MyResponseSchema(Schema):
     person_id = Integer(allow_none=True, metadata={"description": "按业主作答时"})
     dwellings = ma.fields.String(metadata={"example": "2栋1单元101"})
@@ -344,6 +347,13 @@ class MyResponseSchema(Schema):
     revision = Integer(allow_none=True)
     submitted_at = LocalDateTime(allow_none=True)
     answers = ma.fields.List(ma.fields.Nested(AnswerSchema))
+    dwelling_choices = ma.fields.List(
+        ma.fields.Nested(DwellingChoiceSchema),
+        metadata={
+            "description": "按居民作答且本人在范围内有多处房屋时：可选的房屋，作答时以 "
+            "dwelling_id 指明；否则为空"
+        },
+    )
 
 
 # --- consent gate --------------------------------------------------------------------------
@@ -532,12 +542,8 @@ class MenuInSchema(Schema):
         required=True,
         validate=ma.validate.Length(min=1, max=100, error="菜单须有 1 到 100 个项目"),
     )
-    min_items = Integer(
-        required=True, strict=True, metadata={"description": "至少选几项"}
-    )
-    max_items = Integer(
-        required=True, strict=True, metadata={"description": "至多选几项"}
-    )
+    min_items = Integer(required=True, strict=True, metadata={"description": "至少选几项"})
+    max_items = Integer(required=True, strict=True, metadata={"description": "至多选几项"})
     budget_cap = Money(allow_none=True, metadata={"description": "预算上限（元，估算投资）"})
     adoption = ma.fields.Nested(
         AdoptionSchema,
@@ -655,12 +661,8 @@ class MenuResultSchema(Schema):
         ma.fields.Nested(MenuResultItemSchema),
         metadata={"description": "基础类按支持排序，其后已采纳、未采纳项目按支持排序"},
     )
-    included = ma.fields.List(
-        Integer(), metadata={"description": "纳入的菜单项，按优先顺序"}
-    )
-    over_budget = ma.fields.List(
-        Integer(), metadata={"description": "达到门槛但超出预算"}
-    )
+    included = ma.fields.List(Integer(), metadata={"description": "纳入的菜单项，按优先顺序"})
+    over_budget = ma.fields.List(Integer(), metadata={"description": "达到门槛但超出预算"})
 
 
 # --- satisfaction, charts and exports ------------------------------------------------------

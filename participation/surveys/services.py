@@ -967,11 +967,18 @@ def _replay(survey: Survey, key: str, idempotency_key: str, slot: Slot) -> Submi
 def my_responses(survey: Survey, account_id: int) -> list[dict]:
     """Each respondent the resident may answer for in this survey, with the answers in
     place (``answered`` false and no answers when there are none)."""
+    slots = slots_of([survey], account_id)[survey.id]
     views, seen = [], set()
-    for slot in slots_of([survey], account_id)[survey.id]:
+    for slot in slots:
         if slot.key in seen:  # resident basis: one response whatever the dwelling
             continue
         seen.add(slot.key)
+        # Resident basis with several dwellings in scope: the answer names one (dwelling_id).
+        choices = [
+            {"dwelling_id": other.dwelling_id, "dwellings": other.dwellings}
+            for other in slots
+            if other.key == slot.key and other.dwelling_id is not None
+        ]
         response = db.session.execute(
             select(Response.id, Response.revision, Response.submitted_at).where(
                 Response.survey_id == survey.id,
@@ -986,6 +993,7 @@ def my_responses(survey: Survey, account_id: int) -> list[dict]:
                 "revision": response.revision if response else None,
                 "submitted_at": response.submitted_at if response else None,
                 "answers": _stored_answers(survey, response.id) if response else [],
+                "dwelling_choices": choices if len(choices) > 1 else [],
             }
         )
     return views

@@ -106,3 +106,34 @@ def test_a_second_app_can_be_created_in_the_same_process(app):
         assert other.before_request_funcs[name] == [resolve_path_objects]
         assert app.before_request_funcs[name] == [resolve_path_objects]
     assert other.test_client().get("/h5/").status_code == 200
+
+
+def test_assets_are_versioned_cached_for_a_year_and_sent_compressed(client):
+    """A phone on a slow network fetches the page (revalidated, small) and, once per release,
+    the assets it names by content hash; text goes gzip-compressed."""
+    import gzip
+
+    page = client.get("/h5/?compound=1", headers={"Accept-Encoding": "gzip, deflate"})
+    assert page.headers["Content-Encoding"] == "gzip"
+    assert page.headers["Cache-Control"] == "no-cache"
+    html = gzip.decompress(page.data).decode()
+    assets = re.findall(r'(?:src|href)="(static/[\w.-]+\?v=\w+)"', html)
+    assert [a.split("?")[0] for a in assets] == ["static/style.css", "static/app.js"]
+    transferred = len(page.data)
+    for asset in assets:
+        response = client.get(f"/h5/{asset}", headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert response.headers["Vary"] == "Accept-Encoding"
+        plain = client.get(f"/h5/{asset}")  # a client without gzip gets the file as it is
+        assert "Content-Encoding" not in plain.headers
+        assert gzip.decompress(response.data) == plain.data
+        again = client.get(f"/h5/{asset}", headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""
+        transferred += len(response.data)
+    # The page and its assets; the API's JSON comes on top (bench/h5_slow_network.py).
+    assert transferred < 60_000, transferred
+    # An old or missing version is not cached for long: the next release is not hidden.
+    stale = client.get("/h5/static/app.js?v=0123456789abcdef")
+    assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache"

@@ -66,18 +66,20 @@
     429: "操作过于频繁，请稍后再试",
   };
 
-  /** ``options``: ``headers`` (e.g. Idempotency-Key), ``blob`` (a file download). */
+  /** ``body``: an object (sent as JSON) or FormData (multipart); ``options``: ``headers``
+   * (e.g. Idempotency-Key), ``blob`` (a file download). */
   async function send(method, path, body, bearer, options) {
     options = options || {};
     var headers = Object.assign({ Accept: "application/json" }, options.headers || {});
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    var form = typeof FormData !== "undefined" && body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     if (bearer) headers.Authorization = "Bearer " + bearer;
     var response;
     try {
       response = await fetch(API + path, {
         method: method,
         headers: headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || form ? body : JSON.stringify(body),
         credentials: "omit",
         cache: "no-store",
         referrerPolicy: "no-referrer",
@@ -152,8 +154,10 @@
   }
 
   function signedOut(error) {
+    // What the resident was filling in stays for the same resident's next sign-in.
+    keptFor = tokenSubject() || keptFor;
     tokens.clear();
-    clearPersonalData();
+    clearPersonalData(true);
     showSignIn(error && error.code !== "token_expired" ? error.message : "登录已过期，请重新登录");
     var out = new ApiError(401, "signed_out", "请重新登录");
     out.handled = true;
@@ -320,7 +324,7 @@
     $("loading").hidden = true;
     $("view-sign-in").hidden = view !== "sign-in";
     $("view-home").hidden = view !== "home";
-    $("sign-out").hidden = view !== "home" && view !== "vote";
+    $("sign-out").hidden = ["home", "vote", "survey"].indexOf(view) < 0;
     showVotesView(view);
   }
 
@@ -329,18 +333,50 @@
     setStatus($("sign-in-status"), message || "", message ? "error" : null);
   }
 
-  function clearPersonalData() {
+  /** The payload's ``sub`` of the stored access token ("resident:12"), or null. */
+  function tokenSubject() {
+    var current = tokens.get();
+    try {
+      var part = current.access.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(window.atob(part)).sub || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  var keptFor = null; // whose forms are kept after a session expired
+
+  /** After a sign-in: forms kept from an expired session are dropped unless they are this
+   * resident's own (a phone can be passed to a neighbour). */
+  function settleKeptForms() {
+    if (keptFor && keptFor !== tokenSubject()) clearForms();
+    keptFor = null;
+  }
+
+  function clearForms() {
+    drafts = {};
+    $("claim-form").reset();
+    $("objection-form").reset();
+    clearFieldErrors(["building", "entrance", "room", "name", "id_last4", "kind"]);
+    fillEntrances();
+    updateKind();
+  }
+
+  /** ``keepForms``: the session expired; what was typed stays until the next sign-in. */
+  function clearPersonalData(keepForms) {
+    if (!keepForms) {
+      keptFor = null;
+      clearForms();
+    }
     $("my-phone").textContent = "";
     ["owned-list", "rented-list", "claims-list"].forEach(function (id) {
       $(id).replaceChildren();
     });
     setStatus($("home-status"), "");
     setStatus($("claim-status"), "");
-    $("claim-form").reset();
-    clearFieldErrors(["building", "entrance", "room", "name", "id_last4", "kind"]);
-    fillEntrances();
     $("claim-section").hidden = true;
     clearVoteData();
+    clearSurveyData();
   }
 
   function dwellingItem(compoundName, label, metaParts, badge) {
@@ -425,6 +461,13 @@
 
   // --- sign-in ------------------------------------------------------------------------------
 
+  function stopCountdown() {
+    window.clearInterval(countdownTimer);
+    countdownTimer = null;
+    $("send-code").disabled = false;
+    $("send-code").textContent = "获取验证码";
+  }
+
   function startCountdown(seconds) {
     var button = $("send-code");
     var left = seconds;
@@ -434,10 +477,7 @@
     countdownTimer = window.setInterval(function () {
       left -= 1;
       if (left <= 0) {
-        window.clearInterval(countdownTimer);
-        countdownTimer = null;
-        button.disabled = false;
-        button.textContent = "获取验证码";
+        stopCountdown();
         return;
       }
       button.textContent = left + " 秒后重新获取";
@@ -494,6 +534,8 @@
     button.disabled = false;
     wechat.settle(null);
     tokens.set({ access: pair.access_token, refresh: pair.refresh_token });
+    settleKeptForms();
+    stopCountdown(); // the code is used; a later sign-in asks for a new one (the API says when)
     $("code").value = "";
     $("phone").value = "";
     setStatus(status, "");
@@ -683,13 +725,16 @@
     }
   }
 
-  // --- routing (#/, #/votes/12, #/receipt/12/CODE) ------------------------------------------
+  // --- routing (#/, #/votes/12, #/surveys/3, #/receipt/12/CODE) ----------------------------
 
   function parseRoute() {
     var hash = window.location.hash.replace(/^#\/?/, "");
     var parts = hash.split("/").filter(Boolean);
     if (parts[0] === "votes" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
       return { name: "vote", id: Number(parts[1]) };
+    }
+    if (parts[0] === "surveys" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
+      return { name: "survey", id: Number(parts[1]) };
     }
     if (parts[0] === "receipt") {
       return {
@@ -708,13 +753,15 @@
       showReceiptCheck(currentRoute);
       return;
     }
-    if (currentRoute.name === "vote") {
+    if (currentRoute.name === "vote" || currentRoute.name === "survey") {
+      var vote = currentRoute.name === "vote";
       if (!tokens.get()) {
         showSignIn();
-        setStatus($("sign-in-status"), "请先用手机号登录，再参加表决。", "wait");
+        setStatus($("sign-in-status"), vote ? "请先用手机号登录，再参加表决。" : "请先用手机号登录，再回答问卷。", "wait");
         return;
       }
-      await showVote(currentRoute.id, focus);
+      if (vote) await showVote(currentRoute.id, focus);
+      else await showSurvey(currentRoute.id, focus);
       return;
     }
     if (tokens.get()) await showHome(focus);
@@ -726,7 +773,10 @@
     var landing = currentRoute.name === "landing" && (view === "sign-in" || view === "home");
     $("view-board").hidden = !(landing && compoundId !== null);
     $("view-vote").hidden = view !== "vote";
+    $("view-survey").hidden = view !== "survey";
     $("view-receipt").hidden = view !== "receipt";
+    $("objection").hidden = true; // shown again by loadObjections
+    objectionTarget = null;
   }
 
   function clearVoteData() {
@@ -782,8 +832,12 @@
       item.appendChild(el("span", "item-meta", "发布于 " + formatTime(notice.valid_from)));
       if (notice.kind === "result" && notice.vote_id) {
         item.appendChild(linkButton(noticePage(notice.vote_id), "查看结果公示"));
+      } else if (notice.kind === "result" && notice.survey_id) {
+        item.appendChild(linkButton("/notices/surveys/" + notice.survey_id, "查看结果公示"));
       } else if (notice.kind === "campaign" && notice.vote_id) {
         item.appendChild(linkButton("#/votes/" + notice.vote_id, "查看表决"));
+      } else if (notice.kind === "campaign" && notice.survey_id) {
+        item.appendChild(linkButton("#/surveys/" + notice.survey_id, "查看问卷"));
       } else if (notice.page_url) {
         item.appendChild(linkButton(notice.page_url, "查看全文"));
       }
@@ -795,13 +849,20 @@
 
   async function loadMyVotes(profile) {
     if (profile && profile.kind !== "resident") return; // staff vote in no compound
-    var votes;
+    var votes, surveys;
     try {
-      votes = await authed("GET", "me/votes?page_size=100");
+      var lists = await Promise.all([
+        authed("GET", "me/votes?page_size=100"),
+        authed("GET", "me/surveys?page_size=100"),
+      ]);
+      votes = lists[0];
+      surveys = lists[1].filter(function (s) {
+        return compoundId === null || s.compound_id === compoundId;
+      });
     } catch (error) {
       if (error.handled) return;
       $("my-votes").hidden = false;
-      setStatus($("home-status"), "表决加载失败：" + error.message, "error");
+      setStatus($("home-status"), "表决和问卷加载失败：" + error.message, "error");
       return;
     }
     var here = votes.filter(function (v) {
@@ -845,7 +906,10 @@
         return item;
       })
     );
-    $("no-open-votes").hidden = open.length > 0;
+    var surveyList = surveyItems(surveys);
+    $("open-surveys").replaceChildren(...surveyList);
+    $("my-surveys-block").hidden = surveyList.length === 0;
+    $("no-open-votes").hidden = open.length > 0 || surveyList.length > 0;
     $("done-votes-block").hidden = done.length === 0;
     $("my-votes").hidden = false;
   }
@@ -895,6 +959,9 @@
     setStatus($("vote-status"), "");
     renderVote();
     if (focus) focusHeading("vote-title");
+    if (state.vote.status === "published" || state.vote.status === "final") {
+      await loadObjections("votes", voteId, state.ballots.length > 0);
+    }
   }
 
   function renderVote() {
@@ -1054,6 +1121,7 @@
     $("person-options").replaceChildren(...options);
     $("person-choice").hidden = ballots.length < 2 || !vote.accepting_casts;
     $("cast-buttons").hidden = !vote.accepting_casts;
+    $("cast-note").hidden = !vote.accepting_casts;
     renderMine();
     $("vote-cast").hidden = false;
   }
@@ -1126,44 +1194,49 @@
     return error instanceof ApiError && (error.status === 0 || error.status >= 500);
   }
 
-  /** Casts the confirmed intent. Its Idempotency-Key is made once and sent again on every
-   * retry, so a ballot that reached the server before the network dropped is not cast twice. */
-  async function submitCast() {
-    var intent = pendingCast;
-    if (!intent) return;
+  /** POSTs ``body`` with the intent's Idempotency-Key, made once and sent again on every
+   * retry, so what reached the server before the network dropped is not applied twice.
+   * Throws the API's refusal (a new attempt will be a new request), or ``lost`` after the
+   * last retry (the key is kept: trying again later is still safe). */
+  async function postWithRetries(path, body, intent, status) {
     if (!intent.key) intent.key = newIdempotencyKey();
-    var status = $("cast-progress");
-    $("confirm-cast").disabled = true;
-    $("cancel-cast").disabled = true;
-    setStatus(status, "已提交，正在等待确认…", "wait");
-    var body = { choice: intent.choice, person_id: intent.personId };
-    var answer = null;
-    for (var attempt = 0; answer === null; attempt += 1) {
+    for (var attempt = 0; ; attempt += 1) {
       try {
-        answer = await authed("POST", "votes/" + intent.voteId + "/ballots", body, {
-          headers: { "Idempotency-Key": intent.key },
-        });
+        return await authed("POST", path, body, { headers: { "Idempotency-Key": intent.key } });
       } catch (error) {
-        if (error.handled) return;
+        if (error.handled) throw error;
         if (isTransient(error) && attempt < RETRY_DELAYS.length) {
           setStatus(status, "网络中断，正在重试（第 " + (attempt + 1) + " 次）…", "wait");
           await sleep(RETRY_DELAYS[attempt]);
           continue;
         }
-        $("confirm-cast").disabled = false;
-        $("cancel-cast").disabled = false;
-        if (isTransient(error)) {
-          setStatus(
-            status,
-            "网络中断，投票可能还没有提交成功。请检查网络后再点「确认」，不会重复计票。",
-            "error"
-          );
-        } else {
-          intent.key = null; // refused by the server: a new attempt is a new request
-          setStatus(status, messageOf(error), "error");
-        }
-        return;
+        if (isTransient(error)) error.lost = true;
+        else intent.key = null;
+        throw error;
       }
+    }
+  }
+
+  /** Casts the confirmed intent (one intent, one Idempotency-Key). */
+  async function submitCast() {
+    var intent = pendingCast;
+    if (!intent) return;
+    var status = $("cast-progress");
+    $("confirm-cast").disabled = true;
+    $("cancel-cast").disabled = true;
+    setStatus(status, "已提交，正在等待确认…", "wait");
+    var body = { choice: intent.choice, person_id: intent.personId };
+    var answer;
+    try {
+      answer = await postWithRetries("votes/" + intent.voteId + "/ballots", body, intent, status);
+    } catch (error) {
+      if (error.handled) return;
+      $("confirm-cast").disabled = false;
+      $("cancel-cast").disabled = false;
+      setStatus(status, error.lost
+        ? "网络中断，投票可能还没有提交成功。请检查网络后再点「确认」，不会重复计票。"
+        : messageOf(error), "error");
+      return;
     }
     pendingCast = null;
     showCastReceipt(answer);
@@ -1207,6 +1280,749 @@
     $("vote-receipt").hidden = true;
     renderCast();
     focusHeading("cast-title");
+  }
+
+  // =========================================================================================
+  // --- surveys: consent, menu, satisfaction and other questions; objections on 公示 ---------
+  // The rest of the page calls showSurvey(), loadObjections(), clearSurveyData(),
+  // surveyItems() and startSurveys().
+  // =========================================================================================
+
+  var SURVEY_STATUS_NAMES = {
+    draft: "尚未开始",
+    open: "正在进行",
+    closed: "已截止",
+    published: "结果公示中",
+    final: "结果已确定",
+    cancelled: "已取消",
+  };
+  var CONSENT_RULE_WORDS = {
+    count: "同意改造的业主人数达到本次范围全体业主的三分之二以上（含三分之二），本小区才申请改造。没有回答的不算同意。",
+    area: "同意改造的业主房屋面积达到本次范围房屋总面积的三分之二以上（含三分之二），本小区才申请改造。没有回答的不算同意。",
+    both: "同意改造的业主人数和房屋面积都要达到本次范围的三分之二以上（含三分之二），本小区才申请改造。没有回答的不算同意。",
+  };
+  var TIER_NOTES = {
+    basic: "基础类项目应改尽改，都会实施；您的选择决定先做哪些。",
+    improvement: "完善类项目，选择的人超过一定比例才实施。",
+    enhancement: "提升类项目，选择的人超过一定比例才实施。",
+  };
+  var TEXT_LIMIT = 1000;
+
+  var surveyState = null; // {survey, mine: [my-response entries], slot, dwellingId}
+  var pendingAnswer = null; // {surveyId, key, signature}: one submitted form, one key
+  var drafts = {}; // survey id → {question id: {option_ids | text}}: what the resident filled in
+
+  function surveyStateName(survey) {
+    if (survey.status === "open" && !survey.accepting_responses) {
+      return survey.opens_at && Date.parse(survey.opens_at) > Date.now() ? "尚未开始" : "已截止";
+    }
+    return SURVEY_STATUS_NAMES[survey.status] || survey.status;
+  }
+
+  /** Drafts and the objection form stay (``clearForms`` empties them). */
+  function clearSurveyData() {
+    surveyState = null;
+    pendingAnswer = null;
+    $("open-surveys").replaceChildren();
+    $("my-surveys-block").hidden = true;
+    $("survey-questions").replaceChildren();
+    $("respondent-options").replaceChildren();
+    $("done-answers").replaceChildren();
+    $("closed-answers").replaceChildren();
+    $("my-objections").replaceChildren();
+    objectionTarget = null;
+  }
+
+  /** The landing page's list items for my surveys in this compound (open ones first). */
+  function surveyItems(surveys) {
+    var shown = surveys.filter(function (s) {
+      return s.eligible && ["open", "published", "final"].indexOf(s.status) >= 0;
+    });
+    shown.sort(function (a, b) {
+      return Number(b.accepting_responses) - Number(a.accepting_responses);
+    });
+    return shown.map(function (survey) {
+      var item = el("li");
+      var label = el("span", "item-label", survey.title);
+      label.appendChild(document.createTextNode(" "));
+      label.appendChild(
+        el("span", "badge", survey.accepting_responses
+          ? (survey.answered ? "已回答" : "未回答")
+          : surveyStateName(survey))
+      );
+      item.appendChild(label);
+      if (survey.accepting_responses) {
+        item.appendChild(el("span", "item-meta", deadlineText(survey)));
+        item.appendChild(linkButton("#/surveys/" + survey.id,
+          survey.answered ? "查看或修改回答" : "去回答", "link-button primary"));
+      } else if (survey.status === "published" || survey.status === "final") {
+        item.appendChild(linkButton("/notices/surveys/" + survey.id, "查看结果公示"));
+      } else {
+        item.appendChild(linkButton("#/surveys/" + survey.id, "查看"));
+      }
+      return item;
+    });
+  }
+
+  // --- the survey page ----------------------------------------------------------------------
+
+  async function showSurvey(surveyId, focus) {
+    show("survey");
+    ["survey-body", "survey-answer", "survey-done", "survey-closed"].forEach(function (id) {
+      $(id).hidden = true;
+    });
+    $("survey-title").textContent = "问卷";
+    $("survey-state").textContent = "";
+    setStatus($("survey-status"), "正在加载…", "wait");
+    var answers;
+    try {
+      var base = "surveys/" + surveyId;
+      answers = await Promise.all([authed("GET", base), authed("GET", base + "/my-response")]);
+    } catch (error) {
+      if (error.handled) return;
+      setStatus(
+        $("survey-status"),
+        error.status === 404 ? "未找到这份问卷，或您不在本问卷的范围内。" : "加载失败：" + error.message,
+        "error"
+      );
+      return;
+    }
+    var previous = surveyState && surveyState.survey.id === surveyId ? surveyState : null;
+    surveyState = {
+      survey: answers[0],
+      mine: answers[1],
+      slot: previous ? Math.min(previous.slot, Math.max(answers[1].length - 1, 0)) : 0,
+      dwellingId: previous ? previous.dwellingId : null,
+    };
+    setStatus($("survey-status"), "");
+    renderSurvey();
+    if (focus) focusHeading("survey-title");
+    var survey = surveyState.survey;
+    if (survey.status === "published" || survey.status === "final") {
+      await loadObjections("surveys", survey.id, survey.basis === "owner" && answers[1].length > 0);
+    }
+  }
+
+  function renderSurvey() {
+    var survey = surveyState.survey;
+    $("survey-title").textContent = survey.title;
+    document.title = survey.title + " · 居民参与";
+    $("survey-state").replaceChildren(el("span", "badge", surveyStateName(survey)));
+    $("survey-description").textContent = survey.description || "";
+    var consent = survey.kind === "consent";
+    $("survey-rule").textContent = consent ? CONSENT_RULE_WORDS[survey.consent_basis] || "" : "";
+    $("survey-rule-block").hidden = !consent;
+    $("survey-deadline").textContent = formatTime(survey.closes_at) +
+      (survey.accepting_responses ? "（截止前可以修改回答）" : "");
+    $("survey-privacy").textContent =
+      (survey.basis === "owner"
+        ? "每户业主回答一份，共有人中任何一位回答都可以。"
+        : "本小区的居民（包括租户）每人回答一份。") +
+      (survey.anonymous ? "本问卷不记录是谁回答的，只统计答案。" : "结果公示时不显示个人信息。");
+    $("survey-body").hidden = false;
+    $("survey-done").hidden = true;
+    if (!survey.accepting_responses) {
+      renderSurveyClosed();
+      return;
+    }
+    renderAnswerForm();
+  }
+
+  function currentEntry() {
+    return surveyState.mine[surveyState.slot] || null;
+  }
+
+  function renderSurveyClosed() {
+    var survey = surveyState.survey;
+    $("survey-answer").hidden = true;
+    var entry = currentEntry();
+    var text = survey.status === "open" && survey.opens_at && Date.parse(survey.opens_at) > Date.now()
+      ? "问卷将于 " + formatTime(survey.opens_at) + " 开始。"
+      : "问卷已于 " + formatTime(survey.closes_at) + " 截止，不再接受回答。";
+    if (entry && entry.answered) {
+      text += "您在 " + formatTime(entry.submitted_at) + " 提交的回答已计入：";
+    } else if (entry) {
+      text += "您没有回答。";
+    }
+    $("closed-text").textContent = text;
+    $("closed-answers").replaceChildren(...answerSummary(entry ? entry.answers : []));
+    var published = survey.status === "published" || survey.status === "final";
+    $("survey-notice-line").hidden = !published;
+    $("survey-notice").href = "/notices/surveys/" + survey.id;
+    $("survey-closed").hidden = false;
+  }
+
+  /** The form with one fieldset per question, filled with my draft or my current answers. */
+  function renderAnswerForm() {
+    var survey = surveyState.survey;
+    var mine = surveyState.mine;
+    $("survey-answer").hidden = false;
+    $("answer-progress").textContent = "";
+    if (mine.length === 0) {
+      $("survey-mine").textContent = survey.basis === "owner"
+        ? "您不是本问卷范围内的业主，不能回答。"
+        : "您在本问卷范围内没有登记的房屋，不能回答。";
+      $("survey-form").hidden = true;
+      return;
+    }
+    $("survey-form").hidden = false;
+    renderRespondents();
+    var entry = currentEntry();
+    $("survey-mine").textContent = entry.answered
+      ? "您已在 " + formatTime(entry.submitted_at) + " 为 " + entry.dwellings +
+        " 回答过，下面是您现在的回答。再次提交会替换之前的回答，以最后一次为准。"
+      : "请为 " + entry.dwellings + " 回答下面的问题，标有「必答」的一定要回答。";
+    var filled = drafts[draftKey()] || storedAnswers(entry.answers);
+    $("survey-questions").replaceChildren(
+      ...survey.questions.map(function (question, index) {
+        return questionField(question, index + 1, filled[question.id] || {});
+      })
+    );
+    updateMenuTotal();
+    $("submit-answer").textContent = entry.answered ? "提交并替换之前的回答" : "提交";
+    $("submit-answer").disabled = false;
+  }
+
+  function draftKey() {
+    var entry = currentEntry();
+    return surveyState.survey.id + ":" + (entry && entry.person_id ? entry.person_id : "me");
+  }
+
+  function storedAnswers(answers) {
+    var filled = {};
+    (answers || []).forEach(function (answer) {
+      filled[answer.question_id] = answer;
+    });
+    return filled;
+  }
+
+  function renderRespondents() {
+    var survey = surveyState.survey;
+    var mine = surveyState.mine;
+    var choices;
+    if (survey.basis === "owner") {
+      $("respondent-legend").textContent = "为哪一户作答";
+      choices = mine.map(function (entry, index) {
+        return { value: String(index), label: entry.dwellings, checked: index === surveyState.slot };
+      });
+    } else {
+      $("respondent-legend").textContent = "按哪一处房屋作答";
+      var dwellings = mine[0].dwelling_choices || [];
+      if (dwellings.length && !dwellings.some(function (d) {
+        return d.dwelling_id === surveyState.dwellingId;
+      })) {
+        surveyState.dwellingId = dwellings[0].dwelling_id;
+      }
+      choices = dwellings.map(function (d) {
+        return { value: String(d.dwelling_id), label: d.dwellings, checked: d.dwelling_id === surveyState.dwellingId };
+      });
+    }
+    $("respondent-options").replaceChildren(
+      ...choices.map(function (choice) {
+        var label = el("label", "choice");
+        var input = document.createElement("input");
+        input.type = "radio";
+        input.name = "respondent";
+        input.value = choice.value;
+        input.checked = choice.checked;
+        input.addEventListener("change", function () {
+          if (survey.basis === "owner") {
+            surveyState.slot = Number(choice.value);
+            renderAnswerForm();
+          } else {
+            surveyState.dwellingId = Number(choice.value);
+          }
+        });
+        label.appendChild(input);
+        label.appendChild(document.createTextNode(" " + choice.label));
+        return label;
+      })
+    );
+    $("respondent-choice").hidden = choices.length < 2;
+  }
+
+  function menuItemsByOption() {
+    var details = surveyState.survey.details || {};
+    var byOption = {};
+    (details.tiers || []).forEach(function (tier) {
+      tier.items.forEach(function (item) {
+        byOption[item.option_id] = { item: item, tier: tier };
+      });
+    });
+    return byOption;
+  }
+
+  function choiceRange(question) {
+    var survey = surveyState.survey;
+    if (question.type === "menu") return [survey.menu_min_items || 0, survey.menu_max_items || question.options.length];
+    if (question.type === "multiple") return [question.min_choices || 0, question.max_choices || question.options.length];
+    return [1, 1];
+  }
+
+  function rangeHint(question) {
+    var range = choiceRange(question);
+    if (range[0] && range[1] && range[0] === range[1]) return "请选 " + range[0] + " 项。";
+    if (range[0] > 1) return "至少选 " + range[0] + " 项，最多选 " + range[1] + " 项。";
+    return "可以多选，最多选 " + range[1] + " 项。";
+  }
+
+  function questionField(question, number, filled) {
+    var id = "q" + question.id;
+    var set = el("fieldset", "field question");
+    set.id = id;
+    set.setAttribute("data-question", String(question.id));
+    var legend = el("legend", null, number + ". " + question.text + " ");
+    legend.appendChild(el("span", "badge" + (question.required ? "" : " badge-quiet"), question.required ? "必答" : "选填"));
+    set.appendChild(legend);
+    var error = el("p", "field-error");
+    error.id = id + "-error";
+    error.hidden = true;
+    var chosen = filled.option_ids || [];
+    if (question.type === "text") {
+      var area = document.createElement("textarea");
+      area.id = id + "-text";
+      area.rows = 4;
+      area.maxLength = TEXT_LIMIT;
+      area.value = filled.text || "";
+      area.setAttribute("aria-labelledby", id + "-legend");
+      legend.id = id + "-legend";
+      var counter = el("p", "hint");
+      counter.id = id + "-count";
+      area.setAttribute("aria-describedby", counter.id + " " + error.id);
+      var count = function () {
+        counter.textContent = "还可以写 " + (TEXT_LIMIT - area.value.length) + " 字";
+      };
+      area.addEventListener("input", function () {
+        count();
+        saveDraft();
+      });
+      count();
+      set.appendChild(area);
+      set.appendChild(counter);
+    } else if (question.type === "rating") {
+      var low = question.scale_min || 1;
+      var high = question.scale_max || 5;
+      set.appendChild(el("p", "hint", low + " 分最低，" + high + " 分最高。"));
+      var row = el("div", "choices");
+      for (var score = low; score <= high; score += 1) {
+        row.appendChild(choiceInput("radio", id, String(score), score + " 分", filled.rating === score));
+      }
+      set.appendChild(row);
+    } else if (question.type === "menu") {
+      set.classList.add("menu");
+      set.appendChild(el("p", "hint", rangeHint(question)));
+      var byOption = menuItemsByOption();
+      var tiers = [];
+      question.options.forEach(function (option) {
+        var found = byOption[option.id];
+        var tier = found ? found.tier : { tier: "other", label: "其他" };
+        var group = tiers.filter(function (t) {
+          return t.tier === tier.tier;
+        })[0];
+        if (!group) {
+          group = { tier: tier.tier, label: tier.label, options: [] };
+          tiers.push(group);
+        }
+        group.options.push({ option: option, item: found ? found.item : null });
+      });
+      tiers.forEach(function (group) {
+        var block = el("div", "menu-tier");
+        block.appendChild(el("p", "menu-tier-title", group.label));
+        if (TIER_NOTES[group.tier]) block.appendChild(el("p", "hint", TIER_NOTES[group.tier]));
+        group.options.forEach(function (entry) {
+          block.appendChild(menuChoice(id, entry.option, entry.item, chosen.indexOf(entry.option.id) >= 0));
+        });
+        set.appendChild(block);
+      });
+      var total = el("p", "menu-total");
+      total.id = "menu-total";
+      total.setAttribute("aria-live", "polite");
+      set.appendChild(total);
+    } else {
+      var multiple = question.type === "multiple";
+      if (multiple) set.appendChild(el("p", "hint", rangeHint(question)));
+      var options = el("div", "choices" + (question.type === "consent" ? " consent" : ""));
+      question.options.forEach(function (option) {
+        options.appendChild(choiceInput(multiple ? "checkbox" : "radio", id, String(option.id),
+          option.label, chosen.indexOf(option.id) >= 0));
+      });
+      set.appendChild(options);
+    }
+    set.appendChild(error);
+    // A corrected answer loses its message at once (the next submit checks it again).
+    var settle = function () {
+      error.hidden = true;
+      error.textContent = "";
+      set.removeAttribute("aria-invalid");
+    };
+    set.addEventListener("change", settle);
+    set.addEventListener("input", settle);
+    return set;
+  }
+
+  function choiceInput(type, name, value, text, checked) {
+    var label = el("label", "choice");
+    var input = document.createElement("input");
+    input.type = type;
+    input.name = name;
+    input.value = value;
+    input.checked = checked;
+    input.addEventListener("change", saveDraft);
+    label.appendChild(input);
+    label.appendChild(document.createTextNode(" " + text));
+    return label;
+  }
+
+  function menuChoice(name, option, item, checked) {
+    var label = el("label", "choice menu-item");
+    var input = document.createElement("input");
+    input.type = "checkbox";
+    input.name = name;
+    input.value = String(option.id);
+    input.checked = checked;
+    input.addEventListener("change", function () {
+      saveDraft();
+      updateMenuTotal();
+    });
+    label.appendChild(input);
+    var text = el("span", "menu-text");
+    text.appendChild(el("span", "menu-name", option.label));
+    if (item) {
+      if (item.description) text.appendChild(el("span", "menu-meta", item.description));
+      var cost = Number(item.my_cost);
+      text.appendChild(el("span", "menu-cost", item.my_cost === null || item.my_cost === undefined
+        ? "居民共出 " + yuan(item.residents_part) + " 元"
+        : cost > 0 ? "我家约出 " + yuan(item.my_cost) + " 元" : "我家不用出钱"));
+      text.appendChild(el("span", "menu-meta", "总投资 " + yuan(item.estimated_cost) + " 元" +
+        (item.per_household ? "，每户固定 " + yuan(item.per_household) + " 元" : "")));
+    }
+    label.appendChild(text);
+    return label;
+  }
+
+  /** Fen arithmetic on the API's "1234.56" amounts. */
+  function fen(amount) {
+    var parts = String(amount || "0").split(".");
+    return Number(parts[0]) * 100 + Number(((parts[1] || "") + "00").slice(0, 2));
+  }
+
+  function updateMenuTotal() {
+    var total = $("menu-total");
+    if (!total) return;
+    var byOption = menuItemsByOption();
+    var picked = Array.prototype.slice.call(
+      document.querySelectorAll("#survey-questions .menu input:checked"));
+    var sum = 0;
+    var known = true;
+    picked.forEach(function (input) {
+      var found = byOption[Number(input.value)];
+      if (found && found.item.my_cost !== null && found.item.my_cost !== undefined) sum += fen(found.item.my_cost);
+      else known = false;
+    });
+    var money = (Math.floor(sum / 100)) + "." + String(sum % 100).padStart(2, "0");
+    var details = surveyState.survey.details || {};
+    total.textContent = "已选 " + picked.length + " 项" +
+      (known && picked.length ? "，这些项目我家合计约出 " + yuan(money) + " 元" : "") + "。" +
+      (details.budget_cap ? "本小区改造预算上限 " + yuan(details.budget_cap) + " 元，超出预算的项目可能不实施。" : "");
+  }
+
+  // --- answers ------------------------------------------------------------------------------
+
+  /** {question id: answer} as the form holds it now; unanswered questions are left out. */
+  function formAnswers() {
+    var answers = {};
+    surveyState.survey.questions.forEach(function (question) {
+      var id = "q" + question.id;
+      if (question.type === "text") {
+        var text = $(id + "-text").value;
+        if (text.trim()) answers[question.id] = { question_id: question.id, text: text };
+        return;
+      }
+      var checked = Array.prototype.slice.call(
+        document.querySelectorAll('#' + id + ' input[name="' + id + '"]:checked'));
+      if (!checked.length) return;
+      if (question.type === "rating") {
+        answers[question.id] = { question_id: question.id, rating: Number(checked[0].value) };
+      } else {
+        answers[question.id] = {
+          question_id: question.id,
+          option_ids: checked.map(function (input) {
+            return Number(input.value);
+          }),
+        };
+      }
+    });
+    return answers;
+  }
+
+  function saveDraft() {
+    if (surveyState) drafts[draftKey()] = formAnswers();
+  }
+
+  function questionError(questionId, text) {
+    var error = $("q" + questionId + "-error");
+    if (!error) return null;
+    error.textContent = text;
+    error.hidden = false;
+    $("q" + questionId).setAttribute("aria-invalid", "true");
+    return $("q" + questionId);
+  }
+
+  function clearQuestionErrors() {
+    document.querySelectorAll("#survey-questions .field-error").forEach(function (node) {
+      node.textContent = "";
+      node.hidden = true;
+    });
+    document.querySelectorAll("#survey-questions [aria-invalid]").forEach(function (node) {
+      node.removeAttribute("aria-invalid");
+    });
+  }
+
+  /** The checks the server makes, said next to each question before anything is sent. */
+  function checkAnswers(answers) {
+    var first = null;
+    surveyState.survey.questions.forEach(function (question) {
+      var answer = answers[question.id];
+      var problem = null;
+      if (!answer) {
+        if (question.required) problem = "请回答这道题";
+      } else if (answer.option_ids && (question.type === "menu" || question.type === "multiple")) {
+        var range = choiceRange(question);
+        if (answer.option_ids.length < range[0]) problem = "这道题至少选 " + range[0] + " 项";
+        if (answer.option_ids.length > range[1]) problem = "这道题最多选 " + range[1] + " 项，您选了 " + answer.option_ids.length + " 项";
+      } else if (answer.text && answer.text.length > TEXT_LIMIT) {
+        problem = "最多写 " + TEXT_LIMIT + " 字";
+      }
+      if (problem) {
+        var node = questionError(question.id, problem);
+        if (!first) first = node;
+      }
+    });
+    return first;
+  }
+
+  async function submitAnswer(event) {
+    event.preventDefault();
+    var survey = surveyState.survey;
+    var entry = currentEntry();
+    var status = $("answer-progress");
+    clearQuestionErrors();
+    setStatus(status, "");
+    var answers = formAnswers();
+    var wrong = checkAnswers(answers);
+    if (wrong) {
+      setStatus(status, "还有题目需要填写或修改，请看标红的提示。", "error");
+      wrong.scrollIntoView({ block: "center" });
+      var control = wrong.querySelector("input, textarea");
+      if (control) control.focus({ preventScroll: true });
+      return;
+    }
+    var body = { answers: Object.keys(answers).map(function (id) {
+      return answers[id];
+    }) };
+    if (survey.basis === "owner" && surveyState.mine.length > 1) body.person_id = entry.person_id;
+    if (survey.basis === "resident" && surveyState.dwellingId) body.dwelling_id = surveyState.dwellingId;
+    var signature = JSON.stringify(body);
+    if (!pendingAnswer || pendingAnswer.surveyId !== survey.id || pendingAnswer.signature !== signature) {
+      pendingAnswer = { surveyId: survey.id, signature: signature, key: null };
+    }
+    var intent = pendingAnswer;
+    $("submit-answer").disabled = true;
+    setStatus(status, "已提交，正在等待确认…", "wait");
+    var answer;
+    try {
+      answer = await postWithRetries("surveys/" + survey.id + "/responses", body, intent, status);
+    } catch (error) {
+      $("submit-answer").disabled = false;
+      if (error.handled) return;
+      if (error.lost) {
+        setStatus(status, "网络中断，回答可能还没有提交成功。请检查网络后再点「提交」，不会重复计算。", "error");
+        return;
+      }
+      var shown = null;
+      if (error.status === 422 && error.errors) {
+        Object.keys(error.errors).forEach(function (key) {
+          var problems = error.errors[key];
+          var node = questionError(key, Array.isArray(problems) ? String(problems[0]) : String(problems));
+          if (node && !shown) shown = node;
+        });
+      }
+      setStatus(status, messageOf(error), "error");
+      if (shown) shown.scrollIntoView({ block: "center" });
+      if (error.status === 409) await showSurvey(survey.id, false); // closed meanwhile
+      return;
+    }
+    pendingAnswer = null;
+    delete drafts[draftKey()];
+    showAnswered(answer);
+    refreshMyResponse(survey.id);
+  }
+
+  function showAnswered(answer) {
+    var text = "已收到您为 " + answer.dwellings + " 的回答（" + formatTime(answer.submitted_at) + "）。";
+    if (answer.replaced) text += "这次回答替换了您之前的回答，以最后一次为准。";
+    if (answer.replayed) text += "网络中断前这份回答已经提交成功，没有重复计算。";
+    text += "截止前还可以修改。";
+    setStatus($("done-text"), text, "ok");
+    $("done-answers").replaceChildren(...answerSummary(answer.answers));
+    $("survey-answer").hidden = true;
+    $("survey-done").hidden = false;
+    focusHeading("done-title");
+  }
+
+  /** "1. question：answer" lines for a list of stored answers. */
+  function answerSummary(answers) {
+    var questions = surveyState.survey.questions;
+    var byQuestion = storedAnswers(answers);
+    return questions.filter(function (q) {
+      return byQuestion[q.id];
+    }).map(function (question) {
+      var answer = byQuestion[question.id];
+      var text;
+      if (question.type === "text") text = answer.text;
+      else if (question.type === "rating") text = answer.rating + " 分";
+      else {
+        text = question.options.filter(function (o) {
+          return (answer.option_ids || []).indexOf(o.id) >= 0;
+        }).map(function (o) {
+          return o.label;
+        }).join("、");
+      }
+      var item = el("li");
+      item.appendChild(el("span", "summary-question", question.position + ". " + question.text));
+      item.appendChild(el("span", "summary-answer", text));
+      return item;
+    });
+  }
+
+  async function refreshMyResponse(surveyId) {
+    try {
+      var mine = await authed("GET", "surveys/" + surveyId + "/my-response");
+      if (surveyState && surveyState.survey.id === surveyId) surveyState.mine = mine;
+    } catch (e) {
+      /* the confirmation is shown; the form catches up on the next visit */
+    }
+  }
+
+  function answerAgain() {
+    $("survey-done").hidden = true;
+    renderAnswerForm();
+    focusHeading("answer-title");
+  }
+
+  // --- objections to a result on 公示 (votes and surveys) -------------------------------------
+
+  var objectionTarget = null; // {kind: "votes" | "surveys", id, canFile}
+  var MAX_PHOTOS = 6;
+  var MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+  var PHOTO_TYPES = ["image/jpeg", "image/png", "application/pdf"];
+  var VERDICT_NAMES = { upheld: "异议成立", not_upheld: "异议不成立" };
+
+  /** The objection block under a published vote or survey: my objections with their answers,
+   * and during the objection period the form (owners in scope only). */
+  async function loadObjections(kind, id, canFile) {
+    objectionTarget = { kind: kind, id: id, canFile: canFile };
+    $("objection").hidden = true;
+    var found;
+    try {
+      found = await Promise.all([
+        send("GET", "public/" + kind + "/" + id + "/notice"),
+        authed("GET", kind + "/" + id + "/my-objections"),
+      ]);
+    } catch (error) {
+      return; // the result is on the page; objections can be raised in writing as well
+    }
+    if (!objectionTarget || objectionTarget.id !== id || objectionTarget.kind !== kind) return;
+    var notice = found[0];
+    var mine = found[1];
+    var open = !notice.final && Date.parse(notice.objection_until) > Date.now();
+    $("objection-period").textContent = open
+      ? "结果公示到 " + formatTime(notice.objection_until) + "。公示期内，本范围的业主可以对结果提出异议，居委会或业委会会在公示中答复。"
+      : "公示期已于 " + formatTime(notice.objection_until) + " 结束。";
+    $("my-objections").replaceChildren(...mine.map(objectionItem));
+    $("show-objection").hidden = !(open && canFile);
+    $("objection-form").hidden = true;
+    $("show-objection").setAttribute("aria-expanded", "false");
+    $("objection").hidden = !(open && canFile) && mine.length === 0;
+  }
+
+  function objectionItem(objection) {
+    var item = el("li");
+    item.appendChild(el("span", "item-compound", "我在 " + formatTime(objection.recorded_at) + " 提出的异议"));
+    item.appendChild(el("span", "item-label", objection.summary));
+    if (objection.photos && objection.photos.length) {
+      item.appendChild(el("span", "item-meta", "附 " + objection.photos.length + " 个文件"));
+    }
+    item.appendChild(el("span", "item-meta", objection.verdict
+      ? "答复（" + VERDICT_NAMES[objection.verdict] + "，" + formatTime(objection.resolved_at) + "）：" + objection.resolution
+      : "等待答复"));
+    return item;
+  }
+
+  function openObjectionForm() {
+    $("objection-form").hidden = false;
+    $("show-objection").hidden = true;
+    $("show-objection").setAttribute("aria-expanded", "true");
+    $("objection-summary").focus();
+  }
+
+  function objectionFieldError(id, text) {
+    $(id).setAttribute("aria-invalid", "true");
+    $(id + "-error").textContent = text;
+    $(id + "-error").hidden = false;
+    $(id).focus();
+  }
+
+  async function fileObjection(event) {
+    event.preventDefault();
+    var target = objectionTarget;
+    var status = $("objection-status");
+    ["objection-summary", "objection-photos"].forEach(function (id) {
+      $(id).removeAttribute("aria-invalid");
+      $(id + "-error").hidden = true;
+    });
+    setStatus(status, "");
+    var summary = $("objection-summary").value.trim();
+    var photos = Array.prototype.slice.call($("objection-photos").files || []);
+    if (!summary) return objectionFieldError("objection-summary", "请写明异议的事实和理由");
+    if (photos.length > MAX_PHOTOS) return objectionFieldError("objection-photos", "最多上传 " + MAX_PHOTOS + " 个文件");
+    var bad = photos.filter(function (file) {
+      return file.size > MAX_PHOTO_BYTES || PHOTO_TYPES.indexOf(file.type) < 0;
+    })[0];
+    if (bad) {
+      return objectionFieldError("objection-photos", bad.size > MAX_PHOTO_BYTES
+        ? "「" + bad.name + "」超过 10 MB，请换一张小一些的照片"
+        : "「" + bad.name + "」不是照片或 PDF，只能上传 JPEG、PNG 照片或 PDF");
+    }
+    var form = new FormData();
+    form.append("summary", summary);
+    photos.forEach(function (file) {
+      form.append("photos", file, file.name);
+    });
+    $("submit-objection").disabled = true;
+    setStatus(status, "正在提交…", "wait");
+    try {
+      await authed("POST", target.kind + "/" + target.id + "/my-objections", form);
+    } catch (error) {
+      $("submit-objection").disabled = false;
+      if (error.handled) return;
+      setStatus(status, error.status === 0
+        ? "网络中断，异议没有提交成功，请检查网络后再提交（您写的内容还在）。"
+        : messageOf(error), "error");
+      return;
+    }
+    $("submit-objection").disabled = false;
+    $("objection-form").reset();
+    await loadObjections(target.kind, target.id, target.canFile);
+    setStatus(status, "异议已提交，居委会或业委会会在结果公示中答复。", "ok");
+    focusHeading("objection-title");
+  }
+
+  function startSurveys() {
+    $("survey-form").addEventListener("submit", submitAnswer);
+    $("answer-again").addEventListener("click", answerAgain);
+    $("show-objection").addEventListener("click", openObjectionForm);
+    $("objection-form").addEventListener("submit", fileObjection);
   }
 
   // --- receipt check (public) ---------------------------------------------------------------
@@ -1312,11 +2128,15 @@
     $("cancel-cast").addEventListener("click", cancelCast);
     $("cast-again").addEventListener("click", castAgain);
     $("check-form").addEventListener("submit", checkReceipt);
-    // A QR code for one vote lands on /h5/?compound=1&vote=12: open that vote's page.
-    var linked = new URLSearchParams(window.location.search).get("vote");
-    if (linked && /^[1-9]\d{0,9}$/.test(linked) && !window.location.hash) {
-      window.history.replaceState(null, "", "#/votes/" + linked);
-    }
+    // A QR code for one vote or survey lands on /h5/?compound=1&vote=12 (or &survey=3):
+    // open its page.
+    var query = new URLSearchParams(window.location.search);
+    [["vote", "votes"], ["survey", "surveys"]].forEach(function (pair) {
+      var linked = query.get(pair[0]);
+      if (linked && /^[1-9]\d{0,9}$/.test(linked) && !window.location.hash) {
+        window.history.replaceState(null, "", "#/" + pair[1] + "/" + linked);
+      }
+    });
     window.addEventListener("hashchange", function () {
       route(true);
     });
@@ -1338,7 +2158,9 @@
 
     await wechat.take(); // first: it takes its fragment out of the address
     startVotes();
-    await loadCompound();
+    startSurveys();
+    // The compound and its public board in one round trip (a slow network pays per trip).
+    await Promise.all([loadCompound(), loadBoard()]);
     await route(false);
     document.body.setAttribute("data-ready", "true");
   }
