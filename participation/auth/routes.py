@@ -297,6 +297,23 @@ class Me(MethodView):
         return {"kind": "resident", "resident": services.resident_profile(account), "staff": None}
 
 
+@blp.route("/me/wechat")
+class MyWechat(MethodView):
+    decorators = [jwt_required()]
+
+    @resident_only
+    @blp.doc(security=SECURITY)
+    @blp.response(204)
+    @blp.alt_response(401, **SIGNED_OUT)
+    @blp.alt_response(403, **RESIDENT_ONLY)
+    def delete(self):
+        """Unbind WeChat from my account (resident): opening the page in WeChat no longer signs
+        me in; the phone code does, and binds WeChat again if I sign in from WeChat. Idempotent."""
+        account = db.session.get(Account, current_principal().id)
+        account.wechat_openid = None
+        db.session.commit()
+
+
 @blp.route("/me/claims")
 class MyClaims(MethodView):
     decorators = [jwt_required()]

@@ -122,9 +122,7 @@ class TokenPairSchema(AccessTokenSchema):
 
 
 class ClaimInSchema(Schema):
-    compound_id = Integer(
-        required=True, strict=True, error_messages=_required("请选择小区")
-    )
+    compound_id = Integer(required=True, strict=True, error_messages=_required("请选择小区"))
     building = ma.fields.String(
         required=True,
         validate=ma.validate.Length(min=1, max=32, error="请填写楼栋"),
@@ -305,6 +303,9 @@ class ResidentProfileSchema(Schema):
     owned = ma.fields.List(ma.fields.Nested(OwnedDwellingSchema))
     rented = ma.fields.List(ma.fields.Nested(DwellingRefSchema))
     pending_claims = ma.fields.List(ma.fields.Nested(ClaimSchema))
+    wechat_bound = ma.fields.Boolean(
+        metadata={"description": "已绑定微信：在微信中打开页面即可登录（DELETE /me/wechat 解除）"}
+    )
 
 
 class StaffProfileSchema(Schema):

@@ -131,6 +131,7 @@ def get_scoped(model: type[T], object_id: int, principal: Principal, column=None
 
 # Places above compounds -------------------------------------------------------------------
 
+
 def place_covered(principal: Principal, level: Role, place_id: int) -> bool:
     """Whether the caller's roles cover the place ``place_id`` of ``level`` (a role over the
     place itself or over a place containing it)."""
@@ -191,7 +192,6 @@ def require_cover(principal: Principal, level: Role, place_id: int) -> None:
         return
     if not place_covered(principal, level, place_id):
         raise ApiError(403, "outside_scope", "该地区或小区不在您的管辖范围内")
-
 
 
 # Path ids, resolved before anything else ---------------------------------------------------

@@ -640,6 +640,7 @@ def resident_profile(account: Account) -> dict:
         ],
         "rented": [ref(dwelling_id) for dwelling_id in sorted(rented_ids)],
         "pending_claims": claim_views(pending),
+        "wechat_bound": account.wechat_openid is not None,
     }
 
 

@@ -119,9 +119,7 @@ def _pagination_schema(def_page: int, def_page_size: int, def_max_page_size: int
         class Meta:
             unknown = ma.EXCLUDE
 
-        page = Integer(
-            load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE)
-        )
+        page = Integer(load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE))
         page_size = Integer(
             load_default=def_page_size, validate=ma.validate.Range(min=1, max=max_page_size)
         )
@@ -175,4 +173,3 @@ class Blueprint(SmorestBlueprint):
             return wrapper
 
         return bounded_decorator
-

@@ -23,6 +23,8 @@ LATEST = datetime(2100, 12, 31, 23, 59, 59, tzinfo=SHANGHAI)
 def local_time(moment: datetime) -> str:
     """A moment in words for residents, Beijing time: ``2026年12月05日 18:00``."""
     return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+
+
 # A decimal written plainly: no exponent, no sign other than a leading minus.
 DECIMAL_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
 
@@ -80,7 +82,7 @@ class PlainDecimal(ma.fields.Decimal):
     """A decimal sent as a string and written plainly (``DECIMAL_PATTERN``: "1e5" and 3.5
     are refused), as the OpenAPI document says (see ``decimal_as_string``)."""
 
-    default_error_messages = {"invalid": "须为最多两位小数的数字字符串，如 \"1234.50\""}
+    default_error_messages = {"invalid": '须为最多两位小数的数字字符串，如 "1234.50"'}
 
     def __init__(self, **kwargs):
         super().__init__(as_string=True, allow_nan=False, **kwargs)

@@ -1,116 +1,100 @@
-"""The resident H5 pages: what a phone opens from the notice-board QR code (``/h5/?compound=1``).
+"""The resident H5 pages: what a phone opens from the notice-board QR code.
 
 Plain HTML, CSS and JavaScript shipped in this package (no build step, no CDN). They call the
 JSON API of the same origin. A plain Flask blueprint: the pages are not part of the API
 document.
 
-Weight on a slow phone network: the page names its assets with a content hash
-(``static/app.js?v=…``), so they are cached for a year and a new release is fetched at once;
-the page itself is revalidated on every visit (ETag). Text is sent gzip-compressed to clients
-that accept it, compressed once per version of the file.
+The QR code's short link ``/c/<code>`` serves the page itself (no redirect: one round trip
+less on a slow network) with the compound's public data and board embedded as JSON, and the
+page then shows its canonical address ``/h5/?compound=…`` (with ``&vote=``/``&survey=`` when
+the link names one). ``/h5/?compound=…`` embeds the same. See assets.py for caching and
+compression.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import re
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from flask import Blueprint, abort, redirect, request
+from jinja2.utils import htmlsafe_json_dumps
 
-from flask import Blueprint, Response, abort, request, url_for
-
+from participation.common.errors import ApiError
 from participation.common.http import CONTENT_SECURITY_POLICY
+from participation.extensions import db
+from participation.h5 import assets
+from participation.notices import links, services
+from participation.notices.models import LinkTarget
+from participation.notices.pages import message
+from participation.notices.schemas import BoardNoticeSchema
+from participation.roster.models import Compound
+from participation.roster.services import public_compound
 
-HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
-TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
-YEAR = 365 * 24 * 3600
+BOARD_SIZE = 20  # notices embedded in the page, as the page would ask for them
 
-bp = Blueprint("h5", __name__, url_prefix="/h5")
-
-
-@dataclass(frozen=True)
-class Asset:
-    body: bytes
-    gzipped: bytes
-    etag: str
-    mimetype: str
+bp = Blueprint("h5", __name__)
 
 
-def _asset(body: bytes, mimetype: str) -> Asset:
-    digest = hashlib.sha256(body).hexdigest()[:16]
-    return Asset(body, gzip.compress(body, compresslevel=9, mtime=0), digest, mimetype)
-
-
-@cache
-def _read(path: Path, mtime_ns: int) -> Asset:
-    return _asset(path.read_bytes(), TYPES[path.suffix])
-
-
-def static_asset(name: str) -> Asset | None:
-    """One file of ``static/`` (read again only when it changes on disk), or None."""
-    path = STATIC / name
-    if "/" in name or path.suffix not in TYPES or not path.is_file():
+def board_data(compound_id: int | None) -> dict | None:
+    """The compound's public data and its current public notices (what the page would
+    otherwise fetch from /api/v1/public/…), or None for no such compound."""
+    compound = db.session.get(Compound, compound_id) if compound_id else None
+    if compound is None:
         return None
-    return _read(path, path.stat().st_mtime_ns)
+    notices = db.session.scalars(services.public_notices(compound.id).limit(BOARD_SIZE)).all()
+    return {
+        "compound": public_compound(compound),
+        "notices": BoardNoticeSchema(many=True).dump(notices),
+    }
 
 
-def page() -> Asset:
-    """index.html with each asset's address carrying its content hash."""
-    path = HERE / "index.html"
-    versions = tuple(
-        static_asset(p.name).etag for p in sorted(STATIC.iterdir()) if p.suffix in TYPES
-    )
-    return _page(path.stat().st_mtime_ns, versions)
+def _page(data: dict | None):
+    html = assets.page_html()
+    if data is not None:
+        block = f'<script type="application/json" id="h5-data">{htmlsafe_json_dumps(data)}</script>'
+        html = html.replace("</head>", f"  {block}\n</head>", 1)
+    return assets.send(assets.make_asset(html.encode(), "text/html", level=6), "no-cache")
 
 
-@cache
-def _page(mtime_ns: int, versions: tuple) -> Asset:
-    html = (HERE / "index.html").read_text(encoding="utf-8")
-
-    def versioned(match: re.Match) -> str:
-        asset = static_asset(match.group(2))
-        return f"{match.group(1)}static/{match.group(2)}?v={asset.etag}"
-
-    html = re.sub(r'((?:href|src)=")static/([\w.-]+)', versioned, html)
-    return _asset(html.encode(), "text/html")
-
-
-def _send(asset: Asset, cache_control: str) -> Response:
-    etag = f'"{asset.etag}"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response = Response(status=304)
-    elif "gzip" in request.headers.get("Accept-Encoding", ""):
-        response = Response(asset.gzipped, mimetype=asset.mimetype)
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(asset.body, mimetype=asset.mimetype)
-    response.headers["ETag"] = etag
-    response.headers["Vary"] = "Accept-Encoding"
-    response.headers["Cache-Control"] = cache_control
-    return response
-
-
-@bp.get("/")
+@bp.get("/h5/")
 def index():
     """The single page; the compound comes from ``?compound=<id>``."""
-    return _send(page(), "no-cache")
+    return _page(board_data(request.args.get("compound", type=int)))
 
 
-def asset_url(filename: str) -> str:
-    """The cacheable address of one of the H5 assets (other pages use the H5 style sheet)."""
-    return url_for("h5.static", filename=filename, v=static_asset(filename).etag)
+@bp.get("/c/<path:code>")
+def short_link(code: str):
+    """A QR code's address: the page it names; a replaced code says where to go now."""
+    try:
+        link, current = links.find(code)
+    except ApiError:
+        return message(
+            404,
+            "二维码无效",
+            "没有找到这个二维码对应的页面。",
+            "请核对海报上的网址，或向社区居委会咨询。",
+        )
+    if current is not link:
+        return message(
+            410,
+            "二维码已更换",
+            "这张海报上的二维码已经停用，社区已张贴新的二维码。",
+            "请点击下面的按钮进入新页面，或扫描公示栏上的新海报。",
+            action_url=f"/c/{current.code}",
+            action_label="进入新页面",
+        )
+    if link.target is LinkTarget.NOTICE:
+        return redirect(links.target_path(link), code=302)
+    data = board_data(link.compound_id)
+    if data is None:
+        abort(404)
+    return _page({**data, "canonical": links.target_path(link)})
 
 
-@bp.get("/static/<filename>")
+@bp.get("/h5/static/<filename>")
 def static(filename: str):
-    asset = static_asset(filename)
+    asset = assets.static_asset(filename)
     if asset is None:
         abort(404)
     current = request.args.get("v") == asset.etag
-    return _send(asset, f"public, max-age={YEAR}, immutable" if current else "no-cache")
+    return assets.send(asset, assets.FOREVER if current else "no-cache")
 
 
 @bp.after_request

@@ -153,8 +153,10 @@ def find(code: str) -> tuple[ShortLink, ShortLink]:
 
 
 def target_path(link: ShortLink) -> str:
-    """Where a link leads inside this site: the compound's H5 landing page, opened on the
-    vote, survey or notice it names."""
+    """Where a link leads inside this site: a notice's own page, or the compound's H5
+    landing page, opened on the vote or survey it names."""
+    if link.target is LinkTarget.NOTICE:
+        return f"/notices/{link.target_id}"
     query = {"compound": link.compound_id}
     if link.target is not LinkTarget.COMPOUND:
         query[link.target.value] = link.target_id

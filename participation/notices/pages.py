@@ -1,6 +1,6 @@
 """The notice board's public pages (plain Flask, server-rendered, not in the API document):
-what a QR code's short link opens, and notices and results (公示) as pages to read on a phone
-and to print on A4.
+notices and results (公示) as pages to read on a phone and to print on A4, and the message
+page (a QR code's short link itself is served by the H5 package, which it opens).
 
 Nothing here needs a sign-in, so nothing here shows a person: notices marked public, and
 results as aggregates with place names.
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, redirect, render_template, send_file
+from flask import Blueprint, render_template, send_file
 
 from participation.common.errors import ApiError
 from participation.common.http import CONTENT_SECURITY_POLICY
 from participation.common.schemas import local_time
 from participation.extensions import db
-from participation.notices import links, publication, services, wording
+from participation.notices import publication, services, wording
 from participation.notices.models import NoticeKind
 from participation.roster.models import Compound
 from participation.surveys.charts import consent_chart
@@ -47,30 +47,6 @@ def message(status: int, heading: str, *lines: str, action_url=None, action_labe
         action_label=action_label,
     )
     return page, status
-
-
-@bp.get("/c/<path:code>")
-def short_link(code: str):
-    """A QR code's address: on to the page it names; a replaced code says where to go now."""
-    try:
-        link, current = links.find(code)
-    except ApiError:
-        return message(
-            404,
-            "二维码无效",
-            "没有找到这个二维码对应的页面。",
-            "请核对海报上的网址，或向社区居委会咨询。",
-        )
-    if current is link:
-        return redirect(links.target_path(link), code=302)
-    return message(
-        410,
-        "二维码已更换",
-        "这张海报上的二维码已经停用，社区已张贴新的二维码。",
-        "请点击下面的按钮进入新页面，或扫描公示栏上的新海报。",
-        action_url=f"/c/{current.code}",
-        action_label="进入新页面",
-    )
 
 
 @bp.get("/notices/<int:notice_id>")

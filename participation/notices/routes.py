@@ -645,8 +645,7 @@ def _publication_views(kind: CampaignKind, plural: str, objections: str, objecti
 
         @blp.doc(
             security=SECURITY,
-            summary="Object to a published result (an owner in scope, during the objection "
-            "period)",
+            summary="Object to a published result (an owner in scope, during the objection period)",
             description="`multipart/form-data`: `summary` (the facts and reasons) and up to 6 "
             "`photos`. The objection appears on the public notice with the owner's "
             "entrance only (no name, no room; long numbers masked), and the committee's "
@@ -665,9 +664,7 @@ def _publication_views(kind: CampaignKind, plural: str, objections: str, objecti
         )
         @blp.alt_response(413, schema=ErrorSchema, description="file_too_large: over 10 MB")
         @blp.alt_response(415, schema=ErrorSchema, description="unsupported_file_type")
-        @blp.alt_response(
-            422, schema=ErrorSchema, description="validation_error; too_many_photos"
-        )
+        @blp.alt_response(422, schema=ErrorSchema, description="validation_error; too_many_photos")
         def post(self, data, **path):
             principal = require_resident(current_principal())
             photos = [(photo.filename or "", read_upload(photo)) for photo in data["photos"]]

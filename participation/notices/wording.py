@@ -227,8 +227,7 @@ def objection_items(notice: dict) -> list[dict]:
         {
             "heading": f"异议 {number}（{item['filer']}，{when(item['filed_at'])}）",
             "summary": item["summary"],
-            "answer": VERDICTS[item["verdict"]]
-            + (f"：{item['answer']}" if item["answer"] else ""),
+            "answer": VERDICTS[item["verdict"]] + (f"：{item['answer']}" if item["answer"] else ""),
         }
         for number, item in enumerate(notice["objections"]["items"], start=1)
     ]

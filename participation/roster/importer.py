@@ -60,7 +60,16 @@ BUILDING, ENTRANCE, FLOOR, ROOM = "楼栋", "单元", "楼层", "房号"
 AREA, AREA_SOURCE, STATUS = "专有部分面积", "面积来源", "房屋状态"
 NAME, PHONE, ID_NUMBER, USE = "业主姓名", "手机号", "业主证件号", "用途"
 REQUIRED_COLUMNS = (
-    BUILDING, ENTRANCE, FLOOR, ROOM, AREA, AREA_SOURCE, STATUS, NAME, PHONE, ID_NUMBER,
+    BUILDING,
+    ENTRANCE,
+    FLOOR,
+    ROOM,
+    AREA,
+    AREA_SOURCE,
+    STATUS,
+    NAME,
+    PHONE,
+    ID_NUMBER,
 )
 OPTIONAL_COLUMNS = (USE,)
 
@@ -91,8 +100,17 @@ PROGRESS_EVERY = 1000
 FINISHED = frozenset({ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED})
 
 TEMPLATE_EXAMPLE = (
-    "1栋", "1单元", "1", "101", "68.45", "登记", "已售", "张三", "13800000000",
-    "11010519491231002X", "住宅",
+    "1栋",
+    "1单元",
+    "1",
+    "101",
+    "68.45",
+    "登记",
+    "已售",
+    "张三",
+    "13800000000",
+    "11010519491231002X",
+    "住宅",
 )
 
 DwellingKey = tuple[str, str, str]  # building, entrance, room (normalised)
@@ -118,7 +136,11 @@ def import_roster_file(
     source.
     """
     roster_import = new_import(
-        compound_id, filename, b"", dry_run, created_by_id,
+        compound_id,
+        filename,
+        b"",
+        dry_run,
+        created_by_id,
         area_downgrade_reason=area_downgrade_reason,
     )
     run_import(roster_import, content)
@@ -207,7 +229,10 @@ def _finish(roster_import: RosterImport, status: ImportStatus, report: dict) -> 
     roster_import.content = b""  # the file holds full ID numbers: never keep it
     log.info(
         "roster import %s (compound %s): %s, %s rows",
-        roster_import.id, roster_import.compound_id, status.value, roster_import.rows_total,
+        roster_import.id,
+        roster_import.compound_id,
+        status.value,
+        roster_import.rows_total,
     )
 
 
@@ -358,7 +383,7 @@ def check_rows(
 
 
 def _column_name(cell: str) -> str:
-    """"专有部分面积（㎡）" → "专有部分面积"."""
+    """ "专有部分面积（㎡）" → "专有部分面积"."""
     return re.sub(r"\s*[（(][^（）()]*[）)]$", "", cell.replace("\ufeff", "").strip())
 
 
@@ -426,7 +451,15 @@ class _Checker:
         if len(self.problems) == before:
             self.entries.append(
                 DwellingEntry(
-                    self.line, building, entrance, room, floor, area, area_source, status, use,
+                    self.line,
+                    building,
+                    entrance,
+                    room,
+                    floor,
+                    area,
+                    area_source,
+                    status,
+                    use,
                     owners,
                 )
             )
@@ -542,7 +575,7 @@ def _nth(position: int, count: int) -> str:
 
 
 def _place_key(text: str, suffix: str, what: str) -> str:
-    """"1栋", "1号楼", "01" → "1"; names that are not numbers are kept as written."""
+    """ "1栋", "1号楼", "01" → "1"; names that are not numbers are kept as written."""
     text = _nfkc(text)
     match = re.fullmatch(rf"0*([0-9]+)(?:{suffix})?", text)
     key = match[1] if match else text
@@ -719,8 +752,15 @@ def _load_roster(compound_id: int) -> _Roster:
     )
     dwellings = db.session.execute(
         select(
-            Building.number, Entrance.number, Dwelling.room, Dwelling.id, Dwelling.floor,
-            Dwelling.area, Dwelling.area_source, Dwelling.status, Dwelling.use,
+            Building.number,
+            Entrance.number,
+            Dwelling.room,
+            Dwelling.id,
+            Dwelling.floor,
+            Dwelling.area,
+            Dwelling.area_source,
+            Dwelling.status,
+            Dwelling.use,
         )
         .join(Building, Dwelling.building_id == Building.id)
         .join(Entrance, Dwelling.entrance_id == Entrance.id)
@@ -730,8 +770,14 @@ def _load_roster(compound_id: int) -> _Roster:
         _StoredOwner(*row)
         for row in db.session.execute(
             select(
-                Owner.id, Owner.id_hash, Owner.name, Owner.phone, Owner.id_last4,
-                Owner.account_id, Account.phone, same_phone.id,
+                Owner.id,
+                Owner.id_hash,
+                Owner.name,
+                Owner.phone,
+                Owner.id_last4,
+                Owner.account_id,
+                Account.phone,
+                same_phone.id,
             )
             .outerjoin(Account, Owner.account_id == Account.id)
             .outerjoin(same_phone, Owner.phone == same_phone.phone)
@@ -1060,7 +1106,9 @@ def _claim_backed(
         (account_id, dwelling_id, name, (id_last4 or "").upper())
         for account_id, dwelling_id, name, id_last4 in db.session.execute(
             select(
-                DwellingClaim.account_id, DwellingClaim.dwelling_id, DwellingClaim.name,
+                DwellingClaim.account_id,
+                DwellingClaim.dwelling_id,
+                DwellingClaim.name,
                 DwellingClaim.id_last4,
             ).where(
                 DwellingClaim.compound_id == compound_id,
@@ -1167,8 +1215,7 @@ def _summary_message(summary: dict, dry_run: bool, area_downgrade_reason: str | 
         text = f"名册与系统中的 {summary['dwellings_unchanged']} 户一致，没有变化。"
     if summary["dwellings_not_in_file"]:
         text += (
-            f"系统中另有 {summary['dwellings_not_in_file']} 户不在本文件中，"
-            "已原样保留，未作改动。"
+            f"系统中另有 {summary['dwellings_not_in_file']} 户不在本文件中，已原样保留，未作改动。"
         )
     if summary["areas_downgraded"]:
         text += (

@@ -169,10 +169,14 @@ class Compounds(MethodView):
     def get(self, query):
         """Compounds in your scope"""
         principal = current_principal()
-        stmt = select(Compound).order_by(Compound.id).options(
-            selectinload(Compound.community)
-            .selectinload(Community.street)
-            .selectinload(Street.district)
+        stmt = (
+            select(Compound)
+            .order_by(Compound.id)
+            .options(
+                selectinload(Compound.community)
+                .selectinload(Community.street)
+                .selectinload(Street.district)
+            )
         )
         if "community_id" in query:
             stmt = stmt.where(Compound.community_id == query["community_id"])
@@ -277,12 +281,7 @@ class PublicCompound(MethodView):
         compound = db.session.get(Compound, compound_id)
         if compound is None:
             raise not_found()
-        return {
-            "id": compound.id,
-            "name": compound.name,
-            "address": compound.address,
-            "buildings": services.buildings_summary(compound),
-        }
+        return services.public_compound(compound)
 
 
 # --- roster import (importer.py) -----------------------------------------------------------
@@ -383,14 +382,23 @@ class CompoundRosterImports(MethodView):
         if rows > current_app.config["IMPORT_INLINE_MAX_ROWS"]:
             _require_queue()  # before anything is written
             roster_import = importer.new_import(
-                compound.id, filename, content, upload["dry_run"], principal.id, rows,
+                compound.id,
+                filename,
+                content,
+                upload["dry_run"],
+                principal.id,
+                rows,
                 area_downgrade_reason=upload["area_downgrade_reason"],
             )
             db.session.commit()
             enqueue_import(roster_import)
             return roster_import, 202, {"Location": _import_url(roster_import)}
         roster_import = importer.import_roster_file(
-            compound.id, filename, content, upload["dry_run"], principal.id,
+            compound.id,
+            filename,
+            content,
+            upload["dry_run"],
+            principal.id,
             upload["area_downgrade_reason"],
         )
         db.session.commit()

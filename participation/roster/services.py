@@ -129,6 +129,16 @@ def compound_detail(compound: Compound) -> CompoundDetail:
     return CompoundDetail(compound, count(Building), count(Dwelling), count(Owner))
 
 
+def public_compound(compound: Compound) -> dict:
+    """What the notice-board QR code shows of a compound: no personal data."""
+    return {
+        "id": compound.id,
+        "name": compound.name,
+        "address": compound.address,
+        "buildings": buildings_summary(compound),
+    }
+
+
 def buildings_summary(compound: Compound) -> list[dict]:
     """Buildings with their entrances and dwelling counts, in natural order."""
     counts = dict(

@@ -90,6 +90,7 @@ def find_person(
 def check_signed_at(vote: Vote, signed_at: datetime, now: datetime) -> None:
     """A paper ballot counts only if signed while the vote was open: 422 otherwise, and for
     a signing time in the future (a typo in the date)."""
+
     def refuse(code: str, message: str):
         raise invalid(code, message, {"signed_at": [message]})
 

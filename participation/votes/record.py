@@ -92,6 +92,8 @@ class ReceiptConverter(BaseConverter):
 
 def receipt_param_schema(converter: ReceiptConverter) -> dict:
     return {"type": "string", "pattern": RECEIPT_PATTERN, "example": "K7Q2MX4ZP3"}
+
+
 # Once a vote has closed, every event must be sealed (publishing seals what is left).
 SEALED_WHEN = (VoteStatus.CLOSED, VoteStatus.PUBLISHED, VoteStatus.FINAL)
 ZERO = Decimal("0.00")
@@ -533,8 +535,7 @@ def _check_entrances(vote_id: int, persons: dict[int, tuple], report: VerifyRepo
         single_entrance, building_id = next(iter(spots)) if len(spots) == 1 else (None, None)
         if entrance_id != single_entrance:
             report.problems.append(
-                f"person {person_id}: entrance {entrance_id}, its dwellings give "
-                f"{single_entrance}"
+                f"person {person_id}: entrance {entrance_id}, its dwellings give {single_entrance}"
             )
         if single_entrance is not None:
             _, cnt, total = expected.get(single_entrance, (building_id, 0, ZERO))

@@ -173,9 +173,7 @@ class VoteSchema(Schema):
         ma.fields.Nested(AttachmentSchema), metadata={"description": "详情中：方案、预算等材料"}
     )
     # staff only
-    t_cnt = Integer(
-        allow_none=True, metadata={"description": "工作人员可见：开启时冻结的总人数"}
-    )
+    t_cnt = Integer(allow_none=True, metadata={"description": "工作人员可见：开启时冻结的总人数"})
     t_area = Amount(allow_none=True, metadata={"description": "工作人员可见：总面积（m²）"})
     created_by_id = Integer(metadata={"description": "工作人员可见"})
     created_at = LocalDateTime(metadata={"description": "工作人员可见"})
@@ -248,9 +246,7 @@ class MyBallotSchema(Schema):
 
 
 class ProxyGrantSchema(Schema):
-    person_id = Integer(
-        metadata={"description": "为哪一份表决权委托；只有一份时可省略"}
-    )
+    person_id = Integer(metadata={"description": "为哪一份表决权委托；只有一份时可省略"})
     proxy_phone = ma.fields.String(
         required=True,
         validate=ma.validate.Regexp(r"^1\d{10}$", error="手机号应为11位大陆手机号码"),
@@ -367,6 +363,7 @@ class ConflictSchema(Schema):
 
 
 # --- tally and results ---------------------------------------------------------------------
+
 
 class OptionFiguresSchema(Schema):
     choice = ma.fields.String(metadata={"enum": [c.value for c in Choice]})
@@ -497,7 +494,7 @@ class ChainPositionSchema(Schema):
     parent_hash = ma.fields.String(required=True, metadata={"description": "hash of seq − 1"})
     hash = ma.fields.String(
         required=True,
-        metadata={"description": "SHA-256 of \"<parent_hash>|<seq>|<digest>\" (hex)"},
+        metadata={"description": 'SHA-256 of "<parent_hash>|<seq>|<digest>" (hex)'},
     )
 
 

@@ -284,6 +284,33 @@ def test_unbound_user_binds_by_phone_code_then_signs_in_directly(
         assert secret not in logged
 
 
+def test_a_resident_unbinds_wechat_and_is_asked_for_the_phone_again(
+    client, wechat, db, request_code, auth_header
+):
+    ticket = _handed(_visit(client, wechat, "CODE_FIRST"), "wechat_bind")
+    signed_in = client.post(
+        "/api/v1/auth/sessions",
+        json={"phone": PHONE, "code": request_code(PHONE), "wechat_ticket": ticket},
+    )
+    headers = auth_header(signed_in.json["access_token"])
+    assert client.get("/api/v1/me", headers=headers).json["resident"]["wechat_bound"] is True
+
+    for _ in range(2):  # idempotent
+        assert client.delete("/api/v1/me/wechat", headers=headers).status_code == 204
+    assert _bound(db) == []
+    assert client.get("/api/v1/me", headers=headers).json["resident"]["wechat_bound"] is False
+    # Opening the page in WeChat again leads to the phone sign-in (a binding ticket).
+    _handed(_visit(client, wechat, "CODE_SECOND"), "wechat_bind")
+
+
+def test_staff_have_no_wechat_to_unbind(client, db, make_compound, make_staff, sign_in):
+    from participation.auth.models import Role
+
+    staff = make_staff(Role.COMPOUND, make_compound("望江花园").id)
+    refused = client.delete("/api/v1/me/wechat", headers=sign_in(staff))
+    assert refused.status_code == 403 and refused.json["code"] == "resident_only"
+
+
 def test_wechat_sign_in_links_roster_owners_as_phone_sign_in_does(
     client, wechat, db, make_compound, make_dwelling
 ):

@@ -160,6 +160,22 @@ def test_bind_by_phone_code_then_sign_in_from_wechat_directly(browser, servers):
         expect(page.get_by_role("heading", name="我的房屋")).to_be_visible()
         assert urlsplit(page.url).fragment == ""
         assert page.evaluate("() => sessionStorage.getItem('participation.h5.tokens')")
+
+        # Unbind (a shared or changed WeChat): the next visit from WeChat asks for the phone.
+        expect(page.locator("#wechat-block")).to_contain_text("已绑定微信")
+        page.get_by_role("button", name="解除微信绑定").click()
+        expect(page.locator("#home-status")).to_contain_text("已解除微信绑定")
+        expect(page.locator("#wechat-block")).to_be_hidden()
+        with app.app_context():
+            assert (
+                db.session.scalar(select(Account.wechat_openid).where(Account.phone == PHONE))
+                is None
+            )
+        page.get_by_role("button", name="退出登录").click()
+        page.goto(entry)
+        expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        expect(page.get_by_role("heading", name="手机号登录")).to_be_visible()
+        assert page.evaluate(STORED_TICKET)
         assert not errors, errors
     finally:
         context.close()

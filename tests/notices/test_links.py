@@ -3,6 +3,7 @@ a rotated code says where things moved; every QR image decodes to exactly the cu
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 
@@ -38,12 +39,28 @@ def test_a_compound_has_one_stable_random_link(client, board):
     assert neighbour["code"] != first["code"]
 
 
+def _embedded(response) -> dict:
+    """The JSON the page carries for its script (``<script type="application/json">``)."""
+    html = response.get_data(as_text=True)
+    found = re.search(r'<script type="application/json" id="h5-data">(.*?)</script>', html, re.S)
+    return json.loads(found.group(1))
+
+
 def test_the_link_opens_the_landing_page(client, board):
+    """No redirect (one round trip less on a slow network): the page itself, carrying the
+    compound's public data and board, and its canonical address to show."""
     link = compound_link(client, board)
     response = client.get(f"/c/{link['code']}")
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"/h5/?compound={board.compound.id}"
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    data = _embedded(response)
+    assert data["canonical"] == f"/h5/?compound={board.compound.id}"
+    assert data["compound"]["id"] == board.compound.id
+    assert data["compound"]["name"] == board.compound.name
+    assert isinstance(data["notices"], list)
     assert link["lands_on"] == f"/h5/?compound={board.compound.id}"
+    # exactly what the public API answers, so the page can use either
+    api = client.get(f"/api/v1/public/compounds/{board.compound.id}").json
+    assert data["compound"] == api
 
 
 def test_a_rotated_code_points_to_the_new_one(client, board):
@@ -57,7 +74,7 @@ def test_a_rotated_code_points_to_the_new_one(client, board):
     assert moved.status_code == 410
     page = moved.get_data(as_text=True)
     assert "二维码已更换" in page and f'href="/c/{new["code"]}"' in page
-    assert client.get(f"/c/{new['code']}").status_code == 302
+    assert client.get(f"/c/{new['code']}").status_code == 200
 
     # the old link's record says so; it cannot be printed or rotated again
     assert (
@@ -98,7 +115,8 @@ def test_a_campaign_or_notice_has_its_own_link(client, board):
     )
     assert made.status_code == 201
     landing = client.get(f"/c/{made.json['code']}")
-    assert landing.headers["Location"] == f"/h5/?compound={board.compound.id}&notice={notice['id']}"
+    assert landing.status_code == 302
+    assert landing.headers["Location"] == f"/notices/{notice['id']}"
     listed = client.get(f"/api/v1/compounds/{board.compound.id}/links", headers=board.staff).json
     assert [link["target"] for link in listed] == ["compound", "notice"]
 
@@ -250,3 +268,18 @@ def test_codes_are_unguessable():
     # every character of the alphabet turns up in every position (no counter, no pattern)
     for position in range(CODE_LENGTH):
         assert {code[position] for code in codes} == set(ALPHABET)
+
+
+def test_the_embedded_data_cannot_break_out_of_its_script_block(client, board):
+    """A compound name is text typed by staff: inside the page it stays JSON data."""
+    from participation.extensions import db
+
+    name = '</script><script>alert("x")</script>'
+    board.compound.name = name
+    db.session.flush()
+    link = compound_link(client, board)
+    response = client.get(f"/c/{link['code']}")
+    html = response.get_data(as_text=True)
+    assert '<script>alert("x")' not in html
+    assert html.count("</script>") == 2  # the data block and app.js, nothing else
+    assert _embedded(response)["compound"]["name"] == name

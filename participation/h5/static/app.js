@@ -240,6 +240,17 @@
     if (heading) heading.focus({ preventScroll: false });
   }
 
+  /** What the server put into the page: the compound's public data and notices, and after a
+   * short link (/c/<code>) the page's canonical address. */
+  function embeddedData() {
+    var node = document.getElementById("h5-data");
+    try {
+      return node ? JSON.parse(node.textContent) : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
   function compoundIdFromUrl() {
     var value = new URLSearchParams(window.location.search).get("compound");
     return value && /^[1-9]\d{0,9}$/.test(value) ? Number(value) : null;
@@ -247,6 +258,11 @@
 
   // --- state --------------------------------------------------------------------------------
 
+  var embedded = embeddedData();
+  if (embedded.canonical) {
+    // Opened at the QR code's short link: show (and bookmark) the page's own address.
+    window.history.replaceState(null, "", embedded.canonical + window.location.hash);
+  }
   var compoundId = compoundIdFromUrl();
   var compound = null; // the public compound: {id, name, address, buildings: [...]}
   var countdownTimer = null;
@@ -256,7 +272,8 @@
   async function loadCompound() {
     if (compoundId === null) return;
     try {
-      compound = await send("GET", "public/compounds/" + compoundId);
+      var known = embedded.compound && embedded.compound.id === compoundId;
+      compound = known ? embedded.compound : await send("GET", "public/compounds/" + compoundId);
     } catch (error) {
       compound = null;
       var alert = $("page-alert");
@@ -432,6 +449,7 @@
     $("rented-block").hidden = resident.rented.length === 0;
     $("claims-block").hidden = resident.pending_claims.length === 0;
 
+    $("wechat-block").hidden = !resident.wechat_bound;
     var noDwelling = !staff && resident.owned.length === 0 && resident.rented.length === 0;
     var canClaim = !staff && compound !== null;
     var formOpen = canClaim && noDwelling && resident.pending_claims.length === 0;
@@ -560,6 +578,21 @@
     showSignIn();
     setStatus($("sign-in-status"), "已退出登录", "ok");
     focusHeading("sign-in-title");
+  }
+
+  async function unbindWechat() {
+    var button = $("wechat-unbind");
+    button.disabled = true;
+    try {
+      await authed("DELETE", "me/wechat");
+    } catch (error) {
+      button.disabled = false;
+      if (!error.handled) setStatus($("home-status"), messageOf(error), "error");
+      return;
+    }
+    button.disabled = false;
+    $("wechat-block").hidden = true;
+    setStatus($("home-status"), "已解除微信绑定。以后在微信中打开本页面，需要用手机号登录。", "ok");
   }
 
   // --- claims -------------------------------------------------------------------------------
@@ -818,7 +851,10 @@
     if (compoundId === null || boardLoaded) return;
     var notices;
     try {
-      notices = await send("GET", "public/compounds/" + compoundId + "/notices?page_size=20");
+      var known = embedded.notices && embedded.compound && embedded.compound.id === compoundId;
+      notices = known
+        ? embedded.notices
+        : await send("GET", "public/compounds/" + compoundId + "/notices?page_size=20");
     } catch (error) {
       setStatus($("board-status"), "公告加载失败：" + error.message, "error");
       return;
@@ -2148,6 +2184,7 @@
     $("sign-in-form").addEventListener("submit", signIn);
     $("send-code").addEventListener("click", requestCode);
     $("sign-out").addEventListener("click", signOut);
+    $("wechat-unbind").addEventListener("click", unbindWechat);
     $("show-claim").addEventListener("click", openClaimForm);
     $("claim-form").addEventListener("submit", fileClaim);
     $("building").addEventListener("change", fillEntrances);
