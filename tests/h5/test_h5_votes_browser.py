@@ -273,3 +273,75 @@ def test_vote_link_asks_to_sign_in_and_lets_a_resident_choose_the_person(phones,
     phones.check_layout(page, 390)
     phones.axe(page, "closed vote page")
     assert not errors, errors
+
+
+def test_an_owner_grants_a_proxy_who_casts_from_another_phone(phones, site):
+    """委托: the owner names a family member (signed in once, living elsewhere) by phone; the
+    committee confirms; the family member finds the vote under 受托代投 and casts it, marked
+    as a proxy's ballot; the owner revokes the proxy afterwards."""
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from participation.auth.models import StaffUser
+    from participation.extensions import db
+    from participation.votes import proxies
+    from participation.votes.models import Ballot, Proxy
+
+    family = "13900000002"  # in no roster
+    helper, helper_errors = phones.open(320)
+    helper.goto(f"{site.url}/h5/?compound={site.compound_id}")
+    phones.ready(helper)
+    phones.sign_in(helper, site, family)
+    expect(helper.get_by_role("heading", name="我的房屋")).to_be_visible()
+
+    owner, errors = phones.open(390)
+    owner.goto(f"{site.url}/h5/?compound={site.compound_id}&vote={site.elevator_id}")
+    phones.ready(owner)
+    phones.sign_in(owner, site, DEMO_RESIDENT_PHONE)
+    section = owner.locator("#vote-proxy")
+    expect(section.get_by_role("heading", name="委托家人代投")).to_be_visible()
+    section.get_by_role("button", name="委托家人代我投票").click()
+    section.get_by_label("受托人的手机号").fill("1390000")
+    section.get_by_role("button", name="提交委托").click()
+    expect(owner.locator("#proxy-phone-error")).to_have_text("请输入受托人的 11 位手机号")
+    section.get_by_label("受托人的手机号").fill(family)
+    section.get_by_role("button", name="提交委托").click()
+    expect(owner.locator("#proxy-status")).to_contain_text("委托已提交")
+    expect(section.locator("#granted-proxies li")).to_contain_text("139****0002")
+    expect(section.locator("#granted-proxies li")).to_contain_text("等待确认")
+    phones.check_layout(owner, 390)
+    phones.axe(owner, "vote page with a proxy granted")
+
+    with site.app.app_context():
+        proxy = db.session.scalars(select(Proxy).where(Proxy.vote_id == site.elevator_id)).one()
+        staff = db.session.scalars(select(StaffUser).where(StaffUser.username == "h5-committee"))
+        proxies.confirm_proxy(proxy, staff.one().id, limit=3)
+        db.session.commit()
+        proxy_id = proxy.id
+
+    helper.reload()
+    phones.ready(helper)
+    held = helper.locator("#held-proxies li")
+    expect(held).to_contain_text(ELEVATOR)
+    expect(held).to_contain_text("为 1栋1单元101 投票")
+    held.get_by_role("link", name="去代投").click()
+    assert helper.url.endswith(f"#/proxies/{proxy_id}")
+    expect(helper.locator("#cast-mine")).to_contain_text("委托，为 1栋1单元101 代投")
+    phones.check_layout(helper, 320)
+    phones.axe(helper, "proxy's vote page")
+    helper.get_by_role("button", name="同意", exact=True).click()
+    expect(helper.locator("#confirm-text")).to_contain_text("为 1栋1单元101 投「同意」")
+    helper.get_by_role("button", name="确认投「同意」").click()
+    expect(helper.get_by_role("heading", name="投票成功")).to_be_visible()
+    with site.app.app_context():
+        ballot = db.session.scalars(select(Ballot).where(Ballot.vote_id == site.elevator_id)).one()
+        assert (ballot.choice.value, ballot.channel.value) == ("agree", "proxy")
+
+    owner.reload()
+    phones.ready(owner)
+    expect(owner.locator("#cast-mine")).to_contain_text("投的是「同意」（受托人代投")
+    expect(section.locator("#granted-proxies li")).to_contain_text("已确认")
+    section.get_by_role("button", name="撤销这项委托").click()
+    expect(owner.locator("#proxy-status")).to_contain_text("已撤销委托")
+    expect(section.locator("#granted-proxies li")).to_contain_text("已撤销")
+    assert not errors and not helper_errors, errors + helper_errors

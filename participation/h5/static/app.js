@@ -374,6 +374,7 @@
     drafts = {};
     $("claim-form").reset();
     $("objection-form").reset();
+    $("proxy-form").reset();
     clearFieldErrors(["building", "entrance", "room", "name", "id_last4", "kind"]);
     fillEntrances();
     updateKind();
@@ -766,6 +767,9 @@
     if (parts[0] === "votes" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
       return { name: "vote", id: Number(parts[1]) };
     }
+    if (parts[0] === "proxies" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
+      return { name: "proxy", id: Number(parts[1]) };
+    }
     if (parts[0] === "surveys" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
       return { name: "survey", id: Number(parts[1]) };
     }
@@ -786,14 +790,15 @@
       showReceiptCheck(currentRoute);
       return;
     }
-    if (currentRoute.name === "vote" || currentRoute.name === "survey") {
-      var vote = currentRoute.name === "vote";
+    if (["vote", "proxy", "survey"].indexOf(currentRoute.name) >= 0) {
+      var vote = currentRoute.name !== "survey";
       if (!tokens.get()) {
         showSignIn();
         setStatus($("sign-in-status"), vote ? "请先用手机号登录，再参加表决。" : "请先用手机号登录，再回答问卷。", "wait");
         return;
       }
-      if (vote) await showVote(currentRoute.id, focus);
+      if (currentRoute.name === "vote") await showVote(currentRoute.id, focus);
+      else if (currentRoute.name === "proxy") await showProxyCast(currentRoute.id, focus);
       else await showSurvey(currentRoute.id, focus);
       return;
     }
@@ -822,6 +827,9 @@
     $("person-options").replaceChildren();
     $("receipt-code").textContent = "";
     $("cast-mine").textContent = "";
+    $("granted-proxies").replaceChildren();
+    $("held-proxies").replaceChildren();
+    $("held-proxies-block").hidden = true;
   }
 
   function linkButton(href, text, className) {
@@ -885,13 +893,15 @@
 
   async function loadMyVotes(profile) {
     if (profile && profile.kind !== "resident") return; // staff vote in no compound
-    var votes, surveys;
+    var votes, surveys, held;
     try {
       var lists = await Promise.all([
         authed("GET", "me/votes?page_size=100"),
         authed("GET", "me/surveys?page_size=100"),
+        authed("GET", "proxies?page_size=100"),
       ]);
       votes = lists[0];
+      held = heldProxyItems(lists[2]);
       surveys = lists[1].filter(function (s) {
         return compoundId === null || s.compound_id === compoundId;
       });
@@ -945,7 +955,9 @@
     var surveyList = surveyItems(surveys);
     $("open-surveys").replaceChildren(...surveyList);
     $("my-surveys-block").hidden = surveyList.length === 0;
-    $("no-open-votes").hidden = open.length > 0 || surveyList.length > 0;
+    $("held-proxies").replaceChildren(...held);
+    $("held-proxies-block").hidden = held.length === 0;
+    $("no-open-votes").hidden = open.length > 0 || surveyList.length > 0 || held.length > 0;
     $("done-votes-block").hidden = done.length === 0;
     $("my-votes").hidden = false;
   }
@@ -964,7 +976,7 @@
   async function showVote(voteId, focus) {
     show("vote");
     ["vote-body", "vote-share", "vote-progress", "vote-result", "vote-cast", "vote-confirm",
-      "vote-receipt"].forEach(function (id) {
+      "vote-receipt", "vote-proxy"].forEach(function (id) {
       $(id).hidden = true;
     });
     $("vote-title").textContent = "表决";
@@ -998,6 +1010,7 @@
     if (state.vote.status === "published" || state.vote.status === "final") {
       await loadObjections("votes", voteId, state.ballots.length > 0);
     }
+    await loadGrantedProxies();
   }
 
   function renderVote() {
@@ -1165,8 +1178,13 @@
   function renderMine() {
     var ballot = selectedBallot();
     var vote = voteState.vote;
+    var proxy = voteState.proxy;
     var text;
-    if (!ballot || !ballot.choice) {
+    if (proxy) {
+      text = "您受 " + proxy.owner_name + " 委托，为 " + proxy.dwellings + " 代投。" +
+        (ballot.choice ? "您已代投「" + CHOICE_NAMES[ballot.choice] + "」，回执码 " + ballot.receipt + "。" : "") +
+        (vote.accepting_casts ? "请选择：" : "");
+    } else if (!ballot || !ballot.choice) {
       text = vote.accepting_casts
         ? "您还没有为 " + (ballot ? ballot.dwellings : "") + " 投票。请选择："
         : "您没有投票。";
@@ -1184,11 +1202,14 @@
     var ballot = selectedBallot();
     if (!ballot) return;
     var same = pendingCast && pendingCast.personId === ballot.person_id && pendingCast.choice === choice;
-    if (!same) {
-      pendingCast = { voteId: voteState.vote.id, personId: ballot.person_id, choice: choice, key: null };
+    var proxyId = voteState.proxy ? voteState.proxy.id : null;
+    if (!same || pendingCast.proxyId !== proxyId) {
+      pendingCast = { voteId: voteState.vote.id, personId: ballot.person_id, proxyId: proxyId,
+        choice: choice, key: null };
     }
     $("confirm-text").textContent =
-      "您将为 " + ballot.dwellings + " 投「" + CHOICE_NAMES[choice] + "」。" +
+      (proxyId ? "您将代 " + voteState.proxy.owner_name + " " : "您将") +
+      "为 " + ballot.dwellings + " 投「" + CHOICE_NAMES[choice] + "」。" +
       (ballot.choice ? "这会替换您之前投的「" + CHOICE_NAMES[ballot.choice] + "」，以最后一次为准。" : "") +
       "截止前还可以修改。";
     $("confirm-cast").textContent = "确认投「" + CHOICE_NAMES[choice] + "」";
@@ -1261,10 +1282,13 @@
     $("confirm-cast").disabled = true;
     $("cancel-cast").disabled = true;
     setStatus(status, "已提交，正在等待确认…", "wait");
-    var body = { choice: intent.choice, person_id: intent.personId };
+    var path = intent.proxyId
+      ? "proxies/" + intent.proxyId + "/ballots"
+      : "votes/" + intent.voteId + "/ballots";
+    var body = intent.proxyId ? { choice: intent.choice } : { choice: intent.choice, person_id: intent.personId };
     var answer;
     try {
-      answer = await postWithRetries("votes/" + intent.voteId + "/ballots", body, intent, status);
+      answer = await postWithRetries(path, body, intent, status);
     } catch (error) {
       if (error.handled) return;
       $("confirm-cast").disabled = false;
@@ -1276,7 +1300,12 @@
     }
     pendingCast = null;
     showCastReceipt(answer);
-    refreshAfterCast(intent.voteId);
+    if (intent.proxyId) {
+      Object.assign(voteState.ballots[0], { choice: answer.choice, receipt: answer.receipt });
+      renderMine();
+    } else {
+      refreshAfterCast(intent.voteId);
+    }
   }
 
   function showCastReceipt(answer) {
@@ -2061,6 +2090,169 @@
     $("objection-form").addEventListener("submit", fileObjection);
   }
 
+  // --- proxies (委托): granting one on my vote's page, casting as one ----------------------------
+
+  var PROXY_STATUS_NAMES = { pending: "等待确认", confirmed: "已确认", rejected: "未通过", revoked: "已撤销" };
+
+  function proxyOpen(proxy) {
+    return Date.parse(proxy.closes_at) > Date.now();
+  }
+
+  /** The landing page's list of proxies I hold in votes still open. */
+  function heldProxyItems(proxies) {
+    return proxies.filter(function (proxy) {
+      return proxy.relation === "held" && proxyOpen(proxy) &&
+        (proxy.status === "pending" || proxy.status === "confirmed");
+    }).map(function (proxy) {
+      var item = el("li");
+      var label = el("span", "item-label", proxy.vote_title);
+      label.appendChild(document.createTextNode(" "));
+      label.appendChild(el("span", "badge", proxy.status === "confirmed" ? "可以代投" : "等待确认"));
+      item.appendChild(label);
+      item.appendChild(el("span", "item-meta", "受 " + proxy.owner_name + " 委托，为 " + proxy.dwellings + " 投票"));
+      item.appendChild(el("span", "item-meta", deadlineText(proxy)));
+      if (proxy.status === "confirmed") {
+        item.appendChild(linkButton("#/proxies/" + proxy.id, "去代投", "link-button primary"));
+      }
+      return item;
+    });
+  }
+
+  /** The vote page for a proxy I hold: the vote as far as I may see it, one ballot to cast. */
+  async function showProxyCast(proxyId, focus) {
+    show("vote");
+    ["vote-body", "vote-share", "vote-progress", "vote-result", "vote-cast", "vote-confirm",
+      "vote-receipt", "vote-proxy"].forEach(function (id) {
+      $(id).hidden = true;
+    });
+    setStatus($("vote-status"), "正在加载…", "wait");
+    var proxy, vote;
+    try {
+      var held = await authed("GET", "proxies?page_size=100");
+      proxy = held.filter(function (p) {
+        return p.id === proxyId && p.relation === "held";
+      })[0];
+      // A proxy who lives elsewhere does not see the vote itself: the proxy says enough.
+      vote = proxy ? await optional(authed("GET", "votes/" + proxy.vote_id), [404]) : null;
+    } catch (error) {
+      if (!error.handled) setStatus($("vote-status"), "加载失败：" + error.message, "error");
+      return;
+    }
+    if (!proxy) {
+      setStatus($("vote-status"), "未找到这项委托。", "error");
+      return;
+    }
+    var confirmed = proxy.status === "confirmed";
+    vote = vote || { id: proxy.vote_id, title: proxy.vote_title, closes_at: proxy.closes_at,
+      status: proxyOpen(proxy) ? "open" : "closed", accepting_casts: proxyOpen(proxy) };
+    vote = Object.assign({}, vote, { accepting_casts: vote.accepting_casts && confirmed });
+    voteState = {
+      vote: vote,
+      ballots: [{ person_id: proxy.person_id, dwellings: proxy.dwellings, choice: null }],
+      share: null,
+      progress: null,
+      personId: proxy.person_id,
+      proxy: proxy,
+    };
+    setStatus($("vote-status"), confirmed ? "" : proxy.status === "pending"
+      ? "这项委托还在等待居委会或业委会确认，确认后才能代投。"
+      : "这项委托" + PROXY_STATUS_NAMES[proxy.status] + "，不能代投。", confirmed ? null : "wait");
+    renderVote();
+    if (focus) focusHeading("vote-title");
+  }
+
+  /** Under my own open vote: the proxies I granted, and the form to grant one. */
+  async function loadGrantedProxies() {
+    var vote = voteState.vote;
+    $("vote-proxy").hidden = true;
+    if (voteState.proxy || !vote.accepting_casts || voteState.ballots.length === 0) return;
+    var granted;
+    try {
+      granted = (await authed("GET", "votes/" + vote.id + "/proxies")).filter(function (p) {
+        return p.relation === "granted";
+      });
+    } catch (error) {
+      return; // the vote itself is on the page; a proxy can be granted on the next visit
+    }
+    if (!voteState || voteState.vote.id !== vote.id) return;
+    $("granted-proxies").replaceChildren(...granted.map(grantedProxyItem));
+    var active = granted.some(function (p) {
+      return p.status === "pending" || p.status === "confirmed";
+    });
+    $("show-proxy").hidden = active && voteState.ballots.length === 1;
+    $("vote-proxy").hidden = false;
+  }
+
+  function grantedProxyItem(proxy) {
+    var item = el("li");
+    var label = el("span", "item-label", "委托 " + proxy.proxy_phone + " 为 " + proxy.dwellings + " 代投");
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(el("span", "badge", PROXY_STATUS_NAMES[proxy.status] || proxy.status));
+    item.appendChild(label);
+    item.appendChild(el("span", "item-meta", "提交于 " + formatTime(proxy.created_at)));
+    if (proxy.status === "pending" || proxy.status === "confirmed") {
+      var revoke = el("button", "secondary", "撤销这项委托");
+      revoke.type = "button";
+      revoke.addEventListener("click", function () {
+        revokeProxy(proxy, revoke);
+      });
+      item.appendChild(revoke);
+    }
+    return item;
+  }
+
+  async function revokeProxy(proxy, button) {
+    button.disabled = true;
+    try {
+      await authed("POST", "proxies/" + proxy.id + "/revoke");
+    } catch (error) {
+      button.disabled = false;
+      if (!error.handled) setStatus($("proxy-status"), messageOf(error), "error");
+      return;
+    }
+    await loadGrantedProxies();
+    setStatus($("proxy-status"), "已撤销委托。受托人已投的票，在您自己投票之前仍然有效。", "ok");
+    focusHeading("proxy-title");
+  }
+
+  function openProxyForm() {
+    $("proxy-form").hidden = false;
+    $("show-proxy").hidden = true;
+    $("show-proxy").setAttribute("aria-expanded", "true");
+    $("proxy-phone").focus();
+  }
+
+  async function grantProxy(event) {
+    event.preventDefault();
+    var status = $("proxy-status");
+    var phone = $("proxy-phone").value.replace(/\s+/g, "");
+    $("proxy-phone").removeAttribute("aria-invalid");
+    $("proxy-phone-error").hidden = true;
+    setStatus(status, "");
+    if (!/^1\d{10}$/.test(phone)) {
+      fieldError("proxy-phone", "请输入受托人的 11 位手机号");
+      return;
+    }
+    var body = { proxy_phone: phone };
+    if (voteState.ballots.length > 1) body.person_id = voteState.personId;
+    $("submit-proxy").disabled = true;
+    try {
+      await authed("POST", "votes/" + voteState.vote.id + "/proxies", body);
+    } catch (error) {
+      $("submit-proxy").disabled = false;
+      if (error.handled) return;
+      if (error.status === 422) fieldError("proxy-phone", messageOf(error));
+      else setStatus(status, messageOf(error), "error");
+      return;
+    }
+    $("submit-proxy").disabled = false;
+    $("proxy-form").reset();
+    $("proxy-form").hidden = true;
+    await loadGrantedProxies();
+    setStatus(status, "委托已提交，居委会或业委会确认后，受托人就可以代您投票。", "ok");
+    focusHeading("proxy-title");
+  }
+
   // --- receipt check (public) ---------------------------------------------------------------
 
   function showReceiptCheck(target) {
@@ -2164,6 +2356,8 @@
     $("cancel-cast").addEventListener("click", cancelCast);
     $("cast-again").addEventListener("click", castAgain);
     $("check-form").addEventListener("submit", checkReceipt);
+    $("show-proxy").addEventListener("click", openProxyForm);
+    $("proxy-form").addEventListener("submit", grantProxy);
     // A QR code for one vote or survey lands on /h5/?compound=1&vote=12 (or &survey=3):
     // open its page.
     var query = new URLSearchParams(window.location.search);
