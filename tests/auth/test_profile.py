@@ -63,6 +63,7 @@ def test_resident_without_dwellings(client, make_account, sign_in):
         "owned": [],
         "rented": [],
         "pending_claims": [],
+        "wechat_bound": False,
     }
 
 

@@ -109,11 +109,18 @@ def test_owner_answers_consent_menu_and_satisfaction(phones, site, tmp_path, wid
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/responses") else None)
     page.get_by_role("button", name="提交", exact=True).click()
-    expect(page.locator("#answer-progress")).to_contain_text("还有题目需要填写或修改")
+    summary = page.locator("#answer-errors")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text(
+        ["第 1 题：请回答这道题", "第 3 题：请回答这道题"]
+    )
     required = page.locator("#survey-questions fieldset[aria-invalid=true]")
     expect(required).to_have_count(2)
     expect(required.first).to_contain_text("请回答这道题")
     assert sent == []
+    summary.get_by_role("link", name="第 3 题：请回答这道题").click()
+    expect(page.get_by_label("专业物业")).to_be_focused()
+    assert page.url.endswith(f"#/surveys/{consent_id}")  # the route stays
     phones.check_layout(page, width)
     phones.axe(page, "consent survey with errors")
 
@@ -191,6 +198,7 @@ def test_owner_answers_consent_menu_and_satisfaction(phones, site, tmp_path, wid
     sent.clear()
     page.get_by_role("button", name="提交", exact=True).click()
     expect(menu_question).to_contain_text("这道题最多选 4 项，您选了 5 项")
+    expect(page.locator("#answer-errors")).to_contain_text("第 1 题：这道题最多选 4 项")
     assert sent == []
     menu_question.get_by_label(re.compile(re.escape(chosen[-1]["name"]))).uncheck()
     expect(menu_question.locator(".field-error")).to_be_hidden()

@@ -1833,7 +1833,39 @@
     return $("q" + questionId);
   }
 
+  /** The error summary at the top of the form (GOV.UK's pattern): one link per question,
+   * each moving to its question; focus goes to the summary. ``problems``: [question id, text]. */
+  function showErrorSummary(problems) {
+    var numbers = {};
+    surveyState.survey.questions.forEach(function (question, index) {
+      numbers[question.id] = index + 1;
+    });
+    $("answer-error-list").replaceChildren(
+      ...problems.map(function (problem) {
+        var item = el("li");
+        var link = el("a", null, "第 " + numbers[problem[0]] + " 题：" + problem[1]);
+        link.href = "#q" + problem[0];
+        link.addEventListener("click", function (event) {
+          event.preventDefault(); // the address's fragment is the page's route
+          var set = $("q" + problem[0]);
+          set.scrollIntoView({ block: "center" });
+          var control = set.querySelector("input, textarea");
+          if (control) control.focus({ preventScroll: true });
+        });
+        item.appendChild(link);
+        return item;
+      })
+    );
+    $("answer-errors").hidden = problems.length === 0;
+    if (problems.length) {
+      $("answer-errors").scrollIntoView({ block: "start" });
+      $("answer-errors").focus({ preventScroll: true });
+    }
+  }
+
   function clearQuestionErrors() {
+    $("answer-errors").hidden = true;
+    $("answer-error-list").replaceChildren();
     document.querySelectorAll("#survey-questions .field-error").forEach(function (node) {
       node.textContent = "";
       node.hidden = true;
@@ -1845,7 +1877,7 @@
 
   /** The checks the server makes, said next to each question before anything is sent. */
   function checkAnswers(answers) {
-    var first = null;
+    var problems = [];
     surveyState.survey.questions.forEach(function (question) {
       var answer = answers[question.id];
       var problem = null;
@@ -1859,11 +1891,11 @@
         problem = "最多写 " + TEXT_LIMIT + " 字";
       }
       if (problem) {
-        var node = questionError(question.id, problem);
-        if (!first) first = node;
+        questionError(question.id, problem);
+        problems.push([question.id, problem]);
       }
     });
-    return first;
+    return problems;
   }
 
   async function submitAnswer(event) {
@@ -1874,12 +1906,9 @@
     clearQuestionErrors();
     setStatus(status, "");
     var answers = formAnswers();
-    var wrong = checkAnswers(answers);
-    if (wrong) {
-      setStatus(status, "还有题目需要填写或修改，请看标红的提示。", "error");
-      wrong.scrollIntoView({ block: "center" });
-      var control = wrong.querySelector("input, textarea");
-      if (control) control.focus({ preventScroll: true });
+    var problems = checkAnswers(answers);
+    if (problems.length) {
+      showErrorSummary(problems);
       return;
     }
     var body = { answers: Object.keys(answers).map(function (id) {
@@ -1904,16 +1933,15 @@
         setStatus(status, "网络中断，回答可能还没有提交成功。请检查网络后再点「提交」，不会重复计算。", "error");
         return;
       }
-      var shown = null;
+      var refused = [];
       if (error.status === 422 && error.errors) {
         Object.keys(error.errors).forEach(function (key) {
-          var problems = error.errors[key];
-          var node = questionError(key, Array.isArray(problems) ? String(problems[0]) : String(problems));
-          if (node && !shown) shown = node;
+          var problem = [].concat(error.errors[key])[0];
+          if (questionError(key, String(problem))) refused.push([Number(key), String(problem)]);
         });
       }
       setStatus(status, messageOf(error), "error");
-      if (shown) shown.scrollIntoView({ block: "center" });
+      if (refused.length) showErrorSummary(refused);
       if (error.status === 409) await showSurvey(survey.id, false); // closed meanwhile
       return;
     }
