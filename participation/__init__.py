@@ -58,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _import_models() -> None:
     """Every model module, so that ``create_all`` and migrations see all tables."""
     import participation.auth.models
+    import participation.feedback.models
     import participation.notices.models
     import participation.roster.models
     import participation.surveys.models

@@ -9,7 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 import participation.common.types
-from participation.votes.models import APPEND_ONLY_TABLES, append_only_ddl
+from participation.common.sql import append_only_ddl
+from participation.votes.models import APPEND_ONLY_TABLES
 
 
 # revision identifiers, used by Alembic.

@@ -1,5 +1,6 @@
 """Accounts (residents signed in by phone, staff with passwords), roles, sessions, one-time
-codes, WeChat hand-offs, rate-limit logs, dwelling claims and tenancies."""
+codes, WeChat hand-offs, rate-limit logs, dwelling claims, tenancies and in-app
+notifications."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class Role(enum.StrEnum):
     STREET = "street"
     COMMUNITY = "community"
     COMPOUND = "compound"  # 业委会 / compound committee
+    # 施工单位: a contractor's account in one compound; sees only the tickets assigned to it
+    # (no compound scope: nothing else of the compound).
+    CONTRACTOR = "contractor"
 
 
 class StaffUser(db.Model):
@@ -175,3 +179,23 @@ class Tenancy(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwellings.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(db.Model):
+    """A message in a resident's or staff member's in-app list (``/me/notifications``), from
+    any package: a ticket's progress, an overdue ticket, … ``link`` is a path of this site
+    (the H5 or an API path) the message is about."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_recipient", "recipient_kind", "recipient_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_kind: Mapped[SubjectKind] = mapped_column(
+        str_enum(SubjectKind, "notification_recipient")
+    )
+    recipient_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

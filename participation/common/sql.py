@@ -6,7 +6,7 @@ import functools
 from collections import namedtuple
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import DDL, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -109,3 +109,38 @@ def hot_rows(statement, params: dict) -> list:
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, params).all()
     return _driver_statement(statement, connection.dialect).rows(connection, params)
+
+
+# Append-only tables (records): the database itself refuses UPDATE and DELETE ------------
+
+POSTGRES_APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION participation_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'table % is append-only', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql
+"""
+
+
+def append_only_ddl(table: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            POSTGRES_APPEND_ONLY_FUNCTION,
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION participation_append_only()",
+        ]
+    return [
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only'); END",
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only'); END",
+    ]
+
+
+def install_append_only(table) -> None:
+    """Make the database refuse UPDATE and DELETE on ``table`` once it is created (a record)."""
+    for dialect in ("postgresql", "sqlite"):
+        for statement in append_only_ddl(table.name, dialect):
+            ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
+            event.listen(table, "after_create", ddl)

@@ -9,7 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    DDL,
     JSON,
     CheckConstraint,
     ForeignKey,
@@ -19,11 +18,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from participation.common.sql import install_append_only
 from participation.common.types import UTCDateTime, str_enum, utcnow
 from participation.counting import Rule
 from participation.extensions import db
@@ -355,40 +354,8 @@ class Proxy(db.Model):
 # The database itself refuses UPDATE and DELETE on the record (migration 'votes' does the same).
 APPEND_ONLY_TABLES = ("vote_events", "vote_chain")
 
-POSTGRES_APPEND_ONLY_FUNCTION = """
-CREATE OR REPLACE FUNCTION participation_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'table % is append-only', TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql
-"""
-
-
-def append_only_ddl(table: str, dialect: str) -> list[str]:
-    if dialect == "postgresql":
-        return [
-            POSTGRES_APPEND_ONLY_FUNCTION,
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION participation_append_only()",
-        ]
-    return [
-        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only'); END",
-        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only'); END",
-    ]
-
-
-def _install_append_only(table):
-    for dialect in ("postgresql", "sqlite"):
-        for statement in append_only_ddl(table.name, dialect):
-            ddl = DDL(statement.replace("%", "%%")).execute_if(dialect=dialect)
-            event.listen(table, "after_create", ddl)
-
-
 for _model in (VoteEvent, ChainEntry):
-    _install_append_only(_model.__table__)
+    install_append_only(_model.__table__)
 
 
 class VoteReminder(db.Model):
