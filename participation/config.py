@@ -104,6 +104,12 @@ def load() -> dict:
         "VOTE_MAX_PROXIES_PER_PROXY": _env_int("VOTE_MAX_PROXIES_PER_PROXY", 3),
         "VOTE_OBJECTION_DAYS": _env_int("VOTE_OBJECTION_DAYS", 7),
         "NOTIFIER": _env("NOTIFIER", "console"),
+        # Complaints and suggestions: tickets a resident may file (per account an hour and a
+        # day, per address an hour), and the days a reporter has to confirm a resolution.
+        "TICKETS_PER_HOUR": _env_int("TICKETS_PER_HOUR", 5, minimum=1),
+        "TICKETS_PER_DAY": _env_int("TICKETS_PER_DAY", 20, minimum=1),
+        "TICKETS_PER_ADDRESS_HOUR": _env_int("TICKETS_PER_ADDRESS_HOUR", 30, minimum=1),
+        "TICKET_CONFIRM_DAYS": _env_int("TICKET_CONFIRM_DAYS", 7, minimum=1),
         # The notice board: the address printed in QR codes (default: the request's own),
         # the help line on posters, and where batches of posters are kept.
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL") or None,

@@ -319,3 +319,25 @@ class ProfileSchema(Schema):
     kind = ma.fields.String(metadata={"enum": ["resident", "staff"]})
     resident = ma.fields.Nested(ResidentProfileSchema, allow_none=True)
     staff = ma.fields.Nested(StaffProfileSchema, allow_none=True)
+
+
+# In-app notifications ------------------------------------------------------------------------
+
+
+class NotificationQuerySchema(Schema):
+    unread = ma.fields.Boolean(metadata={"description": "true：只看未读"})
+
+
+class NotificationSchema(Schema):
+    id = Integer()
+    kind = ma.fields.String(metadata={"example": "ticket_progress"})
+    title = ma.fields.String()
+    body = ma.fields.String()
+    link = ma.fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    read_at = LocalDateTime(allow_none=True)
+
+
+class ReadSchema(Schema):
+    changed = Integer(metadata={"description": "标为已读的条数"})
+    unread = Integer(metadata={"description": "剩余未读条数"})

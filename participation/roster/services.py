@@ -54,6 +54,16 @@ def create_district(name: str, min_objection_days: int | None = None) -> Distric
     return _add_unique(district, "该区已存在")
 
 
+def district_id_of(compound_id: int) -> int | None:
+    """The district a compound is in (None for no such compound)."""
+    return db.session.scalar(
+        select(Street.district_id)
+        .join(Community, Community.street_id == Street.id)
+        .join(Compound, Compound.community_id == Community.id)
+        .where(Compound.id == compound_id)
+    )
+
+
 # The objection period (公示期) of votes and surveys ------------------------------------------
 
 

@@ -31,6 +31,7 @@ from participation.counting import amount, ratio
 from participation.extensions import db
 from participation.roster.electorate import electorate_for
 from participation.roster.models import Community, Compound, District, Dwelling, Owner, Street
+from participation.roster.services import district_id_of
 from participation.surveys.exports import workbook
 from participation.surveys.models import (
     Answer,
@@ -209,15 +210,6 @@ def add_district_item(district: District, data: dict) -> MenuItem:
 # A survey's menu --------------------------------------------------------------------------
 
 
-def compound_district_id(compound_id: int) -> int:
-    return db.session.scalar(
-        select(Street.district_id)
-        .join(Community, Community.street_id == Street.id)
-        .join(Compound, Compound.community_id == Community.id)
-        .where(Compound.id == compound_id)
-    )
-
-
 def menu_question(survey: Survey) -> Question | None:
     return next((q for q in survey.questions if q.type is QuestionType.MENU), None)
 
@@ -249,7 +241,7 @@ def set_menu(survey: Survey, data: dict) -> None:
     ensure_catalogue()
     entries = data["items"]
     wanted = [entry["menu_item_id"] for entry in entries]
-    district_id = compound_district_id(survey.compound_id)
+    district_id = district_id_of(survey.compound_id)
     found = {
         item.id: item
         for item in db.session.scalars(
