@@ -115,6 +115,8 @@ def load() -> dict:
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL") or None,
         "HELP_PHONE": _env("HELP_PHONE", "12345"),
         "POSTER_DIR": _env("POSTER_DIR") or str(INSTANCE_DIR / "posters"),
+        # Complaints and suggestions: where the photos of tickets are kept (feedback/storage.py)
+        "FEEDBACK_DIR": _env("FEEDBACK_DIR") or str(INSTANCE_DIR / "feedback"),
         "CORS_ORIGINS": [o for o in (_env("CORS_ORIGINS") or "").split(",") if o],
         "PROXY_FIX": _env_bool("PROXY_FIX", False),
         # flask-smorest / OpenAPI
