@@ -69,6 +69,8 @@ def _register_blueprints(app: Flask) -> None:
     from participation.auth.routes import blp as auth_blp
     from participation.auth.routes import staff_blp
     from participation.auth.scoping import resolve_path_objects
+    from participation.feedback.routes import blp as feedback_blp
+    from participation.feedback.routes import public_blp as public_feedback_blp
     from participation.h5 import bp as h5_bp
     from participation.notices import services as notices
     from participation.notices.pages import bp as notice_pages_bp
@@ -90,6 +92,8 @@ def _register_blueprints(app: Flask) -> None:
         public_votes_blp,
         surveys_blp,
         public_surveys_blp,
+        feedback_blp,
+        public_feedback_blp,
         notices_blp,
         public_notices_blp,
     ):
@@ -98,7 +102,7 @@ def _register_blueprints(app: Flask) -> None:
         # server) may be created in the same process.
         app.before_request_funcs.setdefault(blueprint.name, []).append(resolve_path_objects)
     app.register_blueprint(h5_bp)  # resident H5 pages: plain Flask, not in the API document
-    app.register_blueprint(notice_pages_bp)  # /c/<code> and the printable public notices
+    app.register_blueprint(notice_pages_bp)  # the printable public notices
     notices.connect_campaign_events()
 
 
@@ -106,6 +110,7 @@ def _register_cli(app: Flask) -> None:
     from participation.auth.cli import users_cli
     from participation.common.cli import worker_command
     from participation.demo import demo_cli
+    from participation.feedback.cli import feedback_cli
     from participation.surveys.cli import surveys_cli
     from participation.votes.cli import votes_cli
 
@@ -113,6 +118,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(votes_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(surveys_cli)
+    app.cli.add_command(feedback_cli)
     app.cli.add_command(worker_command)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select, update
 
 from participation.auth.models import Notification, SubjectKind
+from participation.auth.scoping import path_resolver
 from participation.auth.tokens import Principal
 from participation.common import notify as channel
+from participation.common.errors import not_found
 from participation.common.types import utcnow
 from participation.extensions import db
 
@@ -36,6 +38,16 @@ def notify(recipients: list[Recipient], kind: str, title: str, body: str = "", l
     residents = [rid for rkind, rid in unique if rkind is SubjectKind.RESIDENT]
     channel.notify(residents, title, kind)
     return len(unique)
+
+
+@path_resolver("notification_id")
+def _notification(notification_id: int, principal: Principal) -> Notification:
+    notification = db.session.scalar(
+        select(Notification).where(Notification.id == notification_id, _mine(principal))
+    )
+    if notification is None:
+        raise not_found()
+    return notification
 
 
 def _mine(principal: Principal):

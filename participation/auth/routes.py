@@ -8,7 +8,7 @@ from flask import current_app, redirect, request, url_for
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 
-from participation.auth import schemas, services, sms, wechat
+from participation.auth import notifications, schemas, services, sms, wechat
 from participation.auth.models import Account, Role, StaffUser, SubjectKind
 from participation.auth.scoping import (
     path_object,
@@ -312,6 +312,51 @@ class MyWechat(MethodView):
         account = db.session.get(Account, current_principal().id)
         account.wechat_openid = None
         db.session.commit()
+
+
+@blp.route("/me/notifications")
+class MyNotifications(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.NotificationQuerySchema, location="query")
+    @blp.response(200, schemas.NotificationSchema(many=True))
+    @blp.alt_response(401, **SIGNED_OUT)
+    @blp.paginate(SelectPage)
+    def get(self, query):
+        """My notifications, newest first (residents and staff): a ticket's progress, a
+        ticket assigned or overdue, …; ``?unread=true`` for those not read yet"""
+        return notifications.my_notifications(current_principal(), query.get("unread"))
+
+
+@blp.route("/me/notifications/<int:notification_id>/read")
+class MyNotificationRead(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ReadSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="not yours, or no such notification")
+    def post(self, notification_id):
+        """Mark one of my notifications read"""
+        principal = current_principal()
+        notification = path_object("notification_id")
+        changed = notifications.mark_read(principal, notification.id)
+        db.session.commit()
+        return {"changed": changed, "unread": notifications.unread_count(principal)}
+
+
+@blp.route("/me/notifications/read")
+class MyNotificationsRead(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ReadSchema)
+    def post(self):
+        """Mark all my notifications read"""
+        principal = current_principal()
+        changed = notifications.mark_read(principal)
+        db.session.commit()
+        return {"changed": changed, "unread": 0}
 
 
 @blp.route("/me/claims")

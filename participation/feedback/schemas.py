@@ -6,6 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import request
 from flask_smorest.fields import Upload
+from webargs.fields import DelimitedList
 
 from participation.common.schemas import Integer, LocalDateTime, PatchSchema, Schema
 from participation.feedback import lifecycle
@@ -84,7 +85,7 @@ class FilingSchema(Schema):
 
 class TicketQuerySchema(Schema):
     compound_id = Integer()
-    status = ma.fields.DelimitedList(
+    status = DelimitedList(
         ma.fields.Enum(TicketStatus, by_value=True),
         metadata={"description": "逗号分隔，如 submitted,acknowledged"},
     )

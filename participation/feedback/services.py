@@ -44,7 +44,7 @@ from participation.feedback.models import (
     TicketStatus,
 )
 from participation.feedback.photos import ProcessedPhoto, process_photo
-from participation.feedback.storage import photo_storage
+from participation.feedback.storage import StoredPhoto, discard, photo_storage, store_photos
 from participation.roster.models import Building, Community, Compound, Entrance
 from participation.roster.services import district_id_of
 
@@ -312,48 +312,35 @@ def file_ticket(account_id: int, filing: Filing, photos: list[StoredPhoto], addr
     return ticket
 
 
-@dataclass(frozen=True)
-class StoredPhoto:
-    key: str
-    thumbnail_key: str
-    photo: ProcessedPhoto
-
-
 @contextmanager
-def stored_photos(photos: list[ProcessedPhoto]) -> Iterator[list[StoredPhoto]]:
+def stored_photos(
+    photos: list[ProcessedPhoto],
+) -> Iterator[list[tuple[StoredPhoto, ProcessedPhoto]]]:
     """Write the photos to the photo storage for the block, which writes their rows and
     commits: if anything in the block fails, the files are deleted again, so no file is ever
     left without its ticket."""
     storage = photo_storage()
-    written: list[str] = []
-    stored = []
+    stored = store_photos(storage, photos)
     try:
-        for photo in photos:
-            stem = f"tickets/{utcnow():%Y/%m}/{uuid.uuid4().hex}"
-            for key, data in ((f"{stem}.jpg", photo.image), (f"{stem}-t.jpg", photo.thumbnail)):
-                storage.put(key, data)
-                written.append(key)
-            stored.append(StoredPhoto(f"{stem}.jpg", f"{stem}-t.jpg", photo))
-        yield stored
+        yield list(zip(stored, photos, strict=True))
     except BaseException:
-        for key in written:
-            storage.delete(key)
+        discard(storage, stored)
         raise
 
 
-def _photo_rows(ticket: Ticket, photos: list[StoredPhoto]) -> None:
+def _photo_rows(ticket: Ticket, photos: list[tuple[StoredPhoto, ProcessedPhoto]]) -> None:
     db.session.add_all(
         TicketPhoto(
             ticket_id=ticket.id,
             position=position,
             key=stored.key,
             thumbnail_key=stored.thumbnail_key,
-            width=stored.photo.width,
-            height=stored.photo.height,
-            size=len(stored.photo.image),
-            sha256=stored.photo.sha256,
+            width=photo.width,
+            height=photo.height,
+            size=len(photo.image),
+            sha256=photo.sha256,
         )
-        for position, stored in enumerate(photos, start=1)
+        for position, (stored, photo) in enumerate(photos, start=1)
     )
     db.session.flush()
 
