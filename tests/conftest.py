@@ -74,10 +74,11 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     app = create_app(
         {
             "TESTING": True,
+            "FEEDBACK_DIR": str(tmp_path_factory.mktemp("feedback")),
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "pool_size": 20}
             if database_url.startswith("postgresql")

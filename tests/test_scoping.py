@@ -10,16 +10,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from participation.auth.models import (
     ClaimKind,
     DwellingClaim,
+    Notification,
     Role,
     RoleAssignment,
+    SubjectKind,
 )
 from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
 from participation.common.types import utcnow
 from participation.extensions import db as _db
+from participation.feedback.models import Ticket, TicketCategory, TicketKind, TicketPhoto
+from participation.feedback.services import ensure_categories
+from participation.feedback.storage import photo_storage
 from participation.notices.links import ensure_link
 from participation.notices.models import (
     LinkTarget,
@@ -132,9 +138,7 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
     )  # fmt: skip
     _db.session.add(objection_photo_a)
 
-    notice_a = Notice(
-        compound_id=a.id, kind=NoticeKind.GENERAL, title="停水通知", public=True
-    )
+    notice_a = Notice(compound_id=a.id, kind=NoticeKind.GENERAL, title="停水通知", public=True)
     _db.session.add(notice_a)
     _db.session.flush()
     notice_attachment_a = add_attachment(notice_a, "a.pdf", b"%PDF-1.4", staff_a.id)
@@ -143,6 +147,33 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
         level="community", place_id=a.community_id, place_name="社区", base_url="http://x/"
     )
     _db.session.add(batch_a)
+
+    district_id = community.street.district_id if (community := a.community) else None
+    ensure_categories(district_id)
+    category_a = _db.session.scalars(
+        select(TicketCategory).where(TicketCategory.district_id == district_id)
+    ).first()
+    ticket_a = Ticket(
+        compound_id=a.id,
+        kind=TicketKind.COMPLAINT,
+        category_id=category_a.id,
+        description="脚手架",
+        reporter_id=account_a.id,
+        ack_due_at=utcnow(),
+        resolve_due_at=utcnow(),
+    )
+    _db.session.add(ticket_a)
+    _db.session.flush()
+    photo_storage().put("tickets/scope/a.jpg", b"\xff\xd8\xff")
+    photo_storage().put("tickets/scope/a-t.jpg", b"\xff\xd8\xff")
+    ticket_photo_a = TicketPhoto(
+        ticket_id=ticket_a.id, position=1, key="tickets/scope/a.jpg",
+        thumbnail_key="tickets/scope/a-t.jpg", width=1, height=1, size=3, sha256="0" * 64,
+    )  # fmt: skip
+    notification_a = Notification(
+        recipient_kind=SubjectKind.STAFF, recipient_id=staff_a.id, kind="t", title="t"
+    )
+    _db.session.add_all([ticket_photo_a, notification_a])
 
     account_b = make_account("13900000002")
     owner_b = make_dwelling.owner(b, "李四", "13900000002")
@@ -171,6 +202,10 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "notice_attachment_id": notice_attachment_a.id,
             "link_id": link_a.id,
             "poster_batch_id": batch_a.id,
+            "ticket_id": ticket_a.id,
+            "ticket_photo_id": ticket_photo_a.id,
+            "ticket_category_id": category_a.id,
+            "notification_id": notification_a.id,
         },
         committee_a=sign_in(staff_a),
         committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),
@@ -222,7 +257,8 @@ def test_own_committee_reaches_the_same_objects(app, client, world):
         if method != "GET":
             continue
         response = client.get(url, headers=world.committee_a)
-        if any(part in url for part in ("/staff/", "/streets", "/communities", "/poster-batches")):
+        above = ("/staff/", "/districts/", "/streets", "/communities", "/poster-batches")
+        if any(part in url for part in above):
             continue  # places, staff and batches above a compound are not its committee's
         if response.status_code == 403 and response.json["code"] == "resident_only":
             continue  # in scope, but a resident's own view (e.g. my-share)

@@ -218,7 +218,12 @@ class TicketPhotoFile(MethodView):
     @blp.doc(
         security=SECURITY,
         summary="A ticket's photo (JPEG, no metadata); ``?size=thumbnail`` for 400 px",
-        responses={"200": {"content": {"image/jpeg": {"schema": {"type": "string"}}}}},
+        responses={
+            "200": {
+                "description": "the processed photo",
+                "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
     )
     @blp.alt_response(404, **NOT_FOUND)
     def get(self, ticket_photo_id):
