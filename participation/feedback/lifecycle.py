@@ -86,12 +86,14 @@ STATUS_LABELS = {
 }
 
 
-def move_for(action: str, status: S, who: Who) -> Move | None:
-    """The move ``action`` from ``status`` by ``who``, or None if it is not allowed."""
-    move = MOVES.get(action)
-    if move is None or move.who is not who or status not in move.sources:
-        return None
-    return move
+# What a history shows for each action, moves and the rest.
+EVENT_LABELS = {
+    "file": "提交",
+    "assign": "指派处理人",
+    "overdue": "逾期提醒",
+    "rate": "居民评价",
+    **{action: move.label for action, move in MOVES.items()},
+}
 
 
 def rateable(status: S) -> bool:

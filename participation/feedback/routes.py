@@ -25,11 +25,11 @@ from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.common.sql import db_now
 from participation.extensions import db
-from participation.feedback import schemas, services, views
-from participation.feedback.models import Ticket
+from participation.feedback import schemas, services, supervision, views
+from participation.feedback.models import Ticket, TicketPhoto
 from participation.feedback.photos import PhotoRefused, refused_error
 from participation.feedback.storage import photo_storage
-from participation.roster.models import Compound
+from participation.roster.models import Compound, Street
 from participation.roster.services import district_id_of
 
 blp = Blueprint("feedback", __name__, description="Complaints and suggestions (建设共管)")
@@ -47,6 +47,21 @@ FILING_MAX_BYTES = services.MAX_PHOTOS * MAX_UPLOAD_BYTES + 2**20
 def _room_for_photos():
     if request.endpoint == "api.feedback.MyTickets" and request.method == "POST":
         request.max_content_length = FILING_MAX_BYTES
+
+
+PHOTO_DOC = {
+    "200": {
+        "description": "the processed photo; ``?size=thumbnail`` for 400 px",
+        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _photo_file(photo: TicketPhoto, cache_control: str):
+    key = photo.thumbnail_key if request.args.get("size") == "thumbnail" else photo.key
+    response = send_file(io.BytesIO(photo_storage().get(key)), mimetype=photo.content_type)
+    response.headers["Cache-Control"] = cache_control
+    return response
 
 
 def _one(ticket: Ticket, detail: bool = True) -> dict:
@@ -218,20 +233,11 @@ class TicketPhotoFile(MethodView):
     @blp.doc(
         security=SECURITY,
         summary="A ticket's photo (JPEG, no metadata); ``?size=thumbnail`` for 400 px",
-        responses={
-            "200": {
-                "description": "the processed photo",
-                "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
-            }
-        },
+        responses=PHOTO_DOC,
     )
     @blp.alt_response(404, **NOT_FOUND)
     def get(self, ticket_photo_id):
-        photo = path_object("ticket_photo_id")
-        key = photo.thumbnail_key if request.args.get("size") == "thumbnail" else photo.key
-        response = send_file(io.BytesIO(photo_storage().get(key)), mimetype=photo.content_type)
-        response.headers["Cache-Control"] = "private, max-age=86400"
-        return response
+        return _photo_file(path_object("ticket_photo_id"), "private, max-age=86400")
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.PhotoPatchSchema)
@@ -313,3 +319,57 @@ class PublicCategories(MethodView):
         categories = db.session.scalars(services.categories_query(district_id)).all()
         db.session.commit()
         return categories
+
+
+# --- public supervision (supervision.py) ---------------------------------------------------
+
+
+@public_blp.route("/public/compounds/<int:compound_id>/supervision")
+class CompoundSupervision(MethodView):
+    @public_blp.response(200, schemas.FiguresSchema)
+    @public_blp.alt_response(404, **NOT_FOUND)
+    def get(self, compound_id):
+        """How the compound's tickets are handled (no sign-in, no personal data): counts by
+        kind, category and status, median hours to acknowledge and to resolve, the share
+        resolved within the service level, the ratings"""
+        compound = db.session.get(Compound, compound_id) or _missing()
+        return supervision.compound_figures(compound, db_now())
+
+
+@public_blp.route("/public/streets/<int:street_id>/supervision")
+class StreetSupervision(MethodView):
+    @public_blp.response(200, schemas.StreetFiguresSchema)
+    @public_blp.alt_response(404, **NOT_FOUND)
+    def get(self, street_id):
+        """The same for a street, with each of its compounds (no sign-in)"""
+        street = db.session.get(Street, street_id) or _missing()
+        return supervision.street_figures(street.id, street.name, db_now())
+
+
+@public_blp.route("/public/compounds/<int:compound_id>/tickets")
+class PublicTickets(MethodView):
+    @public_blp.response(200, schemas.PublicTicketSchema(many=True))
+    @public_blp.alt_response(404, **NOT_FOUND)
+    @public_blp.paginate()
+    def get(self, compound_id, pagination_parameters):
+        """The compound's tickets in public words, newest first (no sign-in): no reporter,
+        owners' names and long numbers masked, photos only where staff marked them public"""
+        db.session.get(Compound, compound_id) or _missing()
+        page = SelectPage(supervision.public_tickets_query(compound_id), pagination_parameters)
+        return supervision.public_ticket_views(compound_id, page.items)
+
+
+@public_blp.route("/public/ticket-photos/<int:ticket_photo_id>")
+class PublicTicketPhoto(MethodView):
+    @public_blp.doc(responses=PHOTO_DOC)
+    @public_blp.alt_response(404, **NOT_FOUND)
+    def get(self, ticket_photo_id):
+        """A photo staff marked public (no people in it), without sign-in"""
+        photo = db.session.get(TicketPhoto, ticket_photo_id)
+        if photo is None or not photo.public:
+            raise not_found()
+        return _photo_file(photo, "public, max-age=3600")
+
+
+def _missing():
+    raise not_found()

@@ -8,7 +8,14 @@ from flask import request
 from flask_smorest.fields import Upload
 from webargs.fields import DelimitedList
 
-from participation.common.schemas import Integer, LocalDateTime, PatchSchema, Schema
+from participation.common.schemas import (
+    Amount,
+    CountRatioSchema,
+    Integer,
+    LocalDateTime,
+    PatchSchema,
+    Schema,
+)
 from participation.feedback import lifecycle
 from participation.feedback.models import LinkKind, TicketKind, TicketStatus
 
@@ -255,3 +262,82 @@ class CategoryCreateSchema(CategoryInSchema):
 
 class CategoryPatchSchema(CategoryInSchema, PatchSchema):
     pass
+
+
+# Public supervision -------------------------------------------------------------------------
+
+
+class CountSchema(Schema):
+    kind = ma.fields.String()
+    category = ma.fields.String()
+    status = ma.fields.String()
+    label = ma.fields.String()
+    count = Integer()
+
+
+class StarsSchema(Schema):
+    stars = Integer()
+    count = Integer()
+
+
+class RatingsSchema(Schema):
+    count = Integer()
+    average = Amount(allow_none=True, metadata={"description": "平均星级，两位小数"})
+    distribution = ma.fields.List(ma.fields.Nested(StarsSchema))
+
+
+class FiguresSchema(Schema):
+    place = ma.fields.String(metadata={"example": "望江花园"})
+    tickets = Integer(metadata={"description": "问题总数"})
+    by_kind = ma.fields.List(ma.fields.Nested(CountSchema))
+    by_category = ma.fields.List(ma.fields.Nested(CountSchema))
+    by_status = ma.fields.List(ma.fields.Nested(CountSchema))
+    median_hours_to_acknowledge = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "受理用时中位数（小时，一位小数）", "example": "4.0"},
+    )
+    median_hours_to_resolve = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "办结用时中位数（小时，一位小数）", "example": "63.0"},
+    )
+    resolved_within_service_level = ma.fields.Nested(
+        CountRatioSchema,
+        metadata={
+            "description": "按时办结率：已办结或已到办结期限的问题中，按时办结的比例"
+            "（逾期未办结的计入分母）"
+        },
+    )
+    ratings = ma.fields.Nested(RatingsSchema)
+
+
+class CompoundFiguresSchema(FiguresSchema):
+    compound_id = Integer()
+
+
+class StreetFiguresSchema(FiguresSchema):
+    compounds = ma.fields.List(ma.fields.Nested(CompoundFiguresSchema))
+
+
+class PublicEventSchema(Schema):
+    label = ma.fields.String()
+    note = ma.fields.String()
+    at = LocalDateTime()
+
+
+class PublicTicketSchema(Schema):
+    id = Integer()
+    kind = ma.fields.Enum(TicketKind, by_value=True)
+    category = ma.fields.String()
+    description = ma.fields.String(metadata={"description": "业主姓名和长数字已脱敏"})
+    place = ma.fields.String()
+    status = ma.fields.Enum(TicketStatus, by_value=True)
+    status_label = ma.fields.String()
+    created_at = LocalDateTime()
+    acknowledged_at = LocalDateTime(allow_none=True)
+    resolved_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    rating = Integer(allow_none=True)
+    photos = ma.fields.List(
+        ma.fields.String(), metadata={"description": "工作人员标记为可公开的照片"}
+    )
+    history = ma.fields.List(ma.fields.Nested(PublicEventSchema))

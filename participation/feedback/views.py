@@ -21,13 +21,6 @@ ACTOR_NAMES = {
     ActorKind.SYSTEM: "系统",
     ActorKind.OPEN311: "城市热线系统",
 }
-EVENT_LABELS = {
-    "file": "提交",
-    "assign": "指派处理人",
-    "overdue": "逾期提醒",
-    "rate": "居民评价",
-    **{action: move.label for action, move in lifecycle.MOVES.items()},
-}
 
 
 def _staff_names(ids: set[int]) -> dict[int, str]:
@@ -78,7 +71,7 @@ def event_views(events: list[TicketEvent], staff_names: dict[int, str]) -> list[
         {
             "seq": event.seq,
             "action": event.action,
-            "label": EVENT_LABELS.get(event.action, event.action),
+            "label": lifecycle.EVENT_LABELS.get(event.action, event.action),
             "from_status": event.from_status,
             "to_status": event.to_status,
             "actor": staff_names.get(event.actor_id, "工作人员")
