@@ -81,6 +81,7 @@ def seed(if_empty: bool) -> None:
     db.session.add(staff)
     db.session.flush()
     seed_campaigns(compounds[0], staff)
+    seed_tickets(compounds[0], staff)
     db.session.commit()
     with open(_credentials_file(), "w", encoding="utf-8") as out:
         out.write(f"{DEMO_STAFF} {password}\n")
@@ -109,6 +110,7 @@ participation is starting on {base_url}
   Resident H5 page    {base_url}/h5/?compound={compound_id}
   Notice-board link   {base_url}/c/{board.get("code", "…")}   (what the QR poster holds)
   A result on 公示     {base_url}{board.get("result", "/notices/votes/1")}
+  Complaints (public) {base_url}/api/v1/public/compounds/{compound_id}/supervision
 
   Committee sign-in   username {username}  password {password}
     curl -s -X POST {base_url}/api/v1/auth/staff-sessions \\
@@ -258,3 +260,117 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
         ]
     )
     links.ensure_link(compound, LinkTarget.COMPOUND, None, staff.id)
+
+
+def _demo_photo(color: tuple[int, int, int]) -> bytes:
+    """A stand-in for a resident's photo: a 1600×1200 JPEG with a few shapes."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1600, 1200), (205, 210, 215))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((200, 150, 1400, 1050), outline=color, width=24)
+    for x in range(260, 1400, 160):
+        draw.line((x, 180, x, 1020), fill=(120, 120, 120), width=10)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def seed_tickets(compound: Compound, staff: StaffUser) -> None:
+    """Complaints and suggestions in the compound, through the same services as the API:
+    the demo resident's complaint with a photo, resolved by the contractor and waiting for
+    the resident to confirm it; their suggestion, just filed; a neighbour's noise complaint
+    in progress; a neighbour's complaint closed and rated. Nothing if the demo resident is
+    not in the compound's roster."""
+    from sqlalchemy import update
+
+    from participation.auth.models import Account, SubjectKind
+    from participation.auth.tokens import Principal
+    from participation.feedback import services
+    from participation.feedback.models import TicketKind
+    from participation.roster.models import Building, Owner
+
+    phones = db.session.scalars(
+        select(Owner.phone)
+        .where(Owner.compound_id == compound.id, Owner.phone.is_not(None))
+        .order_by(Owner.id)
+    ).all()
+    neighbour_phone = next((p for p in phones if p != DEMO_RESIDENT_PHONE), None)
+    if DEMO_RESIDENT_PHONE not in phones or neighbour_phone is None:
+        return
+    accounts = {}
+    for phone in (DEMO_RESIDENT_PHONE, neighbour_phone):
+        account = db.session.scalar(select(Account).where(Account.phone == phone))
+        if account is None:
+            account = Account(phone=phone)
+            db.session.add(account)
+            db.session.flush()
+        db.session.execute(
+            update(Owner)
+            .where(Owner.phone == phone, Owner.account_id.is_(None))
+            .values(account_id=account.id)
+        )
+        accounts[phone] = account.id
+    contractor = StaffUser(
+        username="demo-contractor",
+        password_hash=generate_password_hash(secrets.token_urlsafe(12)),
+        display_name="幸福建设施工队",
+    )
+    contractor.roles.append(RoleAssignment(role=Role.CONTRACTOR, scope_id=compound.id))
+    db.session.add(contractor)
+    db.session.flush()
+    committee = Principal(SubjectKind.STAFF, staff.id, "", ((Role.COMPOUND, compound.id),))
+    builder = Principal(SubjectKind.STAFF, contractor.id, "", ((Role.CONTRACTOR, compound.id),))
+    buildings = dict(
+        db.session.execute(
+            select(Building.number, Building.id).where(Building.compound_id == compound.id)
+        ).all()
+    )
+    district_id = compound.community.street.district_id
+    services.ensure_categories(district_id)
+    categories = {c.name: c.id for c in db.session.scalars(services.categories_query(district_id))}
+
+    def file(phone, kind, category, description, building="1", photo=None):
+        filing = services.Filing(
+            compound_id=compound.id,
+            kind=kind,
+            category_id=categories[category],
+            description=description,
+            building_id=buildings.get(building),
+        )
+        photos = services.processed_photos([photo] if photo else [])
+        with services.stored_photos(photos) as stored:
+            ticket = services.file_ticket(accounts[phone], filing, stored, "demo")
+            db.session.flush()
+        return ticket
+
+    scaffold = file(
+        DEMO_RESIDENT_PHONE, TicketKind.COMPLAINT, "施工安全",
+        "1栋北侧脚手架没有防护网，有砖块掉落，老人和孩子经过很危险。",
+        photo=_demo_photo((200, 40, 40)),
+    )  # fmt: skip
+    services.act(scaffold, "acknowledge", committee, "已通知施工单位，今天下午到现场核查。")
+    services.assign(scaffold, contractor.id, committee)
+    services.act(scaffold, "resolve", builder, "已在1栋北侧加装密目安全网和防护棚。")
+    file(
+        DEMO_RESIDENT_PHONE, TicketKind.SUGGESTION, "设计方案",
+        "建议在2栋门口增设电动自行车充电桩，避免飞线充电。", building="2",
+    )  # fmt: skip
+    noise = file(
+        neighbour_phone, TicketKind.COMPLAINT, "文明施工与噪音",
+        "晚上10点以后还在切割钢管，噪音很大，影响休息。", building="2",
+    )  # fmt: skip
+    services.act(noise, "acknowledge", committee, "已要求施工单位夜间22:00后停止高噪音作业。")
+    services.assign(noise, contractor.id, committee)
+    services.act(noise, "start", builder, "已调整作业时间，现场有人值守。")
+    lights = file(
+        neighbour_phone, TicketKind.COMPLAINT, "施工质量", "2栋1单元楼道灯改造后还是不亮。",
+        building="2",
+    )  # fmt: skip
+    services.act(lights, "acknowledge", committee, "")
+    services.act(lights, "resolve", committee, "已更换声控开关，楼道灯恢复正常。")
+    neighbour = Principal(SubjectKind.RESIDENT, accounts[neighbour_phone], "")
+    services.act(lights, "confirm", neighbour, "")
+    services.rate(lights, neighbour, 4, "修得挺快")

@@ -413,7 +413,7 @@ def owner_account(db, make_account):
 
 
 @pytest.fixture
-def live_worker(redis_url, own_postgres_database):
+def live_worker(redis_url, own_postgres_database, tmp_path_factory):
     """``live_worker(name, env, config)`` → ``(app, start_worker)``: a database and a queue of
     the test's own, an app on them (with ``config``), and ``start_worker(log)`` starting a
     real ``flask worker`` process on the same (with the variables ``env`` besides) — killed
@@ -432,6 +432,7 @@ def live_worker(redis_url, own_postgres_database):
             "PARTICIPATION_RQ_QUEUE": queue,
             "PARTICIPATION_SECRET_KEY": "test-secret-key-with-enough-length-for-hs256",
             "PARTICIPATION_ID_HASH_KEY": "test-id-hash-key",
+            "PARTICIPATION_FEEDBACK_DIR": str(tmp_path_factory.mktemp("feedback")),
             **(env or {}),
         }
         app = create_app(
@@ -443,6 +444,7 @@ def live_worker(redis_url, own_postgres_database):
                 "SECRET_KEY": settings["PARTICIPATION_SECRET_KEY"],
                 "JWT_SECRET_KEY": settings["PARTICIPATION_SECRET_KEY"],
                 "ID_HASH_KEY": "test-id-hash-key",
+                "FEEDBACK_DIR": settings["PARTICIPATION_FEEDBACK_DIR"],
                 **(config or {}),
             }
         )
