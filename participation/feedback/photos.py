@@ -29,6 +29,7 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL.JpegImagePlugin import JpegImageFile
 
 from participation.common.errors import ApiError
 
@@ -144,12 +145,14 @@ def _decode(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow warns above its own limit (89 MP) and raises above twice that; ours is
-            # lower and checked below, this only makes sure a warning can never pass.
+            # lower and checked below, this only makes sure a warning can never pass. (The
+            # filter is process-wide while it lasts; a thread that misses it still meets the
+            # explicit check, so Pillow's global MAX_IMAGE_PIXELS is left alone.)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=FORMATS)
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise Image.DecompressionBombError(f"{im.width}x{im.height}")
-            if im.format == "JPEG":
+            if isinstance(im, JpegImageFile):  # MPO too (iPhone HDR photos carry a gain map)
                 scale = _draft_scale(im.size)
                 if scale > 1:
                     im.draft(None, (im.width // scale, im.height // scale))
@@ -159,7 +162,7 @@ def _decode(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoRefused(
             "image_too_large",
-            f"照片像素过多：不能超过 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素，请压缩后再上传",
+            f"照片像素过多：不能超过 {MAX_IMAGE_PIXELS // 10_000} 万像素，请缩小后再上传",
         ) from exc
     except _DECODE_ERRORS as exc:
         raise PhotoRefused("not_an_image", NOT_AN_IMAGE) from exc

@@ -200,6 +200,24 @@ def test_large_photos_shrink_keeping_their_aspect(size, kind):
     assert opened(photo.image).size == (photo.width, photo.height)
 
 
+def test_a_multi_picture_jpeg_is_read_at_reduced_scale(monkeypatch):
+    # MPO: a JPEG with more pictures after the first (iPhone's HDR gain map, Samsung's depth)
+    first, second = Image.new("RGB", (4000, 3000), RED), Image.new("RGB", (4000, 3000), BLUE)
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    drafts = []
+    original = photos.JpegImageFile.draft
+    monkeypatch.setattr(
+        photos.JpegImageFile,
+        "draft",
+        lambda self, mode, size: drafts.append(size) or original(self, mode, size),
+    )
+    photo = process_photo(out.getvalue())
+    assert drafts == [(2000, 1500)]
+    assert (photo.width, photo.height) == (2000, 1500)
+    assert close(opened(photo.image).convert("RGB").getpixel((10, 10)), RED)
+
+
 def test_a_non_srgb_profile_is_converted_then_dropped():
     profile = Path("/usr/share/color/icc/ghostscript/a98.icc")  # Adobe RGB (1998)
     if not profile.exists():
