@@ -84,8 +84,10 @@ class Ticket(db.Model):
     a point (WGS84, from Open311 or a map), or free text. The reporter is an account (an H5
     ticket) or nobody (posted by a city system, whose own reference is ``external_ref``).
     ``anonymous`` hides the reporter from the public and from contractors, never from the
-    community staff. The due times are computed once, when filed, so a later change of the
-    category's service level or of the holiday calendar does not move them."""
+    community staff. ``external_ref``: the city system's own reference (Open311), or the
+    Idempotency-Key of a resident's filing (h5), unique per source. The due times are
+    computed once, when filed, so a later change of the category's service level or of the
+    holiday calendar does not move them."""
 
     __tablename__ = "tickets"
     __table_args__ = (

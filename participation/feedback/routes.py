@@ -8,6 +8,7 @@ import io
 from flask import request, send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
+from sqlalchemy.exc import IntegrityError
 
 from participation.auth.models import Role
 from participation.auth.scoping import (
@@ -23,6 +24,7 @@ from participation.common.files import MAX_UPLOAD_BYTES, read_upload
 from participation.common.http import client_address
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
+from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.sql import db_now
 from participation.extensions import db
 from participation.feedback import schemas, services, supervision, views
@@ -92,7 +94,14 @@ class MyTickets(MethodView):
         "of the next working day).",
     )
     @blp.arguments(schemas.FilingSchema, location="files")
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(201, schemas.TicketSchema)
+    @blp.alt_response(
+        200,
+        schema=schemas.TicketSchema,
+        success=True,
+        description="a retry with the same Idempotency-Key: the ticket filed then, not again",
+    )
     @blp.alt_response(
         403, schema=ErrorSchema, description="resident_only; not_a_resident (of that compound)"
     )
@@ -106,19 +115,30 @@ class MyTickets(MethodView):
         "image_too_large (pixels)",
     )
     @blp.alt_response(429, schema=ErrorSchema, description="rate_limited (Retry-After)")
-    def post(self, data):
+    def post(self, data, headers):
         """File a complaint, suggestion or praise with up to 9 photos (resident)"""
         principal = current_principal()
+        key = headers["idempotency_key"]
+        earlier = services.filed_with_key(principal.id, key)
+        if earlier is not None:
+            return _one(earlier), 200
         uploads = [read_upload(photo) for photo in data.pop("photos")]
         try:
             processed = services.processed_photos(uploads)
         except PhotoRefused as refused:
             raise refused_error(refused) from None
         filing = services.Filing(**data)
-        with services.stored_photos(processed) as stored:
-            ticket = services.file_ticket(principal.id, filing, stored, client_address())
-            db.session.commit()
-        return _one(ticket)
+        try:
+            with services.stored_photos(processed) as stored:
+                ticket = services.file_ticket(principal.id, filing, stored, client_address(), key)
+                db.session.commit()
+        except IntegrityError:  # the same key, filed by a concurrent retry: that one counts
+            db.session.rollback()
+            earlier = services.filed_with_key(principal.id, key)
+            if earlier is None:
+                raise
+            return _one(earlier), 200
+        return _one(ticket), 201
 
 
 @blp.route("/tickets")

@@ -280,9 +280,27 @@ def processed_photos(photos: list[bytes]) -> list[ProcessedPhoto]:
     return [process_photo(data) for data in photos]
 
 
-def file_ticket(account_id: int, filing: Filing, photos: list[StoredPhoto], address: str) -> Ticket:
+def filed_with_key(account_id: int, key: str | None) -> Ticket | None:
+    """The ticket the resident filed with this Idempotency-Key, if any."""
+    if not key:
+        return None
+    return db.session.scalar(
+        select(Ticket).where(
+            Ticket.source == Source.H5, Ticket.external_ref == key, Ticket.reporter_id == account_id
+        )
+    )
+
+
+def file_ticket(
+    account_id: int,
+    filing: Filing,
+    photos: list[tuple[StoredPhoto, ProcessedPhoto]],
+    address: str,
+    idempotency_key: str | None = None,
+) -> Ticket:
     """A resident files a ticket in a compound where they own or rent (403 otherwise), with
-    its photos (stored already: see ``stored_photos``)."""
+    its photos (stored already: see ``stored_photos``). The Idempotency-Key is kept as the
+    ticket's ``external_ref`` (unique per source), so a concurrent retry fails to insert."""
     in_compound = resident_compound_ids(account_id).subquery()
     if db.session.scalar(select(in_compound).where(in_compound.c[0] == filing.compound_id)) is None:
         raise forbidden("您不是本小区的业主或租户，不能在这里反映问题", code="not_a_resident")
@@ -293,6 +311,7 @@ def file_ticket(account_id: int, filing: Filing, photos: list[StoredPhoto], addr
         **{key: getattr(filing, key) for key in Filing.__dataclass_fields__},
         reporter_id=account_id,
         source=Source.H5,
+        external_ref=idempotency_key,
         created_at=now,
         updated_at=now,
         ack_due_at=end_of_working_day_after(now, category.ack_working_days),

@@ -103,4 +103,5 @@ def file_ticket(client, works, categories):
             content_type="multipart/form-data",
         )
 
+    file.categories = categories
     return file

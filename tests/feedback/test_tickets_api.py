@@ -365,3 +365,28 @@ def test_notifications_are_read_one_by_one_or_all(client, works, file_ticket):
     everything = client.post("/api/v1/me/notifications/read", headers=works.owner)
     assert everything.json == {"changed": 1, "unread": 0}
     assert _notifications(client, works.owner, unread=True) == []
+
+
+def test_a_retry_with_the_same_key_files_once(client, works, file_ticket, app, db):
+    import io as _io
+
+    def post(key):
+        return client.post(
+            "/api/v1/me/tickets",
+            data={
+                "compound_id": str(works.compound.id),
+                "category_id": str(file_ticket.categories["施工安全"]),
+                "description": "网络不好，提交了两次",
+                "photos": [(_io.BytesIO(jpeg()), "a.jpg")],
+            },
+            headers={**works.owner, "Idempotency-Key": key},
+            content_type="multipart/form-data",
+        )
+
+    before = len(_stored_files(app))
+    first, again = post("k-1"), post("k-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json["id"] == first.json["id"]
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+    assert len(_stored_files(app)) == before + 2  # one photo and its thumbnail, once
+    assert post("k-2").status_code == 201
