@@ -12,13 +12,14 @@ from sqlalchemy.exc import OperationalError
 from participation.common.errors import ApiError, error_payload
 
 # The pages served by the app (the H5, the board's public pages): everything from this origin
-# only — no inline script or style, no frames, no other hosts.
+# only — no inline script or style, no frames, no other hosts. Images may also be ``blob:``:
+# a photo fetched with the resident's token is shown from memory (it needs a sign-in).
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        "img-src 'self' blob:",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",

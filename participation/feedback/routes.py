@@ -78,11 +78,13 @@ class MyTickets(MethodView):
     @blp.doc(security=SECURITY)
     @blp.response(200, schemas.TicketSchema(many=True))
     @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
-    @blp.paginate(SelectPage)
-    def get(self):
+    @blp.paginate()
+    def get(self, pagination_parameters):
         """My tickets, newest first (resident)"""
         principal = current_principal()
-        return services.visible_tickets(principal).order_by(Ticket.id.desc())
+        stmt = services.visible_tickets(principal).order_by(Ticket.id.desc())
+        page = SelectPage(stmt, pagination_parameters)
+        return views.ticket_views(page.items, principal, db_now())
 
     @resident_only
     @blp.doc(

@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from participation.auth.models import Role, RoleAssignment, StaffUser
-from participation.demo import DEMO_RESIDENT_PHONE, seed_campaigns
+from participation.demo import DEMO_RESIDENT_PHONE, seed_campaigns, seed_tickets
 from participation.extensions import db
 from participation.roster.demo import roster_csv, roster_rows
 from participation.roster.importer import import_roster_file
@@ -70,7 +70,8 @@ class Site:
 @pytest.fixture
 def site(live_worker):
     """The demo compound: an open elevator vote with its cost plan and a plan document, a
-    vote on 公示, open consent, menu and satisfaction surveys, notices and the short link.
+    vote on 公示, open consent, menu and satisfaction surveys, notices, the short link and the
+    demo's complaints (the resident's first one resolved, waiting for their answer).
     Jobs (sealing) run inline: no Redis queue, so a receipt is sealed when the cast returns."""
     from participation.notices import links
     from participation.notices.models import LinkTarget
@@ -99,6 +100,7 @@ def site(live_worker):
         db.session.add(staff)
         db.session.flush()
         seed_campaigns(compound, staff)
+        seed_tickets(compound, staff)
         db.session.flush()
         votes = {v.title: v.id for v in db.session.scalars(select(Vote))}
         surveys = {s.kind.value: s.id for s in db.session.scalars(select(Survey))}

@@ -83,7 +83,7 @@ def test_every_form_control_has_a_label():
     labelled = set(re.findall(r'<label for="([^"]+)"', html))
     for tag, attrs in re.findall(r"<(input|select)\b([^>]*)>", html):
         control_id = re.search(r'id="([^"]+)"', attrs).group(1)
-        wrapped = 'type="radio"' in attrs  # radios sit inside their <label>
+        wrapped = 'type="radio"' in attrs or 'type="checkbox"' in attrs  # inside their <label>
         assert control_id in labelled or wrapped, f"<{tag} id={control_id}> has no label"
         assert "name=" not in attrs or wrapped, "only radios have a name (nothing to submit)"
 

@@ -341,7 +341,7 @@
     $("loading").hidden = true;
     $("view-sign-in").hidden = view !== "sign-in";
     $("view-home").hidden = view !== "home";
-    $("sign-out").hidden = ["home", "vote", "survey"].indexOf(view) < 0;
+    $("sign-out").hidden = ["home", "vote", "survey", "ticket-new", "ticket"].indexOf(view) < 0;
     showVotesView(view);
   }
 
@@ -375,6 +375,7 @@
     $("claim-form").reset();
     $("objection-form").reset();
     $("proxy-form").reset();
+    $("ticket-form").reset();
     clearFieldErrors(["building", "entrance", "room", "name", "id_last4", "kind"]);
     fillEntrances();
     updateKind();
@@ -395,6 +396,7 @@
     $("claim-section").hidden = true;
     clearVoteData();
     clearSurveyData();
+    clearTicketData();
   }
 
   function dwellingItem(compoundName, label, metaParts, badge) {
@@ -474,7 +476,7 @@
     }
     renderProfile(profile);
     show("home");
-    await loadMyVotes(profile);
+    await Promise.all([loadMyVotes(profile), profile.kind === "resident" ? loadMyTickets() : null]);
     if (focus) focusHeading("home-title");
   }
 
@@ -767,6 +769,10 @@
     if (parts[0] === "votes" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
       return { name: "vote", id: Number(parts[1]) };
     }
+    if (parts[0] === "tickets" && parts[1] === "new") return { name: "ticket-new" };
+    if (parts[0] === "tickets" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
+      return { name: "ticket", id: Number(parts[1]) };
+    }
     if (parts[0] === "proxies" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
       return { name: "proxy", id: Number(parts[1]) };
     }
@@ -790,13 +796,27 @@
       showReceiptCheck(currentRoute);
       return;
     }
+    var needsSignIn = {
+      vote: "请先用手机号登录，再参加表决。",
+      proxy: "请先用手机号登录，再参加表决。",
+      survey: "请先用手机号登录，再回答问卷。",
+      "ticket-new": "请先用手机号登录，再反映问题。",
+      ticket: "请先用手机号登录，再查看问题进展。",
+    };
+    if (needsSignIn[currentRoute.name] && !tokens.get()) {
+      showSignIn();
+      setStatus($("sign-in-status"), needsSignIn[currentRoute.name], "wait");
+      return;
+    }
+    if (currentRoute.name === "ticket-new") {
+      await showTicketForm(focus);
+      return;
+    }
+    if (currentRoute.name === "ticket") {
+      await showTicket(currentRoute.id, focus);
+      return;
+    }
     if (["vote", "proxy", "survey"].indexOf(currentRoute.name) >= 0) {
-      var vote = currentRoute.name !== "survey";
-      if (!tokens.get()) {
-        showSignIn();
-        setStatus($("sign-in-status"), vote ? "请先用手机号登录，再参加表决。" : "请先用手机号登录，再回答问卷。", "wait");
-        return;
-      }
       if (currentRoute.name === "vote") await showVote(currentRoute.id, focus);
       else if (currentRoute.name === "proxy") await showProxyCast(currentRoute.id, focus);
       else await showSurvey(currentRoute.id, focus);
@@ -812,6 +832,9 @@
     $("view-board").hidden = !(landing && compoundId !== null);
     $("view-vote").hidden = view !== "vote";
     $("view-survey").hidden = view !== "survey";
+    $("view-ticket-new").hidden = view !== "ticket-new";
+    $("view-ticket").hidden = view !== "ticket";
+    if (view !== "ticket") releasePhotos();
     $("view-receipt").hidden = view !== "receipt";
     $("objection").hidden = true; // shown again by loadObjections
     objectionTarget = null;
@@ -2281,6 +2304,376 @@
     focusHeading("proxy-title");
   }
 
+  // =========================================================================================
+  // --- complaints and suggestions (建设共管): file with photos, follow, confirm, rate --------
+  // =========================================================================================
+
+  var TICKET_MAX_PHOTOS = 9;
+  var TICKET_TEXT_LIMIT = 2000;
+  var RESIZE_ABOVE_BYTES = 1.5 * 1024 * 1024; // larger photos are reduced on the phone first
+  var RESIZE_TO = 2048;
+  var ticketCategories = null; // the compound's categories, fetched once
+  var ticketState = null; // {ticket}
+  var pendingTicket = null; // {key, signature}: one filled form, one Idempotency-Key
+  var photoUrls = []; // blob: URLs of the photos shown, revoked when leaving
+
+  async function loadMyTickets() {
+    $("my-tickets").hidden = compoundId === null;
+    if (compoundId === null) return;
+    var tickets;
+    try {
+      tickets = await authed("GET", "me/tickets?page_size=50");
+    } catch (error) {
+      return; // the entry to file one stays
+    }
+    var here = tickets.filter(function (t) {
+      return t.compound_id === compoundId;
+    });
+    $("ticket-list").replaceChildren(...here.map(function (ticket) {
+      var item = el("li");
+      var label = el("span", "item-label", ticket.category + "：" + ticket.description.slice(0, 30));
+      label.appendChild(document.createTextNode(" "));
+      label.appendChild(el("span", "badge", ticket.status_label));
+      item.appendChild(label);
+      item.appendChild(el("span", "item-meta", "提交于 " + formatTime(ticket.created_at)));
+      item.appendChild(linkButton("#/tickets/" + ticket.id,
+        ticket.actions.length ? "查看并答复" : "查看进展"));
+      return item;
+    }));
+    $("ticket-list-block").hidden = here.length === 0;
+  }
+
+  function clearTicketData() {
+    ticketState = null;
+    pendingTicket = null;
+    $("ticket-list").replaceChildren();
+    $("ticket-list-block").hidden = true;
+    $("ticket-history").replaceChildren();
+    releasePhotos();
+  }
+
+  function releasePhotos() {
+    photoUrls.forEach(function (url) {
+      URL.revokeObjectURL(url);
+    });
+    photoUrls = [];
+    $("ticket-photo-list").replaceChildren();
+  }
+
+  // --- filing ---------------------------------------------------------------------------------
+
+  async function showTicketForm(focus) {
+    show("ticket-new");
+    setStatus($("ticket-status"), "");
+    if (!ticketCategories && compoundId !== null) {
+      try {
+        ticketCategories = await send("GET", "public/compounds/" + compoundId + "/ticket-categories");
+      } catch (error) {
+        setStatus($("ticket-status"), "问题类别加载失败：" + error.message, "error");
+        return;
+      }
+    }
+    var select = $("ticket-category");
+    if (select.options.length === 0) {
+      select.replaceChildren(option("", "请选择"), ...(ticketCategories || []).map(function (c) {
+        return option(String(c.id), c.name);
+      }));
+      var buildings = $("ticket-building");
+      buildings.replaceChildren(option("", "不涉及具体楼栋"), ...(compound ? compound.buildings : [])
+        .map(function (b) {
+          return option(String(b.id), b.name);
+        }));
+      fillTicketEntrances();
+    }
+    countTicketText();
+    if (focus) focusHeading("ticket-new-title");
+  }
+
+  function fillTicketEntrances() {
+    var building = (compound ? compound.buildings : []).filter(function (b) {
+      return String(b.id) === $("ticket-building").value;
+    })[0];
+    var select = $("ticket-entrance");
+    var entrances = building ? building.entrances.filter(function (e) {
+      return e.name;
+    }) : [];
+    select.replaceChildren(option("", entrances.length ? "不涉及具体单元" : "—"), ...entrances.map(function (e) {
+      return option(String(e.id), e.name);
+    }));
+    select.disabled = entrances.length === 0;
+  }
+
+  function countTicketText() {
+    $("ticket-description-count").textContent =
+      "还可以写 " + (TICKET_TEXT_LIMIT - $("ticket-description").value.length) + " 字";
+  }
+
+  /** A large photo reduced on the phone (long side 2048 px, JPEG), to spare a slow network;
+   * the server processes it again either way. Anything the browser cannot draw is sent as is. */
+  async function reducedPhoto(file) {
+    if (file.size <= RESIZE_ABOVE_BYTES || typeof createImageBitmap !== "function") return file;
+    try {
+      var bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+      var scale = Math.min(1, RESIZE_TO / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      var blob = await new Promise(function (resolve) {
+        canvas.toBlob(resolve, "image/jpeg", 0.85);
+      });
+      return blob ? new File([blob], file.name.replace(/\.\w+$/, "") + ".jpg", { type: "image/jpeg" }) : file;
+    } catch (e) {
+      return file;
+    }
+  }
+
+  function ticketProblems() {
+    var problems = [];
+    if (!$("ticket-category").value) problems.push(["ticket-category", "请选择问题类别"]);
+    var text = $("ticket-description").value.trim();
+    if (!text) problems.push(["ticket-description", "请描述问题"]);
+    var photos = $("ticket-photos").files || [];
+    if (photos.length > TICKET_MAX_PHOTOS) problems.push(["ticket-photos", "最多上传 " + TICKET_MAX_PHOTOS + " 张照片"]);
+    return problems;
+  }
+
+  function showTicketErrors(problems) {
+    ["ticket-category", "ticket-description", "ticket-building", "ticket-photos"].forEach(function (id) {
+      $(id).removeAttribute("aria-invalid");
+      $(id + "-error").hidden = true;
+    });
+    $("ticket-error-list").replaceChildren(...problems.map(function (problem) {
+      $(problem[0]).setAttribute("aria-invalid", "true");
+      $(problem[0] + "-error").textContent = problem[1];
+      $(problem[0] + "-error").hidden = false;
+      var item = el("li");
+      var link = el("a", null, problem[1]);
+      link.href = "#" + problem[0];
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        $(problem[0]).focus();
+      });
+      item.appendChild(link);
+      return item;
+    }));
+    $("ticket-errors").hidden = problems.length === 0;
+    if (problems.length) $("ticket-errors").focus();
+  }
+
+  var TICKET_FIELDS = {
+    category_id: "ticket-category",
+    description: "ticket-description",
+    building_id: "ticket-building",
+    entrance_id: "ticket-building",
+    photos: "ticket-photos",
+  };
+
+  async function submitTicket(event) {
+    event.preventDefault();
+    var status = $("ticket-status");
+    setStatus(status, "");
+    var problems = ticketProblems();
+    showTicketErrors(problems);
+    if (problems.length) return;
+    var kind = document.querySelector('input[name="ticket-kind"]:checked').value;
+    var fields = {
+      compound_id: String(compoundId),
+      kind: kind,
+      category_id: $("ticket-category").value,
+      description: $("ticket-description").value.trim(),
+      building_id: $("ticket-building").value,
+      entrance_id: $("ticket-entrance").value,
+      location_text: $("ticket-location").value.trim(),
+      anonymous: $("ticket-anonymous").checked ? "true" : "false",
+    };
+    var files = Array.prototype.slice.call($("ticket-photos").files || []);
+    var signature = JSON.stringify(fields) + files.map(function (f) {
+      return f.name + f.size;
+    }).join("|");
+    if (!pendingTicket || pendingTicket.signature !== signature) {
+      pendingTicket = { signature: signature, key: null };
+    }
+    $("submit-ticket").disabled = true;
+    setStatus(status, files.length ? "正在处理照片并提交…" : "正在提交…", "wait");
+    var form = new FormData();
+    Object.keys(fields).forEach(function (key) {
+      if (fields[key] !== "") form.append(key, fields[key]);
+    });
+    for (var i = 0; i < files.length; i += 1) {
+      var photo = await reducedPhoto(files[i]);
+      form.append("photos", photo, photo.name);
+    }
+    var ticket;
+    try {
+      ticket = await postWithRetries("me/tickets", form, pendingTicket, status);
+    } catch (error) {
+      $("submit-ticket").disabled = false;
+      if (error.handled) return;
+      if (error.lost) {
+        setStatus(status, "网络中断，可能还没有提交成功。请检查网络后再点「提交」，不会重复提交。", "error");
+        return;
+      }
+      var named = Object.keys(error.errors || {}).filter(function (key) {
+        return TICKET_FIELDS[key];
+      }).map(function (key) {
+        return [TICKET_FIELDS[key], [].concat(error.errors[key])[0]];
+      });
+      showTicketErrors(named);
+      setStatus(status, messageOf(error), "error");
+      return;
+    }
+    $("submit-ticket").disabled = false;
+    pendingTicket = null;
+    $("ticket-form").reset();
+    countTicketText();
+    window.location.hash = "#/tickets/" + ticket.id;
+    ticketFiled = true;
+  }
+
+  var ticketFiled = false; // the detail page says "提交成功" once
+
+  // --- following one ----------------------------------------------------------------------------
+
+  async function showTicket(ticketId, focus) {
+    show("ticket");
+    ["ticket-body", "ticket-confirm", "ticket-rate"].forEach(function (id) {
+      $(id).hidden = true;
+    });
+    setStatus($("ticket-action-status"), "");
+    setStatus($("ticket-load-status"), "正在加载…", "wait");
+    var ticket;
+    try {
+      ticket = await authed("GET", "tickets/" + ticketId);
+    } catch (error) {
+      if (error.handled) return;
+      setStatus($("ticket-load-status"), error.status === 404 ? "未找到这个问题。" : "加载失败：" + error.message, "error");
+      return;
+    }
+    ticketState = { ticket: ticket };
+    setStatus($("ticket-load-status"), ticketFiled ? "提交成功，居委会或业委会会尽快受理，进展会通知您。" : "", ticketFiled ? "ok" : null);
+    ticketFiled = false;
+    renderTicket();
+    if (focus) focusHeading("ticket-title");
+  }
+
+  function renderTicket() {
+    var ticket = ticketState.ticket;
+    $("ticket-title").textContent = ticket.category + (ticket.kind === "complaint" ? "投诉" : ticket.kind === "suggestion" ? "建议" : "表扬");
+    $("ticket-state").replaceChildren(el("span", "badge", ticket.status_label));
+    $("ticket-description-text").textContent = ticket.description;
+    var meta = ["编号 " + ticket.id, "提交于 " + formatTime(ticket.created_at)];
+    if (ticket.place) meta.push("位置：" + ticket.place);
+    if (ticket.handler) meta.push("处理人：" + ticket.handler);
+    if (ticket.anonymous) meta.push("匿名反映");
+    if (["submitted", "acknowledged", "in_progress"].indexOf(ticket.status) >= 0) {
+      meta.push("应在 " + formatTime(ticket.resolve_due_at) + " 前办结");
+    }
+    $("ticket-meta").textContent = meta.join("　");
+    $("ticket-history").replaceChildren(...(ticket.history || []).map(function (event) {
+      var item = el("li");
+      item.appendChild(el("span", "item-label", event.label));
+      item.appendChild(el("span", "item-meta", formatTime(event.at) + "　" + event.actor));
+      if (event.note) item.appendChild(el("span", "timeline-note", event.note));
+      return item;
+    }));
+    $("ticket-body").hidden = false;
+    var canConfirm = ticket.actions.indexOf("confirm") >= 0;
+    $("ticket-confirm").hidden = !canConfirm;
+    if (canConfirm) {
+      $("ticket-confirm-due").textContent = "请在 " + formatTime(ticket.confirm_due_at) + " 前答复，逾期将自动关闭。";
+    }
+    $("ticket-rate").hidden = ticket.actions.indexOf("rate") < 0;
+    showTicketPhotos(ticket);
+  }
+
+  async function showTicketPhotos(ticket) {
+    releasePhotos();
+    for (var i = 0; i < ticket.photos.length; i += 1) {
+      var photo = ticket.photos[i];
+      var path = photo.thumbnail_url.indexOf(API) === 0 ? photo.thumbnail_url.slice(API.length) : photo.thumbnail_url;
+      try {
+        var blob = await authed("GET", path, undefined, { blob: true });
+        if (!ticketState || ticketState.ticket.id !== ticket.id) return;
+        var url = URL.createObjectURL(blob);
+        photoUrls.push(url);
+        var image = document.createElement("img");
+        image.src = url;
+        image.alt = "照片 " + (i + 1);
+        image.className = "ticket-photo";
+        $("ticket-photo-list").appendChild(image);
+      } catch (error) {
+        /* the text says enough; a photo that does not load is left out */
+      }
+    }
+  }
+
+  async function ticketMove(action, note, button) {
+    var status = $("ticket-action-status");
+    button.disabled = true;
+    try {
+      ticketState.ticket = await authed("POST", "tickets/" + ticketState.ticket.id + "/actions", {
+        action: action,
+        note: note,
+      });
+    } catch (error) {
+      button.disabled = false;
+      if (!error.handled) setStatus(status, messageOf(error), "error");
+      return;
+    }
+    button.disabled = false;
+    renderTicket();
+    setStatus(status, action === "confirm" ? "谢谢确认，问题已关闭。欢迎评价处理情况。" : "已重新提交，居委会或业委会会继续处理。", "ok");
+    focusHeading("ticket-title");
+  }
+
+  function confirmTicket() {
+    ticketMove("confirm", "", $("ticket-confirm-yes"));
+  }
+
+  function reopenTicket() {
+    var note = $("ticket-reopen-note").value.trim();
+    $("ticket-reopen-note").removeAttribute("aria-invalid");
+    $("ticket-reopen-note-error").hidden = true;
+    if (!note) {
+      fieldError("ticket-reopen-note", "请说明还有什么没解决");
+      return;
+    }
+    ticketMove("reopen", note, $("ticket-reopen"));
+  }
+
+  async function rateTicket() {
+    var chosen = document.querySelector('input[name="ticket-stars"]:checked');
+    var status = $("ticket-action-status");
+    if (!chosen) {
+      setStatus(status, "请选择满意程度", "error");
+      return;
+    }
+    $("ticket-rate-submit").disabled = true;
+    try {
+      ticketState.ticket = await authed("POST", "tickets/" + ticketState.ticket.id + "/rating", {
+        rating: Number(chosen.value),
+        comment: $("ticket-rate-comment").value.trim() || null,
+      });
+    } catch (error) {
+      $("ticket-rate-submit").disabled = false;
+      if (!error.handled) setStatus(status, messageOf(error), "error");
+      return;
+    }
+    $("ticket-rate-submit").disabled = false;
+    renderTicket();
+    setStatus(status, "谢谢您的评价。", "ok");
+  }
+
+  function startTickets() {
+    $("ticket-form").addEventListener("submit", submitTicket);
+    $("ticket-building").addEventListener("change", fillTicketEntrances);
+    $("ticket-description").addEventListener("input", countTicketText);
+    $("ticket-confirm-yes").addEventListener("click", confirmTicket);
+    $("ticket-reopen").addEventListener("click", reopenTicket);
+    $("ticket-rate-submit").addEventListener("click", rateTicket);
+  }
+
   // --- receipt check (public) ---------------------------------------------------------------
 
   function showReceiptCheck(target) {
@@ -2418,6 +2811,7 @@
     await wechat.take(); // first: it takes its fragment out of the address
     startVotes();
     startSurveys();
+    startTickets();
     // The compound and its public board in one round trip (a slow network pays per trip).
     await Promise.all([loadCompound(), loadBoard()]);
     await route(false);
