@@ -20,12 +20,14 @@ from participation.auth.models import Account, Role, RoleAssignment, StaffUser, 
 from participation.auth.notifications import notify
 from participation.auth.scoping import (
     compound_ids_in_scope,
+    is_committee,
     path_resolver,
     place_covered,
     resident_compound_ids,
 )
 from participation.auth.tokens import Principal
 from participation.common.errors import ApiError, conflict, forbidden, invalid, not_found
+from participation.common.privacy import mask_phone
 from participation.common.sql import db_now, upsert
 from participation.common.types import utcnow
 from participation.common.workdays import add_days, end_of_working_day_after
@@ -45,7 +47,7 @@ from participation.feedback.models import (
 )
 from participation.feedback.photos import ProcessedPhoto, process_photo
 from participation.feedback.storage import StoredPhoto, discard, photo_storage, store_photos
-from participation.roster.models import Building, Community, Compound, Entrance
+from participation.roster.models import Building, Compound, Entrance
 from participation.roster.services import district_id_of
 
 MAX_PHOTOS = 9
@@ -187,13 +189,6 @@ def is_contractor_only(principal: Principal, ticket: Ticket) -> bool:
 
 
 # Filing ---------------------------------------------------------------------------------------
-
-# Links of a ticket: the table of the thing and how it names its compound.
-_LINKS = {
-    LinkKind.VOTE: select(column("compound_id")).select_from(table("votes")),
-    LinkKind.SURVEY: select(column("compound_id")).select_from(table("surveys")),
-    LinkKind.NOTICE: select(column("compound_id")).select_from(table("notices")),
-}
 
 
 def _link_compound(kind: LinkKind, link_id: int) -> int | None:
@@ -659,15 +654,17 @@ def set_photo_public(photo: TicketPhoto, principal: Principal, public: bool) -> 
 # Lists ----------------------------------------------------------------------------------------
 
 
+def _late_to_acknowledge(now: datetime):
+    return and_(Ticket.status == TicketStatus.SUBMITTED, Ticket.ack_due_at < now)
+
+
+def _late_to_resolve(now: datetime):
+    return and_(Ticket.status.in_(lifecycle.OPEN), Ticket.resolve_due_at < now)
+
+
 def overdue_clause(now: datetime):
     """Late now: not acknowledged by its due time, or not resolved by its due time."""
-    return or_(
-        and_(Ticket.status == TicketStatus.SUBMITTED, Ticket.ack_due_at < now),
-        and_(
-            Ticket.status.in_(lifecycle.OPEN),
-            Ticket.resolve_due_at < now,
-        ),
-    )
+    return or_(_late_to_acknowledge(now), _late_to_resolve(now))
 
 
 def is_overdue(ticket: Ticket, now: datetime) -> bool:
@@ -710,16 +707,8 @@ def mark_overdue(now: datetime | None = None) -> int:
     now = now or db_now()
     marked = 0
     lapses = (
-        (
-            "ack_overdue_at",
-            and_(Ticket.status == TicketStatus.SUBMITTED, Ticket.ack_due_at < now),
-            "超过受理时限仍未受理",
-        ),
-        (
-            "resolve_overdue_at",
-            and_(Ticket.status.in_(lifecycle.OPEN), Ticket.resolve_due_at < now),
-            "超过办结时限仍未办结",
-        ),
+        ("ack_overdue_at", _late_to_acknowledge(now), "超过受理时限仍未受理"),
+        ("resolve_overdue_at", _late_to_resolve(now), "超过办结时限仍未办结"),
     )
     for column_name, late, note in lapses:
         flag = getattr(Ticket, column_name)
@@ -775,9 +764,6 @@ def reporter_view(ticket: Ticket, principal: Principal) -> dict | None:
     """Who filed it, as far as the caller may know: nobody to the public; to a contractor
     nothing of an anonymous reporter and a masked phone otherwise; community staff the
     masked phone, the compound's committee the full one."""
-    from participation.auth.scoping import is_committee
-    from participation.common.privacy import mask_phone
-
     if ticket.reporter_id is None or principal.is_resident:
         return None
     if is_contractor_only(principal, ticket) and ticket.anonymous:
@@ -785,11 +771,3 @@ def reporter_view(ticket: Ticket, principal: Principal) -> dict | None:
     phone = db.session.scalar(select(Account.phone).where(Account.id == ticket.reporter_id))
     full = is_committee(principal, ticket.compound_id) and not is_contractor_only(principal, ticket)
     return {"phone": phone if full else mask_phone(phone), "anonymous": ticket.anonymous}
-
-
-def street_id_of(compound_id: int) -> int:
-    return db.session.scalar(
-        select(Community.street_id)
-        .join(Compound, Compound.community_id == Community.id)
-        .where(Compound.id == compound_id)
-    )

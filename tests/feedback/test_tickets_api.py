@@ -392,3 +392,17 @@ def test_a_retry_with_the_same_key_files_once(client, works, file_ticket, app, d
     assert db.session.scalar(select(func.count(Ticket.id))) == 1
     assert len(_stored_files(app)) == before + 2  # one photo and its thumbnail, once
     assert post("k-2").status_code == 201
+
+
+def test_a_ticket_links_to_something_of_its_own_compound_only(client, works, file_ticket, db):
+    from participation.notices.models import Notice, NoticeKind
+
+    here = Notice(compound_id=works.compound.id, kind=NoticeKind.PROGRESS, title="外墙施工")
+    there = Notice(compound_id=works.other.id, kind=NoticeKind.PROGRESS, title="外墙施工")
+    db.session.add_all([here, there])
+    db.session.flush()
+    linked = file_ticket(link_kind="notice", link_id=here.id)
+    assert linked.status_code == 201, linked.json
+    assert (linked.json["link_kind"], linked.json["link_id"]) == ("notice", here.id)
+    foreign = file_ticket(link_kind="notice", link_id=there.id)
+    assert foreign.status_code == 422 and "link_id" in foreign.json["errors"]

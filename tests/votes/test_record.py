@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from participation.auth.models import StaffUser
-from participation.common.sql import db_now
+from participation.common.sql import append_only_ddl, db_now
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.roster.importer import import_roster_file
@@ -35,7 +35,6 @@ from participation.votes.models import (
     Vote,
     VoteEvent,
     VotePerson,
-    append_only_ddl,
 )
 from participation.votes.services import close_if_due, open_vote, record_cast
 from participation.votes.tasks import seal_vote
