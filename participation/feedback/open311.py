@@ -472,17 +472,16 @@ def create_request(
     """File the ticket as ``file_ticket`` does for a resident, from the city system: no
     reporter, its reference kept; a reference seen before gives the ticket it made (and
     False). Flushes."""
+    if ref is not None:  # a retry: the ticket it made
+        seen = db.session.scalar(
+            select(Ticket.id).where(Ticket.source == Source.OPEN311, Ticket.external_ref == ref)
+        )
+        if seen is not None:
+            return _existing(ref, district), False
     try:
         category = services.check_filing(filing)
     except ApiError as refused:
         raise Open311Error(400, refused.message) from None
-    if ref is not None:
-        with db.session.no_autoflush:
-            seen = db.session.scalar(
-                select(Ticket.id).where(Ticket.source == Source.OPEN311, Ticket.external_ref == ref)
-            )
-        if seen is not None:
-            return _existing(ref, district), False
     now = db_now()
     ticket = Ticket(
         **{name: getattr(filing, name) for name in services.Filing.__dataclass_fields__},
