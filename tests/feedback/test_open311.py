@@ -3,6 +3,7 @@ idempotent external ids, no personal data out, and the district's API keys."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -555,3 +556,60 @@ def test_keys_are_the_district_staff_s(client, city, make_staff, sign_in):
     assert client.get(url, headers=admin).status_code == 200
     assert _db.session.get(Open311Key, city.key_id).revoked_at is None
     assert post(client, spec_example(city)).status_code == 201
+
+
+# Concurrency (PostgreSQL) ----------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_same_external_id_posted_at_once_makes_one_ticket(race_app):
+    """Threads posting the same reference together: one ticket, every answer names it."""
+    import threading
+
+    from participation.feedback.open311 import key_hash
+    from participation.roster.models import Community, Compound, District, Street
+
+    with race_app.app_context():
+        district = District(name="竞态区")
+        community = Community(street=Street(district=district, name="街道"), name="社区")
+        compound = Compound(community=community, name="望江花园")
+        _db.session.add_all([district, community, compound])
+        _db.session.flush()
+        _db.session.add(
+            Open311Key(district_id=district.id, name="12345", key_hash=key_hash("race-key"))
+        )
+        _db.session.commit()
+        fields = {
+            "api_key": "race-key",
+            "jurisdiction_id": str(district.id),
+            "service_code": "safety",
+            "address_string": "3栋北侧",
+            "description": "脚手架没有防护网",
+            "attribute[compound]": str(compound.id),
+            "external_id": "12345-RACE-1",
+        }
+        _db.session.remove()
+    threads_n = 8
+    barrier = threading.Barrier(threads_n)
+    answers: list[tuple[int, str]] = []
+
+    def run():
+        client = race_app.test_client()
+        barrier.wait()
+        response = post(client, fields)
+        answers.append((response.status_code, response.get_data(as_text=True)))
+
+    threads = [threading.Thread(target=run) for _ in range(threads_n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == threads_n
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200] * (threads_n - 1) + [201], answers
+    ids = {json.loads(body)[0]["service_request_id"] for _, body in answers}
+    assert len(ids) == 1
+    with race_app.app_context():
+        assert _db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 1
+        assert _db.session.scalar(sa.select(sa.func.count(TicketEvent.id))) == 1
+        _db.session.remove()
