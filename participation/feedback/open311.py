@@ -22,7 +22,8 @@ Decisions (see the README):
 - Nothing personal is stored from a post (``email``, ``phone``, names, ``device_id``,
   ``account_id`` are read and dropped: the city system keeps its own contact) nor shown in a
   read (no reporter; phone-like numbers and roster names in free text are masked).
-  ``media_url`` is not fetched nor stored.
+  ``media_url`` is not fetched nor stored; the ``media_url`` read is a ticket's first photo
+  staff marked public (``/api/v1/public/ticket-photos/{id}``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ from participation.feedback.models import (
     TicketCategory,
     TicketEvent,
     TicketKind,
+    TicketPhoto,
     TicketStatus,
 )
 from participation.roster.models import Building, Community, Compound, District, Owner, Street
@@ -250,9 +252,13 @@ def local_iso(moment: datetime | None) -> str | None:
 # Discovery and services -----------------------------------------------------------------------
 
 
+def _site() -> str:
+    """The site's address: ``PUBLIC_BASE_URL``, else this request's (no trailing slash)."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/")
+
+
 def _base_url() -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
-    return base.rstrip("/") + "/open311/v2"
+    return _site() + "/open311/v2"
 
 
 @bp.get("/discovery.<fmt>")
@@ -551,6 +557,21 @@ def _last_moves(ticket_ids: list[int]) -> dict[int, TicketEvent]:
     return {event.ticket_id: event for event in events}
 
 
+def _public_photos(ticket_ids: list[int]) -> dict[int, str]:
+    """The absolute URL of each ticket's first photo staff marked public (no people in it)."""
+    if not ticket_ids:
+        return {}
+    photos = db.session.execute(
+        select(TicketPhoto.ticket_id, TicketPhoto.id)
+        .where(TicketPhoto.ticket_id.in_(ticket_ids), TicketPhoto.public.is_(True))
+        .order_by(TicketPhoto.ticket_id, TicketPhoto.position.desc())  # the first one last
+    )
+    return {
+        ticket_id: f"{_site()}/api/v1/public/ticket-photos/{photo_id}"
+        for ticket_id, photo_id in photos
+    }
+
+
 def _names_by_compound(compound_ids: set[int]) -> dict[int, set[str]]:
     names: dict[int, set[str]] = {compound_id: set() for compound_id in compound_ids}
     for compound_id, name in db.session.execute(
@@ -581,6 +602,7 @@ def request_views(tickets: list[Ticket], now: datetime) -> list[dict]:
         else {}
     )
     moves = _last_moves([t.id for t in tickets])
+    photos = _public_photos([t.id for t in tickets])
     names = _names_by_compound(set(compounds))
     views = []
     for ticket in tickets:
@@ -618,7 +640,7 @@ def request_views(tickets: list[Ticket], now: datetime) -> list[dict]:
                 "zipcode": None,
                 "lat": float(ticket.lat) if ticket.lat is not None else None,
                 "long": float(ticket.lng) if ticket.lng is not None else None,
-                "media_url": None,  # no public photo endpoint yet
+                "media_url": photos.get(ticket.id),
             }
         )
     return views

@@ -340,6 +340,39 @@ def test_personal_data_in_free_text_is_masked(client, city):
     assert "13812345678" not in view["description"] and "李四海" not in view["description"]
 
 
+def test_media_url_is_the_first_public_photo(client, city):
+    from participation.feedback.models import TicketPhoto
+    from participation.feedback.storage import photo_storage
+
+    ticket_id = file(client, city)
+    (view,) = get(client, f"requests/{ticket_id}.json", jurisdiction_id=city.district_id).json
+    assert view["media_url"] is None
+    photos = []
+    for position, public in ((1, False), (2, True), (3, True)):
+        key = f"tickets/open311/{ticket_id}-{position}"
+        photo_storage().put(f"{key}.jpg", b"\xff\xd8\xff")
+        photo_storage().put(f"{key}-t.jpg", b"\xff\xd8\xff")
+        photos.append(
+            TicketPhoto(
+                ticket_id=ticket_id,
+                position=position,
+                key=f"{key}.jpg",
+                thumbnail_key=f"{key}-t.jpg",
+                width=1,
+                height=1,
+                size=3,
+                sha256="0" * 64,
+                public=public,
+            )
+        )
+    _db.session.add_all(photos)
+    _db.session.flush()
+    (view,) = get(client, f"requests/{ticket_id}.json", jurisdiction_id=city.district_id).json
+    assert view["media_url"] == f"http://localhost/api/v1/public/ticket-photos/{photos[1].id}"
+    fetched = client.get(view["media_url"].removeprefix("http://localhost"))
+    assert fetched.status_code == 200 and fetched.data == b"\xff\xd8\xff"
+
+
 def test_external_ids_are_idempotent(client, city):
     first = post(client, spec_example(city, external_id="12345-2026-000001"))
     again = post(client, spec_example(city, external_id="12345-2026-000001", description="再报"))
