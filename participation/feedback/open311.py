@@ -107,6 +107,9 @@ CLOSED = lifecycle.FINAL | {TicketStatus.RESOLVED}
 STATUS_NOTES = {**lifecycle.STATUS_LABELS, TicketStatus.RESOLVED: "已办结，待居民确认"}
 KIND_NAMES = {kind.value: services.KIND_LABELS[kind] for kind in TicketKind}
 
+# Characters XML 1.0 cannot carry (control characters other than tab and line breaks).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
 bp = FlaskBlueprint("open311", __name__, url_prefix="/open311/v2")
 
 
@@ -139,7 +142,7 @@ def _xml_value(parent: ElementTree.Element, tag: str, value) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = NOT_XML.sub("", str(value))
 
 
 def to_xml(root: str, body) -> bytes:
@@ -230,7 +233,9 @@ def w3c_datetime(text: str, name: str) -> datetime:
         moment = None
     if moment is None or moment.tzinfo is None or "T" not in text:
         raise Open311Error(
-            400, f"{name} must be a W3C date-time with its offset, e.g. 2026-12-01T00:00:00+08:00"
+            400,
+            f"{name} must be a W3C date-time with its offset, e.g. 2026-12-01T00:00:00+08:00 "
+            "(+ encoded as %2B in a URL)",
         )
     if not EARLIEST <= moment <= LATEST:
         raise Open311Error(400, f"{name} out of range")
@@ -238,7 +243,10 @@ def w3c_datetime(text: str, name: str) -> datetime:
 
 
 def _ids(text: str, name: str) -> list[int]:
-    return [_int(part.strip(), name) for part in text.split(",") if part.strip()]
+    ids = [_int(part.strip(), name) for part in text.split(",") if part.strip()]
+    if len(ids) > MAX_REQUESTS:
+        raise Open311Error(400, f"at most {MAX_REQUESTS} ids in {name}")
+    return ids
 
 
 def _codes(text: str) -> list[str]:

@@ -335,9 +335,12 @@ def test_moves_show_as_open_then_closed_with_their_notes(client, city):
 
 
 def test_personal_data_in_free_text_is_masked(client, city):
-    ticket_id = file(client, city, description="李四海家门口堆料，电话13812345678")
+    ticket_id = file(client, city, description="李四海家门口堆料，电话13812345678\x07")
     (view,) = get(client, f"requests/{ticket_id}.json", jurisdiction_id=city.district_id).json
     assert "13812345678" not in view["description"] and "李四海" not in view["description"]
+    xml = get(client, f"requests/{ticket_id}.xml", jurisdiction_id=city.district_id)
+    description = ElementTree.fromstring(xml.data).find("request/description").text
+    assert description.startswith("李**家门口堆料") and "\x07" not in description
 
 
 def test_media_url_is_the_first_public_photo(client, city):
@@ -540,6 +543,7 @@ def test_filters(client, city):
         {"service_request_id": "abc"},
         {"service_request_id": "1,-2"},
         {"service_request_id": "99999999999999"},
+        {"service_request_id": ",".join(["1"] * 1001)},
     ):
         assert_error(get(client, "requests.json", jurisdiction_id=jid, **bad), 400)
 
