@@ -162,7 +162,11 @@ def to_xml(root: str, body) -> bytes:
 
 
 def answer(fmt: str, root: str, body, status: int = 200) -> Response:
-    data = to_xml(root, body) if fmt == "xml" else json.dumps(body, ensure_ascii=False).encode()
+    data = (
+        to_xml(root, body)
+        if fmt == "xml"
+        else json.dumps(body, ensure_ascii=False, sort_keys=False).encode()
+    )
     return Response(data, status=status, content_type=CONTENT_TYPES[fmt])
 
 
