@@ -69,6 +69,8 @@ def _register_blueprints(app: Flask) -> None:
     from participation.auth.routes import blp as auth_blp
     from participation.auth.routes import staff_blp
     from participation.auth.scoping import resolve_path_objects
+    from participation.feedback.open311 import api_blp as open311_keys_blp
+    from participation.feedback.open311 import bp as open311_bp
     from participation.feedback.routes import blp as feedback_blp
     from participation.feedback.routes import public_blp as public_feedback_blp
     from participation.h5 import bp as h5_bp
@@ -94,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         public_surveys_blp,
         feedback_blp,
         public_feedback_blp,
+        open311_keys_blp,
         notices_blp,
         public_notices_blp,
     ):
@@ -103,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
         app.before_request_funcs.setdefault(blueprint.name, []).append(resolve_path_objects)
     app.register_blueprint(h5_bp)  # resident H5 pages: plain Flask, not in the API document
     app.register_blueprint(notice_pages_bp)  # the printable public notices
+    app.register_blueprint(open311_bp)  # GeoReport v2 for city systems: the spec's shapes
     notices.connect_campaign_events()
 
 

@@ -23,7 +23,13 @@ from participation.auth.models import (
 from participation.auth.scoping import PUBLIC_BLUEPRINTS, has_resolver
 from participation.common.types import utcnow
 from participation.extensions import db as _db
-from participation.feedback.models import Ticket, TicketCategory, TicketKind, TicketPhoto
+from participation.feedback.models import (
+    Open311Key,
+    Ticket,
+    TicketCategory,
+    TicketKind,
+    TicketPhoto,
+)
 from participation.feedback.services import ensure_categories
 from participation.feedback.storage import photo_storage
 from participation.notices.links import ensure_link
@@ -147,6 +153,10 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
         level="community", place_id=a.community_id, place_name="社区", base_url="http://x/"
     )
     _db.session.add(batch_a)
+    open311_key_a = Open311Key(
+        district_id=a.community.street.district_id, name="12345", key_hash="0" * 64
+    )
+    _db.session.add(open311_key_a)
 
     district_id = community.street.district_id if (community := a.community) else None
     ensure_categories(district_id)
@@ -206,6 +216,7 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "ticket_photo_id": ticket_photo_a.id,
             "ticket_category_id": category_a.id,
             "notification_id": notification_a.id,
+            "open311_key_id": open311_key_a.id,
         },
         committee_a=sign_in(staff_a),
         committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),
