@@ -98,8 +98,3 @@ EVENT_LABELS = {
 
 def rateable(status: S) -> bool:
     return status in FINAL
-
-
-def open311_status(status: S) -> str:
-    """GeoReport v2 knows two: ``open`` until the ticket is closed or refused."""
-    return "closed" if status in FINAL else "open"

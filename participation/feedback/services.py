@@ -736,6 +736,16 @@ def mark_overdue(now: datetime | None = None) -> int:
     return marked
 
 
+def sweep_due(now: datetime) -> bool:
+    """Whether ``mark_overdue`` or ``close_unconfirmed`` has anything to do."""
+    due = or_(
+        and_(_late_to_acknowledge(now), Ticket.ack_overdue_at.is_(None)),
+        and_(_late_to_resolve(now), Ticket.resolve_overdue_at.is_(None)),
+        and_(Ticket.status == TicketStatus.RESOLVED, Ticket.confirm_due_at <= now),
+    )
+    return db.session.scalar(select(Ticket.id).where(due).limit(1)) is not None
+
+
 def close_unconfirmed(now: datetime | None = None) -> int:
     """Close every resolved ticket whose confirmation period is over."""
     now = now or db_now()

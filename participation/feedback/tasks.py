@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from participation.common.jobs import ensure_job, job_id, sweeper, task
+from participation.common.sql import db_now
 from participation.extensions import db
 from participation.feedback import services
 
@@ -26,4 +27,6 @@ def sweep_tickets() -> dict:
 
 @sweeper
 def schedule_ticket_sweep() -> None:
-    ensure_job(sweep_tickets, job_id=job_id("ticket-sweep"))
+    """A sweep job when some ticket is due to be marked or closed (one at a time)."""
+    if services.sweep_due(db_now()):
+        ensure_job(sweep_tickets, job_id=job_id("ticket-sweep"))

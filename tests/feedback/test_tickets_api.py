@@ -406,3 +406,19 @@ def test_a_ticket_links_to_something_of_its_own_compound_only(client, works, fil
     assert (linked.json["link_kind"], linked.json["link_id"]) == ("notice", here.id)
     foreign = file_ticket(link_kind="notice", link_id=there.id)
     assert foreign.status_code == 422 and "link_id" in foreign.json["errors"]
+
+
+def test_the_sweep_is_due_only_when_a_ticket_waits_for_it(client, works, file_ticket, db):
+    from datetime import timedelta
+
+    from participation.common.sql import db_now
+    from participation.feedback import services
+
+    tid = file_ticket().json["id"]
+    assert not services.sweep_due(db_now())
+    ticket = db.session.get(Ticket, tid)
+    ticket.ack_due_at = db_now() - timedelta(minutes=1)
+    db.session.flush()
+    assert services.sweep_due(db_now())
+    assert services.mark_overdue() == 1
+    assert not services.sweep_due(db_now())  # marked once: nothing left to do
