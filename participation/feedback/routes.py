@@ -19,7 +19,7 @@ from participation.auth.scoping import (
     staff_only,
 )
 from participation.auth.tokens import current_principal
-from participation.common.errors import ErrorSchema, not_found
+from participation.common.errors import ErrorSchema, conflict, not_found
 from participation.common.files import MAX_UPLOAD_BYTES, read_upload
 from participation.common.http import client_address
 from participation.common.pagination import SelectPage
@@ -116,6 +116,9 @@ class MyTickets(MethodView):
         "building_id, entrance_id, link_id, description); too_many_photos (over 9); "
         "image_too_large (pixels)",
     )
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="idempotency_key_reused (by another resident)"
+    )
     @blp.alt_response(429, schema=ErrorSchema, description="rate_limited (Retry-After)")
     def post(self, data, headers):
         """File a complaint, suggestion or praise with up to 9 photos (resident)"""
@@ -137,8 +140,10 @@ class MyTickets(MethodView):
         except IntegrityError:  # the same key, filed by a concurrent retry: that one counts
             db.session.rollback()
             earlier = services.filed_with_key(principal.id, key)
-            if earlier is None:
-                raise
+            if earlier is None:  # someone else's key: refused, not guessed at
+                raise conflict(
+                    "idempotency_key_reused", "请求编号已被使用，请刷新页面后重新提交"
+                ) from None
             return _one(earlier), 200
         return _one(ticket), 201
 

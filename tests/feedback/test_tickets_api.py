@@ -392,6 +392,18 @@ def test_a_retry_with_the_same_key_files_once(client, works, file_ticket, app, d
     assert db.session.scalar(select(func.count(Ticket.id))) == 1
     assert len(_stored_files(app)) == before + 2  # one photo and its thumbnail, once
     assert post("k-2").status_code == 201
+    # The same key from another resident is refused, not taken for theirs.
+    other = client.post(
+        "/api/v1/me/tickets",
+        data={
+            "compound_id": str(works.compound.id),
+            "category_id": str(file_ticket.categories["施工安全"]),
+            "description": "租户的问题",
+        },
+        headers={**works.tenant, "Idempotency-Key": "k-1"},
+        content_type="multipart/form-data",
+    )
+    assert other.status_code == 409 and other.json["code"] == "idempotency_key_reused"
 
 
 def test_a_ticket_links_to_something_of_its_own_compound_only(client, works, file_ticket, db):
