@@ -15,7 +15,7 @@ from participation.feedback.lifecycle import Who
 from participation.feedback.models import ActorKind, Ticket, TicketEvent, TicketStatus
 from participation.roster.models import Compound
 
-ACTIONS_FOR = {Who.HANDLER: ("acknowledge", "start", "resolve", "reject", "duplicate", "refer")}
+HANDLER_MOVES = [a for a, move in lifecycle.MOVES.items() if move.who is Who.HANDLER]
 ACTOR_NAMES = {
     ActorKind.RESIDENT: "居民",
     ActorKind.SYSTEM: "系统",
@@ -60,7 +60,7 @@ def actions(ticket: Ticket, principal: Principal, now: datetime) -> list[str]:
         if lifecycle.rateable(ticket.status) and ticket.rating is None:
             found.append("rate")
         return found
-    found = [a for a in ACTIONS_FOR[Who.HANDLER] if ticket.status in lifecycle.MOVES[a].sources]
+    found = [a for a in HANDLER_MOVES if ticket.status in lifecycle.MOVES[a].sources]
     if ticket.status not in lifecycle.FINAL and not services.is_contractor_only(principal, ticket):
         found.append("assign")
     return found
