@@ -72,6 +72,7 @@ def test_a_resident_files_a_complaint_with_a_photo_and_follows_it(phones, site, 
 
     page.get_by_label("问题类别").select_option(label="文明施工与噪音")
     page.get_by_label("问题描述").fill("2栋门口夜里还在用切割机，声音很大。")
+    expect(page.locator("#ticket-description-error")).to_be_hidden()
     page.get_by_label("在哪栋楼（选填）").select_option(label="2栋")
     page.get_by_label("具体位置（选填）").fill("2栋东侧")
     page.get_by_label("照片（选填，最多 9 张）").set_input_files(

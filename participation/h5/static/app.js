@@ -2667,6 +2667,15 @@
 
   function startTickets() {
     $("ticket-form").addEventListener("submit", submitTicket);
+    // A corrected field loses its message at once (the next submit checks it again).
+    ["ticket-category", "ticket-description", "ticket-building", "ticket-photos"].forEach(function (id) {
+      ["input", "change"].forEach(function (type) {
+        $(id).addEventListener(type, function () {
+          $(id).removeAttribute("aria-invalid");
+          $(id + "-error").hidden = true;
+        });
+      });
+    });
     $("ticket-building").addEventListener("change", fillTicketEntrances);
     $("ticket-description").addEventListener("input", countTicketText);
     $("ticket-confirm-yes").addEventListener("click", confirmTicket);
