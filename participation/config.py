@@ -83,6 +83,17 @@ def load() -> dict:
         "SMS_PER_PHONE_PER_MINUTE": _env_int("SMS_PER_PHONE_PER_MINUTE", 1, minimum=1),
         "SMS_PER_PHONE_PER_HOUR": _env_int("SMS_PER_PHONE_PER_HOUR", 5, minimum=1),
         "SMS_PER_ADDRESS_PER_HOUR": _env_int("SMS_PER_ADDRESS_PER_HOUR", 30, minimum=1),
+        # SMS_SENDER=aliyun (Alibaba Cloud 短信服务, auth/aliyun_sms.py): the AccessKey pair,
+        # the approved sign name (签名), the template code of sign-in codes (variable
+        # ``code``), notices' template codes by logical name ("vote_reminder=SMS_1,…"). The
+        # endpoint is Aliyun's; tests point it at a stand-in.
+        "ALIYUN_SMS_ACCESS_KEY_ID": _env("ALIYUN_SMS_ACCESS_KEY_ID") or None,
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": _env("ALIYUN_SMS_ACCESS_KEY_SECRET") or None,
+        "ALIYUN_SMS_SIGN_NAME": _env("ALIYUN_SMS_SIGN_NAME") or None,
+        "ALIYUN_SMS_CODE_TEMPLATE": _env("ALIYUN_SMS_CODE_TEMPLATE") or None,
+        "ALIYUN_SMS_NOTICE_TEMPLATES": _env("ALIYUN_SMS_NOTICE_TEMPLATES") or "",
+        "ALIYUN_SMS_ENDPOINT": _env("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com"),
+        "ALIYUN_SMS_TIMEOUT_SECONDS": _env_int("ALIYUN_SMS_TIMEOUT_SECONDS", 5, minimum=1),
         # Sign-in through WeChat's web authorisation (snsapi_base): off without appid and
         # secret. The two bases are WeChat's hosts; tests point them at a stand-in.
         "WECHAT_APPID": _env("WECHAT_APPID") or None,

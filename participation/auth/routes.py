@@ -57,7 +57,19 @@ class Codes(MethodView):
     @blp.arguments(schemas.CodeRequestSchema)
     @blp.response(202, schemas.CodeSentSchema)
     @blp.alt_response(
-        429, schema=ErrorSchema, headers=RETRY_AFTER, description="rate_limited (phone or address)"
+        429,
+        schema=ErrorSchema,
+        headers=RETRY_AFTER,
+        description="rate_limited (phone or address); sms_limited (the SMS provider's flow "
+        "control for this number, no Retry-After)",
+    )
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="phone_invalid: the SMS provider cannot deliver to it"
+    )
+    @blp.alt_response(
+        503,
+        schema=ErrorSchema,
+        description="sms_unavailable: the SMS provider did not take the code; ask again",
     )
     def post(self, data):
         """Send a sign-in code by SMS
@@ -66,7 +78,11 @@ class Codes(MethodView):
         """
         code = services.issue_code(data["phone"], client_address())
         db.session.commit()  # stored before it is sent: no code out that sign-in cannot check
-        sms.sender().send_code(data["phone"], code)
+        try:
+            services.send_code(data["phone"], code)
+        except services.CodeNotSent:
+            db.session.commit()  # the unsent code withdrawn, the minute given back
+            raise
         return {"message": "验证码已发送", "expires_in": current_app.config["SMS_CODE_TTL_SECONDS"]}
 
 

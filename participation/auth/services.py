@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import re
 import secrets
 import unicodedata
@@ -19,13 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from participation.auth import ratelimit, wechat
+from participation.auth import ratelimit, sms, wechat
 from participation.auth.models import (
     Account,
     ClaimKind,
     ClaimStatus,
     DwellingClaim,
     PhoneCode,
+    RateLog,
     Role,
     RoleAssignment,
     StaffUser,
@@ -54,6 +56,8 @@ from participation.roster.models import (
     Ownership,
     Street,
 )
+
+log = logging.getLogger(__name__)
 
 # --- phone sign-in ------------------------------------------------------------------------
 
@@ -97,6 +101,88 @@ def issue_code(phone: str, address: str) -> str:
     )
     db.session.flush()
     return code
+
+
+class CodeNotSent(ApiError):
+    """The SMS provider did not take the sign-in code. The route commits before answering, so
+    that the withdrawal of the unsent code (:func:`send_code`) holds."""
+
+
+# The provider refused because of the number itself: the resident's to correct, not ours.
+_NUMBER_CODES = {"isv.MOBILE_NUMBER_ILLEGAL", "isv.BUSINESS_LIMIT_CONTROL"}
+
+
+def send_code(phone: str, code: str) -> None:
+    """Send the code :func:`issue_code` stored (and the route committed). When the provider does
+    not take it, what the request left behind is put right, then :class:`CodeNotSent`:
+
+    - the code is deleted unless the provider may have taken it all the same (a timeout): a
+      code nobody received cannot sign anyone in; one that may still arrive keeps working;
+    - unless the refusal is about the number (illegal, or the provider's per-number flow
+      control), the per-minute hit is given back, so the resident may ask again at once; the
+      hourly limits keep counting, which bounds the retries (and what they cost) per phone and
+      address.
+
+    Answers: 422 ``phone_invalid`` (a number the provider cannot deliver to), 429
+    ``sms_limited`` (the provider's flow control for this number), else 503 ``sms_unavailable``.
+    """
+    try:
+        sms.sender().send_code(phone, code)
+    except sms.SmsFailed as failed:
+        if not failed.maybe_sent:
+            digest = phone_hash(phone)
+            db.session.execute(
+                delete(PhoneCode).where(
+                    PhoneCode.phone_hash == digest,
+                    PhoneCode.code_hash == _code_hash(digest, code),
+                    PhoneCode.used_at.is_(None),
+                )
+            )
+        if failed.code not in _NUMBER_CODES:
+            _give_back_hit(
+                ratelimit.Limit(
+                    "code-phone-minute",
+                    phone,
+                    current_app.config["SMS_PER_PHONE_PER_MINUTE"],
+                    60,
+                )
+            )
+        log.warning(
+            "sign-in code for %s not sent: %s%s",
+            mask_phone(phone),
+            failed.code,
+            " (code kept: it may arrive)" if failed.maybe_sent else "",
+        )
+        raise _not_sent(failed) from None
+
+
+def _not_sent(failed: sms.SmsFailed) -> CodeNotSent:
+    if failed.code == "isv.MOBILE_NUMBER_ILLEGAL":
+        return CodeNotSent(
+            422,
+            "phone_invalid",
+            "该手机号无法接收短信，请检查号码后重新输入",
+            {"phone": ["无法接收短信"]},
+        )
+    if failed.code == "isv.BUSINESS_LIMIT_CONTROL":
+        return CodeNotSent(429, "sms_limited", "该手机号获取验证码过于频繁，请稍后再试")
+    return CodeNotSent(503, "sms_unavailable", "短信发送失败，请稍后再试")
+
+
+def _give_back_hit(limit: ratelimit.Limit) -> None:
+    """Take the latest hit off ``limit`` (its row keyed as :mod:`ratelimit` keys it). A
+    conditional UPDATE: if another request changed the row meanwhile, nothing is given back
+    (the safe side: a limit is never loosened by more than this request's hit)."""
+    key = keyed_hash(f"{limit.name}:{limit.subject}", "rate-limit")
+    hits = db.session.scalar(select(RateLog.hits).where(RateLog.key == key))
+    if not hits:
+        return
+    times = sorted(hits.split(), key=int)
+    db.session.execute(
+        update(RateLog)
+        .where(RateLog.key == key, RateLog.hits == hits)
+        .values(hits=" ".join(times[:-1]))
+    )
 
 
 def sign_in_with_code(phone: str, code: str, wechat_ticket: str | None = None) -> Account:
