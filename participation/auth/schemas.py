@@ -189,6 +189,11 @@ class ClaimSchema(Schema):
     decision_note = ma.fields.String()
 
 
+class FlagSchema(Schema):
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
 class StaffClaimSchema(ClaimSchema):
     """Name, phone and ID digits in full only for the compound's own committee; masked for
     staff above it."""
@@ -196,6 +201,13 @@ class StaffClaimSchema(ClaimSchema):
     name = ma.fields.String()
     phone = ma.fields.String()
     id_last4 = ma.fields.String(allow_none=True)
+    flags = ma.fields.List(
+        ma.fields.Nested(FlagSchema),
+        metadata={
+            "description": "与花名册不一致之处，审核前请核实：name_differs 姓名不一致 / "
+            "id_differs 证件号码后四位不一致 / dwelling_linked 房屋已关联其他手机号"
+        },
+    )
 
 
 class ClaimQuerySchema(Schema):

@@ -496,8 +496,47 @@ def claim_views(claims: list[DwellingClaim], contact_for: set[int] | None = None
             view["name"] = claim.name if full else mask_name(claim.name)
             view["phone"] = claim.account.phone if full else mask_phone(claim.account.phone)
             view["id_last4"] = claim.id_last4 if full else None
+            view["flags"] = claim_flags(claim, full)
         views.append(view)
     return views
+
+
+def claim_flags(claim: DwellingClaim, full: bool) -> list[dict]:
+    """What in a claim differs from the roster, for the committee to look at before deciding:
+    an owner claim whose name or ID ending matches none of the dwelling's owners, and a
+    dwelling whose owners are linked to another phone already. The roster's values are shown
+    to the compound's committee only (``full``)."""
+    owners = db.session.scalars(
+        select(Owner)
+        .join(Ownership, Ownership.owner_id == Owner.id)
+        .where(Ownership.dwelling_id == claim.dwelling_id)
+        .order_by(Owner.id)
+    ).all()
+    flags = []
+
+    def roster(values) -> str:
+        return f"（花名册：{'、'.join(values)}）"
+
+    if claim.kind is ClaimKind.OWNER and owners:
+        if not any(o.name == claim.name for o in owners):
+            names = [o.name if full else mask_name(o.name) for o in owners]
+            flags.append({"code": "name_differs", "message": "姓名与花名册不一致" + roster(names)})
+        if claim.id_last4 and not any(o.id_last4 == claim.id_last4.upper() for o in owners):
+            flags.append(
+                {
+                    "code": "id_differs",
+                    "message": "证件号码后四位与花名册不一致"
+                    + roster([o.id_last4 for o in owners] if full else ["已脱敏"]),
+                }
+            )
+    linked = {o.account_id for o in owners if o.account_id not in (None, claim.account_id)}
+    if linked:
+        phones = db.session.scalars(select(Account.phone).where(Account.id.in_(linked))).all()
+        shown = "、".join(p if full else mask_phone(p) for p in sorted(phones))
+        flags.append(
+            {"code": "dwelling_linked", "message": f"该房屋的业主已关联其他手机号：{shown}"}
+        )
+    return flags
 
 
 def _dwellings(ids: set[int]) -> dict[int, Dwelling]:

@@ -315,3 +315,36 @@ def test_bad_status_filter_is_422(client, setting):
         f"/api/v1/compounds/{setting.compound.id}/claims?status=maybe", headers=setting.committee
     )
     assert response.status_code == 422
+
+
+def test_what_differs_from_the_roster_is_flagged_for_the_committee(
+    client, db, setting, make_account, make_staff, sign_in
+):
+    """The roster has 张三 with an ID ending in 1234. A claim as 张珊 ending 9999 is flagged on
+    both; once the owner is linked to another phone, that is flagged too. Staff above the
+    compound see the flags without the roster's values."""
+    url = f"/api/v1/compounds/{setting.compound.id}/claims"
+    _file(client, setting)  # matches the roster
+    [clean] = client.get(url, headers=setting.committee).json
+    assert clean["flags"] == []
+
+    client.post(f"/api/v1/claims/{clean['id']}/reject", json={"note": "重复"},
+                headers=setting.committee)  # fmt: skip
+    _file(client, setting, name="张珊", id_last4="9999")
+    setting.owner.account_id = make_account("13600000009").id
+    db.session.flush()
+    [claim] = client.get(f"{url}?status=pending", headers=setting.committee).json
+    assert [(f["code"], f["message"]) for f in claim["flags"]] == [
+        ("name_differs", "姓名与花名册不一致（花名册：张三）"),
+        ("id_differs", "证件号码后四位与花名册不一致（花名册：1234）"),
+        ("dwelling_linked", "该房屋的业主已关联其他手机号：13600000009"),
+    ]
+    community = sign_in(make_staff(Role.COMMUNITY, setting.compound.community_id))
+    [masked] = client.get(f"{url}?status=pending", headers=community).json
+    assert [f["message"] for f in masked["flags"]] == [
+        "姓名与花名册不一致（花名册：张*）",
+        "证件号码后四位与花名册不一致（花名册：已脱敏）",
+        "该房屋的业主已关联其他手机号：136****0009",
+    ]
+    # The resident's own view carries no flags (nothing of the roster leaks to them).
+    assert "flags" not in client.get("/api/v1/me/claims", headers=setting.resident).json[0]
