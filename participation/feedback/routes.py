@@ -47,7 +47,7 @@ FILING_MAX_BYTES = services.MAX_PHOTOS * MAX_UPLOAD_BYTES + 2**20
 
 @blp.before_request
 def _room_for_photos():
-    if request.endpoint == "api.feedback.MyTickets" and request.method == "POST":
+    if request.endpoint == f"{blp.name}.MyTickets" and request.method == "POST":
         request.max_content_length = FILING_MAX_BYTES
 
 

@@ -434,3 +434,11 @@ def test_the_sweep_is_due_only_when_a_ticket_waits_for_it(client, works, file_ti
     assert services.sweep_due(db_now())
     assert services.mark_overdue() == 1
     assert not services.sweep_due(db_now())  # marked once: nothing left to do
+
+
+def test_a_filing_may_carry_more_than_the_usual_request_size(client, works, file_ticket, app):
+    """Nine photos of up to 10 MB each: the filing alone may exceed MAX_CONTENT_LENGTH (here
+    three files of 9 MB, 27 MB in all, reach the photo check instead of a 413)."""
+    assert app.config["MAX_CONTENT_LENGTH"] < 27 * 2**20
+    refused = file_ticket(photos=[b"not a photo" * (9 * 2**20 // 11)] * 3)
+    assert refused.status_code == 415 and refused.json["code"] == "not_an_image"
