@@ -43,7 +43,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from participation.auth.models import Role, StaffUser
-from participation.auth.notifications import notify
 from participation.auth.scoping import (
     path_object,
     path_resolver,
@@ -64,9 +63,7 @@ from participation.common.schemas import (
     LocalDateTime,
     Schema,
 )
-from participation.common.sql import db_now
 from participation.common.types import utcnow
-from participation.common.workdays import add_days, end_of_working_day_after
 from participation.extensions import db
 from participation.feedback import lifecycle, services
 from participation.feedback.models import (
@@ -500,17 +497,7 @@ def create_request(
         category = services.check_filing(filing)
     except ApiError as refused:
         raise Open311Error(400, refused.message) from None
-    now = db_now()
-    ticket = Ticket(
-        **{name: getattr(filing, name) for name in services.Filing.__dataclass_fields__},
-        reporter_id=None,
-        source=Source.OPEN311,
-        external_ref=ref,
-        created_at=now,
-        updated_at=now,
-        ack_due_at=end_of_working_day_after(now, category.ack_working_days),
-        resolve_due_at=add_days(now, category.resolve_days),
-    )
+    ticket = services.new_ticket(filing, category, Source.OPEN311, None, ref)
     try:
         with db.session.begin_nested():  # the same reference posted at the same moment
             db.session.add(ticket)
@@ -519,14 +506,7 @@ def create_request(
         if ref is None:
             raise
         return _existing(ref, district), False
-    services.record(ticket, "file", None, TicketStatus.SUBMITTED, ActorKind.OPEN311, key.id, "")
-    notify(
-        services.committee_of(ticket.compound_id),
-        "ticket_filed",
-        f"新的{services.KIND_LABELS[ticket.kind]}（城市热线）：{category.name}",
-        ticket.description[:60],
-        f"/api/v1/tickets/{ticket.id}",
-    )
+    services.announce_filed(ticket, category, ActorKind.OPEN311, key.id, via="（城市热线）")
     return ticket, True
 
 

@@ -301,29 +301,48 @@ def file_ticket(
         raise forbidden("您不是本小区的业主或租户，不能在这里反映问题", code="not_a_resident")
     category = check_filing(filing)
     ratelimit.hit(filing_limits(account_id, address))
+    ticket = new_ticket(filing, category, Source.H5, account_id, idempotency_key)
+    db.session.add(ticket)
+    db.session.flush()
+    _photo_rows(ticket, photos)
+    announce_filed(ticket, category, ActorKind.RESIDENT, account_id)
+    return ticket
+
+
+def new_ticket(
+    filing: Filing,
+    category: TicketCategory,
+    source: Source,
+    reporter_id: int | None,
+    external_ref: str | None,
+) -> Ticket:
+    """A ticket as filed now (not added to the session), its due times fixed by the
+    category's service level."""
     now = db_now()
-    ticket = Ticket(
+    return Ticket(
         **{key: getattr(filing, key) for key in Filing.__dataclass_fields__},
-        reporter_id=account_id,
-        source=Source.H5,
-        external_ref=idempotency_key,
+        reporter_id=reporter_id,
+        source=source,
+        external_ref=external_ref,
         created_at=now,
         updated_at=now,
         ack_due_at=end_of_working_day_after(now, category.ack_working_days),
         resolve_due_at=add_days(now, category.resolve_days),
     )
-    db.session.add(ticket)
-    db.session.flush()
-    _photo_rows(ticket, photos)
-    record(ticket, "file", None, TicketStatus.SUBMITTED, ActorKind.RESIDENT, account_id, "")
+
+
+def announce_filed(
+    ticket: Ticket, category: TicketCategory, actor_kind: ActorKind, actor_id: int, via: str = ""
+) -> None:
+    """The first step of a new ticket's history, and the compound committee told of it."""
+    record(ticket, "file", None, TicketStatus.SUBMITTED, actor_kind, actor_id, "")
     notify(
         committee_of(ticket.compound_id),
         "ticket_filed",
-        f"新的{KIND_LABELS[ticket.kind]}：{category.name}",
+        f"新的{KIND_LABELS[ticket.kind]}{via}：{category.name}",
         ticket.description[:60],
         f"/api/v1/tickets/{ticket.id}",
     )
-    return ticket
 
 
 @contextmanager
