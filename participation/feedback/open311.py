@@ -77,8 +77,8 @@ from participation.feedback.models import (
     TicketPhoto,
     TicketStatus,
 )
-from participation.roster.models import Building, Community, Compound, District, Owner, Street
-from participation.roster.services import district_id_of
+from participation.roster.models import Building, Community, Compound, District, Street
+from participation.roster.services import district_id_of, owner_names
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-07T00:00:00+08:00"  # when this API last changed
@@ -564,15 +564,6 @@ def _public_photos(ticket_ids: list[int]) -> dict[int, str]:
     }
 
 
-def _names_by_compound(compound_ids: set[int]) -> dict[int, set[str]]:
-    names: dict[int, set[str]] = {compound_id: set() for compound_id in compound_ids}
-    for compound_id, name in db.session.execute(
-        select(Owner.compound_id, Owner.name).where(Owner.compound_id.in_(compound_ids))
-    ):
-        names[compound_id].add(name)
-    return names
-
-
 def request_views(tickets: list[Ticket], now: datetime) -> list[dict]:
     """The spec's fields of each ticket, nothing personal: no reporter; phone-like numbers
     and the compound's roster names masked in the free text."""
@@ -595,7 +586,7 @@ def request_views(tickets: list[Ticket], now: datetime) -> list[dict]:
     )
     moves = _last_moves([t.id for t in tickets])
     photos = _public_photos([t.id for t in tickets])
-    names = _names_by_compound(set(compounds))
+    names = owner_names(set(compounds))
     views = []
     for ticket in tickets:
         status, updated, note = ticket.status, ticket.updated_at, ""

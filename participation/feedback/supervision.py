@@ -24,7 +24,8 @@ from participation.extensions import db
 from participation.feedback import lifecycle
 from participation.feedback.models import Ticket, TicketCategory, TicketPhoto, TicketStatus
 from participation.feedback.services import KIND_LABELS, history, place_label
-from participation.roster.models import Community, Compound, Owner
+from participation.roster.models import Community, Compound
+from participation.roster.services import owner_names
 
 HOUR = timedelta(hours=1)
 
@@ -118,9 +119,7 @@ def public_tickets_query(compound_id: int) -> Select:
 def public_ticket_views(compound_id: int, tickets: list[Ticket]) -> list[dict]:
     """Tickets in public words: what, where (building and entrance), when, how far, and the
     public notes of their history; nobody's name or number."""
-    names = set(
-        db.session.scalars(select(Owner.name).where(Owner.compound_id == compound_id).distinct())
-    ) if tickets else set()  # fmt: skip
+    names = owner_names({compound_id})[compound_id] if tickets else set()
     categories = dict(db.session.execute(select(TicketCategory.id, TicketCategory.name)).all())
     views = []
     for ticket in tickets:

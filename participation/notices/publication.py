@@ -41,7 +41,7 @@ from participation.extensions import db
 from participation.notices import services as board
 from participation.notices.models import Objection, ObjectionPhoto, Verdict
 from participation.roster.models import Compound, Owner
-from participation.roster.services import scope_names
+from participation.roster.services import owner_names, scope_names
 from participation.roster.snapshot import SnapshotTables
 from participation.surveys import consent
 from participation.surveys import services as surveys
@@ -401,11 +401,7 @@ def public_objections(kind: CampaignKind, campaign: Campaign) -> list[dict]:
     objections = db.session.scalars(
         select(Objection).where(kind.column == campaign.id).order_by(Objection.id)
     ).all()
-    names = set(
-        db.session.scalars(
-            select(Owner.name).where(Owner.compound_id == campaign.compound_id).distinct()
-        )
-    ) if objections else set()  # fmt: skip
+    names = owner_names({campaign.compound_id})[campaign.compound_id] if objections else set()
     return [
         {
             "id": o.id,

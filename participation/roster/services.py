@@ -54,6 +54,16 @@ def create_district(name: str, min_objection_days: int | None = None) -> Distric
     return _add_unique(district, "该区已存在")
 
 
+def owner_names(compound_ids: set[int]) -> dict[int, set[str]]:
+    """Each compound's owners' names (what public text masks: ``common.privacy``)."""
+    names: dict[int, set[str]] = {compound_id: set() for compound_id in compound_ids}
+    for compound_id, name in db.session.execute(
+        select(Owner.compound_id, Owner.name).where(Owner.compound_id.in_(compound_ids))
+    ):
+        names[compound_id].add(name)
+    return names
+
+
 def district_id_of(compound_id: int) -> int | None:
     """The district a compound is in (None for no such compound)."""
     return db.session.scalar(
