@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from participation.surveys.routes import public_blp as public_surveys_blp
     from participation.votes.routes import blp as votes_blp
     from participation.votes.routes import public_blp as public_votes_blp
+    from participation.workbench import bp as workbench_bp
 
     for blueprint in (
         auth_blp,
@@ -105,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
         # server) may be created in the same process.
         app.before_request_funcs.setdefault(blueprint.name, []).append(resolve_path_objects)
     app.register_blueprint(h5_bp)  # resident H5 pages: plain Flask, not in the API document
+    app.register_blueprint(workbench_bp)  # the committee's workbench pages: the same
     app.register_blueprint(notice_pages_bp)  # the printable public notices
     app.register_blueprint(open311_bp)  # GeoReport v2 for city systems: the spec's shapes
     notices.connect_campaign_events()

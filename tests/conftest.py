@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +26,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session
 from sqlalchemy.engine import make_url
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from participation import create_app
 from participation.common import fonts
@@ -557,3 +560,57 @@ def browser(tmp_path_factory):
             yield browser
         finally:
             browser.close()
+
+
+# Shared by the browser tests of the pages (tests/h5, tests/workbench) -------------------------
+
+AXE = Path(__file__).parent / "h5" / "vendor" / "axe.min.js"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+@pytest.fixture
+def serve():
+    """``serve(app, name)`` → the base URL of ``app`` served by werkzeug in a thread (quiet),
+    shut down when the test ends."""
+    servers: list = []
+
+    def start(app: Flask, name: str = "live-server") -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def _axe_audit(page, where: str) -> None:
+    """axe-core's audit: no serious or critical violation. The pages' CSP (script-src 'self')
+    refuses an inline script, so axe.min.js is served at a same-origin address by the test
+    (Playwright answers it from tests/h5/vendor) and the CSP stays on."""
+    origin = re.match(r"https?://[^/]+", page.url).group(0)
+    address = f"{origin}/__test__/axe.min.js"
+    page.route(address, lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+    page.add_script_tag(url=address)
+    violations = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations.map(v => ({id: v.id, impact: v.impact,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+        }"""
+    )
+    bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not bad, f"axe on the {where}: {bad}"
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """``axe(page, where)``: the axe-core audit of the page as it stands."""
+    return _axe_audit

@@ -2,6 +2,9 @@
 hash (``/h5/static/app.js?v=…``, cached for a year, so a new release is fetched at once), the
 page revalidated on every visit (ETag), text gzip-compressed for clients that accept it —
 static files compressed once per version of the file.
+
+A ``Bundle`` is one set of pages (a folder with ``index.html`` and ``static/``, served by one
+blueprint): the H5's here, the committee workbench's in participation/workbench/.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from pathlib import Path
 from flask import Response, request, url_for
 
 HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 YEAR = 365 * 24 * 3600
 FOREVER = f"public, max-age={YEAR}, immutable"
@@ -40,28 +42,40 @@ def _read(path: Path, mtime_ns: int) -> Asset:
     return make_asset(path.read_bytes(), TYPES[path.suffix])
 
 
-def static_asset(name: str) -> Asset | None:
-    """One file of ``static/`` (read again only when it changes on disk), or None."""
-    path = STATIC / name
-    if "/" in name or path.suffix not in TYPES or not path.is_file():
-        return None
-    return _read(path, path.stat().st_mtime_ns)
+@dataclass(frozen=True)
+class Bundle:
+    """A folder's ``index.html`` and ``static/`` files, served by the blueprint whose static
+    endpoint is ``endpoint`` (e.g. ``"h5.static"``)."""
+
+    folder: Path
+    endpoint: str
+
+    def static_asset(self, name: str) -> Asset | None:
+        """One file of ``static/`` (read again only when it changes on disk), or None."""
+        path = self.folder / "static" / name
+        if "/" in name or path.suffix not in TYPES or not path.is_file():
+            return None
+        return _read(path, path.stat().st_mtime_ns)
+
+    def asset_url(self, filename: str) -> str:
+        """The cacheable address of one of the bundle's assets."""
+        return url_for(self.endpoint, filename=filename, v=self.static_asset(filename).etag)
+
+    def page_html(self) -> str:
+        """index.html with absolute, versioned asset addresses (the H5 page is served at
+        ``/h5/`` and at a short link ``/c/<code>``)."""
+        html = (self.folder / "index.html").read_text(encoding="utf-8")
+        return re.sub(
+            r'((?:href|src)=")static/([\w.-]+)"',
+            lambda match: f'{match.group(1)}{self.asset_url(match.group(2))}"',
+            html,
+        )
 
 
-def asset_url(filename: str) -> str:
-    """The cacheable address of one of the H5 assets."""
-    return url_for("h5.static", filename=filename, v=static_asset(filename).etag)
-
-
-def page_html() -> str:
-    """index.html with absolute, versioned asset addresses: the same page is served at
-    ``/h5/`` and at a short link ``/c/<code>``."""
-    html = (HERE / "index.html").read_text(encoding="utf-8")
-    return re.sub(
-        r'((?:href|src)=")static/([\w.-]+)"',
-        lambda match: f'{match.group(1)}{asset_url(match.group(2))}"',
-        html,
-    )
+H5 = Bundle(HERE, "h5.static")
+static_asset = H5.static_asset
+asset_url = H5.asset_url
+page_html = H5.page_html
 
 
 def send(asset: Asset, cache_control: str) -> Response:

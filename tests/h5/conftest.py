@@ -9,15 +9,11 @@ violations.
 from __future__ import annotations
 
 import hashlib
-import re
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from participation.auth.models import Role, RoleAssignment, StaffUser
 from participation.demo import DEMO_RESIDENT_PHONE, seed_campaigns, seed_tickets
@@ -26,17 +22,11 @@ from participation.roster.demo import roster_csv, roster_rows
 from participation.roster.importer import import_roster_file
 from participation.roster.models import Community, Compound, District, Street
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 COMPOUND_NAME = "幸福里小区"
 ELEVATOR = "1栋加装电梯"
 PROPERTY = "续聘幸福物业服务有限公司"
 PLAN_NAME = "1栋加装电梯方案.pdf"
 PLAN_PDF = b"%PDF-1.4\n% the elevator plan\n%%EOF\n"
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:
-        pass
 
 
 @dataclass
@@ -68,7 +58,7 @@ class Site:
 
 
 @pytest.fixture
-def site(live_worker):
+def site(live_worker, serve):
     """The demo compound: an open elevator vote with its cost plan and a plan document, a
     vote on 公示, open consent, menu and satisfaction surveys, notices, the short link and the
     demo's complaints (the resident's first one resolved, waiting for their answer).
@@ -119,23 +109,16 @@ def site(live_worker):
         code = links.current_link(LinkTarget.COMPOUND, compound.id).code
         compound_id = compound.id
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="h5-site", daemon=True)
-    thread.start()
-    try:
-        yield Site(
-            url=f"http://127.0.0.1:{server.server_port}",
-            app=app,
-            compound_id=compound_id,
-            elevator_id=votes[ELEVATOR],
-            property_id=votes[PROPERTY],
-            surveys=surveys,
-            link_code=code,
-            outbox=app.extensions["sms_sender"].outbox,
-        )
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    yield Site(
+        url=serve(app, "h5-site"),
+        app=app,
+        compound_id=compound_id,
+        elevator_id=votes[ELEVATOR],
+        property_id=votes[PROPERTY],
+        surveys=surveys,
+        link_code=code,
+        outbox=app.extensions["sms_sender"].outbox,
+    )
 
 
 # --- measurements in the page -----------------------------------------------------------------
@@ -166,8 +149,9 @@ MEASURE = """() => {
 class Phones:
     """Phone-sized Chromium pages and the checks each resident page must pass."""
 
-    def __init__(self, browser):
+    def __init__(self, browser, axe):
         self.browser = browser
+        self.axe = axe  # axe(page, where): the audit (tests/conftest.py)
         self.contexts: list = []
 
     def open(self, width: int):
@@ -223,27 +207,6 @@ class Phones:
         assert found["body"] >= (22 if large else 18), found["body"]
         assert not found["tiny"], f"touch targets under 48 px: {found['tiny']}"
 
-    @staticmethod
-    def axe(page, where: str) -> None:
-        """axe-core's audit: no serious or critical violation. The page's CSP (script-src
-        'self') refuses an inline script, so axe.min.js is served at a same-origin address
-        by the test (Playwright answers it from tests/h5/vendor) and the CSP stays on."""
-        origin = re.match(r"https?://[^/]+", page.url).group(0)
-        address = f"{origin}/__test__/axe.min.js"
-        page.route(
-            address, lambda route: route.fulfill(path=str(AXE), content_type="text/javascript")
-        )
-        page.add_script_tag(url=address)
-        violations = page.evaluate(
-            """async () => {
-                const result = await axe.run(document, {resultTypes: ['violations']});
-                return result.violations.map(v => ({id: v.id, impact: v.impact,
-                    nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
-            }"""
-        )
-        bad = [v for v in violations if v["impact"] in ("serious", "critical")]
-        assert not bad, f"axe on the {where}: {bad}"
-
     def close(self) -> None:
         for context in self.contexts:
             for page in context.pages:
@@ -252,8 +215,8 @@ class Phones:
 
 
 @pytest.fixture
-def phones(browser):
-    kit = Phones(browser)
+def phones(browser, axe):
+    kit = Phones(browser, axe)
     try:
         yield kit
     finally:
