@@ -3,7 +3,7 @@
  * It calls only the documented JSON API under /api/v1/ (same origin) with the staff
  * member's bearer token, kept in sessionStorage (gone when the tab is closed). Numeric ids
  * stay inside this script and the address's fragment: the pages show names (楼栋, 单元, 房号).
- * Personal data never goes into a URL or the browser console. Every API error is shown as its
+ * Personal data never goes into a URL or the browser log; every API error is shown as its
  * Chinese ``message``.
  */
 (function () {
