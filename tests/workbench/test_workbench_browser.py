@@ -188,3 +188,113 @@ def test_the_whole_flow(bench, signed_in, axe):
         assert db.session.get(Vote, vote_id).status.value == "published"
     expect(page.get_by_role("link", name="查看公示页")).to_be_visible()
     assert not errors, errors
+
+
+# --- bad input, other compounds, layout --------------------------------------------------------
+
+MEASURE = """() => {
+    const root = document.documentElement;
+    const visible = e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden';
+    const all = [...document.querySelectorAll('body *')].filter(visible)
+        .filter(e => !e.closest('.skip-link, .visually-hidden'));
+    const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '');
+    const texty = all.filter(e => [...e.childNodes].some(
+        n => n.nodeType === 3 && n.textContent.trim()));
+    const small = texty.map(e => [name(e), parseFloat(getComputedStyle(e).fontSize)])
+        .filter(([, size]) => size < 16);
+    const targets = all.filter(e => e.matches(
+        'button, a, select, textarea, input:not([type=radio]):not([type=checkbox])'));
+    const tiny = targets.map(e => [name(e) + ' ' + e.textContent.trim().slice(0, 12),
+                                   e.getBoundingClientRect().height])
+        .filter(([, h]) => h < 44);
+    return {scroll: root.scrollWidth, client: root.clientWidth, small, tiny};
+}"""
+
+
+def check_layout(page, width: int) -> None:
+    found = page.evaluate(MEASURE)
+    assert found["client"] == width
+    assert found["scroll"] <= found["client"], found
+    assert not found["small"], f"text under 16 px: {found['small']}"
+    assert not found["tiny"], f"targets under 44 px: {found['tiny']}"
+
+
+def sign_in_at(page, bench, username="xingfuli-committee", password="secret-pass-1") -> None:
+    page.goto(bench.url + "/workbench/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_wrong_password_and_empty_fields_are_named_in_the_summary(bench, desk, axe):
+    page, errors = desk()
+    page.goto(bench.url + "/workbench/")
+    page.get_by_role("button", name="登录").click()
+    summary = page.locator("#sign-in-summary")
+    expect(summary).to_contain_text("请输入用户名")
+    expect(summary).to_contain_text("请输入密码")
+    summary.get_by_role("link", name="请输入密码").click()
+    expect(page.get_by_label("密码")).to_be_focused()
+    axe(page, "sign-in with errors")
+    sign_in_at(page, bench, password="wrong-password")
+    expect(summary).to_be_visible()
+    assert re.search(r"[\u4e00-\u9fff]", summary.inner_text())
+    expect(page.get_by_label("密码")).to_have_attribute("aria-invalid", "true")
+    assert not errors, errors
+
+
+def test_a_broken_upload_is_explained_and_nothing_is_written(bench, signed_in, tmp_path, axe):
+    page, errors = signed_in
+    page.get_by_role("link", name="名册", exact=True).click()
+    page.get_by_role("button", name="检查名册").click()
+    expect(page.locator("#roster-summary")).to_contain_text("请选择要上传的名册文件")
+    broken = tmp_path / "名册.csv"
+    broken.write_bytes(SAMPLE.read_bytes().replace(b"68.45", b"abc", 1))
+    page.get_by_label("名册文件（CSV 或 XLSX）").set_input_files(str(broken))
+    page.get_by_role("button", name="检查名册").click()
+    expect(page.locator("#roster-summary")).to_contain_text("名册中有 1 处问题，未导入任何数据")
+    report = page.locator("#roster-report")
+    expect(report).to_contain_text("第 2 行")
+    expect(report).to_contain_text("专有部分面积")
+    expect(report).to_contain_text("面积应为数字")
+    expect(page.get_by_role("button", name="确认导入")).to_have_count(0)
+    axe(page, "roster with problems")
+    text = tmp_path / "名册.txt"
+    text.write_text("不是名册")
+    page.get_by_label("名册文件（CSV 或 XLSX）").set_input_files(str(text))
+    page.get_by_role("button", name="检查名册").click()
+    expect(page.locator("#roster-summary li")).to_have_count(1)
+    assert re.search(r"[\u4e00-\u9fff]", page.locator("#roster-summary li").inner_text())
+    assert count(bench.app, Dwelling) == 0
+    assert not errors, errors
+
+
+def test_another_compounds_pages_show_a_message_and_no_data(bench, desk):
+    page, _ = desk()
+    sign_in_at(page, bench, username="hexieyuan-committee")
+    expect(heading(page)).to_have_text("我负责的小区")
+    expect(page.locator("main")).not_to_contain_text("幸福里")
+    for where in ("roster", "new", "claims"):
+        page.goto(f"{bench.url}/workbench/#/c/{bench.compound_id}/{where}")
+        expect(heading(page)).to_have_text("无法查看")
+        expect(page.get_by_role("alert").last).to_contain_text("未找到")
+        expect(page.locator("main")).not_to_contain_text("幸福里")
+
+
+def test_pages_fit_desktop_tablet_and_phone(bench, desk):
+    for width in (1280, 768, 390):
+        page, errors = desk(width)
+        page.goto(bench.url + "/workbench/")
+        expect(page.get_by_label("用户名")).to_be_visible()
+        check_layout(page, width)
+        sign_in_at(page, bench)
+        expect(heading(page)).to_have_text("我负责的小区")
+        check_layout(page, width)
+        page.get_by_role("link", name="名册", exact=True).click()
+        expect(page.locator("#roster-structure")).to_contain_text("还没有导入名册")
+        check_layout(page, width)
+        page.get_by_role("link", name="首页").click()
+        page.get_by_role("link", name="发起表决/调查").click()
+        expect(page.get_by_role("heading", name="发起什么？")).to_be_visible()
+        check_layout(page, width)
+        assert not errors, errors

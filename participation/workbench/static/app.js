@@ -1383,7 +1383,37 @@
       vote.status === "open" ? extendForm("votes", vote) : null
     );
     if (vote.status === "draft") {
-      host.replaceChildren(el("p", { class: "muted", text: "草稿还没有开启，没有统计。" }));
+      const summary = summaryBox("open-summary");
+      const unknown = el("div", { id: "unknown-owners" });
+      const openDraft = async (confirm) => {
+        showErrors(summary, []);
+        try {
+          await post("votes/" + voteId + "/open", confirm ? { confirm_unknown_owners: true } : {});
+          cache.compounds = null;
+          await route();
+        } catch (error) {
+          if (error.handled) return;
+          if (error.code === "unknown_owners") {
+            const dwellings = (error.errors && error.errors.dwellings) || [];
+            unknown.replaceChildren(
+              el("p", { text: "以下房屋没有登记业主：" + dwellings.map((d) => (typeof d === "string" ? d : d.label || "")).join("、") }),
+              button("确认开启", () => openDraft(true), "primary")
+            );
+          }
+          showErrors(summary, [{ field: null, text: messageOf(error) }]);
+        }
+      };
+      host.replaceChildren(
+        el(
+          "section",
+          { class: "card" },
+          el("h2", { text: "草稿" }),
+          summary,
+          el("p", { class: "muted", text: "草稿还没有开启，没有统计。开启时冻结参加的业主名单。" }),
+          unknown,
+          el("p", { class: "actions" }, button("开启表决", () => openDraft(false), "primary"))
+        )
+      );
       return;
     }
     async function refresh() {
