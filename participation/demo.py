@@ -108,6 +108,7 @@ participation is starting on {base_url}
   API documentation   {base_url}/api/docs
   OpenAPI document    {base_url}/api/v1/openapi.json
   Resident H5 page    {base_url}/h5/?compound={compound_id}
+  Committee workbench {base_url}/workbench/   (sign in: username {username}  password {password})
   Notice-board link   {base_url}/c/{board.get("code", "…")}   (what the QR poster holds)
   A result on 公示     {base_url}{board.get("result", "/notices/votes/1")}
   Complaints (public) {base_url}/api/v1/public/compounds/{compound_id}/supervision
