@@ -298,3 +298,128 @@ def test_pages_fit_desktop_tablet_and_phone(bench, desk):
         expect(page.get_by_role("heading", name="发起什么？")).to_be_visible()
         check_layout(page, width)
         assert not errors, errors
+
+
+def staff_headers(app, username: str = "xingfuli-committee") -> dict:
+    from participation.auth.models import StaffUser
+
+    with app.app_context():
+        staff = db.session.scalar(sa.select(StaffUser).filter_by(username=username))
+        with app.test_request_context():
+            tokens = issue_tokens(SubjectKind.STAFF, staff.id)
+        db.session.commit()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def open_elevator_vote(bench) -> int:
+    """The sample roster imported and a 1栋1单元 elevator vote opened two days ago, by the API."""
+    from participation.roster.importer import import_roster_file
+
+    with bench.app.app_context():
+        result = import_roster_file(bench.compound_id, "r.csv", SAMPLE.read_bytes())
+        assert result.status.value == "done"
+        db.session.commit()
+    client, headers = bench.app.test_client(), staff_headers(bench.app)
+    buildings = client.get(f"/api/v1/compounds/{bench.compound_id}/buildings", headers=headers)
+    building = next(b for b in buildings.json if b["name"] == "1栋")
+    entrance = next(e["id"] for e in building["entrances"] if e["name"] == "1单元")
+    now = utcnow()
+    vote = client.post(f"/api/v1/compounds/{bench.compound_id}/votes", headers=headers, json={
+        "title": "1栋1单元加装电梯", "matter": "elevator", "entrance_ids": [entrance],
+        "opens_at": (now - timedelta(days=2)).isoformat(),
+        "closes_at": (now + timedelta(days=10)).isoformat()})  # fmt: skip
+    assert vote.status_code == 201, vote.json
+    vote_id = vote.json["id"]
+    plan = {"total_cost": "600000.00", "subsidy": "200000.00", "takes_common_parts": False}
+    put = client.put(f"/api/v1/votes/{vote_id}/cost-plan", headers=headers, json=plan)
+    assert put.status_code == 200, put.json
+    opened = client.post(f"/api/v1/votes/{vote_id}/open", headers=headers, json={})
+    assert opened.status_code == 200, opened.json
+    return vote_id
+
+
+def test_paper_ballots_proxies_claims_and_objections(bench, signed_in, tmp_path, axe):
+    from PIL import Image
+
+    from participation.auth.models import DwellingClaim as Claim
+
+    page, errors = signed_in
+    vote_id = open_elevator_vote(bench)
+    client = bench.app.test_client()
+    owner = owner_headers(bench.app, "1栋1单元301")
+    assert client.post(f"/api/v1/votes/{vote_id}/ballots", json={"choice": "agree"},
+                       headers=owner).status_code == 201  # fmt: skip
+    with bench.app.app_context():
+        holder = Account(phone="13900000099")
+        stranger = Account(phone="13900000088")
+        db.session.add_all([holder, stranger])
+        db.session.commit()
+        with bench.app.test_request_context():
+            stranger_token = issue_tokens(SubjectKind.RESIDENT, stranger.id)["access_token"]
+        db.session.commit()
+    granted = client.post(f"/api/v1/votes/{vote_id}/proxies", json={"proxy_phone": "13900000099"},
+                          headers=owner_headers(bench.app, "1栋1单元102"))  # fmt: skip
+    assert granted.status_code == 201, granted.json
+    claim = client.post("/api/v1/me/claims", headers={"Authorization": f"Bearer {stranger_token}"},
+                        json={"compound_id": bench.compound_id, "building": "1栋",
+                              "entrance": "1单元", "room": "402", "name": "王小明",
+                              "id_last4": "1234", "kind": "owner"})  # fmt: skip
+    assert claim.status_code == 201, claim.json
+
+    # 纸质票: every missing field named, then entered by room label; the conflict shown.
+    page.goto(f"{bench.url}/workbench/#/v/{vote_id}/paper")
+    expect(heading(page)).to_have_text("纸质票与委托：1栋1单元加装电梯")
+    page.get_by_role("button", name="录入纸质票").click()
+    expect(page.locator("#paper-summary li")).to_have_count(4)
+    expect(page.get_by_label("房号")).to_have_attribute("aria-invalid", "true")
+    axe(page, "paper ballot with errors")
+    photo = tmp_path / "ballot.png"
+    Image.new("RGB", (60, 40), "white").save(photo)
+    page.get_by_label("房号").select_option(value="1栋1单元301")
+    page.get_by_label("表决意见").select_option(label="不同意")
+    signed = utcnow() + timedelta(hours=8) - timedelta(hours=1)  # Beijing time, an hour ago
+    page.get_by_label("业主签署时间（北京时间）").fill(signed.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("签字选票照片（JPEG 或 PNG）").set_input_files(str(photo))
+    page.get_by_role("button", name="录入纸质票").click()
+    expect(page.locator("#paper-status")).to_have_text("纸质票已录入。")
+    expect(page.locator("main")).to_contain_text("已被取代")  # signed before the online cast
+    expect(page.locator("main")).to_contain_text("线上")
+    # 委托: confirmed by the committee; the holder's phone masked.
+    expect(page.locator("main")).to_contain_text("139****0099")
+    page.get_by_role("button", name="确认委托").click()
+    expect(page.locator("main")).to_contain_text("已确认")
+    axe(page, "paper ballots and proxies")
+
+    # 业主认证审核: the flags in words; a rejection needs a reason the resident sees.
+    page.goto(f"{bench.url}/workbench/#/c/{bench.compound_id}/claims")
+    expect(heading(page)).to_have_text("幸福里小区 · 业主认证审核")
+    expect(page.locator(".flags")).to_contain_text("需核实")
+    axe(page, "claims review")
+    page.get_by_role("button", name="驳回").click()
+    expect(page.locator("#claims-summary")).to_contain_text("驳回时请填写原因")
+    page.get_by_label("驳回原因（居民可见）").fill("姓名与房产证不符，请携带房产证到居委会办理")
+    page.get_by_role("button", name="驳回").click()
+    expect(page.locator("main")).to_contain_text("没有待审核的认证申请")
+    with bench.app.app_context():
+        rejected = db.session.scalars(sa.select(Claim)).one()
+        assert rejected.status.value == "rejected" and "房产证" in rejected.decision_note
+
+    # 公示 and an objection's resolution.
+    with bench.app.app_context():
+        vote = db.session.get(Vote, vote_id)
+        vote.closes_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    headers = staff_headers(bench.app)
+    assert client.get(f"/api/v1/votes/{vote_id}", headers=headers).json["status"] == "closed"
+    assert client.post(f"/api/v1/votes/{vote_id}/publish", headers=headers).status_code == 200
+    objection = client.post(f"/api/v1/votes/{vote_id}/objections", headers=headers,
+                            json={"summary": "301 的纸质票签署时间有误"})  # fmt: skip
+    assert objection.status_code == 201, objection.json
+    page.goto(f"{bench.url}/workbench/#/v/{vote_id}/result")
+    expect(page.locator("main")).to_contain_text("301 的纸质票签署时间有误")
+    page.get_by_label("处理说明（业主可见）").fill("经核对签署时间无误，异议不成立")
+    page.get_by_role("button", name="记录处理结果").click()
+    expect(page.locator("#result-status")).to_have_text("处理结果已记录。")
+    expect(page.locator("main")).to_contain_text("异议不成立")
+    axe(page, "result with an objection")
+    assert not errors, errors

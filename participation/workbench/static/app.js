@@ -56,6 +56,7 @@
     cancelled: "已取消",
   };
   const CHOICES = { agree: "同意", disagree: "不同意", abstain: "弃权" };
+  const CHANNELS = { online: "线上", proxy: "委托", paper: "纸质票" };
   const IMPORT_STATES = {
     queued: "排队中",
     running: "正在导入",
@@ -1674,11 +1675,12 @@
     ]);
     const inScope = dwellings.filter((d) => !((vote.building_ids || []).length + (vote.entrance_ids || []).length) || (vote.building_ids || []).includes(d.building_id) || (vote.entrance_ids || []).includes(d.entrance_id));
     const summary = summaryBox("paper-summary");
-    const room = el("select", {}, el("option", { value: "" }, "请选择房号"), inScope.map((d) => el("option", { value: d.id }, d.label + "（" + (d.owners || []).map(maskName).join("、") + "）")));
+    const room = el("select", {}, el("option", { value: "" }, "请选择房号"), inScope.map((d) => el("option", { value: d.label }, d.label + "（" + (d.owners || []).map(maskName).join("、") + "）")));
     const choice = el("select", {}, el("option", { value: "" }, "请选择"), Object.entries(CHOICES).map(([v, t]) => el("option", { value: v }, t)));
     const signed = el("input", { type: "datetime-local" });
     const photo = el("input", { type: "file", accept: "image/jpeg,image/png" });
     const done = status("paper-status");
+    let paperKey = newKey(); // one paper ballot, one key: a repeated submit is not cast twice
     const form = el(
       "form",
       {
@@ -1693,17 +1695,19 @@
           showErrors(summary, problems);
           if (problems.length) return;
           const body = new FormData();
-          body.append("dwelling_id", room.value);
+          body.append("dwelling", room.value);
           body.append("choice", choice.value);
           body.append("signed_at", fromLocal(signed.value));
           body.append("photo", photo.files[0], photo.files[0].name);
           try {
-            await api("POST", "votes/" + voteId + "/paper-ballots", body, { headers: { "Idempotency-Key": newKey() } });
+            await api("POST", "votes/" + voteId + "/paper-ballots", body, { headers: { "Idempotency-Key": paperKey } });
+            paperKey = newKey();
             setStatus(done, "纸质票已录入。", "ok");
             window.setTimeout(() => route(), 800);
           } catch (error) {
             if (!error.handled) {
-              const map = { dwelling_id: "paper-room", choice: "paper-choice", signed_at: "paper-signed", photo: "paper-photo" };
+              if (error.status < 500 && error.status !== 0) paperKey = newKey();
+              const map = { dwelling: "paper-room", person_id: "paper-room", choice: "paper-choice", signed_at: "paper-signed", photo: "paper-photo" };
               const key = Object.keys(error.errors || {}).find((k) => map[k]);
               showErrors(summary, [{ field: key ? map[key] : null, text: messageOf(error) }]);
             }
@@ -1717,13 +1721,19 @@
       el("button", { type: "submit", class: "primary" }, "录入纸质票"),
       done
     );
-    const proxyRows = proxies.map((p) => {
-      const actions = p.status === "pending" ? el("span", { class: "inline-links" }, button("确认", () => decideProxy(p.id, "confirm")), button("驳回", () => decideProxy(p.id, "reject"))) : el("span", { text: "" });
-      return [(p.rooms || [p.dwelling_label || ""]).join ? (p.rooms || []).join("、") || p.dwelling_label || "—" : "—", maskName(p.owner_name || (p.owner && p.owner.name) || ""), maskName(p.proxy_name || (p.holder && p.holder.name) || ""), { pending: "待确认", confirmed: "已确认", rejected: "已驳回", revoked: "已撤销" }[p.status] || p.status, actions];
-    });
+    const PROXY_STATES = { pending: "待确认", confirmed: "已确认", rejected: "已驳回", revoked: "已撤销" };
+    const proxyRows = proxies.map((p) => [
+      p.dwellings || "—",
+      maskName(p.owner_name || ""),
+      maskPhone(p.proxy_phone || "") + (p.relation ? "（" + p.relation + "）" : ""),
+      PROXY_STATES[p.status] || p.status,
+      p.status === "pending"
+        ? el("span", { class: "inline-links" }, button("确认委托", () => decideProxy(p.id, "confirm")), button("驳回委托", () => decideProxy(p.id, "reject")))
+        : el("span", { text: when(p.decided_at) }),
+    ]);
     async function decideProxy(id, action) {
       try {
-        await post("proxies/" + id + "/" + action, action === "reject" ? { reason: "委托材料不全" } : undefined);
+        await post("proxies/" + id + "/" + action);
         await route();
       } catch (error) {
         if (!error.handled) alertPage(messageOf(error));
@@ -1734,8 +1744,11 @@
       el("h1", { text: "纸质票与委托：" + vote.title }),
       el("p", { class: "muted", text: compound.name }),
       el("section", { class: "card" }, el("h2", { text: "录入纸质票" }), summary, form),
-      el("section", { class: "card" }, el("h2", { text: "已录入的纸质票" }), papers.length ? table(null, ["房号", "意见", "签署时间", "录入时间"], papers.map((p) => [(p.rooms || []).join("、") || p.dwelling_label || "—", CHOICES[p.choice] || p.choice, when(p.signed_at), when(p.created_at || p.entered_at)])) : el("p", { class: "muted", text: "还没有录入纸质票。" })),
-      el("section", { class: "card" }, el("h2", { text: "多渠道投票（以最后作出的一票为准）" }), conflicts.length ? table(null, ["房号", "各次投票", "计入"], conflicts.map((c) => [(c.rooms || []).join("、"), (c.casts || []).map((x) => (CHOICES[x.choice] || x.choice) + "·" + x.channel + "·" + when(x.made_at)).join("；"), c.counted ? CHOICES[c.counted.choice] || c.counted.choice : "—"])) : el("p", { class: "muted", text: "没有冲突。" })),
+      el("section", { class: "card" }, el("h2", { text: "已录入的纸质票" }), papers.length ? table(null, ["房号", "业主", "意见", "签署时间", "录入时间", "是否计入"], papers.map((p) => [p.dwellings || "—", p.owner_names || "—", CHOICES[p.choice] || p.choice, when(p.signed_at), when(p.entered_at), p.counts ? "计入" : "已被取代"])) : el("p", { class: "muted", text: "还没有录入纸质票。" })),
+      el("section", { class: "card" }, el("h2", { text: "多渠道投票（以最后作出的一票为准）" }), conflicts.length ? table(null, ["房号", "业主", "各次投票（作出时间）", "计入"], conflicts.map((c) => {
+        const counted = (c.casts || []).find((x) => x.counts);
+        return [c.dwellings || "—", c.owner_names || "—", (c.casts || []).map((x) => (CHOICES[x.choice] || x.choice) + "·" + (CHANNELS[x.channel] || x.channel) + "·" + when(x.made_at) + (x.voided ? "（已作废）" : "")).join("；"), counted ? (CHOICES[counted.choice] || counted.choice) + "（" + (CHANNELS[counted.channel] || counted.channel) + "）" : "—"];
+      })) : el("p", { class: "muted", text: "没有冲突。" })),
       el("section", { class: "card" }, el("h2", { text: "委托投票" }), proxyRows.length ? table(null, ["房号", "业主", "受托人", "状态", "操作"], proxyRows) : el("p", { class: "muted", text: "没有委托。" }))
     );
   }
@@ -1753,14 +1766,14 @@
       claims.length ? null : el("p", { class: "muted", text: "没有待审核的认证申请。" }),
       ...claims.map((claim) => {
         const reason = el("textarea", { rows: "2" });
-        const flags = Object.keys(CLAIM_FLAGS).filter((k) => claim[k] || (claim.flags && claim.flags[k]));
+        const flags = (claim.flags || []).map((f) => f.message || CLAIM_FLAGS[f.code] || f.code);
         const idBase = "reason-" + claim.id;
         return el(
           "section",
           { class: "card claim" },
-          el("h2", { text: (claim.dwelling_label || claim.label || "房屋") + " · " + (claim.kind === "tenant" ? "租户" : "业主") }),
-          el("p", { text: "申请人：" + maskName(claim.name || "") + (claim.phone ? "　手机：" + maskPhone(claim.phone) : "") }),
-          flags.length ? el("ul", { class: "flags" }, flags.map((f) => el("li", { text: "⚠ " + CLAIM_FLAGS[f] }))) : el("p", { class: "muted", text: "与名册一致。" }),
+          el("h2", { text: (claim.dwelling_label || "房屋") + " · 申请认证为" + (claim.kind === "tenant" ? "租户" : "业主") }),
+          el("p", { text: "申请人：" + maskName(claim.name || "") + (claim.phone ? "　手机：" + maskPhone(claim.phone) : "") + (claim.id_last4 ? "　证件号后四位：" + claim.id_last4 : "") + "　申请时间：" + when(claim.created_at) }),
+          flags.length ? el("ul", { class: "flags", "aria-label": "与名册不一致之处" }, flags.map((f) => el("li", { text: "需核实：" + f }))) : el("p", { class: "muted", text: "与名册一致。" }),
           field(idBase, "驳回原因（居民可见）", reason),
           el(
             "p",
@@ -1776,7 +1789,7 @@
             button("驳回", async () => {
               if (!reason.value.trim()) return showErrors(summary, [{ field: idBase, text: "驳回时请填写原因" }]);
               try {
-                await post("claims/" + claim.id + "/reject", { reason: reason.value.trim() });
+                await post("claims/" + claim.id + "/reject", { note: reason.value.trim() });
                 await route();
               } catch (error) {
                 if (!error.handled) showErrors(summary, [{ field: idBase, text: messageOf(error) }]);
@@ -1807,12 +1820,25 @@
         if (!error.handled) showErrors(summary, [{ field: null, text: messageOf(error) }]);
       }
     }
+    const VERDICTS = { upheld: "异议成立", not_upheld: "异议不成立" };
     const resolveRows = objections.map((o) => {
+      if (o.resolved_at) return [o.summary || "—", o.filer || "—", VERDICTS[o.verdict] || "已处理", o.resolution || ""];
+      const verdict = el("select", { id: "verdict-" + o.id }, el("option", { value: "not_upheld" }, "异议不成立"), el("option", { value: "upheld" }, "异议成立"));
       const answer = el("input", { type: "text", id: "answer-" + o.id });
       return [
-        o.content || o.text || "—",
-        o.status === "pending" || !o.resolved_at ? "待处理" : "已处理",
-        o.resolved_at ? o.answer || o.resolution || "" : el("span", {}, el("label", { for: "answer-" + o.id, class: "visually-hidden" }, "处理结果"), answer, button("记录处理结果", () => act("objections/" + o.id + "/resolve", { outcome: "rejected", answer: answer.value }, "已记录。"))),
+        o.summary || "—",
+        o.filer || "—",
+        "待处理",
+        el(
+          "div",
+          {},
+          field("verdict-" + o.id, "处理结论", verdict),
+          field("answer-" + o.id, "处理说明（业主可见）", answer),
+          button("记录处理结果", () => {
+            if (!answer.value.trim()) return showErrors(summary, [{ field: "answer-" + o.id, text: "请填写处理说明" }]);
+            return act("objections/" + o.id + "/resolve", { verdict: verdict.value, resolution: answer.value.trim() }, "处理结果已记录。");
+          })
+        ),
       ];
     });
     setView(
@@ -1820,7 +1846,7 @@
       el("h1", { text: "结果公示：" + vote.title }),
       el("p", { class: "muted", text: compound.name + "　状态：" + (STATES[vote.status] || vote.status) }),
       summary,
-      tally ? el("p", { class: "verdict" + (tally.passed ? " ok" : ""), text: tally.passed ? "表决通过" : "表决未通过" + "（参与 " + tally.p_cnt + "/" + tally.t_cnt + " 人，同意 " + tally.y_cnt + " 人）" }) : null,
+      tally ? el("p", { class: "verdict" + (tally.passed ? " ok" : ""), id: "verdict", text: (tally.passed ? "表决通过" : "表决未通过") + "（参与 " + tally.p_cnt + " / " + tally.t_cnt + " 人、" + tally.p_area + " / " + tally.t_area + " m²，同意 " + tally.y_cnt + " 人、" + tally.y_area + " m²）" }) : null,
       el(
         "section",
         { class: "card" },
@@ -1835,7 +1861,7 @@
         ),
         done
       ),
-      el("section", { class: "card" }, el("h2", { text: "异议" }), resolveRows.length ? table(null, ["内容", "状态", "处理"], resolveRows) : el("p", { class: "muted", text: "没有异议。" })),
+      el("section", { class: "card" }, el("h2", { text: "异议" }), resolveRows.length ? table(null, ["异议内容", "提出人", "状态", "处理"], resolveRows) : el("p", { class: "muted", text: "没有异议。" })),
       el(
         "section",
         { class: "card" },
