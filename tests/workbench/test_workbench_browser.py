@@ -440,3 +440,47 @@ def test_paper_ballots_proxies_claims_and_objections(bench, signed_in, tmp_path,
     expect(page.locator("main")).to_contain_text("异议不成立")
     axe(page, "result with an objection")
     assert not errors, errors
+
+
+def test_a_consent_survey_from_its_template(bench, signed_in, axe):
+    from participation.roster.importer import import_roster_file
+    from participation.surveys.models import Survey
+
+    page, errors = signed_in
+    with bench.app.app_context():
+        imported = import_roster_file(bench.compound_id, "r.csv", SAMPLE.read_bytes())
+        assert imported.status.value == "done"
+        db.session.commit()
+    page.get_by_role("link", name="发起表决/调查").click()
+    page.get_by_role("radio", name=re.compile("^意愿征询")).check()
+    page.get_by_role("button", name="继续").click()
+    page.get_by_role("button", name="继续").click()  # no building chosen: the whole compound
+    expect(page.get_by_label("标题")).to_have_value("意愿征询")
+    page.get_by_label("标题").fill("")
+    page.get_by_role("button", name="继续").click()
+    expect(page.locator("#wizard-summary")).to_contain_text("请填写标题")
+    page.locator("#wizard-summary").get_by_role("link", name="请填写标题").click()
+    expect(page.get_by_label("标题")).to_be_focused()
+    page.get_by_label("标题").fill("幸福里小区改造意愿征集")
+    page.get_by_role("button", name="继续").click()
+    check = page.locator("#wizard")
+    expect(check).to_contain_text("全小区")
+    expect(check).to_contain_text("同意改造的业主须达到业主总数的三分之二以上")
+    expect(check).to_contain_text("共 45 人")
+    check.get_by_role("link", name=re.compile(r"^修改\s*标题$")).click()
+    expect(page.get_by_label("标题")).to_have_value("幸福里小区改造意愿征集")
+    page.get_by_role("button", name="继续").click()
+    page.get_by_role("button", name="创建草稿").click()
+    page.get_by_role("button", name="开启调查").click()
+    expect(page.get_by_role("heading", name="已开启：幸福里小区改造意愿征集")).to_be_visible()
+    with bench.app.app_context():
+        survey = db.session.scalars(sa.select(Survey)).one()
+        assert survey.status.value == "open" and survey.kind.value == "consent"
+    page.get_by_role("link", name="返回首页").click()
+    campaigns = page.locator("table.campaigns")
+    expect(campaigns).to_contain_text("幸福里小区改造意愿征集")
+    expect(campaigns).to_contain_text("调查 · 意愿征询")
+    expect(campaigns).to_contain_text("进行中")
+    assert not re.search(r"编号|\bid\b", page.locator("main").inner_text())
+    axe(page, "home with a survey")
+    assert not errors, errors
