@@ -99,6 +99,11 @@ def test_the_whole_flow(bench, signed_in, axe):
     expect(page.locator("#wizard-summary a")).to_have_text("补贴不能超过总费用")
     expect(page.get_by_label("政府补贴（元）")).to_have_attribute("aria-invalid", "true")
     page.get_by_label("政府补贴（元）").fill("200000.00")
+    page.get_by_role("radio", name=re.compile("^按楼层系数分摊")).check()
+    floors = page.locator("#coefficients input")
+    expect(floors).to_have_count(6)  # the floors of 1栋1单元, from the roster
+    for floor, coefficient in enumerate(["0", "0.5", "1", "1.2", "1.4", "1.6"], start=1):
+        page.get_by_label(f"{floor} 楼", exact=True).fill(coefficient)
     page.get_by_role("button", name="继续").click()
     expect(page.get_by_role("heading", name="核对信息")).to_be_visible()
     check = page.locator("#wizard")
@@ -106,7 +111,9 @@ def test_the_whole_flow(bench, signed_in, axe):
     expect(check).to_contain_text("双三分之二")
     expect(check).to_contain_text("共 12 人，专有部分面积 903.30 m²")
     expect(check).to_contain_text("业主分摊 400000.00 元")
+    expect(check).to_contain_text("按楼层系数（1楼 0，2楼 0.5，3楼 1")
     axe(page, "wizard: check your answers")
+    each_width(page)
     bench.shot(page, "wizard-check")
     page.get_by_role("button", name="创建草稿").click()
     expect(page.get_by_role("heading", name="草稿已保存：预览并开启")).to_be_visible()
@@ -155,6 +162,7 @@ def test_the_whole_flow(bench, signed_in, axe):
     }""")
     expect(page.locator("#p-cnt")).to_contain_text(f"{p_cnt + 1} / 12 人")
     axe(page, "live tally")
+    each_width(page)
     bench.shot(page, "live-tally")
 
     # 入户发动 and the printed sheet: one entrance a page, A4.
@@ -163,6 +171,7 @@ def test_the_whole_flow(bench, signed_in, axe):
     expect(page.locator("main")).to_contain_text("1栋1单元")
     assert not re.search(r"1[3-9]\d{9}", page.locator("main").inner_text())  # phones hidden
     axe(page, "door-to-door")
+    each_width(page)
     page.get_by_role("link", name="打印入户发动表").click()
     expect(heading(page)).to_have_text("入户发动表")
     sheets = page.locator(".sheet-page")
@@ -234,6 +243,13 @@ def check_layout(page, width: int) -> None:
     assert found["scroll"] <= found["client"], found
     assert not found["small"], f"text under 16 px: {found['small']}"
     assert not found["tiny"], f"targets under 44 px: {found['tiny']}"
+
+
+def each_width(page) -> None:
+    """The page as it stands fits 1280, 768 and 390 px wide windows."""
+    for width in (768, 390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        check_layout(page, width)
 
 
 def sign_in_at(page, bench, username="xingfuli-committee", password="secret-pass-1") -> None:

@@ -953,9 +953,10 @@
 
   async function showWizard(compoundId) {
     const compound = await compoundOf(compoundId);
-    const [buildings, templates] = await Promise.all([
+    const [buildings, templates, dwellings] = await Promise.all([
       api("GET", "compounds/" + compoundId + "/buildings"),
       api("GET", "survey-templates").catch(() => []),
+      all("compounds/" + compoundId + "/dwellings"),
     ]);
     buildings.sort((a, b) => a.name.localeCompare(b.name, "zh-CN", { numeric: true }));
     const state = {
@@ -1122,14 +1123,18 @@
       const p = state.plan;
       const total = el("input", { type: "text", inputmode: "decimal", value: p.total });
       const subsidy = el("input", { type: "text", inputmode: "decimal", value: p.subsidy });
-      const floorsInScope = new Set();
       const coefficientInputs = {};
-      for (let f = 1; f <= 12; f += 1) floorsInScope.add(f);
+      const floorsInScope = new Set(
+        dwellings
+          .filter((d) => state.buildings.includes(d.building_id) || state.entrances.includes(d.entrance_id))
+          .map((d) => d.floor)
+      );
+      if (!floorsInScope.size) for (let f = 1; f <= 6; f += 1) floorsInScope.add(f);
       const coefficients = el(
         "fieldset",
         { id: "coefficients", class: "coefficients", hidden: p.basis !== "floor" },
         el("legend", { text: "楼层系数（1 楼通常为 0）" }),
-        ...Array.from(floorsInScope).map((f) => {
+        ...Array.from(floorsInScope).sort((a, b) => a - b).map((f) => {
           const input = el("input", { type: "text", inputmode: "decimal", value: p.coefficients[f] || "", class: "short" });
           coefficientInputs[f] = input;
           return field("coef-" + f, f + " 楼", input);
