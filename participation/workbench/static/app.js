@@ -64,6 +64,16 @@
     rejected: "未通过检查",
     failed: "导入失败",
   };
+  const REMINDER_STATES = {
+    queued: "等待发送",
+    sending: "发送中",
+    pending: "发送中",
+    paused_quiet_hours: "21:00–8:00 暂停，8:00 后继续",
+    done: "提醒已发送",
+    finished: "提醒已发送",
+    failed: "发送失败",
+  };
+  const REMINDER_OVER = ["done", "finished", "failed", "paused_quiet_hours"];
   const CLAIM_FLAGS = {
     name_differs: "姓名与名册不一致",
     id_differs: "证件号后四位与名册不一致",
@@ -270,10 +280,10 @@
      * non-voters list grouped here by the roster's building and entrance names. */
     async doorToDoor(voteId, buildings) {
       try {
-        return normaliseDoor(await api("GET", "votes/" + voteId + "/door-to-door"));
+        return normaliseDoor(await all("votes/" + voteId + "/door-to-door"));
       } catch (error) {
-        if (error.status !== 404 || error.code === "vote_not_found") throw error;
-        if (error.message && error.code !== "error" && error.code !== "not_found") throw error;
+        if (error.status !== 404 || error.handled) throw error;
+        await api("GET", "votes/" + voteId); // the vote itself out of scope: its 404
       }
       const [vote, nonVoters] = await Promise.all([
         api("GET", "votes/" + voteId),
@@ -286,28 +296,25 @@
     extend: (kind, id, body) => post(kind + "/" + id + "/deadline", body),
   };
 
-  function normaliseDoor(data) {
-    // Accept {buildings:[{name, entrances:[{name, households:[…]}]}]} or a flat list.
-    const groups = [];
-    const buildings = Array.isArray(data) ? data : data.buildings || data.groups || [];
-    buildings.forEach((b) => {
-      (b.entrances || [b]).forEach((e) => {
-        const households = e.households || e.non_voters || [];
-        groups.push({
-          building: b.building_name || b.name || "",
-          entrance: e.entrance_name || e.name || "",
-          total: e.t_cnt != null ? e.t_cnt : e.total,
-          voted: e.p_cnt != null ? e.p_cnt : e.voted,
-          households: households.map((h) => ({
-            room: h.room_label || h.room || (h.rooms || []).join("、"),
-            owners: (h.owners || []).map((o) => (typeof o === "string" ? o : maskName(o.name))),
-            area: h.area,
-            reminded: h.reminded_today,
-          })),
-        });
-      });
-    });
-    return { groups, vote: data.vote || null };
+  /** GET /votes/{id}/door-to-door: entrances in natural order, each with its progress and
+   * the households still to visit. Names are masked here whoever may see them in full. */
+  function normaliseDoor(entrances) {
+    return {
+      groups: entrances.map((e) => ({
+        building: e.building,
+        entrance: e.entrance,
+        total: e.t_cnt,
+        voted: e.voted_cnt,
+        missing: e.missing_cnt,
+        missingArea: e.missing_area,
+        households: (e.households || []).map((h) => ({
+          room: h.room,
+          owners: h.developer ? ["开发建设单位"] : (h.owners || []).map((o) => maskName(o.name)),
+          area: h.area,
+          reminded: h.reminded_today,
+        })),
+      })),
+    };
   }
 
   function groupNonVoters(vote, nonVoters, buildings) {
@@ -1573,7 +1580,7 @@
       history.replaceChildren(
         el("h3", { text: "提醒记录" }),
         items.length
-          ? table(null, ["时间", "状态", "已发送", "失败", "跳过"], items.map((r) => [when(r.created_at), r.status === "finished" ? "已完成" : r.status === "failed" ? "失败" : "发送中", r.sent_count, r.failed_count != null ? r.failed_count : "—", r.skipped_count != null ? r.skipped_count : "—"]))
+          ? table(null, ["时间", "状态", "已发送", "失败", "跳过"], items.map((r) => [when(r.created_at), REMINDER_STATES[r.status] || r.status, r.sent_count, r.failed_count != null ? r.failed_count : "—", r.skipped_count != null ? r.skipped_count : "—"]))
           : el("p", { class: "muted", text: "还没有发送过提醒。" })
       );
     }
@@ -1591,7 +1598,7 @@
       try {
         let answer = await endpoints.remind(voteId);
         let reminder = answer.reminder;
-        for (let i = 0; i < 60 && reminder.status !== "finished" && reminder.status !== "failed"; i += 1) {
+        for (let i = 0; i < 60 && !REMINDER_OVER.includes(reminder.status); i += 1) {
           await sleep(1000);
           const list = await all("votes/" + voteId + "/reminders");
           reminder = list.find((r) => r.id === reminder.id) || reminder;
@@ -1599,8 +1606,8 @@
         remindBox.replaceChildren(
           el(
             "p",
-            { class: "panel-ok", role: "status", id: "remind-result" },
-            "提醒已发送：成功 " + (reminder.sent_count || 0) + " 条" + (reminder.failed_count != null ? "，失败 " + reminder.failed_count + " 条" : "") + (reminder.skipped_count != null ? "，跳过 " + reminder.skipped_count + " 条" : "") + "。"
+            { class: reminder.status === "failed" ? "alert" : "panel-ok", role: "status", id: "remind-result" },
+            (REMINDER_STATES[reminder.status] || "提醒已发送") + "：成功 " + (reminder.sent_count || 0) + " 条" + (reminder.failed_count != null ? "，失败 " + reminder.failed_count + " 条" : "") + (reminder.skipped_count != null ? "，跳过 " + reminder.skipped_count + " 条" : "") + "。"
           ),
           remindButton
         );
@@ -1614,7 +1621,8 @@
 
     const remindButton = button("发送短信提醒", askRemind, "primary");
     remindBox.replaceChildren(remindButton);
-    const total = door.groups.reduce((n, g) => n + g.households.length, 0);
+    const groups = door.groups;
+    const total = groups.reduce((n, g) => n + g.households.length, 0);
     setView(
       crumbs(["首页", "#/"], [vote.title, "#/v/" + voteId + "/tally"], ["入户发动"]),
       el("h1", { text: "入户发动：" + vote.title }),
@@ -1626,15 +1634,18 @@
         button("下载 Excel", () => download(endpoints.doorToDoorXlsx(voteId), vote.title + "-入户发动表.xlsx").catch((e) => alertPage(e.status === 404 ? "Excel 下载暂不可用" : messageOf(e))))
       ),
       el("section", { class: "card" }, el("h2", { text: "短信提醒" }), remindSummary, remindBox, history),
-      ...door.groups.map((g) => {
-        const progress = progressByName.get(g.building + g.entrance);
+      ...groups.map((g) => {
+        const fromTally = progressByName.get(g.building + g.entrance);
+        const total = g.total != null ? g.total : fromTally && fromTally.t_cnt;
+        const voted = g.voted != null ? g.voted : fromTally && fromTally.p_cnt;
+        const known = total != null && voted != null;
         return el(
           "section",
-          { class: "card entrance" },
-          el("h2", { text: g.building + g.entrance }),
-          progress ? el("p", {}, "已投票 " + progress.p_cnt + " / " + progress.t_cnt + " 人（" + percent(progress.participation.count) + "），还有 " + g.households.length + " 户未投票") : el("p", { text: "还有 " + g.households.length + " 户未投票" }),
-          progress ? bar("参与人数", progress.p_cnt, progress.t_cnt) : null,
-          table(null, ["房号", "业主", "面积（m²）"], g.households.map((h) => [h.room, h.owners.join("、"), h.area]))
+          { class: "card entrance", "aria-labelledby": "entrance-" + groups.indexOf(g) },
+          el("h2", { id: "entrance-" + groups.indexOf(g), text: g.building + g.entrance }),
+          el("p", { text: (known ? "已参与 " + voted + " / " + total + " 人（" + (total ? ((100 * voted) / total).toFixed(2) : "0.00") + "%），" : "") + "还需走访 " + g.households.length + " 户" }),
+          known ? bar("参与人数", voted, total) : null,
+          table(null, ["房号", "业主", "面积（m²）", "今天已短信提醒"], g.households.map((h) => [h.room, h.owners.join("、"), h.area, h.reminded === undefined ? "—" : h.reminded ? "是" : "否"]))
         );
       })
     );
