@@ -500,3 +500,22 @@ def test_a_consent_survey_from_its_template(bench, signed_in, axe):
     assert not re.search(r"编号|\bid\b", page.locator("main").inner_text())
     axe(page, "home with a survey")
     assert not errors, errors
+
+
+def test_a_large_roster_is_queued_and_followed_to_the_end(bench, signed_in):
+    """Over ``IMPORT_INLINE_MAX_ROWS`` rows the API answers 202 and the page follows the
+    import (here the job runs inline: no Redis) to its report, for the preview and for real."""
+    page, errors = signed_in
+    bench.app.config["IMPORT_INLINE_MAX_ROWS"] = 10
+    seen = []
+    page.on("response", lambda r: "roster-imports" in r.url and seen.append(r.status))
+    page.get_by_role("link", name="名册", exact=True).click()
+    page.get_by_label("名册文件（CSV 或 XLSX）").set_input_files(str(SAMPLE))
+    page.get_by_role("button", name="检查名册").click()
+    expect(page.locator("#roster-report")).to_contain_text("新增 48 户")
+    assert count(bench.app, Dwelling) == 0
+    page.get_by_role("button", name="确认导入").click()
+    expect(page.locator("#roster-status")).to_contain_text("导入完成")
+    assert count(bench.app, Dwelling) == 48
+    assert 202 in seen, seen
+    assert not errors, errors
