@@ -499,6 +499,11 @@ def test_a_consent_survey_from_its_template(bench, signed_in, axe):
     expect(campaigns).to_contain_text("进行中")
     assert not re.search(r"编号|\bid\b", page.locator("main").inner_text())
     axe(page, "home with a survey")
+    page.get_by_role("link", name="幸福里小区改造意愿征集").click()
+    expect(page.get_by_role("heading", name="改造意愿（实时）")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("0 / 45 人")
+    expect(page.locator("main")).to_contain_text("还需 30 人同意")
+    axe(page, "consent survey")
     assert not errors, errors
 
 

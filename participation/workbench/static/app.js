@@ -1895,11 +1895,49 @@
   async function showSurvey(surveyId) {
     const survey = await api("GET", "surveys/" + surveyId);
     const compound = await compoundOf(survey.compound_id);
+    const summary = summaryBox("survey-summary");
+    const done = status("survey-status");
+    const started = !["draft", "cancelled"].includes(survey.status);
+    const consent = survey.kind === "consent" && started ? await api("GET", "surveys/" + surveyId + "/consent").catch(() => null) : null;
+    async function act(path, body, text) {
+      showErrors(summary, []);
+      try {
+        await post(path, body);
+        cache.compounds = null;
+        setStatus(done, text, "ok");
+        window.setTimeout(() => route(), 600);
+      } catch (error) {
+        if (!error.handled) showErrors(summary, [{ field: null, text: messageOf(error) }]);
+      }
+    }
+    const consentBlock = consent
+      ? el(
+          "section",
+          { class: "card", "aria-labelledby": "consent-title" },
+          el("h2", { id: "consent-title", text: "改造意愿（" + (consent.status === "open" ? "实时" : "结果") + "）" }),
+          el("p", { class: consent.passed ? "verdict ok" : "verdict", text: consent.passed ? "同意改造的业主已达到三分之二以上" : "同意改造的业主尚未达到三分之二" }),
+          el("p", { class: "rule", text: "规则：" + RULES.renovation_consent }),
+          el(
+            "dl",
+            { class: "figures" },
+            el("div", {}, el("dt", { text: "已表态" }), el("dd", { text: consent.p_cnt + " / " + consent.t_cnt + " 人" })),
+            el("div", {}, el("dt", { text: "同意" }), el("dd", { text: consent.y_cnt + " 人、" + consent.y_area + " m²（" + percent(consent.consent && consent.consent.count) + "）" }))
+          ),
+          consent.missing && consent.missing.text ? el("p", { class: "missing", text: consent.missing.text }) : null,
+          bar("同意人数", consent.y_cnt, consent.t_cnt, "agree")
+        )
+      : null;
     setView(
       crumbs(["首页", "#/"], [survey.title]),
       el("h1", { text: survey.title }),
       el("p", { class: "muted", text: compound.name + "　" + (SURVEY_KINDS[survey.kind] || survey.kind) + "　状态：" + (STATES[survey.status] || survey.status) + "　截止：" + when(survey.closes_at) }),
+      summary,
       el("p", { text: "已答 " + (survey.responses || 0) + (survey.t_cnt ? " / " + survey.t_cnt + " 人" : " 份") }),
+      consentBlock,
+      survey.status === "draft" ? el("p", { class: "actions" }, button("开启调查", () => act("surveys/" + surveyId + "/open", undefined, "调查已开启。"), "primary")) : null,
+      survey.status === "closed" ? el("p", { class: "actions" }, button("发布公示", () => act("surveys/" + surveyId + "/publish", undefined, "已发布公示。"), "primary")) : null,
+      survey.status === "published" ? el("p", { class: "actions" }, button("公示期满，确认结果", () => act("surveys/" + surveyId + "/finalize", undefined, "结果已生效。"), "primary")) : null,
+      done,
       survey.status === "open" ? extendForm("surveys", survey) : null
     );
   }
