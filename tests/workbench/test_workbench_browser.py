@@ -9,6 +9,7 @@ Screenshots of the wizard, the live tally and the door-to-door sheet are written
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -273,6 +274,17 @@ def test_wrong_password_and_empty_fields_are_named_in_the_summary(bench, desk, a
     expect(summary).to_be_visible()
     assert re.search(r"[\u4e00-\u9fff]", summary.inner_text())
     expect(page.get_by_label("密码")).to_have_attribute("aria-invalid", "true")
+    # Signed in, then out: the tokens leave sessionStorage and stop working.
+    sign_in_at(page, bench)
+    expect(heading(page)).to_have_text("我负责的小区")
+    stored = page.evaluate("sessionStorage.getItem('participation.workbench.tokens')")
+    access = json.loads(stored)["access"]
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.locator("#page-alert")).to_have_text("您已退出登录。")
+    expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+    me = bench.app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {access}"})
+    assert me.status_code == 401
     assert not errors, errors
 
 
@@ -344,8 +356,9 @@ def staff_headers(app, username: str = "xingfuli-committee") -> dict:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def open_elevator_vote(bench) -> int:
-    """The sample roster imported and a 1栋1单元 elevator vote opened two days ago, by the API."""
+def open_elevator_vote(bench, whole_building: bool = False) -> int:
+    """The sample roster imported and a 1栋1单元 (or the whole of 1栋) elevator vote opened two
+    days ago, by the API."""
     from participation.roster.importer import import_roster_file
 
     with bench.app.app_context():
@@ -357,8 +370,9 @@ def open_elevator_vote(bench) -> int:
     building = next(b for b in buildings.json if b["name"] == "1栋")
     entrance = next(e["id"] for e in building["entrances"] if e["name"] == "1单元")
     now = utcnow()
+    scope = {"building_ids": [building["id"]]} if whole_building else {"entrance_ids": [entrance]}
     vote = client.post(f"/api/v1/compounds/{bench.compound_id}/votes", headers=headers, json={
-        "title": "1栋1单元加装电梯", "matter": "elevator", "entrance_ids": [entrance],
+        "title": "1栋1单元加装电梯", "matter": "elevator", **scope,
         "opens_at": (now - timedelta(days=2)).isoformat(),
         "closes_at": (now + timedelta(days=10)).isoformat()})  # fmt: skip
     assert vote.status_code == 201, vote.json
@@ -523,4 +537,25 @@ def test_a_large_roster_is_queued_and_followed_to_the_end(bench, signed_in):
     expect(page.locator("#roster-status")).to_contain_text("导入完成")
     assert count(bench.app, Dwelling) == 48
     assert 202 in seen, seen
+    assert not errors, errors
+
+
+def test_the_door_to_door_sheet_prints_one_entrance_a_page(bench, signed_in, axe):
+    page, errors = signed_in
+    vote_id = open_elevator_vote(bench, whole_building=True)
+    page.goto(f"{bench.url}/workbench/#/v/{vote_id}/door")
+    expect(page.get_by_role("heading", name="1栋1单元", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="1栋2单元", exact=True)).to_be_visible()
+    page.get_by_role("link", name="打印入户发动表").click()
+    sheets = page.locator(".sheet-page")
+    expect(sheets).to_have_count(2)
+    expect(sheets.nth(0)).to_contain_text("入户发动表 · 1栋1单元")
+    expect(sheets.nth(1)).to_contain_text("入户发动表 · 1栋2单元")
+    axe(page, "door-to-door sheet of two entrances")
+    page.emulate_media(media="print")
+    pdf = page.pdf(prefer_css_page_size=True)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2
+    # A4 (595 x 842 pt) as the page's @page asks.
+    box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert box and round(float(box.group(1))) == 595 and round(float(box.group(2))) == 842
     assert not errors, errors

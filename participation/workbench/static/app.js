@@ -610,7 +610,7 @@
     tokens.clear();
     me = null;
     stopTimers();
-    window.location.hash = "#/";
+    window.history.replaceState(null, "", "#/"); // no hashchange: the message stays
     showSignIn("您已退出登录。");
   }
 
