@@ -559,3 +559,31 @@ def test_the_door_to_door_sheet_prints_one_entrance_a_page(bench, signed_in, axe
     box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert box and round(float(box.group(1))) == 595 and round(float(box.group(2))) == 842
     assert not errors, errors
+
+
+def test_a_reimport_preview_lists_what_would_change(bench, signed_in, tmp_path):
+    from participation.roster.importer import import_roster_file
+
+    page, errors = signed_in
+    with bench.app.app_context():
+        imported = import_roster_file(bench.compound_id, "r.csv", SAMPLE.read_bytes())
+        assert imported.status.value == "done"
+        db.session.commit()
+    lines = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
+    lines[1] = lines[1].replace("68.45", "70.00")
+    del lines[5]  # 1栋1单元301
+    changed = tmp_path / "名册-更新.csv"
+    changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page.get_by_role("link", name="名册", exact=True).click()
+    page.get_by_label("名册文件（CSV 或 XLSX）").set_input_files(str(changed))
+    page.get_by_role("button", name="检查名册").click()
+    report = page.locator("#roster-report")
+    expect(report).to_contain_text("1栋1单元101：面积 68.45 → 70.00")
+    expect(report).to_contain_text("系统中有、本文件中没有的房屋（原样保留）（1）")
+    expect(report).to_contain_text("1栋1单元301")
+    with bench.app.app_context():
+        dwelling = next(
+            d for d in db.session.scalars(sa.select(Dwelling)) if d.label == "1栋1单元101"
+        )
+        assert str(dwelling.area) == "68.45"  # a preview writes nothing
+    assert not errors, errors

@@ -797,6 +797,8 @@
   async function showRoster(compoundId) {
     const compound = await compoundOf(compoundId);
     const fileInput = el("input", { type: "file", accept: ".csv,.xlsx,text/csv" });
+    const downgrade = el("input", { type: "checkbox", id: "roster-downgrade" });
+    const downgradeReason = el("input", { type: "text", maxlength: "200" });
     const summary = summaryBox("roster-summary");
     const report = el("div", { id: "roster-report" });
     const progress = status("roster-status");
@@ -814,6 +816,14 @@
       const form = new FormData();
       form.append("file", file, file.name);
       form.append("dry_run", dryRun ? "true" : "false");
+      if (downgrade.checked) {
+        if (!downgradeReason.value.trim()) {
+          showErrors(summary, [{ field: "roster-downgrade-reason", text: "确认面积来源降级时请填写理由" }]);
+          return;
+        }
+        form.append("confirm_area_downgrade", "true");
+        form.append("area_downgrade_reason", downgradeReason.value.trim());
+      }
       setStatus(progress, dryRun ? "正在检查名册…" : "正在导入名册…", "wait");
       let answer;
       try {
@@ -883,6 +893,14 @@
         el("p", { class: "muted", text: "先检查：系统逐行核对并列出将新增、更新、移除的内容，确认后才会写入。" }),
         summary,
         field("roster-file", "名册文件（CSV 或 XLSX）", fileInput),
+        el(
+          "details",
+          {},
+          el("summary", {}, "面积来源降级（仅在确需以较低来源替换面积时）"),
+          el("p", { class: "hint", text: "面积以登记为先，其次实测，再次合同。确需以较低来源替换的，请勾选并说明理由，理由记入导入记录。" }),
+          el("div", { class: "choice" }, downgrade, el("label", { for: "roster-downgrade" }, "确认以较低来源的面积替换")),
+          field("roster-downgrade-reason", "降级理由", downgradeReason)
+        ),
         el("p", { class: "actions" }, button("检查名册", () => upload(true), "primary")),
         progress,
         report
@@ -903,20 +921,36 @@
         ["新增房屋", s.dwellings_created],
         ["更新房屋", s.dwellings_updated],
         ["未变房屋", s.dwellings_unchanged],
-        ["名册中没有的房屋（将移除）", s.dwellings_not_in_file],
+        ["系统中有、本文件中没有的房屋（原样保留）", s.dwellings_not_in_file],
         ["新增业主", s.owners_created],
         ["更新业主", s.owners_updated],
         ["面积来源降级", s.areas_downgraded],
       ].filter((row) => row[1] !== undefined)),
     ];
-    const describe = (item) =>
-      typeof item === "string" ? item : [item.label || item.room || "", item.change || item.what || item.message || item.problem || JSON.stringify(item)].filter(Boolean).join("：");
+    const describe = (item) => {
+      if (typeof item === "string") return item;
+      const where = item.dwelling || item.label || item.owner || item.name || "";
+      const rooms = Array.isArray(item.dwellings) ? "（" + item.dwellings.join("、") + "）" : "";
+      const what = Array.isArray(item.changes)
+        ? item.changes.join("；")
+        : item.from !== undefined && item.to !== undefined
+          ? item.from + " → " + item.to
+          : item.change || item.message || item.problem || item.reason || "";
+      return [where + rooms, what].filter(Boolean).join("：");
+    };
     if ((r.problems || []).length) {
       parts.push(table("问题", ["行", "列", "问题"], r.problems.map((p) => ["第 " + p.line + " 行", p.column || "—", p.problem])));
     }
-    [["changes", "更新或更名"], ["not_in_file", "名册中没有的房屋"], ["owner_changes", "业主变更"], ["area_downgrades", "面积来源降级"]].forEach(([key, title]) => {
+    [
+      ["renamed", "楼栋、单元更名"],
+      ["changes", "将更新的房屋"],
+      ["owner_changes", "将更新的业主"],
+      ["area_downgrades", "面积来源降级"],
+      ["account_links", "账号关联变化"],
+      ["not_in_file", "系统中有、本文件中没有的房屋（原样保留）"],
+    ].forEach(([key, title]) => {
       const items = r[key] || [];
-      if (items.length) parts.push(el("h3", { text: title }), el("ul", {}, items.map((i) => el("li", { text: describe(i) }))));
+      if (items.length) parts.push(el("h3", { text: title + "（" + items.length + "）" }), el("ul", { class: "report-list" }, items.map((i) => el("li", { text: describe(i) }))));
     });
     container.replaceChildren(...parts);
   }
