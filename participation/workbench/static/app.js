@@ -381,9 +381,14 @@
     return $("view");
   }
 
+  /** Replaces a node's children, leaving out the empty ones (null, false) a condition gave. */
+  function fill(node, ...children) {
+    node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  }
+
   function setView(...children) {
     const container = view();
-    container.replaceChildren(...children);
+    fill(container, ...children);
     container.hidden = false;
     $("view-sign-in").hidden = true;
     $("loading").hidden = true;
@@ -425,10 +430,10 @@
     });
     if (!problems.length) {
       summary.hidden = true;
-      summary.replaceChildren();
+      fill(summary);
       return;
     }
-    summary.replaceChildren(
+    fill(summary, 
       el("h2", { text: "出现以下问题" }),
       el(
         "ul",
@@ -505,7 +510,17 @@
         el(
           "tbody",
           {},
-          rows.map((row) => el("tr", {}, row.map((cell) => (cell instanceof Node ? el("td", {}, cell) : el("td", { text: cell == null ? "" : String(cell) })))))
+          rows.map((row) =>
+            el(
+              "tr",
+              {},
+              row.map((cell, i) =>
+                cell instanceof Node
+                  ? el("td", { "data-label": headers[i] }, cell)
+                  : el("td", { "data-label": headers[i], text: cell == null ? "" : String(cell) })
+              )
+            )
+          )
         )
       )
     );
@@ -567,7 +582,7 @@
 
   function showSignIn(message) {
     view().hidden = true;
-    view().replaceChildren();
+    fill(view());
     $("who").hidden = true;
     $("loading").hidden = true;
     $("view-sign-in").hidden = false;
@@ -807,7 +822,7 @@
 
     async function upload(dryRun) {
       showErrors(summary, []);
-      report.replaceChildren();
+      fill(report);
       const file = dryRun ? fileInput.files[0] : chosen;
       if (!file) {
         showErrors(summary, [{ field: "roster-file", text: "请选择要上传的名册文件（CSV 或 XLSX）" }]);
@@ -834,7 +849,7 @@
         const rows = (error.errors && error.errors.rows) || [];
         showErrors(summary, [{ field: "roster-file", text: messageOf(error) }]);
         if (rows.length) {
-          report.replaceChildren(
+          fill(report, 
             el("h2", { text: "名册中的问题（未写入任何数据）" }),
             table(
               "逐行问题",
@@ -952,7 +967,7 @@
       const items = r[key] || [];
       if (items.length) parts.push(el("h3", { text: title + "（" + items.length + "）" }), el("ul", { class: "report-list" }, items.map((i) => el("li", { text: describe(i) }))));
     });
-    container.replaceChildren(...parts);
+    fill(container, ...parts);
   }
 
   async function renderStructure(container, compoundId) {
@@ -961,7 +976,7 @@
       all("compounds/" + compoundId + "/dwellings"),
     ]);
     const sorted = buildings.slice().sort((a, b) => a.name.localeCompare(b.name, "zh-CN", { numeric: true }));
-    container.replaceChildren(
+    fill(container, 
       el(
         "section",
         { class: "card", "aria-labelledby": "structure-title" },
@@ -1055,7 +1070,7 @@
         body,
         el("p", { class: "actions" }, state.step !== "kind" ? button("上一步", back) : null, el("button", { type: "submit", class: "primary" }, continueText || "继续"))
       );
-      host.replaceChildren(
+      fill(host, 
         el("p", { class: "step-count", text: "第 " + (list.indexOf(state.step) + 1) + " 步，共 " + list.length + " 步" }),
         el("h2", { id: "step-title", tabindex: "-1", text: title }),
         form
@@ -1361,7 +1376,7 @@
           const opened = await post(path, body);
           setStatus(result, "");
           cache.compounds = null;
-          host.replaceChildren(
+          fill(host, 
             el("div", { class: "panel-ok", role: "status" }, el("h2", { tabindex: "-1", id: "opened-title", text: "已开启：" + opened.title }), el("p", { text: "参加人数 " + (opened.t_cnt != null ? opened.t_cnt : "—") + " 人，专有部分面积 " + (opened.t_area || "—") + " m²，截止 " + when(opened.closes_at) + "。" })),
             el("p", { class: "actions" }, draft.kind === "vote" ? el("a", { class: "button primary", href: "#/v/" + opened.id + "/tally" }, "查看实时统计") : null, el("a", { class: "button", href: "#/" }, "返回首页"))
           );
@@ -1371,7 +1386,7 @@
           if (error.handled) return;
           if (error.code === "unknown_owners") {
             const dwellings = (error.errors && error.errors.dwellings) || [];
-            unknown.replaceChildren(
+            fill(unknown, 
               el("h3", { text: "以下房屋没有登记业主" }),
               el("ul", {}, dwellings.map((d) => el("li", { text: typeof d === "string" ? d : d.label || d.room || "" }))),
               el("p", { text: "这些房屋的业主开启后将无法线上投票，仍计入总人数和总面积。确认仍要开启吗？" }),
@@ -1397,7 +1412,7 @@
                 ? table("每户应分摊", ["房号", "楼层", "面积（m²）", "系数", "分摊金额（元）"], shares.shares.map((s) => [s.label, s.floor, s.area, s.coefficient || "—", s.share]))
                 : el("p", { class: "muted", text: "每户金额将在开启后按冻结的业主名单计算。" })
             );
-      host.replaceChildren(
+      fill(host, 
         el("h2", { id: "preview-title", tabindex: "-1", text: "草稿已保存：预览并开启" }),
         summary,
         el("dl", { class: "summary-list" }, el("div", { class: "summary-row" }, el("dt", { text: "标题" }), el("dd", { text: draft.data.title })), el("div", { class: "summary-row" }, el("dt", { text: "范围" }), el("dd", { text: scopeNames() }))),
@@ -1442,7 +1457,7 @@
           if (error.handled) return;
           if (error.code === "unknown_owners") {
             const dwellings = (error.errors && error.errors.dwellings) || [];
-            unknown.replaceChildren(
+            fill(unknown, 
               el("p", { text: "以下房屋没有登记业主：" + dwellings.map((d) => (typeof d === "string" ? d : d.label || "")).join("、") }),
               button("确认开启", () => openDraft(true), "primary")
             );
@@ -1450,7 +1465,7 @@
           showErrors(summary, [{ field: null, text: messageOf(error) }]);
         }
       };
-      host.replaceChildren(
+      fill(host, 
         el(
           "section",
           { class: "card" },
@@ -1535,7 +1550,7 @@
         rows.push([e.name, e.t_cnt + " 人 / " + e.t_area + " m²", e.p_cnt + " 人（" + percent(e.participation.count) + "）", e.p_area + " m²（" + percent(e.participation.area) + "）", e.y_cnt + " 人 / " + e.y_area + " m²"]);
       });
     });
-    host.replaceChildren(
+    fill(host, 
       el(
         "section",
         { class: "card", "aria-labelledby": "tally-title" },
@@ -1611,7 +1626,7 @@
 
     async function loadHistory() {
       const items = await all("votes/" + voteId + "/reminders");
-      history.replaceChildren(
+      fill(history, 
         el("h3", { text: "提醒记录" }),
         items.length
           ? table(null, ["时间", "状态", "已发送", "失败", "跳过"], items.map((r) => [when(r.created_at), REMINDER_STATES[r.status] || r.status, r.sent_count, r.failed_count != null ? r.failed_count : "—", r.skipped_count != null ? r.skipped_count : "—"]))
@@ -1620,9 +1635,9 @@
     }
 
     function askRemind() {
-      remindBox.replaceChildren(
+      fill(remindBox, 
         el("p", { text: "将向尚未投票的业主发送短信提醒（已投票的不会收到；21:00 至次日 8:00 不发送）。确定发送吗？" }),
-        el("p", { class: "actions" }, button("确认发送", sendRemind, "primary"), button("取消", () => remindBox.replaceChildren(remindButton)))
+        el("p", { class: "actions" }, button("确认发送", sendRemind, "primary"), button("取消", () => fill(remindBox, remindButton)))
       );
       remindBox.querySelector("button").focus();
     }
@@ -1637,7 +1652,7 @@
           const list = await all("votes/" + voteId + "/reminders");
           reminder = list.find((r) => r.id === reminder.id) || reminder;
         }
-        remindBox.replaceChildren(
+        fill(remindBox, 
           el(
             "p",
             { class: reminder.status === "failed" ? "alert" : "panel-ok", role: "status", id: "remind-result" },
@@ -1648,13 +1663,13 @@
         await loadHistory();
       } catch (error) {
         if (error.handled) return;
-        remindBox.replaceChildren(remindButton);
+        fill(remindBox, remindButton);
         showErrors(remindSummary, [{ field: null, text: messageOf(error) }]);
       }
     }
 
     const remindButton = button("发送短信提醒", askRemind, "primary");
-    remindBox.replaceChildren(remindButton);
+    fill(remindBox, remindButton);
     const groups = door.groups;
     const total = groups.reduce((n, g) => n + g.households.length, 0);
     setView(
