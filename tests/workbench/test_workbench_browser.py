@@ -244,6 +244,8 @@ def check_layout(page, width: int) -> None:
     assert found["scroll"] <= found["client"], found
     assert not found["small"], f"text under 16 px: {found['small']}"
     assert not found["tiny"], f"targets under 44 px: {found['tiny']}"
+    shown = page.locator("body").inner_text()
+    assert not re.search(r"\b(null|undefined|NaN|\[object Object\])\b", shown), shown
 
 
 def each_width(page) -> None:
