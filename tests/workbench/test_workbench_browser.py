@@ -589,3 +589,20 @@ def test_a_reimport_preview_lists_what_would_change(bench, signed_in, tmp_path):
         )
         assert str(dwelling.area) == "68.45"  # a preview writes nothing
     assert not errors, errors
+
+
+def test_an_expired_access_token_is_refreshed_once_and_the_page_goes_on(bench, desk):
+    import time
+
+    bench.app.config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(seconds=2)
+    page, errors = desk()
+    sign_in_at(page, bench)
+    expect(heading(page)).to_have_text("我负责的小区")
+    first = json.loads(page.evaluate("sessionStorage.getItem('participation.workbench.tokens')"))
+    time.sleep(3.5)
+    page.get_by_role("link", name="名册", exact=True).click()
+    expect(heading(page)).to_have_text("幸福里小区 · 名册")
+    expect(page.locator("#roster-structure")).to_contain_text("还没有导入名册")
+    now = json.loads(page.evaluate("sessionStorage.getItem('participation.workbench.tokens')"))
+    assert now["access"] != first["access"] and now["refresh"] == first["refresh"]
+    assert not errors, errors
