@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from participation.auth.models import RateLog
 from participation.common.errors import ApiError
@@ -58,7 +58,7 @@ def _take(limits: Iterable[Limit], record: bool) -> None:
     retry_after_ms = 0
     accepted: list[tuple[str, list[int]]] = []
     for limit in limits:
-        key = keyed_hash(f"{limit.name}:{limit.subject}", "rate-limit")
+        key = _key(limit)
         span = limit.seconds * 1000
         recent = [at for at in _locked_hits(key) if at > now - span]
         if len(recent) >= limit.max_hits:
@@ -79,6 +79,27 @@ def _take(limits: Iterable[Limit], record: bool) -> None:
         db.session.execute(
             update(RateLog).where(RateLog.key == key).values(hits=" ".join(map(str, hits)))
         )
+
+
+def give_back(limit: Limit) -> None:
+    """Take the latest hit off ``limit`` (for a request that went through but whose effect
+    did not happen, e.g. an SMS the provider refused). A conditional UPDATE: if another
+    request changed the row meanwhile, nothing is given back (the safe side: a limit is never
+    loosened by more than this request's hit)."""
+    key = _key(limit)
+    hits = db.session.scalar(select(RateLog.hits).where(RateLog.key == key))
+    if not hits:
+        return
+    times = sorted(hits.split(), key=int)
+    db.session.execute(
+        update(RateLog)
+        .where(RateLog.key == key, RateLog.hits == hits)
+        .values(hits=" ".join(times[:-1]))
+    )
+
+
+def _key(limit: Limit) -> str:
+    return keyed_hash(f"{limit.name}:{limit.subject}", "rate-limit")
 
 
 def _locked_hits(key: str) -> list[int]:

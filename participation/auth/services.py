@@ -27,7 +27,6 @@ from participation.auth.models import (
     ClaimStatus,
     DwellingClaim,
     PhoneCode,
-    RateLog,
     Role,
     RoleAssignment,
     StaffUser,
@@ -139,7 +138,7 @@ def send_code(phone: str, code: str) -> None:
                 )
             )
         if failed.code not in _NUMBER_CODES:
-            _give_back_hit(
+            ratelimit.give_back(
                 ratelimit.Limit(
                     "code-phone-minute",
                     phone,
@@ -167,22 +166,6 @@ def _not_sent(failed: sms.SmsFailed) -> CodeNotSent:
     if failed.code == "isv.BUSINESS_LIMIT_CONTROL":
         return CodeNotSent(429, "sms_limited", "该手机号获取验证码过于频繁，请稍后再试")
     return CodeNotSent(503, "sms_unavailable", "短信发送失败，请稍后再试")
-
-
-def _give_back_hit(limit: ratelimit.Limit) -> None:
-    """Take the latest hit off ``limit`` (its row keyed as :mod:`ratelimit` keys it). A
-    conditional UPDATE: if another request changed the row meanwhile, nothing is given back
-    (the safe side: a limit is never loosened by more than this request's hit)."""
-    key = keyed_hash(f"{limit.name}:{limit.subject}", "rate-limit")
-    hits = db.session.scalar(select(RateLog.hits).where(RateLog.key == key))
-    if not hits:
-        return
-    times = sorted(hits.split(), key=int)
-    db.session.execute(
-        update(RateLog)
-        .where(RateLog.key == key, RateLog.hits == hits)
-        .values(hits=" ".join(times[:-1]))
-    )
 
 
 def sign_in_with_code(phone: str, code: str, wechat_ticket: str | None = None) -> Account:
