@@ -55,8 +55,10 @@ from participation.roster.models import (
     Owner,
     Ownership,
     RosterImport,
+    building_key,
     building_name,
     dwelling_label,
+    entrance_key,
     entrance_name,
 )
 
@@ -583,14 +585,14 @@ def _nth(position: int, count: int) -> str:
     return f"第{position + 1}个" if count > 1 else ""
 
 
-def _place(text: str, suffix: str, what: str, bare_name: Callable[[str], str]) -> Place:
+def _place(
+    text: str, key_of: Callable[[str], str], what: str, bare_name: Callable[[str], str]
+) -> Place:
     """Key: "1栋", "1号楼", "01" → "1"; names that are not numbers are kept as written. Name:
     the cell as written, trimmed, with full-width digits and letters as ASCII (as room
     numbers are: "１栋" is "1栋"); None for a bare number ("01", "５")."""
-    normalised = _nfkc(text)
-    match = re.fullmatch(rf"0*([0-9]+)(?:{suffix})?", normalised)
-    key = match[1] if match else normalised
-    bare = re.fullmatch("[0-9]*", normalised) is not None  # "" too: no entrance
+    key = key_of(text)
+    bare = re.fullmatch("[0-9]*", _nfkc(text)) is not None  # "" too: no entrance
     name = None if bare else unicodedata.normalize("NFKC", text).strip()
     if len(key) > 32 or len(name if name is not None else bare_name(key)) > 32:
         raise _Invalid(f"{what}名称过长")
@@ -600,11 +602,11 @@ def _place(text: str, suffix: str, what: str, bare_name: Callable[[str], str]) -
 def _building(text: str) -> Place:
     if not text:
         raise _Invalid("楼栋不能为空")
-    return _place(text, "号楼|栋|幢|号", "楼栋", building_name)
+    return _place(text, building_key, "楼栋", building_name)
 
 
 def _entrance(text: str) -> Place:
-    return _place(text, "单元", "单元", entrance_name)
+    return _place(text, entrance_key, "单元", entrance_name)
 
 
 def _floor(text: str) -> int:

@@ -4,6 +4,8 @@ dwelling, owners and their ownership of dwellings."""
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 
@@ -44,6 +46,27 @@ class DwellingUse(enum.StrEnum):
     RESIDENTIAL = "residential"  # 住宅
     COMMERCIAL = "commercial"  # 商业
     PARKING = "parking"  # 车位
+
+
+BUILDING_SUFFIXES = "号楼|栋|幢|号"
+ENTRANCE_SUFFIXES = "单元"
+
+
+def place_key(text: str, suffixes: str) -> str:
+    """The key a building or entrance is matched by, whatever its spelling: "1栋", "1号楼",
+    "１号楼", "01" → "1" (``suffixes``: ``BUILDING_SUFFIXES`` or ``ENTRANCE_SUFFIXES``); a name
+    that is not a number is its text, full-width letters as ASCII and spaces removed."""
+    text = unicodedata.normalize("NFKC", text).replace(" ", "")
+    match = re.fullmatch(rf"0*([0-9]+)(?:{suffixes})?", text)
+    return match[1] if match else text
+
+
+def building_key(text: str) -> str:
+    return place_key(text, BUILDING_SUFFIXES)
+
+
+def entrance_key(text: str) -> str:
+    return place_key(text, ENTRANCE_SUFFIXES)
 
 
 def building_name(number: str) -> str:
