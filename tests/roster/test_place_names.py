@@ -13,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from participation.auth.models import Role
+from participation.common.errors import ApiError
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.roster.models import Building, Dwelling, Entrance
 from participation.roster.services import natural_key
+from participation.votes import paper
 from participation.votes.models import Channel, Choice, Matter, Vote, VotePersonDwelling
 from participation.votes.services import open_vote, record_cast
 
@@ -270,6 +272,23 @@ def test_the_frozen_labels_keep_the_name_at_opening(client, imported, vote_5, co
     assert "5号楼1单元101" in rooms
     tally = client.get(f"/api/v1/votes/{vote_5.id}/tally", headers=committee).json
     assert tally["buildings"][0]["name"] == "5栋"
+
+
+@pytest.mark.parametrize(
+    "typed", ["5号楼1单元101", "5栋1单元101", "5 1单元 101", "05号楼01单元101"]
+)
+def test_a_paper_ballot_finds_the_room_however_it_is_typed(vote_5, typed):
+    frozen = _db.session.scalar(
+        sa.select(VotePersonDwelling.person_id).filter_by(vote_id=vote_5.id, label="5号楼1单元101")
+    )
+    assert paper.find_person(vote_5, dwelling=typed).id == frozen
+
+
+@pytest.mark.parametrize("typed", ["6栋1单元101", "5号楼3单元101", "5号楼1单元103", "101"])
+def test_a_paper_ballot_for_a_room_not_in_the_vote_is_422(vote_5, typed):
+    with pytest.raises(ApiError) as refused:
+        paper.find_person(vote_5, dwelling=typed)
+    assert (refused.value.code, refused.value.error_code) == (422, "unknown_dwelling")
 
 
 # Typed places: claims --------------------------------------------------------------------------
