@@ -63,6 +63,7 @@ def seed(if_empty: bool) -> None:
             rooms,
             seed=index + 1,
             first_phone=DEMO_RESIDENT_PHONE if index == 0 else None,
+            hao_lou=(2,),  # "2号楼": shown as the roster writes it
         )
         result = import_roster_file(compound.id, f"{name}.csv", roster_csv(rows))
         if result.status.value != "done":
@@ -356,7 +357,7 @@ def seed_tickets(compound: Compound, staff: StaffUser) -> None:
     services.act(scaffold, "resolve", builder, "已在1栋北侧加装密目安全网和防护棚。")
     file(
         DEMO_RESIDENT_PHONE, TicketKind.SUGGESTION, "设计方案",
-        "建议在2栋门口增设电动自行车充电桩，避免飞线充电。", building="2",
+        "建议在2号楼门口增设电动自行车充电桩，避免飞线充电。", building="2",
     )  # fmt: skip
     noise = file(
         neighbour_phone, TicketKind.COMPLAINT, "文明施工与噪音",
@@ -366,7 +367,7 @@ def seed_tickets(compound: Compound, staff: StaffUser) -> None:
     services.assign(noise, contractor.id, committee)
     services.act(noise, "start", builder, "已调整作业时间，现场有人值守。")
     lights = file(
-        neighbour_phone, TicketKind.COMPLAINT, "施工质量", "2栋1单元楼道灯改造后还是不亮。",
+        neighbour_phone, TicketKind.COMPLAINT, "施工质量", "2号楼1单元楼道灯改造后还是不亮。",
         building="2",
     )  # fmt: skip
     services.act(lights, "acknowledge", committee, "")

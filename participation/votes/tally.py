@@ -36,7 +36,7 @@ from participation.common.sql import db_now
 from participation.counting import ZERO, Group, Totals, amount, evaluate, ratio
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
-from participation.roster.models import Building, Entrance, Owner, building_name, entrance_name
+from participation.roster.models import Building, Entrance, Owner
 from participation.roster.services import natural_key
 from participation.votes.decision import decision
 from participation.votes.models import (
@@ -183,25 +183,27 @@ def _scan(vote: Vote) -> tuple[dict[Choice, Group], dict[int, _Place], dict[int,
 def _breakdown(buildings: dict[int, _Place], entrances: dict[int, _Place]) -> list[dict]:
     """Per building, with its entrances, in natural order."""
     places = db.session.execute(
-        select(Building.id, Building.number, Entrance.id, Entrance.number)
+        select(
+            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
+        )
         .join(Entrance, Entrance.building_id == Building.id)
         .where(Entrance.id.in_(list(entrances)))
     ).all()
     result: dict[int, dict] = {}
-    for building_id, b_number, entrance_id, e_number in sorted(
-        places, key=lambda p: (natural_key(building_name(p[1])), natural_key(p[3]))
+    for building_id, _, b_name, entrance_id, _, e_name in sorted(
+        places, key=lambda p: (natural_key(p[1]), natural_key(p[4]))
     ):
         if building_id not in result:
             result[building_id] = {
                 "building_id": building_id,
-                "name": building_name(b_number),
+                "name": b_name,
                 **buildings[building_id].figures(),
                 "entrances": [],
             }
         result[building_id]["entrances"].append(
             {
                 "entrance_id": entrance_id,
-                "name": building_name(b_number) + entrance_name(e_number),
+                "name": b_name + e_name,
                 **entrances[entrance_id].figures(),
             }
         )
