@@ -320,3 +320,23 @@ def test_another_compound_and_residents_may_not_extend(
     assert forbidden.status_code == 403
     _db.session.refresh(vote)
     assert vote.closes_at < new
+
+
+def test_the_openapi_document_names_the_new_fields_endpoints_and_codes(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    text = str(spec)
+    assert "post" in spec["paths"]["/api/v1/votes/{vote_id}/deadline"]
+    assert "post" in spec["paths"]["/api/v1/surveys/{survey_id}/deadline"]
+    for code in (
+        "cost_plan_missing",
+        "no_cost_plan_reason_required",
+        "no_cost_plan_with_plan",
+        "deadline_not_later",
+        "deadline_too_late",
+        "campaign_closed",
+    ):
+        assert code in text, code
+    schemas = spec["components"]["schemas"]
+    assert {"no_cost_plan", "no_cost_plan_reason"} <= set(schemas["VoteIn"]["properties"])
+    assert {"no_cost_plan", "deadline_extensions"} <= set(schemas["Vote"]["properties"])
+    assert "preview" in schemas["StaffCostPlan"]["properties"]
