@@ -41,10 +41,10 @@ from participation.auth.models import Tenancy
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, forbidden, invalid, not_found
-from participation.common.events import campaign_cancelled, campaign_opened
+from participation.common.events import campaign_cancelled, campaign_extended, campaign_opened
 from participation.common.notify import notify
 from participation.common.privacy import keyed_hash
-from participation.common.schemas import SHANGHAI
+from participation.common.schemas import local_time
 from participation.common.sql import CLOCK_TOLERANCE, db_now, upsert
 from participation.common.types import utcnow
 from participation.counting import Basis
@@ -294,6 +294,7 @@ def extend_deadline(
     survey.closes_at = closes_at
     db.session.add(change)
     db.session.flush()
+    campaign_extended.send("survey", campaign=survey)  # the notice board's opening notice
     return change
 
 
@@ -353,9 +354,8 @@ def announce_extension(survey: Survey, reason: str) -> int:
     raises: the extension is committed whatever the notifier does."""
     try:
         accounts = extension_recipients(survey)
-        closes_at = survey.closes_at.astimezone(SHANGHAI)
         message = (
-            f"「{survey.title}」问卷截止时间已延长至 {closes_at:%Y-%m-%d %H:%M}（北京时间）。"
+            f"「{survey.title}」问卷截止时间已延长至 {local_time(survey.closes_at)}（北京时间）。"
             f"原因：{reason.strip()}"
         )
         notify(accounts, message, "survey_deadline_extended")

@@ -21,10 +21,10 @@ from sqlalchemy import Integer, and_, bindparam, func, insert, or_, select, tupl
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, invalid, not_found
-from participation.common.events import campaign_cancelled, campaign_opened
+from participation.common.events import campaign_cancelled, campaign_extended, campaign_opened
 from participation.common.files import check_document
 from participation.common.notify import notify
-from participation.common.schemas import SHANGHAI
+from participation.common.schemas import local_time
 from participation.common.sql import CLOCK_TOLERANCE, db_now, dialect_name, hot_rows, upsert
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
@@ -764,6 +764,7 @@ def extend_deadline(vote: Vote, closes_at: datetime, reason: str, staff_id: int)
     record_event(
         vote, DEADLINE_EXTENDED, now, staff_id=staff_id, note=extension_note(old, closes_at, reason)
     )
+    campaign_extended.send("vote", campaign=vote)  # the notice board's opening notice
     return old
 
 
@@ -807,9 +808,8 @@ def announce_extension(vote: Vote, reason: str) -> int:
     how many. Never raises: the extension is committed whatever the notifier does."""
     try:
         accounts = extension_recipients(vote.id)
-        closes_at = vote.closes_at.astimezone(SHANGHAI)
         message = (
-            f"「{vote.title}」表决截止时间已延长至 {closes_at:%Y-%m-%d %H:%M}（北京时间）。"
+            f"「{vote.title}」表决截止时间已延长至 {local_time(vote.closes_at)}（北京时间）。"
             f"原因：{reason.strip()}"
         )
         notify(accounts, message, "vote_deadline_extended")

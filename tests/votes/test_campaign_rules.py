@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from participation.auth.models import Role
 from participation.common.notify import TestNotifier
+from participation.common.schemas import local_time
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.votes.models import Matter, VoteEvent, VotePerson, VoteStatus
@@ -241,6 +242,12 @@ def test_extending_later_is_recorded_verified_and_announced(
     report = verify(vote.id)
     assert report.ok, report.problems
     assert report.pending == 0  # sealed with the extension
+    # The notice board's opening notice shows the new closing time and stays up until then.
+    from participation.notices.models import Notice
+
+    notice = _db.session.scalars(sa.select(Notice).filter_by(source=f"vote:{vote.id}:opened")).one()
+    assert notice.valid_until == new
+    assert local_time(new) in notice.body
 
     [(accounts, message, kind)] = outbox
     assert kind == "vote_deadline_extended"
