@@ -14,7 +14,7 @@ from participation.common.notify import TestNotifier
 from participation.common.schemas import local_time
 from participation.common.types import utcnow
 from participation.extensions import db as _db
-from participation.votes.models import Matter, VoteEvent, VotePerson, VoteStatus
+from participation.votes.models import Matter, Vote, VoteEvent, VotePerson, VoteStatus
 from participation.votes.record import verify
 
 REASON = "电梯由产权单位全额出资，业主不分摊"
@@ -347,3 +347,17 @@ def test_the_openapi_document_names_the_new_fields_endpoints_and_codes(client):
     assert {"no_cost_plan", "no_cost_plan_reason"} <= set(schemas["VoteIn"]["properties"])
     assert {"no_cost_plan", "deadline_extensions"} <= set(schemas["Vote"]["properties"])
     assert "preview" in schemas["StaffCostPlan"]["properties"]
+
+
+def test_verify_notices_a_closing_time_the_record_does_not_give(client, committee, open_vote_2):
+    vote = open_vote_2
+    new = (vote.closes_at + timedelta(days=2)).astimezone(UTC)
+    assert extend(client, vote, committee, new).status_code == 200
+    assert verify(vote.id).ok
+    # Moved behind the record's back (no deadline_extended event for it): reported.
+    _db.session.execute(
+        sa.update(Vote).filter_by(id=vote.id).values(closes_at=new + timedelta(days=1))
+    )
+    _db.session.expire_all()
+    problems = verify(vote.id).problems
+    assert any("the last extension set" in problem for problem in problems), problems
