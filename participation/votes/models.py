@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -115,6 +116,10 @@ class Vote(db.Model):
     floor_coefficients: Mapped[dict | None] = mapped_column(JSON)
     takes_common_parts: Mapped[bool] = mapped_column(default=False)
     common_parts_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"))
+    # A cost-bearing vote (costs.plan_required) opens only with a cost plan, or with the
+    # committee's declaration on the draft that the residents pay nothing, and why.
+    no_cost_plan: Mapped[bool] = mapped_column(server_default=false())
+    no_cost_plan_reason: Mapped[str | None] = mapped_column(String(200))
     # The compound's rule for an owner's own ballot against a proxy's, frozen at opening.
     proxy_rule: Mapped[ProxyRule] = mapped_column(
         str_enum(ProxyRule, "proxy_rule"), server_default=ProxyRule.LATEST.value

@@ -68,7 +68,8 @@ DRAFT_INVALID = {
     "(a building or entrance not in the compound); objection_days_too_short (below the "
     "district's min_objection_days, 0 always: 异议期不得少于 N 天); common_parts_vote_invalid "
     "(editing a vote linked by an elevator vote as its common-parts vote to a building scope "
-    "or another matter)",
+    "or another matter); no_cost_plan_reason_required (no_cost_plan without a reason of "
+    "1–200 characters); no_cost_plan_with_plan (the vote has a cost plan: remove it first)",
 }
 
 
@@ -163,7 +164,9 @@ class VoteOpen(MethodView):
         "elevator votes taking common parts: common_parts_vote_missing (no linked vote), "
         "common_parts_vote_invalid (linked vote cancelled, failed or no longer fit), "
         "common_parts_vote_not_open (the linked compound-wide vote is still a draft: open it "
-        "first); cost_plan_not_allowed, floor_coefficient_missing, no_cost_weights. The vote "
+        "first); cost_plan_not_allowed, floor_coefficient_missing, no_cost_weights; "
+        "cost_plan_missing (an elevator vote, or a rebuilding one on buildings or entrances, "
+        "with neither a cost plan nor the declaration no_cost_plan with its reason). The vote "
         "stays a draft.",
     )
     @blp.alt_response(
@@ -186,6 +189,45 @@ class VoteOpen(MethodView):
             "unknown_owners": unknown.count,
             "unknown_dwellings": unknown.labels,
         }
+
+
+@blp.route("/votes/<int:vote_id>/deadline")
+class VoteDeadline(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.DeadlineInSchema)
+    @blp.response(200, schemas.VoteSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="campaign_closed: the current closing time has passed (or the vote is "
+        "closed, published, final or cancelled); nothing changed",
+    )
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; deadline_not_later (截止时间只能延后，不能提前); "
+        "deadline_too_late (more than 90 days after opens_at)",
+    )
+    def post(self, data, vote_id):
+        """Extend the closing time of a draft, scheduled or open vote (staff)
+
+        Only later, never earlier, and at most 90 days after the start of voting; only before
+        the current closing time (database clock, in the same transaction: a cast at the old
+        deadline is either counted or refused, never accepted after the effective one). The
+        extension is recorded in the vote's verifiable record (``deadline_extended``, with the
+        old and new time and the reason) and the electorate's owners are notified.
+        """
+        principal = current_principal()
+        vote = path_object("vote_id")
+        services.extend_deadline(vote, data["closes_at"], data["reason"], principal.id)
+        db.session.commit()  # the event is sealed in this commit (services.record_event)
+        services.announce_extension(vote, data["reason"])
+        return _detail(vote)
 
 
 @blp.route("/votes/<int:vote_id>/cancel")
@@ -801,13 +843,15 @@ class VoteCostPlan(MethodView):
         409,
         schema=ErrorSchema,
         description="floor_coefficient_missing / no_cost_weights: the plan does not fit the "
-        "frozen electorate",
+        "frozen electorate (or, for a draft's preview, the current roster)",
     )
     def get(self, vote_id):
-        """The cost plan of an elevator vote (staff); once opened, every dwelling's share
+        """The cost plan of an elevator vote (staff) and every dwelling's share
 
         Shares are to the fen and sum exactly to the residents' share (total − subsidy).
-        Fields are null when the vote has no plan.
+        Once opened, of the frozen electorate; for a draft a preview (``preview``: true) from
+        the current roster of the scope, computed the same way, so the committee sees each
+        household's share before opening. Fields are null when the vote has no plan.
         """
         require_staff(current_principal())
         return costs.plan_view(path_object("vote_id"))

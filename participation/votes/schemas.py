@@ -55,6 +55,46 @@ class VoteInSchema(Schema):
         validate=ma.validate.Range(min=0, max=90),
         metadata={"description": OBJECTION_DAYS},
     )
+    no_cost_plan = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "声明本次表决不涉及居民出资（无费用方案）。加装电梯、楼栋或单元的改建"
+            "表决开启前须有费用方案或此声明（否则开启时 409 cost_plan_missing）；已有费用方案时"
+            "不能声明（422 no_cost_plan_with_plan），设置费用方案会清除此声明"
+        },
+    )
+    no_cost_plan_reason = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=200, error="原因应为 1–200 字"),
+        metadata={
+            "description": "不涉及居民出资的原因，声明时必填（1–200 字，否则 422 "
+            "no_cost_plan_reason_required）；记入表决开启事件"
+        },
+    )
+
+
+class DeadlineInSchema(Schema):
+    closes_at = LocalDateTime(
+        required=True,
+        metadata={
+            "description": "新的截止时间（ISO 8601，带时区）：须晚于当前截止时间（否则 422 "
+            "deadline_not_later），最晚为开始时间后 90 天（否则 422 deadline_too_late）"
+        },
+    )
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200, error="原因应为 1–200 字"),
+        metadata={"description": "延长的原因（1–200 字），告知居民并记入记录"},
+    )
+
+
+class DeadlineExtensionSchema(Schema):
+    from_ = LocalDateTime(data_key="from", attribute="from", metadata={"description": "原截止时间"})
+    to = LocalDateTime(metadata={"description": "新截止时间"})
+    reason = ma.fields.String()
+    at = LocalDateTime(metadata={"description": "延长的时间"})
+    staff_id = Integer(allow_none=True)
 
 
 class VotePatchSchema(VoteInSchema, PatchSchema):
@@ -179,6 +219,16 @@ class VoteSchema(Schema):
     created_at = LocalDateTime(metadata={"description": "工作人员可见"})
     opened_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
     closed_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
+    no_cost_plan = ma.fields.Boolean(
+        metadata={"description": "工作人员可见：已声明本次表决不涉及居民出资"}
+    )
+    no_cost_plan_reason = ma.fields.String(
+        allow_none=True, metadata={"description": "工作人员可见：不涉及居民出资的原因"}
+    )
+    deadline_extensions = ma.fields.List(
+        ma.fields.Nested(DeadlineExtensionSchema),
+        metadata={"description": "工作人员可见（详情）：截止时间的延长记录，先后为序"},
+    )
 
 
 class VoteOpenedSchema(VoteSchema):
@@ -620,11 +670,22 @@ class StaffCostPlanSchema(CostPlanSchema):
     shares = ma.fields.List(
         ma.fields.Nested(DwellingShareSchema),
         allow_none=True,
-        metadata={"description": "开启（冻结表决范围）后每户的分摊额；草稿时为 null"},
+        metadata={
+            "description": "每户的分摊额：开启后按冻结的表决范围；草稿时按当前名册预览"
+            "（preview 为 true）；无费用方案时为 null"
+        },
     )
     shares_total = Amount(
         allow_none=True, metadata={"description": "各户分摊额之和，恒等于业主分摊总额"}
     )
+    preview = ma.fields.Boolean(
+        metadata={
+            "description": "true：草稿的预览，按当前房屋名册计算（开启时冻结表决范围后即为"
+            "正式分摊额，名册未变则相同）；false：开启时冻结的表决范围"
+        }
+    )
+    no_cost_plan = ma.fields.Boolean(metadata={"description": "已声明本次表决不涉及居民出资"})
+    no_cost_plan_reason = ma.fields.String(allow_none=True)
 
 
 class MyShareSchema(CostPlanSchema):

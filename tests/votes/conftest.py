@@ -35,6 +35,10 @@ def make_vote(db, make_staff):
             for number in buildings
         ]
         now = utcnow()
+        if open and matter in (Matter.ELEVATOR, Matter.REBUILD) and "total_cost" not in fields:
+            # A cost-bearing vote opens only with a plan or this declaration.
+            fields.setdefault("no_cost_plan", True)
+            fields.setdefault("no_cost_plan_reason", "费用由产权单位承担")
         vote = Vote(
             compound_id=compound.id,
             title=fields.pop("title", "测试表决"),
