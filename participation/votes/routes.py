@@ -886,13 +886,21 @@ class VoteReminders(MethodView):
     @blp.alt_response(403, **STAFF_ONLY)
     @blp.alt_response(404, **NOT_FOUND)
     @blp.alt_response(
-        409, schema=ErrorSchema, description="vote_not_accepting: not in its voting period"
+        409,
+        schema=ErrorSchema,
+        description="vote_not_accepting: not in its voting period; quiet_hours: between 21:00 "
+        "and 08:00 (Asia/Shanghai), no SMS (``errors.send_after``: from when)",
     )
     def post(self, vote_id):
         """Remind the owners who have not voted (staff)
 
-        Every account linked to an owner of a person without a ballot gets one notification;
-        sent by a background job (``job_id``), or right away when no Redis is configured.
+        Every roster owner (with a phone) of a person of the electorate without a counting
+        ballot gets an SMS with the vote's title, its closing time and the compound's short
+        link, whether they ever signed in or not; owners with an account also get an in-app
+        notification. At most one reminder SMS per phone per day in a compound (other votes
+        included: ``skipped_count``), none between 21:00 and 08:00 (a reminder reaching
+        21:00 pauses and goes on after 08:00). Sent by a background job (``job_id``), or
+        right away when no Redis is configured.
         """
         principal = require_staff(current_principal())
         reminder = tasks.start_reminder(path_object("vote_id"), principal.id)
