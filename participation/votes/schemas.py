@@ -486,6 +486,46 @@ class NonVoterSchema(Schema):
     area = Amount()
 
 
+class DoorToDoorQuerySchema(Schema):
+    building_id = Integer(metadata={"description": "只看该楼栋的单元"})
+    entrance_id = Integer(metadata={"description": "只看该单元"})
+
+
+class DoorToDoorHouseholdSchema(Schema):
+    dwelling_id = Integer()
+    person_id = Integer()
+    room = ma.fields.String(metadata={"example": "101"})
+    label = ma.fields.String(metadata={"example": "2栋1单元101"})
+    floor = Integer()
+    area = Amount(metadata={"description": "该户专有部分面积（m²）"})
+    developer = ma.fields.Boolean(metadata={"description": "开发建设单位（未售、未交付房屋）"})
+    owners = ma.fields.List(
+        ma.fields.Nested(ContactSchema),
+        metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
+    )
+    reminded_today = ma.fields.Boolean(
+        metadata={"description": "今天（北京时间）已给该户业主的手机发过提醒短信"}
+    )
+
+
+class DoorToDoorEntranceSchema(Schema):
+    building_id = Integer()
+    entrance_id = Integer()
+    building = ma.fields.String(metadata={"example": "2栋"})
+    entrance = ma.fields.String(metadata={"example": "1单元"})
+    name = ma.fields.String(metadata={"example": "2栋1单元"})
+    t_cnt = Integer(metadata={"description": "该单元的表决人数（跨单元的业主在每个单元各计一次）"})
+    t_area = Amount()
+    voted_cnt = Integer(metadata={"description": "已参与（同意、不同意、弃权、纸质票）的人数"})
+    voted_area = Amount()
+    missing_cnt = Integer(metadata={"description": "尚未参与的人数"})
+    missing_area = Amount()
+    households = ma.fields.List(
+        ma.fields.Nested(DoorToDoorHouseholdSchema),
+        metadata={"description": "尚未参与的住户，按楼层、房号排序"},
+    )
+
+
 # --- verifiable record ---------------------------------------------------------------------
 
 

@@ -462,3 +462,19 @@ def sweep_votes() -> None:
         unfinished = unfinished.where(VoteReminder.status != ReminderStatus.PAUSED)
     for vote_id, reminder_id in db.session.execute(unfinished).all():
         ensure_job(remind_non_voters, vote_id, reminder_id, job_id=job_id("reminder", reminder_id))
+
+
+def reminded_today(compound_id: int, phones: set[str]) -> set[str]:
+    """Those of ``phones`` that had a reminder SMS today (Asia/Shanghai) in the compound."""
+    if not phones:
+        return set()
+    digests = {phone_digest(p): p for p in phones}
+    day = reminder_clock().astimezone(SHANGHAI).date()
+    found = db.session.scalars(
+        select(ReminderSms.phone_digest).where(
+            ReminderSms.compound_id == compound_id,
+            ReminderSms.day == day,
+            ReminderSms.phone_digest.in_(list(digests)),
+        )
+    )
+    return {digests[d] for d in found}

@@ -271,7 +271,7 @@ def test_a_refused_sms_is_retried_by_rq_then_counted_failed(
     vote_id = vote.id
     sender = FlakySender("13800000002")
     monkeypatch.setitem(app.extensions, "sms_sender", sender)
-    policy = Policy(retries=2, intervals=(0,), on_failure=tasks.reminder_job_failed)
+    policy = Policy(retries=2, intervals=(0,))
     monkeypatch.setattr(tasks.remind_non_voters, "job_policy", policy)
     response = client.post(url(_db.session.get(Vote, vote_id)), headers=staff)
     assert response.status_code == 202 and response.json["job_id"]
@@ -379,3 +379,21 @@ def test_two_reminder_jobs_at_once_send_each_phone_one_sms(race_app, redis_url):
             sa.select(sa.func.count(Owner.id)).where(Owner.compound_id == compound_id)
         )
         assert owners >= len(waiting)
+
+
+def test_a_reminder_whose_job_failed_for_good_says_so(client, campaign, texts, monkeypatch):
+    from types import SimpleNamespace
+
+    vote, staff, _ = campaign
+    reminder = tasks.start_reminder(vote, vote.created_by_id)
+    _db.session.commit()
+    monkeypatch.setattr(_db.session, "remove", lambda: None)  # keep the test's session
+    job = SimpleNamespace(args=(vote.id, reminder.id), retries_left=1)
+    tasks.reminder_job_failed(job, None, RuntimeError, RuntimeError("boom"), None)
+    assert _db.session.get(VoteReminder, reminder.id).status == "queued"  # retried
+    job.retries_left = 0
+    tasks.reminder_job_failed(job, None, RuntimeError, RuntimeError("boom"), None)
+    failed = _db.session.get(VoteReminder, reminder.id)
+    assert failed.status == "failed" and failed.finished_at is not None
+    [listed] = client.get(url(vote), headers=staff).json
+    assert listed["status"] == "failed"
