@@ -271,6 +271,9 @@ def test_a_refused_sms_is_retried_by_rq_then_counted_failed(
     vote_id = vote.id
     sender = FlakySender("13800000002")
     monkeypatch.setitem(app.extensions, "sms_sender", sender)
+    # Retries at once; without the failure callback, which is tested on its own below (in
+    # a burst SimpleWorker, a job that ran a failure callback holds the worker's exit for a
+    # minute, waiting on its pubsub thread).
     policy = Policy(retries=2, intervals=(0,))
     monkeypatch.setattr(tasks.remind_non_voters, "job_policy", policy)
     response = client.post(url(_db.session.get(Vote, vote_id)), headers=staff)
