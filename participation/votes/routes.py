@@ -736,6 +736,38 @@ class VoteNonVoters(MethodView):
         return tally.non_voter_views(vote, page.items, full_contact)
 
 
+@blp.route("/votes/<int:vote_id>/door-to-door")
+class VoteDoorToDoor(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.DoorToDoorQuerySchema, location="query")
+    @blp.response(200, schemas.DoorToDoorEntranceSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    @blp.paginate()
+    def get(self, query, vote_id, pagination_parameters):
+        """The door-to-door sheet (入户发动) (staff): the households still to visit, by
+        entrance
+
+        Entrances in natural order (2栋 before 10栋), paginated; each with its progress
+        (persons in total, who took part, who is still missing, by headcount and area) and
+        its households whose person has not taken part, by floor then room: owners, area,
+        and whether a reminder SMS reached them today. The compound's own committee sees
+        full names and phones; other staff see them masked."""
+        principal = current_principal()
+        vote = path_object("vote_id")
+        tally.require_opened(vote)
+        entrances = tally.door_to_door_entrances(vote, **query)
+        pagination_parameters.item_count = len(entrances)
+        first = pagination_parameters.first_item
+        page = entrances[first : first + pagination_parameters.page_size]
+        full_contact = is_committee(principal, vote.compound_id)
+        return tally.door_to_door_households(vote, page, full_contact)
+
+
 @blp.route("/votes/<int:vote_id>/progress")
 class VoteProgress(MethodView):
     decorators = [jwt_required()]
@@ -796,6 +828,25 @@ class VoteRegisterExport(MethodView):
         vote = path_object("vote_id")
         content = exports.register_workbook(vote)
         return _xlsx(content, f"vote-{vote.id}-register-表决{vote.id}投票登记册.xlsx")
+
+
+@blp.route("/votes/<int:vote_id>/exports/door-to-door.xlsx")
+class VoteDoorToDoorExport(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, XLSX, content_type=exports.XLSX_TYPE)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    def get(self, vote_id):
+        """The door-to-door sheet as an Excel workbook to print (staff): one A4 sheet per
+        entrance with its progress and the households still to visit (room, masked names,
+        area, today's SMS) and an empty 走访记录 column"""
+        vote = path_object("vote_id")
+        content = exports.door_to_door_workbook(vote)
+        return _xlsx(content, f"vote-{vote.id}-door-to-door-表决{vote.id}入户发动表.xlsx")
 
 
 # --- verifiable record (record.py) ---------------------------------------------------------
@@ -930,13 +981,21 @@ class VoteReminders(MethodView):
     @blp.alt_response(403, **STAFF_ONLY)
     @blp.alt_response(404, **NOT_FOUND)
     @blp.alt_response(
-        409, schema=ErrorSchema, description="vote_not_accepting: not in its voting period"
+        409,
+        schema=ErrorSchema,
+        description="vote_not_accepting: not in its voting period; quiet_hours: between 21:00 "
+        "and 08:00 (Asia/Shanghai), no SMS (``errors.send_after``: from when)",
     )
     def post(self, vote_id):
         """Remind the owners who have not voted (staff)
 
-        Every account linked to an owner of a person without a ballot gets one notification;
-        sent by a background job (``job_id``), or right away when no Redis is configured.
+        Every roster owner (with a phone) of a person of the electorate without a counting
+        ballot gets an SMS with the vote's title, its closing time and the compound's short
+        link, whether they ever signed in or not; owners with an account also get an in-app
+        notification. At most one reminder SMS per phone per day in a compound (other votes
+        included: ``skipped_count``), none between 21:00 and 08:00 (a reminder reaching
+        21:00 pauses and goes on after 08:00). Sent by a background job (``job_id``), or
+        right away when no Redis is configured.
         """
         principal = require_staff(current_principal())
         reminder = tasks.start_reminder(path_object("vote_id"), principal.id)

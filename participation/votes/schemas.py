@@ -536,6 +536,46 @@ class NonVoterSchema(Schema):
     area = Amount()
 
 
+class DoorToDoorQuerySchema(Schema):
+    building_id = Integer(metadata={"description": "只看该楼栋的单元"})
+    entrance_id = Integer(metadata={"description": "只看该单元"})
+
+
+class DoorToDoorHouseholdSchema(Schema):
+    dwelling_id = Integer()
+    person_id = Integer()
+    room = ma.fields.String(metadata={"example": "101"})
+    label = ma.fields.String(metadata={"example": "2栋1单元101"})
+    floor = Integer()
+    area = Amount(metadata={"description": "该户专有部分面积（m²）"})
+    developer = ma.fields.Boolean(metadata={"description": "开发建设单位（未售、未交付房屋）"})
+    owners = ma.fields.List(
+        ma.fields.Nested(ContactSchema),
+        metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
+    )
+    reminded_today = ma.fields.Boolean(
+        metadata={"description": "今天（北京时间）已给该户业主的手机发过提醒短信"}
+    )
+
+
+class DoorToDoorEntranceSchema(Schema):
+    building_id = Integer()
+    entrance_id = Integer()
+    building = ma.fields.String(metadata={"example": "2栋"})
+    entrance = ma.fields.String(metadata={"example": "1单元"})
+    name = ma.fields.String(metadata={"example": "2栋1单元"})
+    t_cnt = Integer(metadata={"description": "该单元的表决人数（跨单元的业主在每个单元各计一次）"})
+    t_area = Amount()
+    voted_cnt = Integer(metadata={"description": "已参与（同意、不同意、弃权、纸质票）的人数"})
+    voted_area = Amount()
+    missing_cnt = Integer(metadata={"description": "尚未参与的人数"})
+    missing_area = Amount()
+    households = ma.fields.List(
+        ma.fields.Nested(DoorToDoorHouseholdSchema),
+        metadata={"description": "尚未参与的住户，按楼层、房号排序"},
+    )
+
+
 # --- verifiable record ---------------------------------------------------------------------
 
 
@@ -700,9 +740,20 @@ class ReminderSchema(Schema):
     vote_id = Integer()
     created_by_id = Integer()
     created_at = LocalDateTime()
-    sent_count = Integer(metadata={"description": "已提醒的账号数"})
+    status = ma.fields.String(
+        metadata={
+            "description": "queued 待发送 / sending 发送中 / paused_quiet_hours 21:00–08:00 暂停，"
+            "08:00 后继续 / done 已发送完毕 / failed 后台任务失败",
+            "enum": ["queued", "sending", "paused_quiet_hours", "done", "failed"],
+        }
+    )
+    sent_count = Integer(metadata={"description": "已发出短信的业主数"})
+    skipped_count = Integer(
+        metadata={"description": "未发短信的业主数：没有手机号，或该号码当天已收到过提醒"}
+    )
+    failed_count = Integer(metadata={"description": "短信平台未接收（重试后仍失败）的业主数"})
+    notified_count = Integer(metadata={"description": "收到站内通知的账号数"})
     finished_at = LocalDateTime(allow_none=True)
-    status = ma.fields.String(metadata={"description": "pending 发送中 / finished 已发送完毕"})
 
 
 class ReminderStartedSchema(Schema):
