@@ -4,7 +4,7 @@ votes.no_cost_plan defaults to false for existing rows (nothing declared); the h
 survey closing times starts empty (no earlier extension was possible).
 
 Revision ID: 6467c24b2a0e
-Revises: 34954ceebbdc
+Revises: 60356b0bf2ec
 Create Date: 2026-12-07 01:56:41.644232
 
 """
@@ -16,7 +16,7 @@ import participation.common.types
 
 # revision identifiers, used by Alembic.
 revision = '6467c24b2a0e'
-down_revision = '34954ceebbdc'
+down_revision = '60356b0bf2ec'
 branch_labels = None
 depends_on = None
 

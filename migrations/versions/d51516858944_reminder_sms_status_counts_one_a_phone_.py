@@ -1,7 +1,7 @@
 """reminder SMS: status, counts, one a phone a day
 
 Revision ID: d51516858944
-Revises: 34954ceebbdc
+Revises: 6467c24b2a0e
 Create Date: 2026-12-07 01:56:41.123122
 
 """
@@ -13,7 +13,7 @@ import participation.common.types
 
 # revision identifiers, used by Alembic.
 revision = 'd51516858944'
-down_revision = '34954ceebbdc'
+down_revision = '6467c24b2a0e'
 branch_labels = None
 depends_on = None
 
