@@ -315,8 +315,8 @@ def preview_shares(vote: Vote) -> list[DwellingShare]:
         rows += db.session.execute(
             select(
                 Dwelling.id.label("dwelling_id"),
-                Building.number,
-                Entrance.number.label("entrance"),
+                Building.name.label("building"),
+                Entrance.name.label("entrance"),
                 Dwelling.room,
                 Dwelling.floor,
                 Dwelling.area,
@@ -330,7 +330,7 @@ def preview_shares(vote: Vote) -> list[DwellingShare]:
         [
             ShareRow(
                 row.dwelling_id,
-                dwelling_label(row.number, row.entrance, row.room),
+                dwelling_label(row.building, row.entrance, row.room),
                 row.floor,
                 row.area,
             )
