@@ -393,13 +393,15 @@ def door_to_door_entrances(
     both). Optionally one building or one entrance. Households: :func:`door_to_door_households`."""
     _, _, entrances = _scan(vote)
     places = db.session.execute(
-        select(Building.id, Building.number, Entrance.id, Entrance.number)
+        select(
+            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
+        )
         .join(Entrance, Entrance.building_id == Building.id)
         .where(Entrance.id.in_(list(entrances)))
     ).all()
     result = []
-    for b_id, b_number, e_id, e_number in sorted(
-        places, key=lambda p: (natural_key(building_name(p[1])), natural_key(p[3]))
+    for b_id, _, b_name, e_id, _, e_name in sorted(
+        places, key=lambda p: (natural_key(p[1]), natural_key(p[4]))
     ):
         if building_id is not None and b_id != building_id:
             continue
@@ -413,9 +415,9 @@ def door_to_door_entrances(
             {
                 "building_id": b_id,
                 "entrance_id": e_id,
-                "building": building_name(b_number),
-                "entrance": entrance_name(e_number),
-                "name": building_name(b_number) + entrance_name(e_number),
+                "building": b_name,
+                "entrance": e_name,
+                "name": b_name + e_name,
                 "t_cnt": total.cnt,
                 "t_area": total.area,
                 "voted_cnt": voted.cnt,
