@@ -43,10 +43,11 @@ PER_BUILDING = ENTRANCES * FLOORS * ROOMS
 TARGET_MS = 300
 
 FILL = [
-    """INSERT INTO buildings (compound_id, number)
-       SELECT :compound, b::text FROM generate_series(1, :buildings) b""",
-    """INSERT INTO entrances (building_id, number)
-       SELECT b.id, e::text FROM buildings b CROSS JOIN generate_series(1, :entrances) e
+    """INSERT INTO buildings (compound_id, number, name)
+       SELECT :compound, b::text, b::text || '号楼' FROM generate_series(1, :buildings) b""",
+    """INSERT INTO entrances (building_id, number, name)
+       SELECT b.id, e::text, e::text || '单元'
+       FROM buildings b CROSS JOIN generate_series(1, :entrances) e
        WHERE b.compound_id = :compound""",
     """INSERT INTO dwellings (compound_id, building_id, entrance_id, floor, room, area,
                               area_source, status, use)
@@ -58,7 +59,7 @@ FILL = [
        WHERE b.compound_id = :compound ORDER BY e.id, f, r""",
     """INSERT INTO vote_persons (vote_id, key, area, labels)
        SELECT :vote, 'buyer:' || (d.id - (d.id % 51 = 0)::int), sum(d.area),
-              string_agg(b.number || '栋' || e.number || '单元' || d.room, '、' ORDER BY d.id)
+              string_agg(b.name || e.name || d.room, '、' ORDER BY d.id)
        FROM dwellings d JOIN buildings b ON b.id = d.building_id
        JOIN entrances e ON e.id = d.entrance_id
        WHERE d.compound_id = :compound
@@ -66,7 +67,7 @@ FILL = [
     """INSERT INTO vote_person_dwellings (vote_id, person_id, dwelling_id, building_id,
                                          entrance_id, floor, area, label)
        SELECT :vote, p.id, d.id, d.building_id, d.entrance_id, d.floor, d.area,
-              b.number || '栋' || e.number || '单元' || d.room
+              b.name || e.name || d.room
        FROM dwellings d JOIN buildings b ON b.id = d.building_id
        JOIN entrances e ON e.id = d.entrance_id
        JOIN vote_persons p ON p.vote_id = :vote
@@ -193,11 +194,24 @@ def timed(client, label: str, url: str, headers: dict, runs: int) -> list[float]
     return times
 
 
+def profile(client, url: str, headers: dict) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(client.get, url, headers=headers)
+    print("\none GET /tally, by cumulative time (cProfile):")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where one tally request spends its time"
+    )
     args = parser.parse_args()
     os.environ.setdefault("PARTICIPATION_SECRET_KEY", "bench-secret-key-not-for-production")
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -230,6 +244,8 @@ def main() -> None:
         tally = timed(client, "GET /tally", f"{base}/tally", headers, args.runs)
         timed(client, "GET /non-voters (page 1)", f"{base}/non-voters", headers, args.runs)
         timed(client, "GET /door-to-door (page 1)", f"{base}/door-to-door", headers, args.runs)
+        if args.profile:
+            profile(client, f"{base}/tally", headers)
         answer = client.get(f"{base}/tally", headers=headers).get_json()
         print(
             f"\nT {answer['t_cnt']:,}; P {answer['p_cnt']:,} ({answer['p_area']} m²); "

@@ -12,6 +12,7 @@ from participation.common.schemas import (
     Integer,
     LocalDateTime,
     PatchSchema,
+    Prepared,
     RatiosSchema,
     Schema,
 )
@@ -480,8 +481,9 @@ class TallySchema(ResultSchema):
     status = ma.fields.String(
         metadata={"enum": [s.value for s in VoteStatus], "description": STATUS_DESCRIPTION}
     )
-    buildings = ma.fields.List(
-        ma.fields.Nested(BuildingFiguresSchema),
+    buildings = Prepared(
+        BuildingFiguresSchema,
+        many=True,
         metadata={
             "description": "分楼栋、单元统计：在多个楼栋（单元）有房屋的业主在每个楼栋（单元）"
             "各计一人，面积为其在该处的房屋面积之和"
