@@ -46,10 +46,11 @@ PERSONS_STEP = 50_000  # persons × 51/50 dwellings fill whole buildings
 
 FILL = [
     # Places and dwellings: areas between 45.00 and 139.99 m².
-    """INSERT INTO buildings (compound_id, number)
-       SELECT :compound, b::text FROM generate_series(1, :buildings) b""",
-    """INSERT INTO entrances (building_id, number)
-       SELECT b.id, e::text FROM buildings b CROSS JOIN generate_series(1, :entrances) e
+    """INSERT INTO buildings (compound_id, number, name)
+       SELECT :compound, b::text, b::text || '栋' FROM generate_series(1, :buildings) b""",
+    """INSERT INTO entrances (building_id, number, name)
+       SELECT b.id, e::text, e::text || '单元'
+       FROM buildings b CROSS JOIN generate_series(1, :entrances) e
        WHERE b.compound_id = :compound""",
     """INSERT INTO dwellings (compound_id, building_id, entrance_id, floor, room, area,
                               area_source, status, use)
@@ -63,7 +64,7 @@ FILL = [
     # it (sometimes in another entrance or building), so 50 persons own 51 dwellings.
     """INSERT INTO vote_persons (vote_id, key, area, labels)
        SELECT :vote, 'buyer:' || (d.id - (d.id % 51 = 0)::int), sum(d.area),
-              string_agg(b.number || '栋' || e.number || '单元' || d.room, '、' ORDER BY d.id)
+              string_agg(b.name || e.name || d.room, '、' ORDER BY d.id)
        FROM dwellings d JOIN buildings b ON b.id = d.building_id
        JOIN entrances e ON e.id = d.entrance_id
        WHERE d.compound_id = :compound
@@ -71,7 +72,7 @@ FILL = [
     """INSERT INTO vote_person_dwellings (vote_id, person_id, dwelling_id, building_id,
                                          entrance_id, floor, area, label)
        SELECT :vote, p.id, d.id, d.building_id, d.entrance_id, d.floor, d.area,
-              b.number || '栋' || e.number || '单元' || d.room
+              b.name || e.name || d.room
        FROM dwellings d JOIN buildings b ON b.id = d.building_id
        JOIN entrances e ON e.id = d.entrance_id
        JOIN vote_persons p ON p.vote_id = :vote

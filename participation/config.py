@@ -86,7 +86,10 @@ def load() -> dict:
         # SMS_SENDER=aliyun (Alibaba Cloud 短信服务, auth/aliyun_sms.py): the AccessKey pair,
         # the approved sign name (签名), the template code of sign-in codes (variable
         # ``code``), notices' template codes by logical name ("vote_reminder=SMS_1,…"). The
-        # endpoint is Aliyun's; tests point it at a stand-in.
+        # endpoint is Aliyun's; tests point it at a stand-in. The ``vote_reminder`` template
+        # (votes/tasks.py) has the variables ``compound``, ``title``, ``deadline`` (Beijing
+        # time) and ``link`` (the compound's short link: set PUBLIC_BASE_URL, the SMS needs
+        # the full address).
         "ALIYUN_SMS_ACCESS_KEY_ID": _env("ALIYUN_SMS_ACCESS_KEY_ID") or None,
         "ALIYUN_SMS_ACCESS_KEY_SECRET": _env("ALIYUN_SMS_ACCESS_KEY_SECRET") or None,
         "ALIYUN_SMS_SIGN_NAME": _env("ALIYUN_SMS_SIGN_NAME") or None,

@@ -63,6 +63,7 @@ def seed(if_empty: bool) -> None:
             rooms,
             seed=index + 1,
             first_phone=DEMO_RESIDENT_PHONE if index == 0 else None,
+            hao_lou=(2,),  # "2号楼": shown as the roster writes it
         )
         result = import_roster_file(compound.id, f"{name}.csv", roster_csv(rows))
         if result.status.value != "done":
@@ -82,7 +83,9 @@ def seed(if_empty: bool) -> None:
     db.session.flush()
     seed_campaigns(compounds[0], staff)
     seed_tickets(compounds[0], staff)
+    seed_mobilisation(compounds[0], staff)
     db.session.commit()
+    remind_demo_non_voters(compounds[0], staff)
     with open(_credentials_file(), "w", encoding="utf-8") as out:
         out.write(f"{DEMO_STAFF} {password}\n")
     click.echo(f"demo: seeded {len(compounds)} compounds; committee login {DEMO_STAFF}")
@@ -166,7 +169,7 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
     )
     elevator = Vote(
         compound_id=compound.id,
-        title="1栋加装电梯",
+        title=ELEVATOR_TITLE,
         description="在1栋北侧加装电梯，每单元一部。费用按楼层系数分摊，政府补贴后由本栋业主承担。",
         matter=Matter.ELEVATOR,
         rule=Matter.ELEVATOR.rule,
@@ -357,7 +360,7 @@ def seed_tickets(compound: Compound, staff: StaffUser) -> None:
     services.act(scaffold, "resolve", builder, "已在1栋北侧加装密目安全网和防护棚。")
     file(
         DEMO_RESIDENT_PHONE, TicketKind.SUGGESTION, "设计方案",
-        "建议在2栋门口增设电动自行车充电桩，避免飞线充电。", building="2",
+        "建议在2号楼门口增设电动自行车充电桩，避免飞线充电。", building="2",
     )  # fmt: skip
     noise = file(
         neighbour_phone, TicketKind.COMPLAINT, "文明施工与噪音",
@@ -367,7 +370,7 @@ def seed_tickets(compound: Compound, staff: StaffUser) -> None:
     services.assign(noise, contractor.id, committee)
     services.act(noise, "start", builder, "已调整作业时间，现场有人值守。")
     lights = file(
-        neighbour_phone, TicketKind.COMPLAINT, "施工质量", "2栋1单元楼道灯改造后还是不亮。",
+        neighbour_phone, TicketKind.COMPLAINT, "施工质量", "2号楼1单元楼道灯改造后还是不亮。",
         building="2",
     )  # fmt: skip
     services.act(lights, "acknowledge", committee, "")
@@ -375,3 +378,88 @@ def seed_tickets(compound: Compound, staff: StaffUser) -> None:
     neighbour = Principal(SubjectKind.RESIDENT, accounts[neighbour_phone], "")
     services.act(lights, "confirm", neighbour, "")
     services.rate(lights, neighbour, 4, "修得挺快")
+
+
+ELEVATOR_TITLE = "1栋加装电梯"
+
+
+def seed_mobilisation(compound: Compound, staff: StaffUser) -> None:
+    """What the committee's workbench shows in the last days of the elevator vote: about a
+    third of its owners have voted (online, and one on paper), the demo resident asked a
+    neighbour to vote for them (a proxy waiting for the committee), a claim whose name and
+    ID ending differ from the roster waits for review, and the consent survey's deadline
+    was extended by a week with its reason."""
+    from datetime import timedelta
+
+    from participation.auth.models import Account, ClaimKind
+    from participation.auth.services import file_claim
+    from participation.surveys.models import Survey, SurveyKind
+    from participation.surveys.services import extend_deadline
+    from participation.votes.models import Channel, Choice, Vote, VotePerson
+    from participation.votes.proxies import grant_proxy
+    from participation.votes.services import record_cast
+
+    elevator = db.session.scalar(
+        select(Vote).where(Vote.compound_id == compound.id, Vote.title == ELEVATOR_TITLE)
+    )
+    if elevator is None:
+        return
+    persons = db.session.scalars(
+        select(VotePerson.id).where(VotePerson.vote_id == elevator.id).order_by(VotePerson.id)
+    ).all()
+    for index, person_id in enumerate(persons[1::3]):  # the demo resident (first) not among them
+        choice = Choice.DISAGREE if index % 5 == 4 else Choice.AGREE
+        channel = Channel.PAPER if index == 0 else Channel.ONLINE
+        record_cast(elevator.id, person_id, choice, channel, staff_id=staff.id)
+    resident = db.session.scalar(select(Account.id).where(Account.phone == DEMO_RESIDENT_PHONE))
+    neighbour = db.session.scalar(  # the neighbour of seed_tickets
+        select(Account.phone).where(Account.phone != DEMO_RESIDENT_PHONE).order_by(Account.id)
+    )
+    if resident and neighbour:
+        grant_proxy(elevator, resident, neighbour)
+    stranger = Account(phone="13900000009")
+    db.session.add(stranger)
+    db.session.flush()
+    file_claim(
+        stranger.id,
+        {
+            "compound_id": compound.id,
+            "building": "1栋",
+            "entrance": "1单元",
+            "room": "102",
+            "kind": ClaimKind.OWNER,
+            "name": "李明",
+            "id_last4": "9999",
+        },
+    )
+    consent = db.session.scalar(
+        select(Survey).where(Survey.compound_id == compound.id, Survey.kind == SurveyKind.CONSENT)
+    )
+    if consent is not None:
+        extend_deadline(
+            consent,
+            consent.closes_at + timedelta(days=7),
+            "部分业主外出务工，延长一周以便入户征询",
+            staff.id,
+        )
+
+
+def remind_demo_non_voters(compound: Compound, staff: StaffUser) -> None:
+    """A reminder by SMS to the elevator vote's non-voters (the console sender writes them
+    to the log), so that the workbench shows one with its counts; none in the quiet hours."""
+    from participation.common.errors import ApiError
+    from participation.votes.models import Vote
+    from participation.votes.tasks import enqueue_reminder, start_reminder
+
+    elevator = db.session.scalar(
+        select(Vote).where(Vote.compound_id == compound.id, Vote.title == ELEVATOR_TITLE)
+    )
+    try:
+        reminder = start_reminder(elevator, staff.id)
+    except ApiError as refused:  # 21:00–08:00: the committee sends it in the morning
+        db.session.rollback()
+        click.echo(f"demo: no reminder sent now ({refused.message})")
+        return
+    db.session.commit()
+    enqueue_reminder(reminder)
+

@@ -60,6 +60,8 @@ def known_ids(client, sample_compound, make_staff, owner_account, sign_in):
             "title": "1栋加装电梯",
             "matter": "elevator",
             "building_ids": [buildings[0]["id"]],
+            "no_cost_plan": True,  # opens with a cost plan or this declaration
+            "no_cost_plan_reason": "测试：不涉及居民出资",
             **window,
         },
         headers=staff,

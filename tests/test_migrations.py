@@ -47,6 +47,7 @@ from participation.votes.services import _digest, event_content, receipt_code
 BEFORE_TALLY_COLUMNS = "8060ceae07be"
 BEFORE_ONE_OBJECTIONS_TABLE = "0c557422a5ed"
 BEFORE_OBJECTION_MINIMUM = "a4480883400b"
+BEFORE_PLACE_NAMES = "34954ceebbdc"
 
 
 @pytest.fixture
@@ -112,13 +113,9 @@ def test_ballots_persons_and_the_sealing_queue_are_filled_in(empty_database):
     with app.app_context():
         upgrade(revision=BEFORE_TALLY_COLUMNS)
         compound, staff = compound_and_staff("迁移")
-        building = Building(compound_id=compound.id, number="1")
-        db.session.add(building)
-        db.session.flush()
-        one = Entrance(building_id=building.id, number="1")
-        two = Entrance(building_id=building.id, number="2")
-        db.session.add_all([one, two])
-        db.session.flush()
+        building = row(Building, compound_id=compound.id, number="1")
+        one = row(Entrance, building_id=building.id, number="1")
+        two = row(Entrance, building_id=building.id, number="2")
         rooms = ((one, "101", "60.00"), (one, "102", "70.00"), (two, "101", "80.00"))
         dwellings = [
             Dwelling(
@@ -327,6 +324,51 @@ def test_objection_periods_of_zero_are_raised_to_the_district_minimum(empty_data
             with pytest.raises(sa.exc.IntegrityError):
                 db.session.execute(
                     sa.update(Vote).where(Vote.id == vote_ids[1]).values(objection_days=0)
+                )
+            db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_buildings_and_entrances_are_named_as_their_keys_were_shown(empty_database):
+    """Buildings and entrances of before the stored names get the names that were derived
+    from their keys ("5" → "5栋", "2" → "2单元", "综合楼" as it is, "" for no entrance); the
+    columns are NOT NULL afterwards; the downgrade drops them."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "REDIS_URL": None})
+    with app.app_context():
+        upgrade(revision=BEFORE_PLACE_NAMES)
+        compound, _ = compound_and_staff("名称")
+        five = row(Building, compound_id=compound.id, number="5")
+        hall = row(Building, compound_id=compound.id, number="综合楼")
+        entrances = [
+            row(Entrance, building_id=five.id, number="2"),
+            row(Entrance, building_id=hall.id, number=""),
+            row(Entrance, building_id=hall.id, number="东单元"),
+        ]
+        ids = [five.id, hall.id], [entrance.id for entrance in entrances]
+        db.session.commit()
+        db.session.remove()
+
+        upgrade()
+
+        names = db.session.execute(
+            sa.select(Building.name).where(Building.id.in_(ids[0])).order_by(Building.id)
+        ).scalars()
+        assert list(names) == ["5栋", "综合楼"]
+        names = db.session.execute(
+            sa.select(Entrance.name).where(Entrance.id.in_(ids[1])).order_by(Entrance.id)
+        ).scalars()
+        assert list(names) == ["2单元", "", "东单元"]
+        db.session.remove()
+
+        downgrade(revision=BEFORE_PLACE_NAMES)
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("buildings")}
+        assert "name" not in columns
+        upgrade()
+        if db.engine.dialect.name == "postgresql":  # SQLite: an empty default (see there)
+            with pytest.raises(sa.exc.IntegrityError):
+                db.session.execute(
+                    sa.insert(Building.__table__).values(compound_id=compound.id, number="6")
                 )
             db.session.rollback()
         db.session.remove()

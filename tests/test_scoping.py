@@ -97,6 +97,8 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
         opens_at=utcnow() - timedelta(minutes=1),
         closes_at=utcnow() + timedelta(days=7),
         created_by_id=staff_a.id,
+        no_cost_plan=True,  # an elevator vote opens with a cost plan or this declaration
+        no_cost_plan_reason="测试：不涉及居民出资",
     )
     _db.session.add(vote_a)
     _db.session.flush()

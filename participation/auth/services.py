@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-import re
 import secrets
 import unicodedata
 from collections import defaultdict
@@ -54,6 +53,8 @@ from participation.roster.models import (
     Owner,
     Ownership,
     Street,
+    building_key,
+    entrance_key,
 )
 
 log = logging.getLogger(__name__)
@@ -293,29 +294,22 @@ def sign_in_staff(username: str, password: str, address: str) -> StaffUser | Non
 # --- dwelling claims ------------------------------------------------------------------------
 
 
-def _place_key(text: str, suffix: str) -> str:
-    """The roster's key for a building or entrance: "１号楼", "1栋", "01" → "1"; names that
-    are not numbers as written (the same rule as the roster import)."""
-    text = unicodedata.normalize("NFKC", text).replace(" ", "")
-    match = re.fullmatch(rf"0*([0-9]+)(?:{suffix})?", text)
-    return match[1] if match else text
-
-
 def _room_key(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).replace(" ", "")
     return text.removesuffix("室") or text
 
 
 def find_dwelling(compound_id: int, building: str, entrance: str, room: str) -> Dwelling | None:
-    """A dwelling by the words a resident types: "1栋"/"1号楼"/"1", "1单元"/"1"/"", "501"."""
+    """A dwelling by the words a resident types: "5栋"/"5号楼"/"5", "1单元"/"1"/"", "501",
+    matched by the roster's keys whatever the stored names ("5号楼" is found as "5栋")."""
     return db.session.scalar(
         select(Dwelling)
         .join(Building, Dwelling.building_id == Building.id)
         .join(Entrance, Dwelling.entrance_id == Entrance.id)
         .where(
             Dwelling.compound_id == compound_id,
-            Building.number == _place_key(building, "号楼|栋|幢|号"),
-            Entrance.number == _place_key(entrance, "单元"),
+            Building.number == building_key(building),
+            Entrance.number == entrance_key(entrance),
             Dwelling.room == _room_key(room),
         )
     )

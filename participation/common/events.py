@@ -14,3 +14,5 @@ _events = Namespace()
 
 campaign_opened = _events.signal("campaign-opened")
 campaign_cancelled = _events.signal("campaign-cancelled")
+# Its closing time moved later (the campaign carries the new ``closes_at``).
+campaign_extended = _events.signal("campaign-extended")

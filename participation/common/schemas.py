@@ -198,6 +198,17 @@ class ContactSchema(Schema):
     phone = ma.fields.String()
 
 
+class Prepared(ma.fields.Nested):
+    """A nested object (or, with ``many=True``, a list of them) that the service has already
+    put in its dumped form — amounts as strings, ratios with their percentage — sent as it
+    is and documented as its schema. For large breakdowns, where dumping them again costs
+    more than computing them (a 10,000-person tally: 6,000 nested objects, 2/3 of the
+    request); a test dumps such a value through its schema and compares."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
 class OneOfNested(ma.fields.Field):
     """A nested object whose shape depends on a sibling value: ``OneOfNested({"vote":
     ResultSchema, "survey": ConsentGateSchema}, by="kind")`` dumps the value with the schema

@@ -77,7 +77,14 @@ from participation.feedback.models import (
     TicketPhoto,
     TicketStatus,
 )
-from participation.roster.models import Building, Community, Compound, District, Street
+from participation.roster.models import (
+    Building,
+    Community,
+    Compound,
+    District,
+    Street,
+    building_key,
+)
 from participation.roster.services import district_id_of, owner_names
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -362,7 +369,9 @@ def service_definition(name: str):
         "service_code": category.code,
         "attributes": [
             _attribute(1, "compound", "singlevaluelist", True, "小区", compounds),
-            _attribute(2, "building", "string", False, "楼栋，如“3栋”或“3”（须是本小区的楼栋）"),
+            _attribute(
+                2, "building", "string", False, "楼栋，如“3栋”“3号楼”或“3”（须是本小区的楼栋）"
+            ),
             _attribute(
                 3,
                 "kind",
@@ -415,9 +424,10 @@ def _coordinate(text: str, name: str, bound: int) -> Decimal:
 def _building(compound_id: int, text: str) -> int | None:
     if not text:
         return None
-    number = text.removesuffix("栋").removesuffix("号楼").strip()
     building = db.session.scalar(
-        select(Building).where(Building.compound_id == compound_id, Building.number == number)
+        select(Building).where(
+            Building.compound_id == compound_id, Building.number == building_key(text)
+        )
     )
     if building is None:
         raise Open311Error(400, f"attribute[building]: no building {text} in this compound")

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
+from flask import current_app, has_request_context, request
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_Q
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from participation.auth.scoping import get_scoped, path_resolver
 from participation.auth.tokens import Principal
 from participation.common.errors import ApiError, conflict, not_found
+from participation.common.links import provide_compound_link
 from participation.common.sql import db_now
 from participation.extensions import db
 from participation.notices.models import LinkTarget, Notice, ShortLink
@@ -203,3 +205,18 @@ def qr_svg(url: str) -> bytes:
     out = io.BytesIO()
     image.save(out)
     return out.getvalue()
+
+
+@provide_compound_link
+def compound_link_url(compound_id: int) -> str | None:
+    """For ``common.links.compound_link``: the compound's current link as a full URL, made if
+    it has none (flushes). The site's address is ``PUBLIC_BASE_URL``, else the current
+    request's; None outside a request without it (a job)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base and has_request_context():
+        base = request.url_root
+    compound = db.session.get(Compound, compound_id)
+    if not base or compound is None:
+        return None
+    link, _ = ensure_link(compound, LinkTarget.COMPOUND, None, None)
+    return link_url(link, base)

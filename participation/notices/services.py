@@ -239,25 +239,39 @@ def _post(campaign, campaign_kind: str, source: str, **fields) -> Notice:
     return notice
 
 
+def _opening_body(kind: str, campaign) -> str:
+    label = campaign_label(kind, campaign)
+    action = "表决" if kind == "vote" else "填写"
+    return (
+        f"{label}“{campaign.title}”已开始，截止时间 {local_time(campaign.closes_at)}。"
+        f"请扫描公示栏上的二维码，用手机验证码登录后{action}。"
+        "不方便使用手机的居民，可到社区居委会或联系业委会填写纸质表。"
+    )
+
+
 def post_opening(kind: str, campaign) -> Notice:
     """A campaign opened: its notice, on the board from its opening until it closes."""
     label = campaign_label(kind, campaign)
-    action = "表决" if kind == "vote" else "填写"
     return _post(
         campaign,
         kind,
         f"{kind}:{campaign.id}:opened",
         kind=NoticeKind.CAMPAIGN,
         title=f"{label}：{campaign.title}"[:120],
-        body=(
-            f"{label}“{campaign.title}”已开始，截止时间 {local_time(campaign.closes_at)}。"
-            f"请扫描公示栏上的二维码，用手机验证码登录后{action}。"
-            "不方便使用手机的居民，可到社区居委会或联系业委会填写纸质表。"
-        ),
+        body=_opening_body(kind, campaign),
         pinned=True,
         valid_from=campaign.opens_at,
         valid_until=campaign.closes_at,
     )
+
+
+def extend_opening(kind: str, campaign) -> None:
+    """A campaign's closing time moved later: its opening notice says so and stays up."""
+    notice = _posted(campaign, f"{kind}:{campaign.id}:opened")
+    if notice is not None:
+        notice.body = _opening_body(kind, campaign)
+        notice.valid_until = campaign.closes_at
+        db.session.flush()
 
 
 def post_result(kind: str, campaign) -> Notice:
@@ -306,10 +320,15 @@ def withdraw_opening(kind: str, campaign) -> None:
 
 def connect_campaign_events() -> None:
     """Listen to the campaigns (``common.events``); called once by ``create_app``."""
-    from participation.common.events import campaign_cancelled, campaign_opened
+    from participation.common.events import (
+        campaign_cancelled,
+        campaign_extended,
+        campaign_opened,
+    )
 
     campaign_opened.connect(_opened, weak=False)
     campaign_cancelled.connect(_cancelled, weak=False)
+    campaign_extended.connect(_extended, weak=False)
 
 
 def _opened(sender: str, campaign) -> None:
@@ -318,3 +337,7 @@ def _opened(sender: str, campaign) -> None:
 
 def _cancelled(sender: str, campaign) -> None:
     withdraw_opening(sender, campaign)
+
+
+def _extended(sender: str, campaign) -> None:
+    extend_opening(sender, campaign)

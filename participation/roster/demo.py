@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Collection
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -52,9 +53,11 @@ def roster_rows(
     rooms_per_floor: int = 2,
     seed: int = 1,
     first_phone: str | None = None,
+    hao_lou: Collection[int] = (),
 ) -> list[list[str]]:
     """Rows of a generated roster; ``first_phone`` is given to the owner of the first dwelling
-    (the demo resident)."""
+    (the demo resident). Buildings are written "1栋", those numbered in ``hao_lou`` "2号楼"
+    (the names the roster writes are the names shown)."""
     rng = random.Random(seed)
     used: set[str] = set()
     rows: list[list[str]] = []
@@ -82,7 +85,7 @@ def roster_rows(
                         owners = [(_person(rng, used)[0], first_phone, _id_number(rng, used))]
                     rows.append(
                         [
-                            f"{b}栋",
+                            f"{b}号楼" if b in hao_lou else f"{b}栋",
                             f"{e}单元",
                             str(floor),
                             room,

@@ -64,7 +64,7 @@ class RowProblemSchema(Schema):
 
 
 class DwellingChangeSchema(Schema):
-    dwelling = ma.fields.String(metadata={"example": "1栋1单元101"})
+    dwelling = ma.fields.String(metadata={"example": "1栋1单元101", "description": "导入后的房号"})
     changes = ma.fields.List(ma.fields.String(), metadata={"example": ["面积 68.45 → 70.00"]})
 
 
@@ -115,6 +115,14 @@ class ImportReportSchema(Schema):
         metadata={"description": "rejected：文件中的全部问题；此时名册未作任何改动"},
     )
     summary = ma.fields.Nested(ImportSummarySchema, allow_none=True)
+    renamed = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "文件中写法与系统不同的楼栋、单元：按文件改名（楼栋、单元仍按编号对应，"
+            "“5栋”“5号楼”“5”是同一楼栋；只写数字的不改名）",
+            "example": ["5栋 → 5号楼"],
+        },
+    )
     changes = ma.fields.List(
         ma.fields.Nested(DwellingChangeSchema), metadata={"description": "已更新的户及其变化"}
     )

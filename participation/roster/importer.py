@@ -9,7 +9,10 @@ with the compound's roster and apply the differences in one transaction.
    source (登记 > 实测 > 合同), unless the committee confirmed it with a reason; they are row
    problems like the others.
 4. :func:`_plan` compares the rows with the roster, loaded once into dicts, and works out which
-   resident accounts follow the roster's owners (:func:`_plan_accounts`).
+   resident accounts follow the roster's owners (:func:`_plan_accounts`). Buildings and
+   entrances are matched by their key ("5号楼", "5栋" and "5" are building "5") and keep the
+   name the file writes (:func:`_places`): a file that spells a stored one differently
+   renames it, and the report says so.
 5. :func:`_write` applies the plan with bulk inserts and updates; it flushes, never commits.
 
 Full ID numbers live only in memory while a file is checked: owners are matched by the keyed
@@ -52,6 +55,11 @@ from participation.roster.models import (
     Owner,
     Ownership,
     RosterImport,
+    building_key,
+    building_name,
+    dwelling_label,
+    entrance_key,
+    entrance_name,
 )
 
 log = logging.getLogger(__name__)
@@ -190,13 +198,14 @@ def run_import(
     if writing:
         _lock_compound(compound_id)
     roster = _load_roster(compound_id) if entries else None
+    places = _places(entries, roster) if roster is not None else None
     if roster is not None and reason is None:
         # Sorted by line with the others (a row has either kind, never both).
-        problems = sorted(problems + _area_problems(entries, roster), key=lambda p: p.line)
+        problems = sorted(problems + _area_problems(entries, roster, places), key=lambda p: p.line)
     if problems:
         _finish(roster_import, ImportStatus.REJECTED, _rejection(problems, roster_import.dry_run))
         return
-    plan = _plan(entries, roster, compound_id, reason)
+    plan = _plan(entries, roster, places, compound_id, reason)
     if writing:
         _write(plan, roster, compound_id)
     _finish(roster_import, ImportStatus.DONE, plan.report(roster_import.dry_run))
@@ -332,9 +341,18 @@ class OwnerEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """A building or entrance cell: the key it matches by, and its name as written (None for
+    a bare number, which names nothing: "5" is "5栋" when new and keeps a stored name)."""
+
+    key: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class DwellingEntry:
     line: int  # as the committee sees it in the file
-    building: str
+    building: str  # the keys
     entrance: str
     room: str
     floor: int
@@ -343,21 +361,12 @@ class DwellingEntry:
     status: DwellingStatus
     use: DwellingUse | None  # None: the file has no 用途 column; keep what is stored
     owners: tuple[OwnerEntry, ...]
+    building_name: str | None = None  # as written; None: a bare number (see ``Place``)
+    entrance_name: str | None = None
 
     @property
     def key(self) -> DwellingKey:
         return (self.building, self.entrance, self.room)
-
-    @property
-    def label(self) -> str:
-        return dwelling_label(self.building, self.entrance, self.room)
-
-
-def dwelling_label(building: str, entrance: str, room: str) -> str:
-    """1栋2单元501, as on notices (the same as ``Dwelling.label``)."""
-    building_name = f"{building}栋" if building.isdigit() else building
-    entrance_name = f"{entrance}单元" if entrance.isdigit() else entrance
-    return f"{building_name}{entrance_name}{room}"
 
 
 class _Invalid(ValueError):
@@ -445,15 +454,15 @@ class _Checker:
             )
         owners = self._owners_of(status)
         if building is not None and entrance is not None and room is not None:
-            self._check_room((building, entrance, room))
+            self._check_room((building.key, entrance.key, room))
         if owners:
             self._check_owners_across_rows(owners)
         if len(self.problems) == before:
             self.entries.append(
                 DwellingEntry(
                     self.line,
-                    building,
-                    entrance,
+                    building.key,
+                    entrance.key,
                     room,
                     floor,
                     area,
@@ -461,6 +470,8 @@ class _Checker:
                     status,
                     use,
                     owners,
+                    building.name,
+                    entrance.name,
                 )
             )
 
@@ -574,24 +585,28 @@ def _nth(position: int, count: int) -> str:
     return f"第{position + 1}个" if count > 1 else ""
 
 
-def _place_key(text: str, suffix: str, what: str) -> str:
-    """ "1栋", "1号楼", "01" → "1"; names that are not numbers are kept as written."""
-    text = _nfkc(text)
-    match = re.fullmatch(rf"0*([0-9]+)(?:{suffix})?", text)
-    key = match[1] if match else text
-    if len(key) > 32:
+def _place(
+    text: str, key_of: Callable[[str], str], what: str, bare_name: Callable[[str], str]
+) -> Place:
+    """Key: "1栋", "1号楼", "01" → "1"; names that are not numbers are kept as written. Name:
+    the cell as written, trimmed, with full-width digits and letters as ASCII (as room
+    numbers are: "１栋" is "1栋"); None for a bare number ("01", "５")."""
+    key = key_of(text)
+    bare = re.fullmatch("[0-9]*", _nfkc(text)) is not None  # "" too: no entrance
+    name = None if bare else unicodedata.normalize("NFKC", text).strip()
+    if len(key) > 32 or len(name if name is not None else bare_name(key)) > 32:
         raise _Invalid(f"{what}名称过长")
-    return key
+    return Place(key, name)
 
 
-def _building(text: str) -> str:
+def _building(text: str) -> Place:
     if not text:
         raise _Invalid("楼栋不能为空")
-    return _place_key(text, "号楼|栋|幢|号", "楼栋")
+    return _place(text, building_key, "楼栋", building_name)
 
 
-def _entrance(text: str) -> str:
-    return _place_key(text, "单元", "单元")
+def _entrance(text: str) -> Place:
+    return _place(text, entrance_key, "单元", entrance_name)
 
 
 def _floor(text: str) -> int:
@@ -702,7 +717,6 @@ def credit_code_valid(code: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class _StoredDwelling:
     id: int
-    label: str
     floor: int
     area: Decimal
     area_source: AreaSource
@@ -726,8 +740,10 @@ class _StoredOwner:
 class _Roster:
     """The compound's roster, loaded once (five queries)."""
 
-    buildings: dict[str, int]
-    entrances: dict[tuple[str, str], int]
+    buildings: dict[str, int]  # by key
+    entrances: dict[tuple[str, str], int]  # by (building key, entrance key)
+    building_names: dict[str, str]  # stored names, by key
+    entrance_names: dict[tuple[str, str], str]
     dwellings: dict[DwellingKey, _StoredDwelling]
     owners: dict[str, _StoredOwner]  # by ID hash
     owners_by_id: dict[int, _StoredOwner]
@@ -743,13 +759,15 @@ def _lock_compound(compound_id: int) -> None:
 def _load_roster(compound_id: int) -> _Roster:
     same_phone = aliased(Account)
     buildings = db.session.execute(
-        select(Building.number, Building.id).where(Building.compound_id == compound_id)
-    )
+        select(Building.number, Building.id, Building.name).where(
+            Building.compound_id == compound_id
+        )
+    ).all()
     entrances = db.session.execute(
-        select(Building.number, Entrance.number, Entrance.id)
+        select(Building.number, Entrance.number, Entrance.id, Entrance.name)
         .join(Building, Entrance.building_id == Building.id)
         .where(Building.compound_id == compound_id)
-    )
+    ).all()
     dwellings = db.session.execute(
         select(
             Building.number,
@@ -794,11 +812,12 @@ def _load_roster(compound_id: int) -> _Roster:
     for dwelling_id, owner_id, ownership_id in ownerships:
         held.setdefault(dwelling_id, {})[owner_id] = ownership_id
     return _Roster(
-        buildings={number: id_ for number, id_ in buildings},
-        entrances={(b, e): id_ for b, e, id_ in entrances},
+        buildings={number: id_ for number, id_, _ in buildings},
+        entrances={(b, e): id_ for b, e, id_, _ in entrances},
+        building_names={number: name for number, _, name in buildings},
+        entrance_names={(b, e): name for b, e, _, name in entrances},
         dwellings={
-            (b, e, room): _StoredDwelling(id_, dwelling_label(b, e, room), *rest)
-            for b, e, room, id_, *rest in dwellings
+            (b, e, room): _StoredDwelling(id_, *rest) for b, e, room, id_, *rest in dwellings
         },
         owners={owner.id_hash: owner for owner in owners},
         owners_by_id={owner.id: owner for owner in owners},
@@ -807,10 +826,59 @@ def _load_roster(compound_id: int) -> _Roster:
 
 
 @dataclass
+class _Places:
+    """The names of the buildings and entrances after the import: as the file writes them,
+    else as stored, else as a bare number stands for ("5" → "5栋"); and the stored ones the
+    file renames."""
+
+    buildings: dict[str, str]  # by key
+    entrances: dict[tuple[str, str], str]  # by (building key, entrance key)
+    renamed_buildings: dict[int, str] = field(default_factory=dict)  # id → new name
+    renamed_entrances: dict[int, str] = field(default_factory=dict)
+    renamed: list[str] = field(default_factory=list)  # for the report: "5栋 → 5号楼"
+
+    def label(self, key: DwellingKey) -> str:
+        building, entrance, room = key
+        return dwelling_label(self.buildings[building], self.entrances[(building, entrance)], room)
+
+
+def _places(entries: list[DwellingEntry], roster: _Roster) -> _Places:
+    """Names by the file's first spelling of each place; a bare number names nothing."""
+    written_buildings: dict[str, str] = {}
+    written_entrances: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        if entry.building_name is not None:
+            written_buildings.setdefault(entry.building, entry.building_name)
+        if entry.entrance_name is not None:
+            written_entrances.setdefault((entry.building, entry.entrance), entry.entrance_name)
+    places = _Places(dict(roster.building_names), dict(roster.entrance_names))
+    for entry in entries:
+        places.buildings.setdefault(entry.building, building_name(entry.building))
+        places.entrances.setdefault((entry.building, entry.entrance), entrance_name(entry.entrance))
+    renamed_entrances = []
+    for key, name in written_buildings.items():
+        places.buildings[key] = name
+        stored = roster.building_names.get(key)
+        if stored is not None and stored != name:
+            places.renamed_buildings[roster.buildings[key]] = name
+            places.renamed.append(f"{stored} → {name}")
+    for key, name in written_entrances.items():
+        places.entrances[key] = name
+        stored = roster.entrance_names.get(key)
+        if stored is not None and stored != name:
+            places.renamed_entrances[roster.entrances[key]] = name
+            building = places.buildings[key[0]]
+            renamed_entrances.append(f"{building}{stored} → {building}{name}")
+    places.renamed += renamed_entrances
+    return places
+
+
+@dataclass
 class _Plan:
     """What the file changes, computed in memory before anything is written."""
 
     rows: int
+    places: _Places
     new_dwellings: list[DwellingEntry] = field(default_factory=list)
     changed_dwellings: list[tuple[int, DwellingEntry]] = field(default_factory=list)
     unchanged_dwellings: int = 0
@@ -842,8 +910,9 @@ class _Plan:
         }
         return _report(
             dry_run,
-            _summary_message(summary, dry_run, self.area_downgrade_reason),
+            _summary_message(summary, dry_run, self.area_downgrade_reason, self.places.renamed),
             summary=summary,
+            renamed=self.places.renamed,
             changes=self.changes,
             owner_changes=self.owner_changes,
             not_in_file=self.not_in_file,
@@ -856,12 +925,14 @@ class _Plan:
 def _plan(
     entries: list[DwellingEntry],
     roster: _Roster,
+    places: _Places,
     compound_id: int,
     area_downgrade_reason: str | None = None,
 ) -> _Plan:
     """What the file changes. Area downgrades are in it only when confirmed (``reason``):
-    unconfirmed ones were refused before, by :func:`_area_problems`."""
-    plan = _Plan(rows=len(entries), area_downgrade_reason=area_downgrade_reason)
+    unconfirmed ones were refused before, by :func:`_area_problems`. Dwellings are named in
+    the report by their labels after the import."""
+    plan = _Plan(rows=len(entries), places=places, area_downgrade_reason=area_downgrade_reason)
     _plan_owners(plan, entries, roster)
     for entry in entries:
         stored = roster.dwellings.get(entry.key)
@@ -869,10 +940,11 @@ def _plan(
             plan.new_dwellings.append(entry)
             plan.ownerships_added += [(entry.key, owner.id_hash) for owner in entry.owners]
             continue
+        label = places.label(entry.key)
         if _area_downgrade(stored, entry):
             plan.area_downgrades.append(
                 {
-                    "dwelling": stored.label,
+                    "dwelling": label,
                     "before": _area_text(stored.area_source, stored.area),
                     "after": _area_text(entry.area_source, entry.area),
                 }
@@ -880,13 +952,11 @@ def _plan(
         changes = _dwelling_changes(stored, entry) + _plan_ownerships(plan, stored, entry, roster)
         if changes:
             plan.changed_dwellings.append((stored.id, entry))
-            plan.changes.append({"dwelling": stored.label, "changes": changes})
+            plan.changes.append({"dwelling": label, "changes": changes})
         else:
             plan.unchanged_dwellings += 1
     in_file = {entry.key for entry in entries}
-    plan.not_in_file = sorted(
-        stored.label for key, stored in roster.dwellings.items() if key not in in_file
-    )
+    plan.not_in_file = sorted(places.label(key) for key in roster.dwellings if key not in in_file)
     _plan_accounts(plan, entries, roster, compound_id)
     return plan
 
@@ -905,7 +975,7 @@ def _area_text(source: AreaSource, area: Decimal) -> str:
     return f"{LABELS[source]} {area:.2f} ㎡"
 
 
-def _area_problems(entries: list[DwellingEntry], roster: _Roster) -> list[Problem]:
+def _area_problems(entries: list[DwellingEntry], roster: _Roster, places: _Places) -> list[Problem]:
     """A row that would replace a stored area by one of a lower source is refused: a lower
     source never silently replaces a higher one. (Same source, or a higher one, is applied;
     the committee may confirm a downgrade with a reason, and then there is no problem.)"""
@@ -913,11 +983,12 @@ def _area_problems(entries: list[DwellingEntry], roster: _Roster) -> list[Proble
     for entry in entries:
         stored = roster.dwellings.get(entry.key)
         if stored is not None and _area_downgrade(stored, entry):
+            before = _area_text(stored.area_source, stored.area)
             problems.append(
                 Problem(
                     entry.line,
                     AREA_SOURCE,
-                    f"{stored.label} 系统中的面积为{_area_text(stored.area_source, stored.area)}，"
+                    f"{places.label(entry.key)} 系统中的面积为{before}，"
                     f"文件中为{_area_text(entry.area_source, entry.area)}：面积以登记为先，"
                     "其次实测，再次合同（最高人民法院建筑物区分所有权司法解释第八条），"
                     "不能以较低的来源替换较高的来源；确需替换的，请确认降级并填写理由后重新导入",
@@ -933,7 +1004,7 @@ def _plan_owners(plan: _Plan, entries: list[DwellingEntry], roster: _Roster) -> 
     for entry in entries:
         for owner in entry.owners:
             in_file.setdefault(owner.id_hash, owner)
-            dwellings_of.setdefault(owner.id_hash, []).append(entry.label)
+            dwellings_of.setdefault(owner.id_hash, []).append(plan.places.label(entry.key))
     for id_hash, owner in in_file.items():
         stored = roster.owners.get(id_hash)
         if stored is None:
@@ -1171,6 +1242,7 @@ def _report(
     *,
     problems: list[Problem] = (),
     summary: dict | None = None,
+    renamed: list[str] = (),
     changes: list[dict] = (),
     owner_changes: list[dict] = (),
     not_in_file: list[str] = (),
@@ -1184,6 +1256,7 @@ def _report(
         "message": message,
         "problems": [problem.as_dict() for problem in problems],
         "summary": summary,
+        "renamed": list(renamed),
         "changes": list(changes),
         "owner_changes": list(owner_changes),
         "not_in_file": list(not_in_file),
@@ -1198,7 +1271,9 @@ def _rejection(problems: list[Problem], dry_run: bool) -> dict:
     return _report(dry_run, message, problems=problems)
 
 
-def _summary_message(summary: dict, dry_run: bool, area_downgrade_reason: str | None) -> str:
+def _summary_message(
+    summary: dict, dry_run: bool, area_downgrade_reason: str | None, renamed: list[str] = ()
+) -> str:
     changed = (
         summary["dwellings_created"]
         + summary["dwellings_updated"]
@@ -1211,8 +1286,13 @@ def _summary_message(summary: dict, dry_run: bool, area_downgrade_reason: str | 
             f"未变 {summary['dwellings_unchanged']} 户；新增业主 {summary['owners_created']} 人，"
             f"更新业主 {summary['owners_updated']} 人。"
         )
+    elif renamed:
+        text = f"系统中的 {summary['dwellings_unchanged']} 户没有变化。"
     else:
         text = f"名册与系统中的 {summary['dwellings_unchanged']} 户一致，没有变化。"
+    if renamed:
+        shown = "；".join(renamed[:10]) + ("等" if len(renamed) > 10 else "")
+        text += f"按文件中的写法改名 {len(renamed)} 处：{shown}。"
     if summary["dwellings_not_in_file"]:
         text += (
             f"系统中另有 {summary['dwellings_not_in_file']} 户不在本文件中，已原样保留，未作改动。"
@@ -1236,6 +1316,8 @@ def _summary_message(summary: dict, dry_run: bool, area_downgrade_reason: str | 
 def _write(plan: _Plan, roster: _Roster, compound_id: int) -> None:
     """Bulk statements only: per table, one per thousand rows or so, never one per row."""
     db.session.flush()
+    _update(Building, [{"id": i, "name": n} for i, n in plan.places.renamed_buildings.items()])
+    _update(Entrance, [{"id": i, "name": n} for i, n in plan.places.renamed_entrances.items()])
     dwelling_ids = _write_dwellings(plan, roster, compound_id)
     owner_ids = _write_owners(plan, roster, compound_id)
     removed = plan.ownerships_removed
@@ -1295,16 +1377,17 @@ def _update(model, rows: list[dict]) -> None:
 
 def _write_dwellings(plan: _Plan, roster: _Roster, compound_id: int) -> dict[DwellingKey, int]:
     new = plan.new_dwellings
+    names = plan.places
     buildings = dict(roster.buildings)
     rows = [
-        {"compound_id": compound_id, "number": number}
+        {"compound_id": compound_id, "number": number, "name": names.buildings[number]}
         for number in {entry.building for entry in new} - buildings.keys()
     ]
     buildings |= _insert_ids(Building, rows, Building.number)
 
     entrances = dict(roster.entrances)
     rows = [
-        {"building_id": buildings[b], "number": e}
+        {"building_id": buildings[b], "number": e, "name": names.entrances[(b, e)]}
         for b, e in {(entry.building, entry.entrance) for entry in new} - entrances.keys()
     ]
     building_numbers = {id_: number for number, id_ in buildings.items()}

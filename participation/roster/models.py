@@ -4,6 +4,8 @@ dwelling, owners and their ownership of dwellings."""
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 
@@ -46,18 +48,43 @@ class DwellingUse(enum.StrEnum):
     PARKING = "parking"  # 车位
 
 
+BUILDING_SUFFIXES = "号楼|栋|幢|号"
+ENTRANCE_SUFFIXES = "单元"
+
+
+def place_key(text: str, suffixes: str) -> str:
+    """The key a building or entrance is matched by, whatever its spelling: "1栋", "1号楼",
+    "１号楼", "01" → "1" (``suffixes``: ``BUILDING_SUFFIXES`` or ``ENTRANCE_SUFFIXES``); a name
+    that is not a number is its text, full-width letters as ASCII and spaces removed."""
+    text = unicodedata.normalize("NFKC", text).replace(" ", "")
+    match = re.fullmatch(rf"0*([0-9]+)(?:{suffixes})?", text)
+    return match[1] if match else text
+
+
+def building_key(text: str) -> str:
+    return place_key(text, BUILDING_SUFFIXES)
+
+
+def entrance_key(text: str) -> str:
+    return place_key(text, ENTRANCE_SUFFIXES)
+
+
 def building_name(number: str) -> str:
+    """The name a bare building number stands for ("5" → "5栋"): what the roster import
+    stores when the file gives only the number. Everywhere else shows ``Building.name``."""
     return f"{number}栋" if number.isdigit() else number
 
 
 def entrance_name(number: str) -> str:
+    """The name a bare entrance number stands for ("2" → "2单元"; "" stays "")."""
     if not number:
         return ""
     return f"{number}单元" if number.isdigit() else number
 
 
-def dwelling_label(building_number: str, entrance_number: str, room: str) -> str:
-    return building_name(building_number) + entrance_name(entrance_number) + room
+def dwelling_label(building: str, entrance: str, room: str) -> str:
+    """A room's label from the stored names: "5号楼" + "2单元" + "501"."""
+    return building + entrance + room
 
 
 class District(db.Model):
@@ -119,12 +146,16 @@ class Building(db.Model):
     __table_args__ = (UniqueConstraint("compound_id", "number"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
-    # Normalised key: "1栋", "1号楼" and "1" are all "1".
+    # Normalised key: "1栋", "1号楼" and "1" are all "1": what matches a row, a claim or a
+    # typed building to this building, whatever its spelling.
     number: Mapped[str] = mapped_column(String(32))
+    # The name as the roster writes it ("5号楼", "1栋"); a bare number is stored as "5栋".
+    name: Mapped[str] = mapped_column(String(32))
 
-    @property
-    def name(self) -> str:
-        return building_name(self.number)
+    def __init__(self, **kwargs):
+        # An object made with its number alone is named as a bare number is ("5" → "5栋").
+        kwargs.setdefault("name", building_name(kwargs.get("number", "")))
+        super().__init__(**kwargs)
 
 
 class Entrance(db.Model):
@@ -134,11 +165,14 @@ class Entrance(db.Model):
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
     # Normalised key: "1单元" and "1" are "1"; "" for a single-entrance building.
     number: Mapped[str] = mapped_column(String(32))
+    # The name as the roster writes it ("2单元", "二单元"); a bare number is "2单元"; "" for
+    # a single-entrance building.
+    name: Mapped[str] = mapped_column(String(32))
     building: Mapped[Building] = relationship()
 
-    @property
-    def name(self) -> str:
-        return entrance_name(self.number)
+    def __init__(self, **kwargs):
+        kwargs.setdefault("name", entrance_name(kwargs.get("number", "")))
+        super().__init__(**kwargs)
 
 
 class Dwelling(db.Model):
@@ -174,8 +208,8 @@ class Dwelling(db.Model):
 
     @property
     def label(self) -> str:
-        """Room label as shown on notices: 1栋2单元501."""
-        return dwelling_label(self.building.number, self.entrance.number, self.room)
+        """Room label as shown on notices, from the stored names: 5号楼2单元501."""
+        return dwelling_label(self.building.name, self.entrance.name, self.room)
 
 
 class Owner(db.Model):

@@ -79,13 +79,23 @@ class CompoundQuerySchema(Schema):
 
 class EntranceSchema(Schema):
     id = Integer()
-    name = ma.fields.String()
+    name = ma.fields.String(
+        metadata={
+            "description": "单元名称，按名册的写法；只有一个单元的楼栋为空",
+            "example": "2单元",
+        }
+    )
     dwellings = Integer()
 
 
 class BuildingSchema(Schema):
     id = Integer()
-    name = ma.fields.String()
+    name = ma.fields.String(
+        metadata={
+            "description": "楼栋名称，按名册的写法（名册只写数字时为“5栋”）",
+            "example": "5号楼",
+        }
+    )
     dwellings = Integer()
     entrances = ma.fields.List(ma.fields.Nested(EntranceSchema))
 

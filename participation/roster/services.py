@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -32,8 +33,6 @@ from participation.roster.models import (
     Owner,
     Ownership,
     Street,
-    building_name,
-    entrance_name,
 )
 
 
@@ -160,7 +159,8 @@ def public_compound(compound: Compound) -> dict:
 
 
 def buildings_summary(compound: Compound) -> list[dict]:
-    """Buildings with their entrances and dwelling counts, in natural order."""
+    """Buildings with their entrances and dwelling counts, in natural order of their keys
+    (2号楼 before 10号楼, whatever the names' suffixes)."""
     counts = dict(
         db.session.execute(
             select(Dwelling.entrance_id, func.count(Dwelling.id))
@@ -173,7 +173,8 @@ def buildings_summary(compound: Compound) -> list[dict]:
         .join(Building, Entrance.building_id == Building.id)
         .where(Building.compound_id == compound.id)
         .options(selectinload(Entrance.building))
-    )
+    ).all()
+    entrances.sort(key=lambda e: (natural_key(e.building.number), natural_key(e.number)))
     by_building: dict[int, dict] = {}
     for entrance in entrances:
         building = entrance.building
@@ -184,33 +185,31 @@ def buildings_summary(compound: Compound) -> list[dict]:
         n = counts.get(entrance.id, 0)
         entry["dwellings"] += n
         entry["entrances"].append({"id": entrance.id, "name": entrance.name, "dwellings": n})
-    buildings = sorted(by_building.values(), key=lambda b: natural_key(b["name"]))
-    for building in buildings:
-        building["entrances"].sort(key=lambda e: natural_key(e["name"]))
-    return buildings
+    return list(by_building.values())
 
 
 def natural_key(text: str) -> tuple:
-    """Sort "2栋" before "10栋"."""
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return (int(digits) if digits else 10**9, text)
+    """Sort "2" before "10", "2号楼" before "10号楼": numbers in the text compare as numbers;
+    a text that starts with a number comes before one that does not ("综合楼")."""
+    return tuple(
+        (0, int(run), "") if run.isdigit() else (1, 0, run)
+        for run in re.findall(r"[0-9]+|[^0-9]+", text)
+    )
 
 
 def scope_names(building_ids: list[int], entrance_ids: list[int]) -> tuple[list[str], list[str]]:
     """Names of the buildings and entrances of a campaign's scope (both empty: the whole
-    compound), e.g. (["2栋"], ["3栋1单元"])."""
+    compound), e.g. (["2号楼"], ["3栋1单元"])."""
     buildings = db.session.scalars(
-        select(Building.number).where(Building.id.in_(building_ids)).order_by(Building.id)
+        select(Building.name).where(Building.id.in_(building_ids)).order_by(Building.id)
     )
     entrances = db.session.execute(
-        select(Building.number, Entrance.number)
+        select(Building.name, Entrance.name)
         .join(Entrance, Entrance.building_id == Building.id)
         .where(Entrance.id.in_(entrance_ids))
         .order_by(Entrance.id)
     )
-    return [building_name(n) for n in buildings], [
-        building_name(b) + entrance_name(e) for b, e in entrances
-    ]
+    return list(buildings), [b + e for b, e in entrances]
 
 
 def dwellings_query(
@@ -303,17 +302,19 @@ def electorate_summary(scope: Scope) -> ElectorateSummary:
     per_building: dict[int, list] = defaultdict(list)
     for fact in facts:
         per_building[fact.building_id].append(fact)
-    names = dict(
-        db.session.execute(
-            select(Building.id, Building.number).where(Building.id.in_(list(per_building)))
-        ).all()
-    )
+    places = {
+        id_: (number, name)
+        for id_, number, name in db.session.execute(
+            select(Building.id, Building.number, Building.name).where(
+                Building.id.in_(list(per_building))
+            )
+        )
+    }
     parts = []
-    for building_id, members in per_building.items():
-        part = group_persons(members)
-        name = Building(number=names[building_id]).name
+    for building_id in sorted(per_building, key=lambda b: natural_key(places[b][0])):
+        part = group_persons(per_building[building_id])
+        name = places[building_id][1]
         parts.append(
             {"building_id": building_id, "name": name, "t_cnt": part.t_cnt, "t_area": part.t_area}
         )
-    parts.sort(key=lambda p: natural_key(p["name"]))
     return ElectorateSummary(electorate, parts)

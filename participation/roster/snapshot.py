@@ -49,15 +49,16 @@ def freeze(scope: Scope, tables: SnapshotTables, parent_id: int, empty_message: 
             Dwelling.id,
             Dwelling.floor,
             Dwelling.room,
-            Building.number,
-            Entrance.number.label("entrance"),
+            Building.name.label("building"),
+            Entrance.name.label("entrance"),
         )
         .join(Building, Dwelling.building_id == Building.id)
         .join(Entrance, Dwelling.entrance_id == Entrance.id)
         .where(Dwelling.compound_id == scope.compound_id)
     )
     info = {row.id: row for row in rows}
-    labels = {d: dwelling_label(info[d].number, info[d].entrance, info[d].room) for d in info}
+    # The labels frozen with the electorate: the names the roster has now.
+    labels = {d: dwelling_label(info[d].building, info[d].entrance, info[d].room) for d in info}
     facts_by_id = {f.dwelling_id: f for f in facts}
     parent = {tables.parent_column: parent_id}
 

@@ -29,7 +29,7 @@ from participation.common.sql import db_now
 from participation.counting import Group, Outcome, Totals, amount, ratio, renovation_consent
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
-from participation.roster.models import Building, Owner, building_name
+from participation.roster.models import Building, Owner
 from participation.roster.services import natural_key
 from participation.surveys.models import (
     Answer,
@@ -189,19 +189,22 @@ def breakdown(survey: Survey, question: Question) -> list[dict]:
     grouped: dict[int, dict[str | None, Group]] = defaultdict(dict)
     for building_id, value, cnt, area in rows:
         grouped[building_id][value] = Group.of(cnt, area)
-    numbers = dict(
-        db.session.execute(
-            select(Building.id, Building.number).where(Building.id.in_(list(grouped)))
-        ).all()
-    )
+    places = {
+        id_: (number, name)
+        for id_, number, name in db.session.execute(
+            select(Building.id, Building.number, Building.name).where(
+                Building.id.in_(list(grouped))
+            )
+        )
+    }
     result = []
-    for building_id in sorted(grouped, key=lambda b: natural_key(building_name(numbers[b]))):
+    for building_id in sorted(grouped, key=lambda b: natural_key(places[b][0])):
         groups = grouped[building_id]
         t = sum(groups.values(), Group())
         result.append(
             {
                 "building_id": building_id,
-                "name": building_name(numbers[building_id]),
+                "name": places[building_id][1],
                 **figures(totals_of(t, groups), groups),
             }
         )

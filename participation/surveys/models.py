@@ -116,6 +116,21 @@ class Survey(db.Model):
     )
 
 
+class SurveyDeadlineChange(db.Model):
+    """The history of a survey's closing time: each extension, by whom and why (append-only
+    in practice: nothing updates or deletes these rows)."""
+
+    __tablename__ = "survey_deadline_changes"
+    __table_args__ = (CheckConstraint("new_closes_at > old_closes_at", name="later_only"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    old_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Question(db.Model):
     __tablename__ = "survey_questions"
     __table_args__ = (UniqueConstraint("survey_id", "position"),)

@@ -218,6 +218,44 @@ class SurveyOpen(MethodView):
         return {**_detail(survey), "unknown_owners": len(unknown), "unknown_dwellings": unknown}
 
 
+@blp.route("/surveys/<int:survey_id>/deadline")
+class SurveyDeadline(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.SurveyDeadlineInSchema)
+    @blp.response(200, schemas.SurveySchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="campaign_closed: the current closing time has passed (or the survey is "
+        "closed, published, final or cancelled); nothing changed",
+    )
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; deadline_not_later (截止时间只能延后，不能提前); "
+        "deadline_too_late (more than 90 days after opens_at)",
+    )
+    def post(self, data, survey_id):
+        """Extend the closing time of a draft, scheduled or open survey (staff)
+
+        Only later, never earlier, and at most 90 days after the start of answering; only
+        before the current closing time (database clock, in the same transaction as the
+        change). Kept in the survey's deadline history (``deadline_extensions``); those who
+        may answer, and those who have, are notified.
+        """
+        principal = current_principal()
+        survey = path_object("survey_id")
+        services.extend_deadline(survey, data["closes_at"], data["reason"], principal.id)
+        db.session.commit()
+        services.announce_extension(survey, data["reason"])
+        return _detail(survey)
+
+
 @blp.route("/surveys/<int:survey_id>/cancel")
 class SurveyCancel(MethodView):
     decorators = [jwt_required()]

@@ -31,9 +31,9 @@ from participation.roster.models import (
     Entrance,
     Owner,
     Ownership,
-    building_name,
     dwelling_label,
 )
+from participation.roster.services import natural_key
 from participation.surveys.models import (
     Answer,
     MenuItem,
@@ -127,19 +127,24 @@ def _counts(survey: Survey) -> dict[tuple[int, int | None], Counts]:
     return counts
 
 
-def _building_names(building_ids) -> dict[int | None, str]:
-    names: dict[int | None, str] = {None: NO_BUILDING}
-    ids = [b for b in building_ids if b is not None]
-    for building_id, number in db.session.execute(
-        select(Building.id, Building.number).where(Building.id.in_(ids))
-    ):
-        names[building_id] = building_name(number)
-    return names
+class _BuildingNames(dict):
+    """Building names by id (None: 未关联楼栋), with the keys they sort by."""
 
+    def __init__(self, building_ids):
+        super().__init__({None: NO_BUILDING})
+        self.keys_of: dict[int, str] = {}
+        ids = [b for b in building_ids if b is not None]
+        for building_id, number, name in db.session.execute(
+            select(Building.id, Building.number, Building.name).where(Building.id.in_(ids))
+        ):
+            self[building_id] = name
+            self.keys_of[building_id] = number
 
-def _building_order(building_id: int | None, names: dict) -> tuple:
-    name = names[building_id]
-    return (building_id is None, len(name), name)  # 2栋 before 10栋; unknown last
+    def order(self, building_id: int | None) -> tuple:
+        """2号楼 before 10号楼 (by their keys); unknown last."""
+        if building_id is None:
+            return (True, ())
+        return (False, natural_key(self.keys_of[building_id]))
 
 
 @result_builder(SurveyKind.SATISFACTION)
@@ -151,8 +156,8 @@ def satisfaction_result(survey: Survey) -> dict:
     questions = satisfaction_questions(survey)
     counts = _counts(survey)
     present = {building_id for _, building_id in counts}
-    names = _building_names(present)
-    building_ids = sorted(present, key=lambda b: _building_order(b, names))
+    names = _BuildingNames(present)
+    building_ids = sorted(present, key=names.order)
 
     def dimension_view(question: Question, cell: Counts) -> dict:
         return {
@@ -272,7 +277,7 @@ def comment_views(survey: Survey, answers: list[Answer]) -> list[dict]:
     if survey.anonymous:
         return views
     rooms = _rooms(survey, [a.response for a in answers])
-    names = _building_names({a.response.building_id for a in answers})
+    names = _BuildingNames({a.response.building_id for a in answers})
     for view, answer in zip(views, answers, strict=True):
         response = answer.response
         view.update(
@@ -308,8 +313,8 @@ def _rooms(survey: Survey, responses: list[Response]) -> dict[int, str]:
             select(
                 links.c.account_id,
                 Dwelling.building_id,
-                Building.number,
-                Entrance.number,
+                Building.name,
+                Entrance.name,
                 Dwelling.room,
             )
             .join(Dwelling, Dwelling.id == links.c.dwelling_id)

@@ -255,6 +255,10 @@ class SurveySchema(Schema):
     opened_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
     closed_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
     responses = Integer(metadata={"description": "工作人员可见（详情）：已作答份数"})
+    deadline_extensions = ma.fields.List(
+        ma.fields.Nested(lambda: SurveyDeadlineChangeSchema()),
+        metadata={"description": "工作人员可见（详情）：截止时间的延长记录，先后为序"},
+    )
 
 
 class SurveyOpenedSchema(SurveySchema):
@@ -742,3 +746,29 @@ class SatisfactionChartQuerySchema(Schema):
         ),
         metadata={"description": "dimension 分维度（含总体） / building 分楼栋 / item 分改造项目"},
     )
+
+
+# --- extending the deadline ----------------------------------------------------------------
+
+
+class SurveyDeadlineInSchema(Schema):
+    closes_at = LocalDateTime(
+        required=True,
+        metadata={
+            "description": "新的截止时间（ISO 8601，带时区）：须晚于当前截止时间（否则 422 "
+            "deadline_not_later），最晚为开始时间后 90 天（否则 422 deadline_too_late）"
+        },
+    )
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200, error="原因应为 1–200 字"),
+        metadata={"description": "延长的原因（1–200 字），告知居民并留存记录"},
+    )
+
+
+class SurveyDeadlineChangeSchema(Schema):
+    old_closes_at = LocalDateTime(metadata={"description": "原截止时间"})
+    new_closes_at = LocalDateTime(metadata={"description": "新截止时间"})
+    reason = ma.fields.String()
+    created_at = LocalDateTime(metadata={"description": "延长的时间"})
+    staff_id = Integer()

@@ -29,10 +29,11 @@ same transaction, under a key-share lock on the survey row and against the datab
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
@@ -40,8 +41,10 @@ from participation.auth.models import Tenancy
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, forbidden, invalid, not_found
-from participation.common.events import campaign_cancelled, campaign_opened
+from participation.common.events import campaign_cancelled, campaign_extended, campaign_opened
+from participation.common.notify import notify
 from participation.common.privacy import keyed_hash
+from participation.common.schemas import local_time
 from participation.common.sql import CLOCK_TOLERANCE, db_now, upsert
 from participation.common.types import utcnow
 from participation.counting import Basis
@@ -59,12 +62,15 @@ from participation.surveys.models import (
     RespondentBasis,
     Response,
     Survey,
+    SurveyDeadlineChange,
     SurveyKind,
     SurveyPerson,
     SurveyPersonDwelling,
     SurveyPersonOwner,
     SurveyStatus,
 )
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT = SnapshotTables("survey_id", SurveyPerson, SurveyPersonDwelling, SurveyPersonOwner)
 
@@ -237,6 +243,126 @@ def cancel_survey(survey: Survey) -> Survey:
     db.session.flush()
     campaign_cancelled.send("survey", campaign=survey)
     return survey
+
+
+# Extending the deadline --------------------------------------------------------------------------
+
+# The latest closing time an extension may set, counted from the start of answering: three
+# months leaves time for door-to-door canvassing of a slow compound, matches the longest
+# objection period a draft may ask for, and keeps an owner survey's frozen electorate close
+# to the compound's owners when it closes.
+MAX_ANSWERING_PERIOD = timedelta(days=90)
+EXTENDABLE = (SurveyStatus.DRAFT, SurveyStatus.OPEN)  # open covers "scheduled"
+
+
+def extend_deadline(
+    survey: Survey, closes_at: datetime, reason: str, staff_id: int
+) -> SurveyDeadlineChange:
+    """Move the closing time of a draft, scheduled or open survey later, and keep the change
+    in ``survey_deadline_changes``.
+
+    The survey row is taken exclusively (answers in flight hold it shared, so this waits for
+    them; answers after it wait for this commit, then read the new time) and the deadline
+    is checked against the database clock once the lock is held: 409 ``campaign_closed`` at
+    or after the current closing time, whether or not the survey has been closed yet. 422
+    ``deadline_not_later`` unless later than the current closing time, ``deadline_too_late``
+    beyond ``MAX_ANSWERING_PERIOD`` after ``opens_at``."""
+    status = _lock(survey)
+    if status not in EXTENDABLE:
+        raise conflict("campaign_closed", "问卷已截止或已取消，不能延长截止时间")
+    now = db_now()
+    if now >= survey.closes_at:
+        raise conflict("campaign_closed", "问卷已到截止时间，不能再延长")
+    reason = reason.strip()
+    if not reason:
+        message = "请填写延长截止时间的原因（1–200 字）"
+        raise invalid("validation_error", message, {"reason": [message]})
+    if closes_at <= survey.closes_at:
+        message = "截止时间只能延后，不能提前"
+        raise invalid("deadline_not_later", message, {"closes_at": [message]})
+    if closes_at > survey.opens_at + MAX_ANSWERING_PERIOD:
+        message = f"截止时间最晚为开始时间后 {MAX_ANSWERING_PERIOD.days} 天"
+        raise invalid("deadline_too_late", message, {"closes_at": [message]})
+    change = SurveyDeadlineChange(
+        survey_id=survey.id,
+        old_closes_at=survey.closes_at,
+        new_closes_at=closes_at,
+        reason=reason,
+        staff_id=staff_id,
+        created_at=now,
+    )
+    survey.closes_at = closes_at
+    db.session.add(change)
+    db.session.flush()
+    campaign_extended.send("survey", campaign=survey)  # the notice board's opening notice
+    return change
+
+
+def deadline_changes(survey_id: int) -> list[SurveyDeadlineChange]:
+    """The survey's extensions, oldest first."""
+    return list(
+        db.session.scalars(
+            select(SurveyDeadlineChange)
+            .where(SurveyDeadlineChange.survey_id == survey_id)
+            .order_by(SurveyDeadlineChange.id)
+        )
+    )
+
+
+def extension_recipients(survey: Survey) -> list[int]:
+    """Accounts to tell of an extension: whoever has answered and, once opened, those who may
+    answer — the frozen electorate's owners (owner basis) or the owners and tenants of the
+    dwellings in scope (resident basis). A draft has none."""
+    if survey.status is SurveyStatus.DRAFT:
+        return []
+    accounts = set(
+        db.session.scalars(
+            select(Response.account_id).where(
+                Response.survey_id == survey.id, Response.account_id.is_not(None)
+            )
+        )
+    )
+    if survey.basis is RespondentBasis.OWNER:
+        eligible = (
+            select(Owner.account_id)
+            .join(SurveyPersonOwner, SurveyPersonOwner.owner_id == Owner.id)
+            .where(SurveyPersonOwner.survey_id == survey.id, Owner.account_id.is_not(None))
+        )
+    else:
+        scope = scope_of(survey)
+        in_scope = select(Dwelling.id).where(Dwelling.compound_id == scope.compound_id)
+        if not scope.whole_compound:
+            in_scope = in_scope.where(
+                or_(
+                    Dwelling.building_id.in_(scope.building_ids),
+                    Dwelling.entrance_id.in_(scope.entrance_ids),
+                )
+            )
+        owners = (
+            select(Owner.account_id)
+            .join(Ownership, Ownership.owner_id == Owner.id)
+            .where(Ownership.dwelling_id.in_(in_scope), Owner.account_id.is_not(None))
+        )
+        tenants = select(Tenancy.account_id).where(Tenancy.dwelling_id.in_(in_scope))
+        eligible = owners.union(tenants)
+    accounts.update(db.session.scalars(eligible))
+    return sorted(accounts)
+
+
+def announce_extension(survey: Survey, reason: str) -> int:
+    """After the commit of an extension: notify the survey's accounts; how many. Never
+    raises: the extension is committed whatever the notifier does."""
+    try:
+        accounts = extension_recipients(survey)
+        message = (
+            f"「{survey.title}」问卷截止时间已延长至 {local_time(survey.closes_at)}（北京时间）。"
+            f"原因：{reason.strip()}"
+        )
+        notify(accounts, message, "survey_deadline_extended")
+    except Exception:
+        log.warning("notifying the extension of survey %s failed", survey.id, exc_info=True)
+        return 0
+    return len(accounts)
 
 
 # Drafts ------------------------------------------------------------------------------------------
@@ -1041,6 +1167,7 @@ def survey_view(survey: Survey, now: datetime, principal: Principal, detail: boo
     if principal.is_staff:
         view.update({key: getattr(survey, key) for key in STAFF_FIELDS})
         if detail:
+            view["deadline_extensions"] = deadline_changes(survey.id)
             view["responses"] = db.session.scalar(
                 select(func.count(Response.id)).where(Response.survey_id == survey.id)
             )

@@ -40,7 +40,7 @@ from participation.common.sql import db_now
 from participation.counting import Rule
 from participation.extensions import db
 from participation.roster.electorate import dwellings_in_scope
-from participation.roster.models import Dwelling
+from participation.roster.models import Building, Dwelling, Entrance, dwelling_label
 from participation.votes.casting import owned_persons
 from participation.votes.decision import decision, linked_passed
 from participation.votes.models import Matter, Vote, VotePersonDwelling, VoteStatus
@@ -89,6 +89,8 @@ def set_cost_plan(vote: Vote, plan: dict) -> None:
         raise invalid("common_parts_vote_invalid", message, {"common_parts_vote_id": [message]})
     vote.total_cost = total
     vote.subsidy = subsidy
+    # A plan replaces the declaration that there is none.
+    vote.no_cost_plan, vote.no_cost_plan_reason = False, None
     vote.floor_coefficients = coefficients
     vote.takes_common_parts = plan["takes_common_parts"]
     vote.common_parts_vote_id = linked_id
@@ -102,6 +104,28 @@ def clear_cost_plan(vote: Vote) -> None:
     vote.takes_common_parts = False
     vote.common_parts_vote_id = None
     db.session.flush()
+
+
+def plan_required(vote: Vote) -> bool:
+    """Whether the vote makes the households pay (an elevator or rebuilding on buildings or
+    entrances: where a plan is allowed), so it opens only with a cost plan or the declaration
+    that there is none."""
+    return _plan_problem(vote) is None
+
+
+def check_plan_declared(vote: Vote) -> None:
+    """409 ``cost_plan_missing`` if a cost-bearing vote has neither a plan nor the
+    declaration (with its reason) that the residents pay nothing."""
+    if not plan_required(vote) or vote.total_cost is not None:
+        return
+    if vote.no_cost_plan and vote.no_cost_plan_reason:
+        return
+    what = "加装电梯" if vote.matter is Matter.ELEVATOR else "改建、重建"
+    raise conflict(
+        "cost_plan_missing",
+        f"{what}表决须先填写费用方案（总费用、补贴及分摊方式），"
+        "或说明本次表决不涉及居民出资，才能开启",
+    )
 
 
 def _plan_problem(vote: Vote) -> str | None:
@@ -220,7 +244,9 @@ def check_before_opening(vote: Vote) -> None:
     after the electorate is frozen: a vote that takes common parts needs a valid linked
     compound-wide vote that has been opened (``LINK_OPENED``) and has not failed; the draft
     must still be an elevator/rebuild vote on buildings or entrances if it has a plan; and
-    every dwelling of the frozen electorate needs its share."""
+    every dwelling of the frozen electorate needs its share; a cost-bearing vote without a
+    plan needs the declaration that there is none (``check_plan_declared``)."""
+    check_plan_declared(vote)
     problem = vote.total_cost is not None and _plan_problem(vote)
     if problem:
         raise conflict("cost_plan_not_allowed", problem + "，请先修改表决事项或删除费用方案")
@@ -274,8 +300,59 @@ def dwelling_shares(vote: Vote) -> list[DwellingShare]:
             VotePersonDwelling.area,
         ).where(VotePersonDwelling.vote_id == vote.id)
     ).all()
+    return _shares(vote, rows)
+
+
+def preview_shares(vote: Vote) -> list[DwellingShare]:
+    """A draft's shares as they would be if it opened now: the dwellings of its scope in the
+    current roster (what opening freezes, ``roster.snapshot.freeze``), split by
+    ``_shares`` like the frozen electorate's. Empty without a plan or dwellings."""
+    if vote.total_cost is None:
+        return []
+    ids = [fact.dwelling_id for fact in dwellings_in_scope(scope_of(vote))]
+    rows = []
+    for start in range(0, len(ids), 5000):
+        rows += db.session.execute(
+            select(
+                Dwelling.id.label("dwelling_id"),
+                Building.name.label("building"),
+                Entrance.name.label("entrance"),
+                Dwelling.room,
+                Dwelling.floor,
+                Dwelling.area,
+            )
+            .join(Building, Dwelling.building_id == Building.id)
+            .join(Entrance, Dwelling.entrance_id == Entrance.id)
+            .where(Dwelling.id.in_(ids[start : start + 5000]))
+        ).all()
+    return _shares(
+        vote,
+        [
+            ShareRow(
+                row.dwelling_id,
+                dwelling_label(row.building, row.entrance, row.room),
+                row.floor,
+                row.area,
+            )
+            for row in rows
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    dwelling_id: int
+    label: str
+    floor: int
+    area: Decimal
+
+
+def _shares(vote: Vote, rows) -> list[DwellingShare]:
+    """Split the residents' share over ``rows`` (dwelling_id, label, floor, area) by area or
+    by floor coefficient × area, to the fen (``money.allocate``), in room label order."""
     if not rows:
         return []
+    rows = list(rows)
     rows.sort(key=lambda row: (_natural(row.label), row.dwelling_id))
     coefficients = vote.floor_coefficients
     if coefficients is None:
@@ -362,11 +439,17 @@ def _plan(vote: Vote) -> dict:
 
 
 def plan_view(vote: Vote) -> dict:
-    """Staff: the plan, and once the vote is opened every dwelling's share and their sum."""
+    """Staff: the plan, and every dwelling's share and their sum — once the vote is opened
+    from the frozen electorate; for a draft from the current roster of its scope, marked
+    ``preview`` (the same split, which opening fixes unless the roster changes)."""
     view = _plan(vote)
-    shares = dwelling_shares(vote)
+    preview = vote.status is VoteStatus.DRAFT
+    shares = preview_shares(vote) if preview else dwelling_shares(vote)
     view["shares"] = shares if shares else None
     view["shares_total"] = sum((s.share for s in shares), Decimal("0.00")) if shares else None
+    view["preview"] = preview
+    view["no_cost_plan"] = vote.no_cost_plan
+    view["no_cost_plan_reason"] = vote.no_cost_plan_reason
     return view
 
 

@@ -5,7 +5,7 @@ published result are ``notices.models.Objection``."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -115,6 +116,10 @@ class Vote(db.Model):
     floor_coefficients: Mapped[dict | None] = mapped_column(JSON)
     takes_common_parts: Mapped[bool] = mapped_column(default=False)
     common_parts_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"))
+    # A cost-bearing vote (costs.plan_required) opens only with a cost plan, or with the
+    # committee's declaration on the draft that the residents pay nothing, and why.
+    no_cost_plan: Mapped[bool] = mapped_column(server_default=false())
+    no_cost_plan_reason: Mapped[str | None] = mapped_column(String(200))
     # The compound's rule for an owner's own ballot against a proxy's, frozen at opening.
     proxy_rule: Mapped[ProxyRule] = mapped_column(
         str_enum(ProxyRule, "proxy_rule"), server_default=ProxyRule.LATEST.value
@@ -358,20 +363,54 @@ for _model in (VoteEvent, ChainEntry):
     install_append_only(_model.__table__)
 
 
+class ReminderStatus(enum.StrEnum):
+    QUEUED = "queued"  # written, its job not started yet
+    SENDING = "sending"
+    PAUSED = "paused_quiet_hours"  # reached 21:00 (Asia/Shanghai): the rest after 08:00
+    DONE = "done"
+    FAILED = "failed"  # its job failed for good (the counts say how far it got)
+
+
 class VoteReminder(db.Model):
-    """A reminder to the non-voters of an open vote, sent by ``tasks.remind_non_voters`` in
-    batches in account-id order; ``last_account_id`` is where a rerun resumes, so no account
-    gets the same reminder twice."""
+    """A reminder to the non-voters of an open vote, sent by ``tasks.remind_non_voters``: an
+    in-app notification to their accounts in account-id order (``last_account_id``), then an
+    SMS to each of their owners' phones in owner-id order (``last_owner_id``); the cursors are
+    where a rerun resumes. Per owner, ``sent_count`` (SMS sent), ``skipped_count`` (no phone,
+    or the phone already had a reminder that day) and ``failed_count`` (the provider did not
+    take it). ``link_url`` is the compound's short link, as the SMS carries it."""
 
     __tablename__ = "vote_reminders"
     id: Mapped[int] = mapped_column(primary_key=True)
     vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[ReminderStatus] = mapped_column(
+        str_enum(ReminderStatus, "vote_reminder_status"), default=ReminderStatus.QUEUED
+    )
     sent_count: Mapped[int] = mapped_column(default=0)
+    failed_count: Mapped[int] = mapped_column(default=0)
+    skipped_count: Mapped[int] = mapped_column(default=0)
+    notified_count: Mapped[int] = mapped_column(default=0)  # accounts notified in-app
     last_account_id: Mapped[int | None]
+    last_owner_id: Mapped[int | None]
+    link_url: Mapped[str | None] = mapped_column(String(300))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    @property
-    def status(self) -> str:
-        return "finished" if self.finished_at is not None else "pending"
+
+class ReminderSms(db.Model):
+    """One reminder SMS to one phone on one day (Asia/Shanghai) in a compound, whatever the
+    vote: the unique key is claimed (``INSERT … ON CONFLICT DO NOTHING``) in the transaction
+    that sends, so two jobs at once, or a rerun, never send a phone two reminders a day. The
+    phone is kept as a keyed hash only (``common.privacy.keyed_hash``). ``uncertain``: the
+    provider may or may not have taken it (a timeout); the claim stays, so it is not resent."""
+
+    __tablename__ = "vote_reminder_sms"
+    __table_args__ = (UniqueConstraint("compound_id", "phone_digest", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
+    phone_digest: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date]
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("vote_reminders.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    uncertain: Mapped[bool] = mapped_column(default=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,7 +28,14 @@ from participation.common.privacy import mask_name
 from participation.common.schemas import local_time
 from participation.common.sql import CLOCK_TOLERANCE, db_now
 from participation.extensions import db
-from participation.roster.models import Owner
+from participation.roster.models import (
+    Building,
+    Dwelling,
+    Entrance,
+    Owner,
+    building_key,
+    entrance_key,
+)
 from participation.votes.casting import Cast, completed_cast
 from participation.votes.corrections import lock_for_recount, recount
 from participation.votes.models import (
@@ -60,7 +67,8 @@ def find_person(
     vote: Vote, person_id: int | None = None, dwelling: str | None = None
 ) -> VotePerson:
     """The person of the frozen electorate named by ``person_id`` or by a room label of
-    theirs (``2栋1单元101``); 422 if the vote has no such person."""
+    theirs (``2栋1单元101`` as frozen, or spelled another way such as ``2号楼1单元101``,
+    matched by the roster's keys); 422 if the vote has no such person."""
     if (person_id is None) == (dwelling is None):
         raise invalid("person_required", "请填写房号或表决权人编号（二选一）")
     if person_id is not None:
@@ -79,12 +87,36 @@ def find_person(
         .where(VotePersonDwelling.vote_id == vote.id, VotePersonDwelling.label == label)
     )
     if found is None:
+        found = _by_keys(vote, label)
+    if found is None:
         raise invalid(
             "unknown_dwelling",
             f"本次表决范围内没有房屋 {label}，请核对楼栋、单元和房号",
             {"dwelling": ["不在本次表决范围内"]},
         )
     return found
+
+
+def _by_keys(vote: Vote, label: str) -> VotePerson | None:
+    """The person whose dwelling in the vote is ``label`` read as building, entrance and room
+    by the roster's keys ("5栋1单元101" finds the room frozen as "5号楼1单元101"): one query
+    for the dwellings of the vote whose room ends the label."""
+    rooms = {label[start:] for start in range(1, len(label))}
+    candidates = db.session.execute(
+        select(VotePersonDwelling.person_id, Dwelling.room, Building.number, Entrance.number)
+        .join(Dwelling, Dwelling.id == VotePersonDwelling.dwelling_id)
+        .join(Building, Building.id == VotePersonDwelling.building_id)
+        .join(Entrance, Entrance.id == VotePersonDwelling.entrance_id)
+        .where(VotePersonDwelling.vote_id == vote.id, Dwelling.room.in_(rooms))
+    )
+    for person_id, room, building, entrance in candidates:
+        place = label[: -len(room)]
+        if any(
+            building_key(place[:cut]) == building and entrance_key(place[cut:]) == entrance
+            for cut in range(1, len(place) + 1)
+        ):
+            return db.session.get(VotePerson, person_id)
+    return None
 
 
 def check_signed_at(vote: Vote, signed_at: datetime, now: datetime) -> None:

@@ -25,6 +25,13 @@ The format, for an independent verifier (pinned by known-answer tests in
   the owner signed it, in the format of ``created_at``), ``objection_id`` (a correction:
   the upheld objection it answers), ``ref_event_id`` (a ``void``: the cast it voids) and
   ``note`` (a correction's reason, a string).
+  Two lifecycle events carry a ``note`` too: an ``opened`` event of a cost-bearing vote
+  opened without a cost plan has the committee's declaration, ``本次表决不涉及居民出资：``
+  followed by its reason; a ``deadline_extended`` event has the canonical JSON (as above) of
+  ``{"from": <old closing time>, "to": <new closing time>, "reason": <text>}``, times in the
+  format of ``created_at``. ``verify`` checks that the extensions follow each other (each
+  ``from`` is the previous ``to``, each ``to`` later than its ``from``, each made before its
+  ``from``) and that the last ``to`` is the vote's closing time.
   For example ``{"account_id":3,"attachment_id":null,"channel":"online","choice":"agree",
   "created_at":"2026-12-02T08:30:15.123456+00:00","kind":"cast","nonce":"0011…eeff",
   "owner_id":5,"person_id":7,"proxy_id":null,"staff_id":null,"vote_id":42}`` (one line).
@@ -40,6 +47,7 @@ The format, for an independent verifier (pinned by known-answer tests in
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import re
@@ -70,7 +78,13 @@ from participation.votes.models import (
     VotePersonDwelling,
     VoteStatus,
 )
-from participation.votes.services import _digest, cast_rank, event_content, receipt_code
+from participation.votes.services import (
+    DEADLINE_EXTENDED,
+    _digest,
+    cast_rank,
+    event_content,
+    receipt_code,
+)
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +378,7 @@ def verify(vote_id: int) -> VerifyReport:
     areas = {person_id: area for person_id, (area, _) in persons.items()}
     report.events = len(events)
     _check_events(events, areas, report)
+    _check_extensions(vote, events, report)
     sealed = _check_chain(vote_id, events, report)
     unsealed = [event_id for event_id in events if event_id not in sealed]
     report.pending = len(unsealed)
@@ -396,6 +411,38 @@ def _check_events(events: dict[int, Row], areas: dict[int, Decimal], report: Ver
                 )
             if event.objection_id is None:
                 report.problems.append(f"event {event.id}: a void names no objection")
+
+
+def _check_extensions(vote: Vote, events: dict[int, Row], report: VerifyReport) -> None:
+    """The ``deadline_extended`` events, in id order: each moves the closing time later, from
+    where the previous one left it, before the time it moves; the last ends at the vote's
+    closing time. (Each note is covered by its event's digest, checked in ``_check_events``.)"""
+    previous = None
+    for event in events.values():
+        if event.kind != DEADLINE_EXTENDED:
+            continue
+        try:
+            content = json.loads(event.note)
+            old = datetime.fromisoformat(content["from"])
+            new = datetime.fromisoformat(content["to"])
+        except (TypeError, ValueError, KeyError):
+            report.problems.append(f"event {event.id}: an extension without its old and new time")
+            continue
+        if new <= old:
+            report.problems.append(f"event {event.id}: an extension to an earlier time")
+        if previous is not None and old != previous:
+            report.problems.append(
+                f"event {event.id}: extends from {old.isoformat()}, the previous extension "
+                f"set {previous.isoformat()}"
+            )
+        if event.created_at >= old:
+            report.problems.append(f"event {event.id}: extended after the closing time it moves")
+        previous = new
+    if previous is not None and previous != vote.closes_at:
+        report.problems.append(
+            f"vote {vote.id}: closes at {vote.closes_at.isoformat()}, the last extension set "
+            f"{previous.isoformat()}"
+        )
 
 
 def _check_chain(vote_id: int, events: dict[int, Row], report: VerifyReport) -> dict[int, int]:

@@ -68,7 +68,8 @@ DRAFT_INVALID = {
     "(a building or entrance not in the compound); objection_days_too_short (below the "
     "district's min_objection_days, 0 always: 异议期不得少于 N 天); common_parts_vote_invalid "
     "(editing a vote linked by an elevator vote as its common-parts vote to a building scope "
-    "or another matter)",
+    "or another matter); no_cost_plan_reason_required (no_cost_plan without a reason of "
+    "1–200 characters); no_cost_plan_with_plan (the vote has a cost plan: remove it first)",
 }
 
 
@@ -163,7 +164,9 @@ class VoteOpen(MethodView):
         "elevator votes taking common parts: common_parts_vote_missing (no linked vote), "
         "common_parts_vote_invalid (linked vote cancelled, failed or no longer fit), "
         "common_parts_vote_not_open (the linked compound-wide vote is still a draft: open it "
-        "first); cost_plan_not_allowed, floor_coefficient_missing, no_cost_weights. The vote "
+        "first); cost_plan_not_allowed, floor_coefficient_missing, no_cost_weights; "
+        "cost_plan_missing (an elevator vote, or a rebuilding one on buildings or entrances, "
+        "with neither a cost plan nor the declaration no_cost_plan with its reason). The vote "
         "stays a draft.",
     )
     @blp.alt_response(
@@ -186,6 +189,45 @@ class VoteOpen(MethodView):
             "unknown_owners": unknown.count,
             "unknown_dwellings": unknown.labels,
         }
+
+
+@blp.route("/votes/<int:vote_id>/deadline")
+class VoteDeadline(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.DeadlineInSchema)
+    @blp.response(200, schemas.VoteSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="campaign_closed: the current closing time has passed (or the vote is "
+        "closed, published, final or cancelled); nothing changed",
+    )
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; deadline_not_later (截止时间只能延后，不能提前); "
+        "deadline_too_late (more than 90 days after opens_at)",
+    )
+    def post(self, data, vote_id):
+        """Extend the closing time of a draft, scheduled or open vote (staff)
+
+        Only later, never earlier, and at most 90 days after the start of voting; only before
+        the current closing time (database clock, in the same transaction: a cast at the old
+        deadline is either counted or refused, never accepted after the effective one). The
+        extension is recorded in the vote's verifiable record (``deadline_extended``, with the
+        old and new time and the reason) and the electorate's owners are notified.
+        """
+        principal = current_principal()
+        vote = path_object("vote_id")
+        services.extend_deadline(vote, data["closes_at"], data["reason"], principal.id)
+        db.session.commit()  # the event is sealed in this commit (services.record_event)
+        services.announce_extension(vote, data["reason"])
+        return _detail(vote)
 
 
 @blp.route("/votes/<int:vote_id>/cancel")
@@ -694,6 +736,38 @@ class VoteNonVoters(MethodView):
         return tally.non_voter_views(vote, page.items, full_contact)
 
 
+@blp.route("/votes/<int:vote_id>/door-to-door")
+class VoteDoorToDoor(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.DoorToDoorQuerySchema, location="query")
+    @blp.response(200, schemas.DoorToDoorEntranceSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    @blp.paginate()
+    def get(self, query, vote_id, pagination_parameters):
+        """The door-to-door sheet (入户发动) (staff): the households still to visit, by
+        entrance
+
+        Entrances in natural order (2栋 before 10栋), paginated; each with its progress
+        (persons in total, who took part, who is still missing, by headcount and area) and
+        its households whose person has not taken part, by floor then room: owners, area,
+        and whether a reminder SMS reached them today. The compound's own committee sees
+        full names and phones; other staff see them masked."""
+        principal = current_principal()
+        vote = path_object("vote_id")
+        tally.require_opened(vote)
+        entrances = tally.door_to_door_entrances(vote, **query)
+        pagination_parameters.item_count = len(entrances)
+        first = pagination_parameters.first_item
+        page = entrances[first : first + pagination_parameters.page_size]
+        full_contact = is_committee(principal, vote.compound_id)
+        return tally.door_to_door_households(vote, page, full_contact)
+
+
 @blp.route("/votes/<int:vote_id>/progress")
 class VoteProgress(MethodView):
     decorators = [jwt_required()]
@@ -756,6 +830,25 @@ class VoteRegisterExport(MethodView):
         return _xlsx(content, f"vote-{vote.id}-register-表决{vote.id}投票登记册.xlsx")
 
 
+@blp.route("/votes/<int:vote_id>/exports/door-to-door.xlsx")
+class VoteDoorToDoorExport(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, XLSX, content_type=exports.XLSX_TYPE)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    def get(self, vote_id):
+        """The door-to-door sheet as an Excel workbook to print (staff): one A4 sheet per
+        entrance with its progress and the households still to visit (room, masked names,
+        area, today's SMS) and an empty 走访记录 column"""
+        vote = path_object("vote_id")
+        content = exports.door_to_door_workbook(vote)
+        return _xlsx(content, f"vote-{vote.id}-door-to-door-表决{vote.id}入户发动表.xlsx")
+
+
 # --- verifiable record (record.py) ---------------------------------------------------------
 
 
@@ -801,13 +894,15 @@ class VoteCostPlan(MethodView):
         409,
         schema=ErrorSchema,
         description="floor_coefficient_missing / no_cost_weights: the plan does not fit the "
-        "frozen electorate",
+        "frozen electorate (or, for a draft's preview, the current roster)",
     )
     def get(self, vote_id):
-        """The cost plan of an elevator vote (staff); once opened, every dwelling's share
+        """The cost plan of an elevator vote (staff) and every dwelling's share
 
         Shares are to the fen and sum exactly to the residents' share (total − subsidy).
-        Fields are null when the vote has no plan.
+        Once opened, of the frozen electorate; for a draft a preview (``preview``: true) from
+        the current roster of the scope, computed the same way, so the committee sees each
+        household's share before opening. Fields are null when the vote has no plan.
         """
         require_staff(current_principal())
         return costs.plan_view(path_object("vote_id"))
@@ -886,13 +981,21 @@ class VoteReminders(MethodView):
     @blp.alt_response(403, **STAFF_ONLY)
     @blp.alt_response(404, **NOT_FOUND)
     @blp.alt_response(
-        409, schema=ErrorSchema, description="vote_not_accepting: not in its voting period"
+        409,
+        schema=ErrorSchema,
+        description="vote_not_accepting: not in its voting period; quiet_hours: between 21:00 "
+        "and 08:00 (Asia/Shanghai), no SMS (``errors.send_after``: from when)",
     )
     def post(self, vote_id):
         """Remind the owners who have not voted (staff)
 
-        Every account linked to an owner of a person without a ballot gets one notification;
-        sent by a background job (``job_id``), or right away when no Redis is configured.
+        Every roster owner (with a phone) of a person of the electorate without a counting
+        ballot gets an SMS with the vote's title, its closing time and the compound's short
+        link, whether they ever signed in or not; owners with an account also get an in-app
+        notification. At most one reminder SMS per phone per day in a compound (other votes
+        included: ``skipped_count``), none between 21:00 and 08:00 (a reminder reaching
+        21:00 pauses and goes on after 08:00). Sent by a background job (``job_id``), or
+        right away when no Redis is configured.
         """
         principal = require_staff(current_principal())
         reminder = tasks.start_reminder(path_object("vote_id"), principal.id)

@@ -12,6 +12,7 @@ from participation.common.schemas import (
     Integer,
     LocalDateTime,
     PatchSchema,
+    Prepared,
     RatiosSchema,
     Schema,
 )
@@ -55,6 +56,46 @@ class VoteInSchema(Schema):
         validate=ma.validate.Range(min=0, max=90),
         metadata={"description": OBJECTION_DAYS},
     )
+    no_cost_plan = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "声明本次表决不涉及居民出资（无费用方案）。加装电梯、楼栋或单元的改建"
+            "表决开启前须有费用方案或此声明（否则开启时 409 cost_plan_missing）；已有费用方案时"
+            "不能声明（422 no_cost_plan_with_plan），设置费用方案会清除此声明"
+        },
+    )
+    no_cost_plan_reason = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=200, error="原因应为 1–200 字"),
+        metadata={
+            "description": "不涉及居民出资的原因，声明时必填（1–200 字，否则 422 "
+            "no_cost_plan_reason_required）；记入表决开启事件"
+        },
+    )
+
+
+class DeadlineInSchema(Schema):
+    closes_at = LocalDateTime(
+        required=True,
+        metadata={
+            "description": "新的截止时间（ISO 8601，带时区）：须晚于当前截止时间（否则 422 "
+            "deadline_not_later），最晚为开始时间后 90 天（否则 422 deadline_too_late）"
+        },
+    )
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200, error="原因应为 1–200 字"),
+        metadata={"description": "延长的原因（1–200 字），告知居民并记入记录"},
+    )
+
+
+class DeadlineExtensionSchema(Schema):
+    from_ = LocalDateTime(data_key="from", attribute="from", metadata={"description": "原截止时间"})
+    to = LocalDateTime(metadata={"description": "新截止时间"})
+    reason = ma.fields.String()
+    at = LocalDateTime(metadata={"description": "延长的时间"})
+    staff_id = Integer(allow_none=True)
 
 
 class VotePatchSchema(VoteInSchema, PatchSchema):
@@ -179,6 +220,16 @@ class VoteSchema(Schema):
     created_at = LocalDateTime(metadata={"description": "工作人员可见"})
     opened_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
     closed_at = LocalDateTime(allow_none=True, metadata={"description": "工作人员可见"})
+    no_cost_plan = ma.fields.Boolean(
+        metadata={"description": "工作人员可见：已声明本次表决不涉及居民出资"}
+    )
+    no_cost_plan_reason = ma.fields.String(
+        allow_none=True, metadata={"description": "工作人员可见：不涉及居民出资的原因"}
+    )
+    deadline_extensions = ma.fields.List(
+        ma.fields.Nested(DeadlineExtensionSchema),
+        metadata={"description": "工作人员可见（详情）：截止时间的延长记录，先后为序"},
+    )
 
 
 class VoteOpenedSchema(VoteSchema):
@@ -430,8 +481,9 @@ class TallySchema(ResultSchema):
     status = ma.fields.String(
         metadata={"enum": [s.value for s in VoteStatus], "description": STATUS_DESCRIPTION}
     )
-    buildings = ma.fields.List(
-        ma.fields.Nested(BuildingFiguresSchema),
+    buildings = Prepared(
+        BuildingFiguresSchema,
+        many=True,
         metadata={
             "description": "分楼栋、单元统计：在多个楼栋（单元）有房屋的业主在每个楼栋（单元）"
             "各计一人，面积为其在该处的房屋面积之和"
@@ -484,6 +536,46 @@ class NonVoterSchema(Schema):
         metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
     )
     area = Amount()
+
+
+class DoorToDoorQuerySchema(Schema):
+    building_id = Integer(metadata={"description": "只看该楼栋的单元"})
+    entrance_id = Integer(metadata={"description": "只看该单元"})
+
+
+class DoorToDoorHouseholdSchema(Schema):
+    dwelling_id = Integer()
+    person_id = Integer()
+    room = ma.fields.String(metadata={"example": "101"})
+    label = ma.fields.String(metadata={"example": "2栋1单元101"})
+    floor = Integer()
+    area = Amount(metadata={"description": "该户专有部分面积（m²）"})
+    developer = ma.fields.Boolean(metadata={"description": "开发建设单位（未售、未交付房屋）"})
+    owners = ma.fields.List(
+        ma.fields.Nested(ContactSchema),
+        metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
+    )
+    reminded_today = ma.fields.Boolean(
+        metadata={"description": "今天（北京时间）已给该户业主的手机发过提醒短信"}
+    )
+
+
+class DoorToDoorEntranceSchema(Schema):
+    building_id = Integer()
+    entrance_id = Integer()
+    building = ma.fields.String(metadata={"example": "2栋"})
+    entrance = ma.fields.String(metadata={"example": "1单元"})
+    name = ma.fields.String(metadata={"example": "2栋1单元"})
+    t_cnt = Integer(metadata={"description": "该单元的表决人数（跨单元的业主在每个单元各计一次）"})
+    t_area = Amount()
+    voted_cnt = Integer(metadata={"description": "已参与（同意、不同意、弃权、纸质票）的人数"})
+    voted_area = Amount()
+    missing_cnt = Integer(metadata={"description": "尚未参与的人数"})
+    missing_area = Amount()
+    households = ma.fields.List(
+        ma.fields.Nested(DoorToDoorHouseholdSchema),
+        metadata={"description": "尚未参与的住户，按楼层、房号排序"},
+    )
 
 
 # --- verifiable record ---------------------------------------------------------------------
@@ -620,11 +712,22 @@ class StaffCostPlanSchema(CostPlanSchema):
     shares = ma.fields.List(
         ma.fields.Nested(DwellingShareSchema),
         allow_none=True,
-        metadata={"description": "开启（冻结表决范围）后每户的分摊额；草稿时为 null"},
+        metadata={
+            "description": "每户的分摊额：开启后按冻结的表决范围；草稿时按当前名册预览"
+            "（preview 为 true）；无费用方案时为 null"
+        },
     )
     shares_total = Amount(
         allow_none=True, metadata={"description": "各户分摊额之和，恒等于业主分摊总额"}
     )
+    preview = ma.fields.Boolean(
+        metadata={
+            "description": "true：草稿的预览，按当前房屋名册计算（开启时冻结表决范围后即为"
+            "正式分摊额，名册未变则相同）；false：开启时冻结的表决范围"
+        }
+    )
+    no_cost_plan = ma.fields.Boolean(metadata={"description": "已声明本次表决不涉及居民出资"})
+    no_cost_plan_reason = ma.fields.String(allow_none=True)
 
 
 class MyShareSchema(CostPlanSchema):
@@ -639,9 +742,20 @@ class ReminderSchema(Schema):
     vote_id = Integer()
     created_by_id = Integer()
     created_at = LocalDateTime()
-    sent_count = Integer(metadata={"description": "已提醒的账号数"})
+    status = ma.fields.String(
+        metadata={
+            "description": "queued 待发送 / sending 发送中 / paused_quiet_hours 21:00–08:00 暂停，"
+            "08:00 后继续 / done 已发送完毕 / failed 后台任务失败",
+            "enum": ["queued", "sending", "paused_quiet_hours", "done", "failed"],
+        }
+    )
+    sent_count = Integer(metadata={"description": "已发出短信的业主数"})
+    skipped_count = Integer(
+        metadata={"description": "未发短信的业主数：没有手机号，或该号码当天已收到过提醒"}
+    )
+    failed_count = Integer(metadata={"description": "短信平台未接收（重试后仍失败）的业主数"})
+    notified_count = Integer(metadata={"description": "收到站内通知的账号数"})
     finished_at = LocalDateTime(allow_none=True)
-    status = ma.fields.String(metadata={"description": "pending 发送中 / finished 已发送完毕"})
 
 
 class ReminderStartedSchema(Schema):

@@ -11,17 +11,20 @@ import base64
 import functools
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, func, insert, or_, select, tuple_, update
 
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, invalid, not_found
-from participation.common.events import campaign_cancelled, campaign_opened
+from participation.common.events import campaign_cancelled, campaign_extended, campaign_opened
 from participation.common.files import check_document
+from participation.common.notify import notify
+from participation.common.schemas import local_time
 from participation.common.sql import CLOCK_TOLERANCE, db_now, dialect_name, hot_rows, upsert
 from participation.common.types import UTCDateTime, utcnow
 from participation.extensions import db
@@ -44,6 +47,8 @@ from participation.votes.models import (
     VotePersonOwner,
     VoteStatus,
 )
+
+log = logging.getLogger(__name__)
 
 # Who may see a vote ----------------------------------------------------------------------
 
@@ -200,9 +205,20 @@ def open_vote(vote: Vote, confirm_unknown_owners: bool = False) -> UnknownOwners
             {"dwellings": unknown.labels[:200]},
         )
     analyze_snapshot(SNAPSHOT)
-    record_event(vote, "opened", now)
+    record_event(vote, "opened", now, note=opened_note(vote))
     campaign_opened.send("vote", campaign=vote)
     return unknown
+
+
+NO_COST_PLAN_NOTE = "本次表决不涉及居民出资："
+
+
+def opened_note(vote: Vote) -> str | None:
+    """The "opened" event's ``note``: the committee's declaration that a cost-bearing vote
+    has no cost plan, with its reason (covered by the event's digest); None otherwise."""
+    if vote.no_cost_plan and vote.total_cost is None:
+        return NO_COST_PLAN_NOTE + (vote.no_cost_plan_reason or "")
+    return None
 
 
 # Recording --------------------------------------------------------------------------------
@@ -540,6 +556,7 @@ def create_vote(compound_id: int, fields: dict, staff_id: int) -> Vote:
         created_by_id=staff_id,
         proxy_rule=db.session.get(Compound, compound_id).proxy_rule,  # as of now; fixed at opening
         **_checked_draft(compound_id, fields),
+        **checked_declaration(fields, has_plan=False),
     )
     db.session.add(vote)
     db.session.flush()
@@ -549,8 +566,12 @@ def create_vote(compound_id: int, fields: dict, staff_id: int) -> Vote:
 def update_draft(vote: Vote, changes: dict) -> Vote:
     """Edit a draft. The row is locked first, so an edit never lands on a vote being opened."""
     _lock_in_status(vote, (VoteStatus.DRAFT,), "vote_not_draft", "只有草稿状态的表决可以修改")
-    current = {key: getattr(vote, key) for key in DRAFT_FIELDS}
+    current = {key: getattr(vote, key) for key in (*DRAFT_FIELDS, *DECLARATION_FIELDS)}
     values = _checked_draft(vote.compound_id, {**current, **changes})
+    if any(key in changes for key in DECLARATION_FIELDS):
+        values.update(
+            checked_declaration({**current, **changes}, has_plan=vote.total_cost is not None)
+        )
     from participation.votes.costs import check_linking_votes  # costs imports services
 
     check_linking_votes(vote, values)
@@ -558,6 +579,26 @@ def update_draft(vote: Vote, changes: dict) -> Vote:
         setattr(vote, key, value)
     db.session.flush()
     return vote
+
+
+DECLARATION_FIELDS = ("no_cost_plan", "no_cost_plan_reason")
+
+
+def checked_declaration(fields: dict, has_plan: bool) -> dict:
+    """The declaration that a cost-bearing vote has no cost plan (``no_cost_plan``) and its
+    reason, or 422 naming the field at fault: a reason of 1–200 characters is required when
+    declared, and a vote with a cost plan cannot declare it has none. Not declared: no
+    reason is kept."""
+    if not fields.get("no_cost_plan"):
+        return {"no_cost_plan": False, "no_cost_plan_reason": None}
+    if has_plan:
+        message = "已填写费用方案，不能同时声明不涉及居民出资；如确不涉及，请先删除费用方案"
+        raise invalid("no_cost_plan_with_plan", message, {"no_cost_plan": [message]})
+    reason = (fields.get("no_cost_plan_reason") or "").strip()
+    if not 1 <= len(reason) <= 200:
+        message = "声明不涉及居民出资时，须填写原因（1–200 字）"
+        raise invalid("no_cost_plan_reason_required", message, {"no_cost_plan_reason": [message]})
+    return {"no_cost_plan": True, "no_cost_plan_reason": reason}
 
 
 def _checked_draft(compound_id: int, fields: dict) -> dict:
@@ -665,6 +706,119 @@ def get_attachment(attachment_id: int, principal: Principal) -> VoteAttachment:
     return attachment
 
 
+# Extending the deadline -------------------------------------------------------------------
+
+# The latest closing time an extension may set, counted from the start of voting: three
+# months is long enough for door-to-door canvassing (入户发动) of a slow building, the same
+# bound as the longest objection period a draft may ask for, and short enough that the
+# electorate frozen at opening still is the building's owners when the vote closes.
+MAX_VOTING_PERIOD = timedelta(days=90)
+DEADLINE_EXTENDED = "deadline_extended"  # the vote event recording an extension
+EXTENDABLE = (VoteStatus.DRAFT, VoteStatus.OPEN)  # open covers "scheduled" (before opens_at)
+
+
+def extension_note(old: datetime, new: datetime, reason: str) -> str:
+    """A ``deadline_extended`` event's ``note`` (so its digest covers all of it): the canonical
+    JSON (``_digest``'s format) of ``{"from", "to", "reason"}``, times as UTC ISO 8601."""
+    content = {
+        "from": old.astimezone(UTC).isoformat(),
+        "to": new.astimezone(UTC).isoformat(),
+        "reason": reason,
+    }
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def check_later(old: datetime, new: datetime, opens_at: datetime) -> None:
+    """422 unless ``new`` is later than ``old`` and within ``MAX_VOTING_PERIOD`` of
+    ``opens_at``."""
+    if new <= old:
+        message = "截止时间只能延后，不能提前"
+        raise invalid("deadline_not_later", message, {"closes_at": [message]})
+    if new > opens_at + MAX_VOTING_PERIOD:
+        days = MAX_VOTING_PERIOD.days
+        message = f"截止时间最晚为开始时间后 {days} 天"
+        raise invalid("deadline_too_late", message, {"closes_at": [message]})
+
+
+def extend_deadline(vote: Vote, closes_at: datetime, reason: str, staff_id: int) -> datetime:
+    """Move the closing time of a draft, scheduled or open vote later; returns the old one.
+
+    The vote row is taken exclusively (casts in flight hold it shared, so this waits for
+    them, and casts after it wait for this commit and then read the new time), and the
+    deadline is checked against the database clock once the lock is held: 409
+    ``campaign_closed`` at or after the current closing time, whether or not the vote has
+    been closed yet. The extension is a ``deadline_extended`` event of the vote's record
+    (old and new time and reason in its ``note``, see ``extension_note``)."""
+    _lock_in_status(vote, EXTENDABLE, "campaign_closed", "表决已截止或已取消，不能延长截止时间")
+    now = db_now()
+    if now >= vote.closes_at:
+        raise conflict("campaign_closed", "表决已到截止时间，不能再延长")
+    reason = reason.strip()
+    if not reason:
+        message = "请填写延长截止时间的原因（1–200 字）"
+        raise invalid("validation_error", message, {"reason": [message]})
+    old = vote.closes_at
+    check_later(old, closes_at, vote.opens_at)
+    vote.closes_at = closes_at
+    db.session.flush()
+    record_event(
+        vote, DEADLINE_EXTENDED, now, staff_id=staff_id, note=extension_note(old, closes_at, reason)
+    )
+    campaign_extended.send("vote", campaign=vote)  # the notice board's opening notice
+    return old
+
+
+def deadline_extensions(vote_id: int) -> list[dict]:
+    """The vote's extensions, oldest first: ``{"from", "to", "reason", "at", "staff_id"}``."""
+    rows = db.session.execute(
+        select(VoteEvent.note, VoteEvent.created_at, VoteEvent.staff_id)
+        .where(VoteEvent.vote_id == vote_id, VoteEvent.kind == DEADLINE_EXTENDED)
+        .order_by(VoteEvent.id)
+    ).all()
+    views = []
+    for note, at, staff_id in rows:
+        content = json.loads(note)
+        views.append(
+            {
+                "from": datetime.fromisoformat(content["from"]),
+                "to": datetime.fromisoformat(content["to"]),
+                "reason": content["reason"],
+                "at": at,
+                "staff_id": staff_id,
+            }
+        )
+    return views
+
+
+def extension_recipients(vote_id: int) -> list[int]:
+    """Accounts to tell of an extension: the electorate's owners and whoever has cast."""
+    owners = (
+        select(Owner.account_id)
+        .join(VotePersonOwner, VotePersonOwner.owner_id == Owner.id)
+        .where(VotePersonOwner.vote_id == vote_id, Owner.account_id.is_not(None))
+    )
+    casters = select(VoteEvent.account_id).where(
+        VoteEvent.vote_id == vote_id, VoteEvent.kind == "cast", VoteEvent.account_id.is_not(None)
+    )
+    return sorted(set(db.session.scalars(owners.union(casters))))
+
+
+def announce_extension(vote: Vote, reason: str) -> int:
+    """After the commit of an extension: notify the electorate's accounts (a draft has none);
+    how many. Never raises: the extension is committed whatever the notifier does."""
+    try:
+        accounts = extension_recipients(vote.id)
+        message = (
+            f"「{vote.title}」表决截止时间已延长至 {local_time(vote.closes_at)}（北京时间）。"
+            f"原因：{reason.strip()}"
+        )
+        notify(accounts, message, "vote_deadline_extended")
+    except Exception:
+        log.warning("notifying the extension of vote %s failed", vote.id, exc_info=True)
+        return 0
+    return len(accounts)
+
+
 # Views --------------------------------------------------------------------------------------
 
 
@@ -714,6 +868,10 @@ def vote_view(vote: Vote, now: datetime, staff: bool, attachments=None) -> dict:
             }
         )
         view["closed_at"] = vote.closed_at
+        view["no_cost_plan"] = vote.no_cost_plan
+        view["no_cost_plan_reason"] = vote.no_cost_plan_reason
+        if attachments is not None:  # the detail view
+            view["deadline_extensions"] = deadline_extensions(vote.id)
     if attachments is not None:
         view["attachments"] = attachments
     return view

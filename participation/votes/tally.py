@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Select, and_, exists, func, select
 
@@ -33,10 +33,10 @@ from participation.common.errors import conflict
 from participation.common.privacy import mask_name, mask_phone
 from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
-from participation.counting import ZERO, Group, Totals, amount, evaluate, ratio
+from participation.counting import CENT, ZERO, Group, Totals, amount, evaluate
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
-from participation.roster.models import Building, Entrance, Owner, building_name, entrance_name
+from participation.roster.models import Building, Entrance, Owner
 from participation.roster.services import natural_key
 from participation.votes.decision import decision
 from participation.votes.models import (
@@ -70,6 +70,26 @@ def totals_of(t: Group, ballots: ByChoice) -> Totals:
     p = sum((ballots.get(c, Group()) for c in CHOICES), Group())
     y = ballots.get(Choice.AGREE, Group())
     return Totals(t.cnt, t.area, p.cnt, p.area, y.cnt, y.area)
+
+
+_HUNDRED = Decimal(100)
+
+
+def ratio(numerator: int | Decimal, denominator: int | Decimal) -> dict:
+    """``counting.ratio``, the same answer without its ``Fraction``: the breakdown of a large
+    compound computes four per building and entrance (about 2,500 for 10,000 persons), and
+    the fractions took most of the live tally's time (bench/live_tally.py). Decimal division
+    is correctly rounded, so dividing the unreduced operands gives the reduced fraction's
+    percentage to the digit."""
+    if not denominator:
+        percent = None
+    else:
+        value = Decimal(numerator) * _HUNDRED / Decimal(denominator)
+        percent = str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    if isinstance(numerator, Decimal):
+        return {"numerator": amount(numerator), "denominator": amount(denominator),
+                "percent": percent}  # fmt: skip
+    return {"numerator": int(numerator), "denominator": int(denominator), "percent": percent}
 
 
 def participation_ratios(totals: Totals) -> dict:
@@ -183,25 +203,27 @@ def _scan(vote: Vote) -> tuple[dict[Choice, Group], dict[int, _Place], dict[int,
 def _breakdown(buildings: dict[int, _Place], entrances: dict[int, _Place]) -> list[dict]:
     """Per building, with its entrances, in natural order."""
     places = db.session.execute(
-        select(Building.id, Building.number, Entrance.id, Entrance.number)
+        select(
+            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
+        )
         .join(Entrance, Entrance.building_id == Building.id)
         .where(Entrance.id.in_(list(entrances)))
     ).all()
     result: dict[int, dict] = {}
-    for building_id, b_number, entrance_id, e_number in sorted(
-        places, key=lambda p: (natural_key(building_name(p[1])), natural_key(p[3]))
+    for building_id, _, b_name, entrance_id, _, e_name in sorted(
+        places, key=lambda p: (natural_key(p[1]), natural_key(p[4]))
     ):
         if building_id not in result:
             result[building_id] = {
                 "building_id": building_id,
-                "name": building_name(b_number),
+                "name": b_name,
                 **buildings[building_id].figures(),
                 "entrances": [],
             }
         result[building_id]["entrances"].append(
             {
                 "entrance_id": entrance_id,
-                "name": building_name(b_number) + entrance_name(e_number),
+                "name": b_name + e_name,
                 **entrances[entrance_id].figures(),
             }
         )
@@ -357,3 +379,117 @@ def non_voter_views(vote: Vote, persons: list[VotePerson], full_contact: bool) -
         }
         for p in persons
     ]
+
+
+# The door-to-door sheet (入户发动) ----------------------------------------------------------
+
+
+def door_to_door_entrances(
+    vote: Vote, building_id: int | None = None, entrance_id: int | None = None
+) -> list[dict]:
+    """The entrances of the vote's scope in natural order (2栋 before 10栋), each with its
+    progress: persons in total, who took part and who is still missing, by headcount and area
+    (counted as in the tally's breakdown: a person with dwellings in two entrances counts in
+    both). Optionally one building or one entrance. Households: :func:`door_to_door_households`."""
+    _, _, entrances = _scan(vote)
+    places = db.session.execute(
+        select(
+            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
+        )
+        .join(Entrance, Entrance.building_id == Building.id)
+        .where(Entrance.id.in_(list(entrances)))
+    ).all()
+    result = []
+    for b_id, _, b_name, e_id, _, e_name in sorted(
+        places, key=lambda p: (natural_key(p[1]), natural_key(p[4]))
+    ):
+        if building_id is not None and b_id != building_id:
+            continue
+        if entrance_id is not None and e_id != entrance_id:
+            continue
+        groups = entrances[e_id].groups()
+        total = sum(groups.values(), Group())
+        missing = groups.get(None, Group())
+        voted = sum((groups.get(c, Group()) for c in CHOICES), Group())
+        result.append(
+            {
+                "building_id": b_id,
+                "entrance_id": e_id,
+                "building": b_name,
+                "entrance": e_name,
+                "name": b_name + e_name,
+                "t_cnt": total.cnt,
+                "t_area": total.area,
+                "voted_cnt": voted.cnt,
+                "voted_area": voted.area,
+                "missing_cnt": missing.cnt,
+                "missing_area": missing.area,
+            }
+        )
+    return result
+
+
+def door_to_door_households(vote: Vote, groups: list[dict], full_contact: bool) -> list[dict]:
+    """``groups`` (of :func:`door_to_door_entrances`) with their households still to visit:
+    each dwelling of a person without a counting ballot, by floor then room number, with its
+    owners (names and phones masked unless ``full_contact``: the compound's own committee),
+    area, and whether a reminder SMS reached one of its owners' phones today."""
+    from participation.roster.models import Dwelling
+    from participation.votes.tasks import reminded_today
+
+    entrance_ids = [g["entrance_id"] for g in groups]
+    if not entrance_ids:
+        return groups
+    d = VotePersonDwelling
+    rows = db.session.execute(
+        select(d.entrance_id, d.dwelling_id, d.person_id, d.floor, d.area, d.label, Dwelling.room)
+        .join(Dwelling, Dwelling.id == d.dwelling_id)
+        .where(
+            d.vote_id == vote.id,
+            d.entrance_id.in_(entrance_ids),
+            ~exists().where(Ballot.vote_id == vote.id, Ballot.person_id == d.person_id),
+        )
+    ).all()
+    person_ids = sorted({r.person_id for r in rows})
+    owners: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    developer: set[int] = set()
+    if person_ids:
+        for person_id, name, phone in db.session.execute(
+            select(VotePersonOwner.person_id, Owner.name, Owner.phone)
+            .join(Owner, Owner.id == VotePersonOwner.owner_id)
+            .where(VotePersonOwner.vote_id == vote.id, VotePersonOwner.person_id.in_(person_ids))
+            .order_by(VotePersonOwner.person_id, Owner.id)
+        ):
+            owners[person_id].append((name, phone))
+        developer = set(
+            db.session.scalars(
+                select(VotePerson.id).where(
+                    VotePerson.id.in_(person_ids), VotePerson.key == DEVELOPER_KEY
+                )
+            )
+        )
+    phones = {p for contacts in owners.values() for _, p in contacts if p}
+    reminded = reminded_today(vote.compound_id, phones)
+    households: dict[int, list[dict]] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: (r.floor, natural_key(r.room), r.dwelling_id)):
+        contacts = owners[r.person_id]
+        households[r.entrance_id].append(
+            {
+                "dwelling_id": r.dwelling_id,
+                "person_id": r.person_id,
+                "room": r.room,
+                "label": r.label,
+                "floor": r.floor,
+                "area": r.area,
+                "developer": r.person_id in developer,
+                "owners": [
+                    {
+                        "name": name if full_contact else mask_name(name),
+                        "phone": (phone or "") if full_contact else mask_phone(phone),
+                    }
+                    for name, phone in contacts
+                ],
+                "reminded_today": any(p in reminded for _, p in contacts if p),
+            }
+        )
+    return [{**g, "households": households[g["entrance_id"]]} for g in groups]

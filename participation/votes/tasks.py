@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import delete, exists, or_, select, update
 
+from participation.auth import sms
 from participation.common.errors import conflict
 from participation.common.jobs import (
     after_commit,
@@ -16,15 +18,19 @@ from participation.common.jobs import (
     sweeper,
     task,
 )
+from participation.common.links import compound_link
 from participation.common.notify import notify
+from participation.common.privacy import keyed_hash
 from participation.common.schemas import SHANGHAI
-from participation.common.sql import db_now
+from participation.common.sql import db_now, upsert
 from participation.common.types import utcnow
 from participation.extensions import db
-from participation.roster.models import Owner
+from participation.roster.models import Compound, Owner
 from participation.votes import record
 from participation.votes.models import (
     Ballot,
+    ReminderSms,
+    ReminderStatus,
     UnsealedEvent,
     Vote,
     VoteEvent,
@@ -33,6 +39,8 @@ from participation.votes.models import (
     VoteStatus,
 )
 from participation.votes.services import accepting_casts, close_if_due, record_event
+
+log = logging.getLogger(__name__)
 
 # --- verifiable record (sealing) -----------------------------------------------------------
 
@@ -53,12 +61,55 @@ NOTIFY_BATCH = 500  # accounts per notifier call; progress and the reminder's cu
 CLOSED_NOTIFIED = "closed_notified"  # the vote event that marks the result notification sent
 
 
+# Reminder SMS: never between 21:00 and 08:00 (Asia/Shanghai); at most one a phone a day.
+QUIET_FROM = time(21, 0)
+QUIET_UNTIL = time(8, 0)
+SMS_TEMPLATE = "vote_reminder"
+SMS_BATCH = 200  # owners read per query; each SMS is its own transaction
+FINISHED_REMINDERS = (ReminderStatus.DONE, ReminderStatus.FAILED)
+
+
+def reminder_clock() -> datetime:
+    """The clock of reminders (quiet hours, the day of the one-a-day rule): the database's.
+    Tests replace it."""
+    return db_now()
+
+
+def quiet_until(now: datetime) -> datetime | None:
+    """When SMS may be sent again if ``now`` lies in the quiet hours (21:00–08:00 Asia/Shanghai),
+    as an aware Asia/Shanghai time; None if they may be sent now."""
+    local = now.astimezone(SHANGHAI)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return None
+    day = local.date() + timedelta(days=1) if local.time() >= QUIET_FROM else local.date()
+    return datetime.combine(day, QUIET_UNTIL, SHANGHAI)
+
+
+def phone_digest(phone: str) -> str:
+    """The phone as the one-a-day table keeps it: a keyed hash, never the number."""
+    return keyed_hash(phone.strip(), "reminder_phone")
+
+
 def start_reminder(vote: Vote, staff_id: int) -> VoteReminder:
-    """A reminder to the non-voters of a vote in its voting period (409 otherwise). Flushes;
-    commit, then :func:`enqueue_reminder`."""
+    """A reminder to the non-voters of a vote in its voting period (409 ``vote_not_accepting``
+    otherwise), outside the quiet hours (409 ``quiet_hours``). Flushes; commit, then
+    :func:`enqueue_reminder`."""
     if not accepting_casts(vote, db_now()):
         raise conflict("vote_not_accepting", "表决不在投票期内，无法提醒未投票的业主")
-    reminder = VoteReminder(vote_id=vote.id, created_by_id=staff_id)
+    resume = quiet_until(reminder_clock())
+    if resume is not None:
+        raise conflict(
+            "quiet_hours",
+            "晚上 21:00 至早上 08:00 不发送短信提醒，"
+            f"请在 {resume:%m月%d日 %H:%M}（北京时间）以后再发送",
+            {"send_after": [resume.isoformat()]},
+        )
+    reminder = VoteReminder(
+        vote_id=vote.id,
+        created_by_id=staff_id,
+        status=ReminderStatus.QUEUED,
+        link_url=compound_link(vote.compound_id),
+    )
     db.session.add(reminder)
     db.session.flush()
     return reminder
@@ -83,6 +134,12 @@ def reminders_query(vote: Vote):
     )
 
 
+def _not_participating(vote_id: int):
+    """The person of ``VotePersonOwner`` has no counting ballot (abstaining, a paper ballot,
+    a proxy's ballot all count as taking part)."""
+    return ~exists().where(Ballot.vote_id == vote_id, Ballot.person_id == VotePersonOwner.person_id)
+
+
 def _non_voter_accounts(vote_id: int):
     """Accounts linked to an owner of a person of the electorate who has no ballot yet."""
     return (
@@ -91,65 +148,217 @@ def _non_voter_accounts(vote_id: int):
         .where(
             VotePersonOwner.vote_id == vote_id,
             Owner.account_id.is_not(None),
-            ~exists().where(
-                Ballot.vote_id == vote_id, Ballot.person_id == VotePersonOwner.person_id
-            ),
+            _not_participating(vote_id),
         )
         .distinct()
         .order_by(Owner.account_id)
     )
 
 
-@task(timeout=1800, retries=3)
-def remind_non_voters(vote_id: int, reminder_id: int) -> None:
-    """Send reminder ``reminder_id`` to the accounts of the owners who have not voted.
+def _non_voter_owners(vote_id: int):
+    """(id, phone) of every roster owner of a person who has no ballot yet, signed in or not."""
+    return (
+        select(Owner.id, Owner.phone)
+        .join(VotePersonOwner, VotePersonOwner.owner_id == Owner.id)
+        .where(VotePersonOwner.vote_id == vote_id, _not_participating(vote_id))
+        .distinct()
+        .order_by(Owner.id)
+    )
 
-    In batches in account-id order: each batch locks the reminder row, takes the next accounts
-    after its cursor, notifies them and moves the cursor in the same commit. A rerun (or a
-    second worker) resumes after the cursor and a finished reminder is left alone, so nobody
-    gets the same reminder twice — unless the notifier sent a batch and the commit after it
-    failed (at least once, never silently lost). Stops when the voting period is over.
-    Progress in ``job.meta``: ``sent`` and ``total`` (the non-voters with an account when the
-    job started; some may vote meanwhile).
+
+def _locked_reminder(reminder_id: int) -> VoteReminder:
+    return db.session.scalars(
+        select(VoteReminder)
+        .where(VoteReminder.id == reminder_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _progress(reminder: VoteReminder) -> None:
+    report_progress(
+        status=reminder.status.value,
+        notified=reminder.notified_count,
+        sent=reminder.sent_count,
+        skipped=reminder.skipped_count,
+        failed=reminder.failed_count,
+    )
+
+
+def _finish(reminder: VoteReminder, status: ReminderStatus = ReminderStatus.DONE) -> None:
+    reminder.status = status
+    reminder.finished_at = utcnow()
+    db.session.commit()
+    _progress(reminder)
+
+
+def _retries_left() -> bool:
+    """Whether rq will run this job again if it raises (never inline)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job is not None and bool(job.retries_left)
+
+
+def reminder_job_failed(job, connection, exc_type, exc_value, traceback) -> None:
+    """rq's failure callback: once no retry is left, the reminder is marked failed (its counts
+    say how far it got); a later reminder reaches whoever it did not."""
+    _, reminder_id = job.args
+    try:
+        reminder = db.session.get(VoteReminder, reminder_id)
+        if reminder is not None and not job.retries_left:
+            if reminder.status not in FINISHED_REMINDERS:
+                reminder.status = ReminderStatus.FAILED
+                reminder.finished_at = utcnow()
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("reminder %s: recording the failure of its job failed", reminder_id)
+    finally:
+        db.session.remove()
+
+
+@task(timeout=3600, retries=3, intervals=(30, 120, 600), on_failure=reminder_job_failed)
+def remind_non_voters(vote_id: int, reminder_id: int) -> None:
+    """Send reminder ``reminder_id``: an in-app notification to the accounts of the owners
+    who have not voted, then an SMS to every such owner's phone, signed in or not.
+
+    Notifications go in batches in account-id order, each batch under the reminder row's lock
+    and moving its cursor in the same commit. SMS go owner by owner in owner-id order, each in
+    its own transaction under the reminder row's lock: the phone's claim for the day
+    (``ReminderSms``, ``INSERT … ON CONFLICT DO NOTHING``), the SMS, the counts and the cursor
+    commit together, so a second job or a rerun never sends a phone two reminders a day — but
+    an SMS sent whose commit then failed is sent again by the rerun (at least once, never lost
+    silently). A provider failure that may pass is raised while rq has retries left (the
+    claim rolled back; the retry resumes at that owner), else counted failed with its claim
+    released. At 21:00 (Asia/Shanghai) the reminder pauses (``paused_quiet_hours``) and the
+    worker's sweep resumes it after 08:00. Stops when the voting period is over.
+    Progress in ``job.meta``: status and the counts.
     """
     vote = db.session.get(Vote, vote_id)
     reminder = db.session.get(VoteReminder, reminder_id)
     if vote is None or reminder is None or reminder.vote_id != vote_id:
         return
-    waiting = _non_voter_accounts(vote_id)
-    if reminder.last_account_id is not None:
-        waiting = waiting.where(Owner.account_id > reminder.last_account_id)
-    total = reminder.sent_count + db.session.scalar(
-        select(func.count()).select_from(waiting.subquery())
-    )
+    if _notify_accounts(vote, reminder_id):
+        _send_sms(vote, reminder_id)
+
+
+def _notify_accounts(vote: Vote, reminder_id: int) -> bool:
+    """The in-app part; False if the reminder is finished (or just was)."""
     closes_at = vote.closes_at.astimezone(SHANGHAI)
     message = f"「{vote.title}」正在表决，{closes_at:%Y-%m-%d %H:%M} 截止，您尚未投票。"
     while True:
-        reminder = db.session.scalars(
-            select(VoteReminder)
-            .where(VoteReminder.id == reminder_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-        if reminder.finished_at is not None:
+        reminder = _locked_reminder(reminder_id)
+        if reminder.status in FINISHED_REMINDERS:
             db.session.commit()
-            return
-        batch = []
-        if accepting_casts(vote, db_now()):
-            stmt = _non_voter_accounts(vote_id).limit(NOTIFY_BATCH)
-            if reminder.last_account_id is not None:
-                stmt = stmt.where(Owner.account_id > reminder.last_account_id)
-            batch = list(db.session.scalars(stmt))
+            return False
+        if not accepting_casts(vote, db_now()):
+            _finish(reminder)
+            return False
+        stmt = _non_voter_accounts(vote.id).limit(NOTIFY_BATCH)
+        if reminder.last_account_id is not None:
+            stmt = stmt.where(Owner.account_id > reminder.last_account_id)
+        batch = list(db.session.scalars(stmt))
         if not batch:
-            reminder.finished_at = utcnow()
             db.session.commit()
-            report_progress(sent=reminder.sent_count, total=total)
-            return
+            return True
+        reminder.status = ReminderStatus.SENDING
         notify(batch, message, "vote_reminder")
-        reminder.sent_count += len(batch)
+        reminder.notified_count += len(batch)
         reminder.last_account_id = batch[-1]
         db.session.commit()
-        report_progress(sent=reminder.sent_count, total=total)
+        _progress(reminder)
+
+
+def _sms_params(vote: Vote, link_url: str | None) -> dict[str, str]:
+    compound = db.session.get(Compound, vote.compound_id)
+    return {
+        "compound": compound.name,
+        "title": vote.title,
+        "deadline": f"{vote.closes_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+        "link": link_url or "",
+    }
+
+
+def _send_sms(vote: Vote, reminder_id: int) -> None:
+    reminder = db.session.get(VoteReminder, reminder_id)
+    params = _sms_params(vote, reminder.link_url)
+    send = sms.sender().send_notice
+    while True:
+        reminder = _locked_reminder(reminder_id)
+        stmt = _non_voter_owners(vote.id).limit(SMS_BATCH)
+        if reminder.last_owner_id is not None:
+            stmt = stmt.where(Owner.id > reminder.last_owner_id)
+        batch = db.session.execute(stmt).all()
+        db.session.commit()
+        if not batch:
+            reminder = _locked_reminder(reminder_id)
+            if reminder.status not in FINISHED_REMINDERS:
+                _finish(reminder)
+            else:
+                db.session.commit()
+            return
+        for owner_id, phone in batch:
+            reminder = _locked_reminder(reminder_id)
+            if reminder.status in FINISHED_REMINDERS:
+                db.session.commit()
+                return
+            if reminder.last_owner_id is not None and owner_id <= reminder.last_owner_id:
+                db.session.commit()  # another run of this reminder got there first
+                continue
+            now = reminder_clock()
+            if quiet_until(now) is not None:
+                reminder.status = ReminderStatus.PAUSED
+                db.session.commit()
+                _progress(reminder)
+                return
+            if not accepting_casts(vote, db_now()):
+                _finish(reminder)
+                return
+            reminder.status = ReminderStatus.SENDING
+            reminder.last_owner_id = owner_id
+            phone = (phone or "").strip()
+            claim_id = None
+            if phone:
+                claim_id = db.session.scalar(
+                    upsert(ReminderSms)
+                    .values(
+                        compound_id=vote.compound_id,
+                        phone_digest=phone_digest(phone),
+                        day=now.astimezone(SHANGHAI).date(),
+                        reminder_id=reminder_id,
+                        owner_id=owner_id,
+                        uncertain=False,
+                        sent_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(ReminderSms.id)
+                )
+            if claim_id is None:  # no phone, or the phone had a reminder today
+                reminder.skipped_count += 1
+                db.session.commit()
+                continue
+            try:
+                send(phone, SMS_TEMPLATE, params)
+            except sms.SmsFailed as failure:
+                if failure.retryable and not failure.maybe_sent and _retries_left():
+                    db.session.rollback()  # the claim and the cursor: the retry starts here
+                    raise
+                if failure.maybe_sent:  # it may have reached the phone: not resent today
+                    db.session.execute(
+                        update(ReminderSms).where(ReminderSms.id == claim_id).values(uncertain=True)
+                    )
+                else:  # released: a later reminder may try again
+                    db.session.execute(delete(ReminderSms).where(ReminderSms.id == claim_id))
+                log.warning(
+                    "reminder %s: SMS to owner %s failed (%s)", reminder_id, owner_id, failure.code
+                )
+                reminder.failed_count += 1
+                db.session.commit()
+                continue
+            reminder.sent_count += 1
+            db.session.commit()
+            _progress(reminder)
 
 
 def _electorate_accounts(vote_id: int) -> list[int]:
@@ -231,7 +440,8 @@ def sweep_unsealed() -> None:
 @sweeper
 def sweep_votes() -> None:
     """Closing side effects of votes past their closing time (still open, or closed without
-    the result notification) and reminders not finished, whose jobs were lost."""
+    the result notification) and reminders not finished, whose jobs were lost or which paused
+    for the quiet hours (from 08:00)."""
     now = db_now()
     notified = exists().where(VoteEvent.vote_id == Vote.id, VoteEvent.kind == CLOSED_NOTIFIED)
     due = select(Vote.id).where(
@@ -248,5 +458,23 @@ def sweep_votes() -> None:
     unfinished = select(VoteReminder.vote_id, VoteReminder.id).where(
         VoteReminder.finished_at.is_(None), VoteReminder.created_at <= now - SWEEP_GRACE
     )
+    if quiet_until(reminder_clock()) is not None:  # paused ones wait for 08:00
+        unfinished = unfinished.where(VoteReminder.status != ReminderStatus.PAUSED)
     for vote_id, reminder_id in db.session.execute(unfinished).all():
         ensure_job(remind_non_voters, vote_id, reminder_id, job_id=job_id("reminder", reminder_id))
+
+
+def reminded_today(compound_id: int, phones: set[str]) -> set[str]:
+    """Those of ``phones`` that had a reminder SMS today (Asia/Shanghai) in the compound."""
+    if not phones:
+        return set()
+    digests = {phone_digest(p): p for p in phones}
+    day = reminder_clock().astimezone(SHANGHAI).date()
+    found = db.session.scalars(
+        select(ReminderSms.phone_digest).where(
+            ReminderSms.compound_id == compound_id,
+            ReminderSms.day == day,
+            ReminderSms.phone_digest.in_(list(digests)),
+        )
+    )
+    return {digests[d] for d in found}

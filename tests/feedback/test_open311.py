@@ -23,6 +23,7 @@ from participation.feedback.models import (
     TicketEvent,
     TicketStatus,
 )
+from participation.roster.models import Building
 
 V2 = "/open311/v2"
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
@@ -230,6 +231,18 @@ def test_service_definition(client, city):
 
 
 # Posting and reading back ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["3号楼", "3栋", "3", "03号楼", "３栋"])
+def test_the_building_attribute_matches_by_key_whatever_the_stored_name(client, city, typed):
+    """The roster named the building "3号楼": "3栋", "3" and the rest still find it."""
+    building = _db.session.scalar(
+        sa.select(Building).filter_by(compound_id=city.compound.id, number="3")
+    )
+    building.name = "3号楼"
+    _db.session.flush()
+    ticket = _db.session.get(Ticket, file(client, city, **{"attribute[building]": typed}))
+    assert ticket.building_id == building.id
 
 
 def test_the_spec_example_round_trip(client, city):

@@ -191,6 +191,8 @@ def test_a_vote_posts_its_notice_when_it_opens_and_takes_it_down_if_cancelled(cl
         opens_at=utcnow() - timedelta(minutes=1),
         closes_at=utcnow() + timedelta(days=7),
         created_by_id=board.staff_id,
+        no_cost_plan=True,  # an elevator vote opens with a cost plan or this declaration
+        no_cost_plan_reason="测试：不涉及居民出资",
     )
     _db.session.add(vote)
     _db.session.flush()

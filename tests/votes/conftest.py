@@ -35,6 +35,10 @@ def make_vote(db, make_staff):
             for number in buildings
         ]
         now = utcnow()
+        if open and matter in (Matter.ELEVATOR, Matter.REBUILD) and "total_cost" not in fields:
+            # A cost-bearing vote opens only with a plan or this declaration.
+            fields.setdefault("no_cost_plan", True)
+            fields.setdefault("no_cost_plan_reason", "费用由产权单位承担")
         vote = Vote(
             compound_id=compound.id,
             title=fields.pop("title", "测试表决"),
@@ -55,3 +59,36 @@ def make_vote(db, make_staff):
         return vote
 
     return make
+
+
+class ReminderClock:
+    """The reminders' clock (``tasks.reminder_clock``): today at 10:00 Beijing time unless a
+    test moves it (``clock.at(21, 30)``, ``clock.at(8, 0, days=1)``), so that no test
+    depends on when the suite runs (21:00–08:00 is quiet)."""
+
+    def __init__(self) -> None:
+        from participation.common.schemas import SHANGHAI
+
+        self.today = utcnow().astimezone(SHANGHAI).date()
+        self.zone = SHANGHAI
+        self.at(10, 0)
+
+    def at(self, hour: int, minute: int = 0, days: int = 0):
+        from datetime import datetime, time
+
+        self.now = datetime.combine(
+            self.today + timedelta(days=days), time(hour, minute), self.zone
+        )
+        return self.now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    from participation.votes import tasks
+
+    fixed = ReminderClock()
+    monkeypatch.setattr(tasks, "reminder_clock", fixed)
+    return fixed

@@ -190,11 +190,15 @@ def test_shares_of_building_2_sum_exactly_to_the_residents_share(
     )
     assert plan["basis"] == ("area" if coefficients is None else "floor_coefficients")
     assert plan["floor_coefficients"] == coefficients
-    assert plan["shares"] is None  # a draft: the electorate is not frozen yet
+    # A draft: a preview from the current roster, the very shares that opening fixes.
+    assert plan["preview"] is True
+    preview = plan["shares"]
 
     open_with_plan(elevator)
     plan = client.get(plan_url(elevator), headers=staff).json
+    assert plan["preview"] is False
     shares = plan["shares"]
+    assert shares == preview
     assert len(shares) == 24  # every dwelling of building 2, the developer's three included
     assert sum(Decimal(s["share"]) for s in shares) == Decimal("666666.67")
     assert plan["shares_total"] == "666666.67"

@@ -176,9 +176,12 @@ def test_only_a_draft_can_be_edited(client, sample_compound, committee, make_vot
 
 # Opening -----------------------------------------------------------------------------------
 
+# An elevator vote opens only with a cost plan or this declaration (test_campaign_rules.py).
+NO_COST_PLAN = {"no_cost_plan": True, "no_cost_plan_reason": "费用由产权单位承担"}
+
 
 def test_opening_freezes_the_electorate(client, sample_compound, committee, make_vote):
-    vote = make_vote(sample_compound, buildings=("2",), matter=Matter.ELEVATOR)
+    vote = make_vote(sample_compound, buildings=("2",), matter=Matter.ELEVATOR, **NO_COST_PLAN)
     url = f"/api/v1/votes/{vote.id}/open"
     response = client.post(url, json={}, headers=committee)
     # building 2 has developer dwellings, but every sold one has a known owner
@@ -361,7 +364,7 @@ def upload(client, vote_id, headers, content=PDF, kind="plan", name="方案.pdf"
 def test_materials_are_attached_to_a_draft_and_downloaded_by_residents(
     client, sample_compound, committee, make_vote, owner_account, sign_in
 ):
-    vote = make_vote(sample_compound, buildings=("2",), matter=Matter.ELEVATOR)
+    vote = make_vote(sample_compound, buildings=("2",), matter=Matter.ELEVATOR, **NO_COST_PLAN)
     created = upload(client, vote.id, committee)
     assert created.status_code == 201, created.json
     assert created.json["content_type"] == "application/pdf"

@@ -86,15 +86,15 @@ def test_reminder_reaches_only_owners_who_have_not_voted(client, staff, building
     assert response.status_code == 202, response.json
     assert response.json["job_id"] is None  # no Redis: sent right away
     reminder = response.json["reminder"]
-    assert (reminder["status"], reminder["sent_count"]) == ("finished", 2)
+    assert (reminder["status"], reminder["notified_count"]) == ("done", 2)
     [(account_ids, message, kind)] = outbox
     assert (account_ids, kind) == (waiting_ids(accounts), "vote_reminder")
     assert "测试表决" in message and "尚未投票" in message
 
     listed = client.get(reminders_url(vote), headers=staff)
     assert listed.status_code == 200
-    assert [(r["id"], r["sent_count"], r["status"]) for r in listed.json] == [
-        (reminder["id"], 2, "finished")
+    assert [(r["id"], r["notified_count"], r["status"]) for r in listed.json] == [
+        (reminder["id"], 2, "done")
     ]
 
 
@@ -123,7 +123,7 @@ def test_reminder_runs_once_per_id(client, staff, building_2, outbox):
     tasks.remind_non_voters(vote.id, reminder_id)
     tasks.remind_non_voters(vote.id, reminder_id)
     assert len(outbox) == 1
-    assert _db.session.get(VoteReminder, reminder_id).sent_count == 2
+    assert _db.session.get(VoteReminder, reminder_id).notified_count == 2
     # a second reminder is a new one: it reaches whoever still has not voted
     assert client.post(reminders_url(vote), headers=staff).status_code == 202
     assert [ids for ids, _, _ in outbox] == [waiting_ids(accounts)] * 2
@@ -138,7 +138,7 @@ def test_reminder_goes_in_batches_and_resumes_after_its_cursor(
     interrupted = VoteReminder(
         vote_id=vote.id,
         created_by_id=make_staff(Role.COMPOUND, sample_compound.id).id,
-        sent_count=1,
+        notified_count=1,
         last_account_id=first,  # a worker sent the first batch, then died
     )
     _db.session.add(interrupted)
@@ -146,10 +146,10 @@ def test_reminder_goes_in_batches_and_resumes_after_its_cursor(
     tasks.remind_non_voters(vote.id, interrupted.id)
     assert [ids for ids, _, _ in outbox] == [[second]]
     reminder = _db.session.get(VoteReminder, interrupted.id)
-    assert (reminder.sent_count, reminder.last_account_id, reminder.status) == (
+    assert (reminder.notified_count, reminder.last_account_id, reminder.status) == (
         2,
         second,
-        "finished",
+        "done",
     )
 
 
@@ -161,7 +161,7 @@ def test_reminder_stops_when_voting_is_over(building_2, outbox, make_staff, samp
     tasks.remind_non_voters(vote.id, reminder.id)
     assert outbox == []
     reminder = _db.session.get(VoteReminder, reminder.id)
-    assert (reminder.status, reminder.sent_count) == ("finished", 0)
+    assert (reminder.status, reminder.sent_count, reminder.notified_count) == ("done", 0, 0)
 
 
 def test_reminders_only_in_the_voting_period_and_by_staff(
@@ -251,17 +251,17 @@ def test_reminder_through_rq_reports_progress(
     assert response.status_code == 202
     job_id = response.json["job_id"]
     assert job_id is not None and rq_queue.job_ids == [job_id]
-    assert response.json["reminder"]["status"] == "pending"
+    assert response.json["reminder"]["status"] == "queued"
     assert outbox == []
 
     run_worker(rq_queue)
     job = Job.fetch(job_id, connection=rq_queue.connection)
     assert job.is_finished
-    assert job.meta == {"sent": 2, "total": 2}
+    assert (job.meta["status"], job.meta["notified"]) == ("done", 2)
     assert [ids for ids, _, _ in outbox] == [[i] for i in waiting]
     vote = _db.session.get(Vote, vote_id)  # the worker closed the session
     [listed] = client.get(reminders_url(vote), headers=staff).json
-    assert (listed["status"], listed["sent_count"]) == ("finished", 2)
+    assert (listed["status"], listed["notified_count"]) == ("done", 2)
 
 
 @pytest.mark.redis

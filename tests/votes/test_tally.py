@@ -20,6 +20,7 @@ from participation.votes.models import (
     VotePersonDwelling,
     VoteStatus,
 )
+from participation.votes.schemas import BuildingFiguresSchema
 from participation.votes.services import record_cast
 from participation.votes.tally import final_result
 from participation.votes.tasks import CLOSED_NOTIFIED
@@ -231,6 +232,16 @@ def test_a_buyer_with_dwellings_in_two_buildings_counts_in_both(
     entrances = {e["name"]: e for b in tally["buildings"] for e in b["entrances"]}
     assert entrances["1栋2单元"]["p_cnt"] == entrances["2栋1单元"]["p_cnt"] == 1
     assert entrances["1栋1单元"]["p_cnt"] == entrances["2栋2单元"]["p_cnt"] == 0
+
+
+def test_the_breakdown_is_sent_as_its_schema_would_dump_it(sample_compound, make_vote):
+    """The tally's breakdown is sent as the service made it (``Prepared``, for speed): it
+    must be exactly what dumping it through its documented schema gives."""
+    vote = make_vote(sample_compound, open=True)
+    cast(vote, {"1栋2单元501": AGREE, "1栋1单元101": DISAGREE, "2栋1单元101": ABSTAIN})
+    buildings = final_result(vote)["buildings"]
+    assert BuildingFiguresSchema(many=True).dump(buildings) == buildings
+    assert {e["name"] for b in buildings for e in b["entrances"]} >= {"1栋2单元", "2栋1单元"}
 
 
 def test_a_buyer_with_dwellings_in_two_entrances_counts_once_in_the_building(
