@@ -145,5 +145,5 @@ def reminder_clock(monkeypatch):
     from participation.votes import tasks
 
     clock = ReminderClock()
-    monkeypatch.setattr(tasks, "reminder_clock", clock, raising=False)
+    monkeypatch.setattr(tasks, "reminder_clock", clock)
     return clock

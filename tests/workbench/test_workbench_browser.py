@@ -198,7 +198,7 @@ def test_the_whole_flow(bench, signed_in, axe):
     page.get_by_role("button", name="确认发送").click()
     expect(page.locator("#remind-result")).to_contain_text("提醒已发送")
     expect(page.locator("#reminder-history tbody tr")).to_have_count(1)
-    # TODO(after the reminders branch is merged): the SMS go through the test sender.
+    assert bench.sms.notices, "the test SMS sender recorded the reminders"
 
     # Close (the closing time moved in the database), then publish the 公示.
     with bench.app.app_context():
@@ -605,4 +605,105 @@ def test_an_expired_access_token_is_refreshed_once_and_the_page_goes_on(bench, d
     expect(page.locator("#roster-structure")).to_contain_text("还没有导入名册")
     now = json.loads(page.evaluate("sessionStorage.getItem('participation.workbench.tokens')"))
     assert now["access"] != first["access"] and now["refresh"] == first["refresh"]
+    assert not errors, errors
+
+
+def draft_elevator_vote(bench, **extra) -> int:
+    """The sample roster imported and a draft 1栋1单元 elevator vote, by the API."""
+    from participation.roster.importer import import_roster_file
+
+    with bench.app.app_context():
+        imported = import_roster_file(bench.compound_id, "r.csv", SAMPLE.read_bytes())
+        assert imported.status.value == "done"
+        db.session.commit()
+    client, headers = bench.app.test_client(), staff_headers(bench.app)
+    buildings = client.get(f"/api/v1/compounds/{bench.compound_id}/buildings", headers=headers)
+    building = next(b for b in buildings.json if b["name"] == "1栋")
+    entrance = next(e["id"] for e in building["entrances"] if e["name"] == "1单元")
+    now = utcnow()
+    vote = client.post(f"/api/v1/compounds/{bench.compound_id}/votes", headers=headers, json={
+        "title": "1栋1单元加装电梯", "matter": "elevator", "entrance_ids": [entrance],
+        "opens_at": now.isoformat(), "closes_at": (now + timedelta(days=10)).isoformat(),
+        **extra})  # fmt: skip
+    assert vote.status_code == 201, vote.json
+    return vote.json["id"]
+
+
+def test_opening_an_elevator_vote_without_a_cost_plan_is_refused(bench, signed_in, axe):
+    page, errors = signed_in
+    vote_id = draft_elevator_vote(bench)
+    page.goto(f"{bench.url}/workbench/#/v/{vote_id}/tally")
+    expect(page.locator("main")).to_contain_text("草稿还没有开启")
+    page.get_by_role("button", name="开启表决").click()
+    summary = page.locator("#open-summary")
+    expect(summary).to_contain_text("费用方案")
+    axe(page, "draft refused for want of a cost plan")
+    with bench.app.app_context():
+        assert db.session.get(Vote, vote_id).status.value == "draft"
+    assert not errors, errors
+
+
+def test_an_elevator_vote_declared_without_a_cost_plan_opens(bench, signed_in):
+    from participation.roster.importer import import_roster_file
+
+    page, errors = signed_in
+    with bench.app.app_context():
+        imported = import_roster_file(bench.compound_id, "r.csv", SAMPLE.read_bytes())
+        assert imported.status.value == "done"
+        db.session.commit()
+    page.get_by_role("link", name="发起表决/调查").click()
+    page.get_by_role("radio", name=re.compile("^业主表决")).check()
+    page.get_by_role("button", name="继续").click()
+    page.get_by_label("1栋2单元（12 户）").check()
+    page.get_by_role("button", name="继续").click()
+    page.get_by_role("button", name="继续").click()
+    page.get_by_label("本次表决没有费用方案").check()
+    page.get_by_role("button", name="继续").click()
+    expect(page.locator("#wizard-summary")).to_contain_text("请说明没有费用方案的原因")
+    page.get_by_label("没有费用方案的原因").fill("费用由政府全额承担，居民不出资")
+    page.get_by_role("button", name="继续").click()
+    expect(page.locator("#wizard")).to_contain_text("没有费用方案：费用由政府全额承担")
+    page.get_by_role("button", name="创建草稿").click()
+    page.get_by_role("button", name="开启表决").click()
+    expect(page.get_by_role("heading", name="已开启：1栋2单元加装电梯")).to_be_visible()
+    with bench.app.app_context():
+        vote = db.session.scalars(sa.select(Vote)).one()
+        assert vote.status.value == "open" and vote.no_cost_plan
+    assert not errors, errors
+
+
+def test_reminders_in_quiet_hours_and_a_deadline_extension(bench, signed_in, reminder_clock):
+    page, errors = signed_in
+    vote_id = open_elevator_vote(bench)
+    reminder_clock.at(22, 0)
+    page.goto(f"{bench.url}/workbench/#/v/{vote_id}/door")
+    page.get_by_role("button", name="发送短信提醒").click()
+    page.get_by_role("button", name="确认发送").click()
+    summary = page.locator("#remind-summary")
+    expect(summary).to_contain_text("21")
+    assert not bench.sms.notices
+    reminder_clock.at(10, 0)
+    page.get_by_role("button", name="发送短信提醒").click()
+    page.get_by_role("button", name="确认发送").click()
+    expect(page.locator("#remind-result")).to_contain_text("提醒已发送")
+    assert bench.sms.notices
+    page.reload()
+    expect(page.locator("table").last).to_contain_text("是")  # reminded today
+    # 延长截止时间: an earlier time is refused with its message, a later one recorded.
+    page.goto(f"{bench.url}/workbench/#/v/{vote_id}/tally")
+    page.get_by_text("延长截止时间").click()
+    with bench.app.app_context():
+        closes = db.session.get(Vote, vote_id).closes_at
+    earlier = (closes + timedelta(hours=8) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("新的截止时间（北京时间）").fill(earlier)
+    page.get_by_label("延长原因（将记录在表决记录中）").fill("春节假期，业主返乡")
+    page.get_by_role("button", name="延长", exact=True).click()
+    expect(page.locator("#extend-summary")).to_be_visible()
+    assert re.search(r"[\u4e00-\u9fff]", page.locator("#extend-summary").inner_text())
+    later = (closes + timedelta(hours=8) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("新的截止时间（北京时间）").fill(later)
+    page.get_by_role("button", name="延长", exact=True).click()
+    expect(page.locator("#extend-status")).to_contain_text("截止时间已延长至")
+    with bench.app.app_context():
+        assert db.session.get(Vote, vote_id).closes_at > closes
     assert not errors, errors

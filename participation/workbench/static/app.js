@@ -273,24 +273,11 @@
     window.setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
-  // --- the endpoints being added while this page is written, in one place ---------------------
+  // --- the endpoints of the door-to-door visits, reminders and deadlines, in one place -------
 
   const endpoints = {
-    /** Non-voters by building and entrance (入户发动); before the door-to-door endpoint, the
-     * non-voters list grouped here by the roster's building and entrance names. */
-    async doorToDoor(voteId, buildings) {
-      try {
-        return normaliseDoor(await all("votes/" + voteId + "/door-to-door"));
-      } catch (error) {
-        if (error.status !== 404 || error.handled) throw error;
-        await api("GET", "votes/" + voteId); // the vote itself out of scope: its 404
-      }
-      const [vote, nonVoters] = await Promise.all([
-        api("GET", "votes/" + voteId),
-        all("votes/" + voteId + "/non-voters"),
-      ]);
-      return groupNonVoters(vote, nonVoters, buildings);
-    },
+    /** Non-voters' households by building and entrance, with each entrance's progress. */
+    doorToDoor: async (voteId) => normaliseDoor(await all("votes/" + voteId + "/door-to-door")),
     doorToDoorXlsx: (voteId) => "votes/" + voteId + "/exports/door-to-door.xlsx",
     remind: (voteId) => post("votes/" + voteId + "/reminders"),
     extend: (kind, id, body) => post(kind + "/" + id + "/deadline", body),
@@ -315,33 +302,6 @@
         })),
       })),
     };
-  }
-
-  function groupNonVoters(vote, nonVoters, buildings) {
-    const prefixes = [];
-    buildings.forEach((b) =>
-      b.entrances.forEach((e) => prefixes.push({ building: b.name, entrance: e.name, prefix: b.name + e.name }))
-    );
-    prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
-    const byKey = new Map();
-    nonVoters.forEach((person) => {
-      const room = person.rooms[0] || "";
-      const where = prefixes.find((p) => room.startsWith(p.prefix)) || {
-        building: "其他",
-        entrance: "",
-        prefix: "",
-      };
-      const key = where.building + "|" + where.entrance;
-      if (!byKey.has(key)) {
-        byKey.set(key, { building: where.building, entrance: where.entrance, households: [] });
-      }
-      byKey.get(key).households.push({
-        room: person.rooms.map((r) => r.slice(where.prefix.length) || r).join("、"),
-        owners: person.developer ? ["开发建设单位"] : person.owners.map((o) => maskName(o.name)),
-        area: person.area,
-      });
-    });
-    return { groups: Array.from(byKey.values()), vote };
   }
 
   // --- privacy ----------------------------------------------------------------------------------
@@ -1615,11 +1575,7 @@
   async function showDoor(voteId) {
     const vote = await api("GET", "votes/" + voteId);
     const compound = await compoundOf(vote.compound_id);
-    const buildings = await api("GET", "compounds/" + vote.compound_id + "/buildings");
-    const door = await endpoints.doorToDoor(voteId, buildings);
-    const tally = await api("GET", "votes/" + voteId + "/tally").catch(() => null);
-    const progressByName = new Map();
-    ((tally && tally.buildings) || []).forEach((b) => (b.entrances || []).forEach((e) => progressByName.set(e.name, e)));
+    const door = await endpoints.doorToDoor(voteId);
     const remindSummary = summaryBox("remind-summary");
     const remindBox = el("div", { id: "remind" });
     const history = el("div", { id: "reminder-history" });
@@ -1680,13 +1636,12 @@
         "p",
         { class: "actions" },
         el("a", { class: "button primary", href: "#/v/" + voteId + "/sheet" }, "打印入户发动表"),
-        button("下载 Excel", () => download(endpoints.doorToDoorXlsx(voteId), vote.title + "-入户发动表.xlsx").catch((e) => alertPage(e.status === 404 ? "Excel 下载暂不可用" : messageOf(e))))
+        button("下载 Excel", () => download(endpoints.doorToDoorXlsx(voteId), vote.title + "-入户发动表.xlsx").catch((e) => alertPage(messageOf(e))))
       ),
       el("section", { class: "card" }, el("h2", { text: "短信提醒" }), remindSummary, remindBox, history),
       ...groups.map((g) => {
-        const fromTally = progressByName.get(g.building + g.entrance);
-        const total = g.total != null ? g.total : fromTally && fromTally.t_cnt;
-        const voted = g.voted != null ? g.voted : fromTally && fromTally.p_cnt;
+        const total = g.total;
+        const voted = g.voted;
         const known = total != null && voted != null;
         return el(
           "section",
@@ -1704,8 +1659,7 @@
   async function showSheet(voteId) {
     const vote = await api("GET", "votes/" + voteId);
     const compound = await compoundOf(vote.compound_id);
-    const buildings = await api("GET", "compounds/" + vote.compound_id + "/buildings");
-    const door = await endpoints.doorToDoor(voteId, buildings);
+    const door = await endpoints.doorToDoor(voteId);
     setView(
       el(
         "div",
