@@ -1688,7 +1688,10 @@
     const compound = await compoundOf(vote.compound_id);
     const [dwellings, papers, conflicts, proxies] = await Promise.all([
       all("compounds/" + vote.compound_id + "/dwellings"),
-      all("votes/" + voteId + "/paper-ballots"),
+      all("votes/" + voteId + "/paper-ballots").catch((error) => {
+        if (error.handled) throw error;
+        return { error: messageOf(error) }; // the rest of the page stays usable
+      }),
       all("votes/" + voteId + "/conflicts").catch(() => []),
       all("votes/" + voteId + "/proxies").catch(() => []),
     ]);
@@ -1763,7 +1766,7 @@
       el("h1", { text: "纸质票与委托：" + vote.title }),
       el("p", { class: "muted", text: compound.name }),
       el("section", { class: "card" }, el("h2", { text: "录入纸质票" }), summary, form),
-      el("section", { class: "card" }, el("h2", { text: "已录入的纸质票" }), papers.length ? table(null, ["房号", "业主", "意见", "签署时间", "录入时间", "是否计入"], papers.map((p) => [p.dwellings || "—", p.owner_names || "—", CHOICES[p.choice] || p.choice, when(p.signed_at), when(p.entered_at), p.counts ? "计入" : "已被取代"])) : el("p", { class: "muted", text: "还没有录入纸质票。" })),
+      el("section", { class: "card" }, el("h2", { text: "已录入的纸质票" }), papers.error ? el("p", { class: "alert", text: "已录入的纸质票暂时无法显示：" + papers.error }) : papers.length ? table(null, ["房号", "业主", "意见", "签署时间", "录入时间", "是否计入"], papers.map((p) => [p.dwellings || "—", p.owner_names || "—", CHOICES[p.choice] || p.choice, when(p.signed_at), when(p.entered_at), p.counts ? "计入" : "已被取代"])) : el("p", { class: "muted", text: "还没有录入纸质票。" })),
       el("section", { class: "card" }, el("h2", { text: "多渠道投票（以最后作出的一票为准）" }), conflicts.length ? table(null, ["房号", "业主", "各次投票（作出时间）", "计入"], conflicts.map((c) => {
         const counted = (c.casts || []).find((x) => x.counts);
         return [c.dwellings || "—", c.owner_names || "—", (c.casts || []).map((x) => (CHOICES[x.choice] || x.choice) + "·" + (CHANNELS[x.channel] || x.channel) + "·" + when(x.made_at) + (x.voided ? "（已作废）" : "")).join("；"), counted ? (CHOICES[counted.choice] || counted.choice) + "（" + (CHANNELS[counted.channel] || counted.channel) + "）" : "—"];
