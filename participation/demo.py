@@ -160,8 +160,8 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
     from participation.surveys.menu import demo_menu, set_menu
     from participation.surveys.services import create_from_template, open_survey
     from participation.votes.costs import set_cost_plan
-    from participation.votes.models import Channel, Choice, Matter, Vote, VotePerson
-    from participation.votes.services import close_if_due, open_vote, record_cast
+    from participation.votes.models import Choice, Matter, Vote, VotePerson
+    from participation.votes.services import close_if_due, open_vote
 
     now = db_now()
     building_1 = db.session.scalar(
@@ -204,13 +204,8 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
     ).all()
     for index, person_id in enumerate(persons[: len(persons) * 3 // 4]):
         choice = Choice.DISAGREE if index % 7 == 0 else Choice.AGREE
-        record_cast(
-            property_vote.id,
-            person_id,
-            choice,
-            Channel.PAPER,
-            staff_id=staff.id,
-            signed_at=now - timedelta(days=19, hours=index % 48),
+        paper_ballot(
+            property_vote, person_id, choice, staff, now - timedelta(days=18, hours=index % 48)
         )
     property_vote.closes_at = db_now()
     db.session.flush()
@@ -219,7 +214,7 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
     objection = publication.record_objection(
         publication.VOTES,
         property_vote,
-        "3栋一位业主书面反映：表决通知张贴时间过短，部分老人未及时看到。",
+        "2号楼一位业主书面反映：表决通知张贴时间过短，部分老人未及时看到。",
         staff.id,
     )
     publication.resolve_objection(
@@ -264,6 +259,39 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
         ]
     )
     links.ensure_link(compound, LinkTarget.COMPOUND, None, staff.id)
+
+
+def paper_ballot(vote, person_id: int, choice, staff: StaffUser, signed_at) -> None:
+    """A paper ballot entered as the committee enters one (``votes.paper``), with the photo
+    of the signed form."""
+    from participation.votes.models import VotePerson
+    from participation.votes.paper import enter_paper_ballot
+
+    person = db.session.get(VotePerson, person_id)
+    photo = _signed_form_photo()
+    enter_paper_ballot(vote, staff.id, person, choice, "纸质表决票.png", photo, signed_at)
+
+
+_FORM_PHOTO: list[bytes] = []
+
+
+def _signed_form_photo() -> bytes:
+    """A stand-in for the photo of a signed paper ballot: a small PNG form (made once)."""
+    if not _FORM_PHOTO:
+        import io
+
+        from PIL import Image, ImageDraw
+
+        image = Image.new("RGB", (420, 594), (250, 250, 245))
+        draw = ImageDraw.Draw(image)
+        for y in range(90, 460, 46):
+            draw.line((40, y, 380, y), fill=(90, 90, 90), width=2)
+        draw.rectangle((40, 470, 160, 530), outline=(40, 40, 40), width=3)
+        draw.line((220, 520, 260, 490, 300, 525, 350, 495), fill=(20, 40, 160), width=4)
+        out = io.BytesIO()
+        image.save(out, "PNG", optimize=True)
+        _FORM_PHOTO.append(out.getvalue())
+    return _FORM_PHOTO[0]
 
 
 def _demo_photo(color: tuple[int, int, int]) -> bytes:
@@ -393,11 +421,11 @@ def seed_mobilisation(compound: Compound, staff: StaffUser) -> None:
 
     from participation.auth.models import Account, ClaimKind
     from participation.auth.services import file_claim
+    from participation.common.sql import db_now
     from participation.surveys.models import Survey, SurveyKind
     from participation.surveys.services import extend_deadline
-    from participation.votes.models import Channel, Choice, Vote, VotePerson
+    from participation.votes.models import Choice, Vote, VotePerson
     from participation.votes.proxies import grant_proxy
-    from participation.votes.services import record_cast
 
     elevator = db.session.scalar(
         select(Vote).where(Vote.compound_id == compound.id, Vote.title == ELEVATOR_TITLE)
@@ -407,10 +435,10 @@ def seed_mobilisation(compound: Compound, staff: StaffUser) -> None:
     persons = db.session.scalars(
         select(VotePerson.id).where(VotePerson.vote_id == elevator.id).order_by(VotePerson.id)
     ).all()
+    signed_at = db_now()
     for index, person_id in enumerate(persons[1::3]):  # the demo resident (first) not among them
         choice = Choice.DISAGREE if index % 5 == 4 else Choice.AGREE
-        channel = Channel.PAPER if index == 0 else Channel.ONLINE
-        record_cast(elevator.id, person_id, choice, channel, staff_id=staff.id)
+        paper_ballot(elevator, person_id, choice, staff, signed_at)
     resident = db.session.scalar(select(Account.id).where(Account.phone == DEMO_RESIDENT_PHONE))
     neighbour = db.session.scalar(  # the neighbour of seed_tickets
         select(Account.phone).where(Account.phone != DEMO_RESIDENT_PHONE).order_by(Account.id)
@@ -462,4 +490,3 @@ def remind_demo_non_voters(compound: Compound, staff: StaffUser) -> None:
         return
     db.session.commit()
     enqueue_reminder(reminder)
-
