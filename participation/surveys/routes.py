@@ -30,7 +30,7 @@ from participation.common.parsing import Blueprint
 from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.types import utcnow
 from participation.extensions import db
-from participation.surveys import charts, consent, menu, schemas, services
+from participation.surveys import charts, consent, menu, schemas, services, tasks
 from participation.surveys.exports import XLSX_TYPE, satisfaction_workbook
 from participation.surveys.models import Survey, SurveyKind
 from participation.surveys.satisfaction import (
@@ -733,3 +733,53 @@ class SurveyMenuChart(MethodView):
         if survey.kind is not SurveyKind.MENU:
             raise conflict("not_a_menu_survey", "该问卷不是菜单式问卷，没有改造内容图表")
         return _png(charts.menu_chart(menu.menu_result(survey), title=survey.title))
+
+
+# --- reminders and the door-to-door sheet (tasks.py, doors.py) -----------------------------
+
+
+@blp.route("/surveys/<int:survey_id>/reminders")
+class SurveyReminders(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.SurveyReminderSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.paginate(SelectPage)
+    def get(self, survey_id):
+        """Reminders sent to those who have not answered a survey (staff), newest first"""
+        require_staff(current_principal())
+        return tasks.reminders_query(path_object("survey_id"))
+
+    @blp.doc(security=SECURITY)
+    @blp.response(202, schemas.SurveyReminderStartedSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="survey_not_accepting: not accepting answers (not open, not started or "
+        "past its closing time); survey_anonymous: an anonymous survey does not know who "
+        "answered; quiet_hours: between 21:00 and 08:00 (Asia/Shanghai), no SMS "
+        "(``errors.send_after``: from when)",
+    )
+    def post(self, survey_id):
+        """Remind those who have not answered (staff)
+
+        Owner basis (consent, menu): every roster owner (with a phone) of a person of the
+        frozen electorate without a response; resident basis: every roster owner of a
+        dwelling of the scope none of whose residents answered. Each gets an SMS (template
+        ``survey_reminder``) with the survey's title, its closing time and the compound's
+        short link, signed in or not; owners with an account also get an in-app
+        notification. At most one reminder SMS per phone per day in a compound, votes'
+        reminders included (``skipped_count``); none between 21:00 and 08:00 (a reminder
+        reaching 21:00 pauses and goes on after 08:00). Sent by a background job
+        (``job_id``), or right away when no Redis is configured.
+        """
+        principal = require_staff(current_principal())
+        reminder = tasks.start_reminder(path_object("survey_id"), principal.id)
+        db.session.commit()
+        job_id = tasks.enqueue_reminder(reminder)
+        db.session.refresh(reminder)
+        return {"reminder": reminder, "job_id": job_id}
