@@ -30,7 +30,7 @@ from participation.common.parsing import Blueprint
 from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.types import utcnow
 from participation.extensions import db
-from participation.surveys import charts, consent, menu, schemas, services, tasks
+from participation.surveys import charts, consent, doors, menu, schemas, services, tasks
 from participation.surveys.exports import XLSX_TYPE, satisfaction_workbook
 from participation.surveys.models import Survey, SurveyKind
 from participation.surveys.satisfaction import (
@@ -783,3 +783,60 @@ class SurveyReminders(MethodView):
         job_id = tasks.enqueue_reminder(reminder)
         db.session.refresh(reminder)
         return {"reminder": reminder, "job_id": job_id}
+
+
+NOT_OPENED = {"schema": ErrorSchema, "description": "survey_not_opened: still a draft"}
+
+
+@blp.route("/surveys/<int:survey_id>/door-to-door")
+class SurveyDoorToDoor(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.SurveyDoorToDoorQuerySchema, location="query")
+    @blp.response(200, schemas.SurveyDoorToDoorEntranceSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    @blp.paginate()
+    def get(self, query, survey_id, pagination_parameters):
+        """The door-to-door sheet (入户发动) (staff): the households still to visit, by
+        entrance
+
+        Entrances in natural order (2栋 before 10栋), paginated; each with its progress —
+        persons (owner basis) or dwellings (resident basis) in total, answered, still
+        missing, by headcount and area — and its households not answered for, by floor then
+        room: owners, area, and whether a reminder SMS reached them today. The compound's
+        own committee sees full names and phones; other staff see them masked."""
+        principal = current_principal()
+        survey = path_object("survey_id")
+        doors.require_opened(survey)
+        entrances = doors.door_to_door(survey, **query)
+        pagination_parameters.item_count = len(entrances)
+        first = pagination_parameters.first_item
+        page = entrances[first : first + pagination_parameters.page_size]
+        full_contact = is_committee(principal, survey.compound_id)
+        return doors.with_households(survey, page, full_contact)
+
+
+@blp.route("/surveys/<int:survey_id>/exports/door-to-door.xlsx")
+class SurveyDoorToDoorExport(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, BINARY, content_type=XLSX_TYPE)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    def get(self, survey_id):
+        """The door-to-door sheet as an Excel workbook to print (staff): one A4 sheet per
+        entrance with its progress and the households still to visit (room, masked names,
+        area, today's SMS) and an empty 走访记录 column"""
+        survey = path_object("survey_id")
+        content = doors.door_to_door_xlsx(survey)
+        name = f"survey-{survey.id}-door-to-door-问卷{survey.id}入户发动表.xlsx"
+        return send_file(
+            io.BytesIO(content), mimetype=XLSX_TYPE, as_attachment=True, download_name=name
+        )
