@@ -367,6 +367,7 @@ def test_a_vote_and_a_survey_reminder_at_once_send_each_phone_one_sms(race_app, 
         survey_reminder = tasks.start_reminder(survey, staff.id)
         _db.session.commit()
         ids = (vote.id, vote_reminder.id, survey.id, survey_reminder.id)
+        compound_id = compound.id
     assert len(phones) > 20
     assert len(vote_waiting) == len(survey_waiting)  # nobody took part in either
 
@@ -401,7 +402,10 @@ def test_a_vote_and_a_survey_reminder_at_once_send_each_phone_one_sms(race_app, 
         assert sum(r.skipped_count for r in results) == 2 * len(vote_waiting) - len(phones)
         claims = _db.session.execute(sa.select(ReminderSms.campaign)).scalars().all()
         assert len(claims) == len(phones)
+        assert sorted(claims) == sorted(
+            ["vote"] * results[0].sent_count + ["survey"] * results[1].sent_count
+        )
         owners = _db.session.scalar(
-            sa.select(sa.func.count(Owner.id)).where(Owner.compound_id == compound.id)
+            sa.select(sa.func.count(Owner.id)).where(Owner.compound_id == compound_id)
         )
         assert owners >= len(vote_waiting)
