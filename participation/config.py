@@ -89,7 +89,9 @@ def load() -> dict:
         # endpoint is Aliyun's; tests point it at a stand-in. The ``vote_reminder`` template
         # (votes/tasks.py) has the variables ``compound``, ``title``, ``deadline`` (Beijing
         # time) and ``link`` (the compound's short link: set PUBLIC_BASE_URL, the SMS needs
-        # the full address).
+        # the full address). The ``survey_reminder`` template (surveys/tasks.py) has the
+        # same variables: ``compound``, ``title`` (the survey's), ``deadline`` (its closing
+        # time, Beijing time) and ``link``.
         "ALIYUN_SMS_ACCESS_KEY_ID": _env("ALIYUN_SMS_ACCESS_KEY_ID") or None,
         "ALIYUN_SMS_ACCESS_KEY_SECRET": _env("ALIYUN_SMS_ACCESS_KEY_SECRET") or None,
         "ALIYUN_SMS_SIGN_NAME": _env("ALIYUN_SMS_SIGN_NAME") or None,

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from participation.auth.reminders import ReminderStatus
 from participation.common.types import UTCDateTime, str_enum, utcnow
 from participation.counting import Basis
 from participation.extensions import db
@@ -291,3 +292,29 @@ class Answer(db.Model):
     rating: Mapped[int | None]
     text: Mapped[str | None] = mapped_column(Text)
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class SurveyReminder(db.Model):
+    """A reminder to those who have not answered an open survey, sent by
+    ``tasks.remind_non_respondents`` with the shared steps of ``auth/reminders.py``: an in-app
+    notification to their accounts in account-id order (``last_account_id``), then an SMS to
+    each of their roster owners' phones in owner-id order (``last_owner_id``); the cursors are
+    where a rerun resumes. Counts as a vote's reminder (``votes.models.VoteReminder``);
+    ``link_url`` is the compound's short link, as the SMS carries it."""
+
+    __tablename__ = "survey_reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[ReminderStatus] = mapped_column(
+        str_enum(ReminderStatus, "survey_reminder_status"), default=ReminderStatus.QUEUED
+    )
+    sent_count: Mapped[int] = mapped_column(default=0)
+    failed_count: Mapped[int] = mapped_column(default=0)
+    skipped_count: Mapped[int] = mapped_column(default=0)
+    notified_count: Mapped[int] = mapped_column(default=0)  # accounts notified in-app
+    last_account_id: Mapped[int | None]
+    last_owner_id: Mapped[int | None]
+    link_url: Mapped[str | None] = mapped_column(String(300))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

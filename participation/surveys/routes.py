@@ -30,7 +30,7 @@ from participation.common.parsing import Blueprint
 from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.types import utcnow
 from participation.extensions import db
-from participation.surveys import charts, consent, menu, schemas, services
+from participation.surveys import charts, consent, doors, menu, schemas, services, tasks
 from participation.surveys.exports import XLSX_TYPE, satisfaction_workbook
 from participation.surveys.models import Survey, SurveyKind
 from participation.surveys.satisfaction import (
@@ -733,3 +733,110 @@ class SurveyMenuChart(MethodView):
         if survey.kind is not SurveyKind.MENU:
             raise conflict("not_a_menu_survey", "该问卷不是菜单式问卷，没有改造内容图表")
         return _png(charts.menu_chart(menu.menu_result(survey), title=survey.title))
+
+
+# --- reminders and the door-to-door sheet (tasks.py, doors.py) -----------------------------
+
+
+@blp.route("/surveys/<int:survey_id>/reminders")
+class SurveyReminders(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.SurveyReminderSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.paginate(SelectPage)
+    def get(self, survey_id):
+        """Reminders sent to those who have not answered a survey (staff), newest first"""
+        require_staff(current_principal())
+        return tasks.reminders_query(path_object("survey_id"))
+
+    @blp.doc(security=SECURITY)
+    @blp.response(202, schemas.SurveyReminderStartedSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="survey_not_accepting: not accepting answers (not open, not started or "
+        "past its closing time); survey_anonymous: an anonymous survey does not know who "
+        "answered; quiet_hours: between 21:00 and 08:00 (Asia/Shanghai), no SMS "
+        "(``errors.send_after``: from when)",
+    )
+    def post(self, survey_id):
+        """Remind those who have not answered (staff)
+
+        Owner basis (consent, menu): every roster owner (with a phone) of a person of the
+        frozen electorate without a response; resident basis: every roster owner of a
+        dwelling of the scope none of whose residents answered. Each gets an SMS (template
+        ``survey_reminder``) with the survey's title, its closing time and the compound's
+        short link, signed in or not; owners with an account also get an in-app
+        notification. At most one reminder SMS per phone per day in a compound, votes'
+        reminders included (``skipped_count``); none between 21:00 and 08:00 (a reminder
+        reaching 21:00 pauses and goes on after 08:00). Sent by a background job
+        (``job_id``), or right away when no Redis is configured.
+        """
+        principal = require_staff(current_principal())
+        reminder = tasks.start_reminder(path_object("survey_id"), principal.id)
+        db.session.commit()
+        job_id = tasks.enqueue_reminder(reminder)
+        db.session.refresh(reminder)
+        return {"reminder": reminder, "job_id": job_id}
+
+
+NOT_OPENED = {"schema": ErrorSchema, "description": "survey_not_opened: still a draft"}
+
+
+@blp.route("/surveys/<int:survey_id>/door-to-door")
+class SurveyDoorToDoor(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.SurveyDoorToDoorQuerySchema, location="query")
+    @blp.response(200, schemas.SurveyDoorToDoorEntranceSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    @blp.paginate()
+    def get(self, query, survey_id, pagination_parameters):
+        """The door-to-door sheet (入户发动) (staff): the households still to visit, by
+        entrance
+
+        Entrances in natural order (2栋 before 10栋), paginated; each with its progress —
+        persons (owner basis) or dwellings (resident basis) in total, answered, still
+        missing, by headcount and area — and its households not answered for, by floor then
+        room: owners, area, and whether a reminder SMS reached them today. The compound's
+        own committee sees full names and phones; other staff see them masked."""
+        principal = current_principal()
+        survey = path_object("survey_id")
+        doors.require_opened(survey)
+        entrances = doors.door_to_door(survey, **query)
+        pagination_parameters.item_count = len(entrances)
+        first = pagination_parameters.first_item
+        page = entrances[first : first + pagination_parameters.page_size]
+        full_contact = is_committee(principal, survey.compound_id)
+        return doors.with_households(survey, page, full_contact)
+
+
+@blp.route("/surveys/<int:survey_id>/exports/door-to-door.xlsx")
+class SurveyDoorToDoorExport(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, BINARY, content_type=XLSX_TYPE)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **NOT_OPENED)
+    def get(self, survey_id):
+        """The door-to-door sheet as an Excel workbook to print (staff): one A4 sheet per
+        entrance with its progress and the households still to visit (room, masked names,
+        area, today's SMS) and an empty 走访记录 column"""
+        survey = path_object("survey_id")
+        content = doors.door_to_door_xlsx(survey)
+        name = f"survey-{survey.id}-door-to-door-问卷{survey.id}入户发动表.xlsx"
+        return send_file(
+            io.BytesIO(content), mimetype=XLSX_TYPE, as_attachment=True, download_name=name
+        )

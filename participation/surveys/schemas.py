@@ -772,3 +772,80 @@ class SurveyDeadlineChangeSchema(Schema):
     reason = ma.fields.String()
     created_at = LocalDateTime(metadata={"description": "延长的时间"})
     staff_id = Integer()
+
+
+class SurveyReminderSchema(Schema):
+    id = Integer()
+    survey_id = Integer()
+    created_by_id = Integer()
+    created_at = LocalDateTime()
+    status = ma.fields.String(
+        metadata={
+            "description": "queued 待发送 / sending 发送中 / paused_quiet_hours 21:00–08:00 暂停，"
+            "08:00 后继续 / done 已发送完毕 / failed 后台任务失败",
+            "enum": ["queued", "sending", "paused_quiet_hours", "done", "failed"],
+        }
+    )
+    sent_count = Integer(metadata={"description": "已发出短信的业主数"})
+    skipped_count = Integer(
+        metadata={
+            "description": "未发短信的业主数：没有手机号，或该号码当天已收到过本小区的提醒"
+            "（表决或问卷）"
+        }
+    )
+    failed_count = Integer(metadata={"description": "短信平台未接收（重试后仍失败）的业主数"})
+    notified_count = Integer(metadata={"description": "收到站内通知的账号数"})
+    finished_at = LocalDateTime(allow_none=True)
+
+
+class SurveyReminderStartedSchema(Schema):
+    reminder = ma.fields.Nested(SurveyReminderSchema)
+    job_id = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "后台任务编号；未配置 Redis 时已当场发送完毕，为 null"},
+    )
+
+
+class SurveyDoorToDoorQuerySchema(Schema):
+    building_id = Integer(metadata={"description": "只看该楼栋的单元"})
+    entrance_id = Integer(metadata={"description": "只看该单元"})
+
+
+class SurveyDoorToDoorHouseholdSchema(Schema):
+    dwelling_id = Integer()
+    person_id = Integer(allow_none=True, metadata={"description": "按业主作答时的业主编号"})
+    room = ma.fields.String(metadata={"example": "101"})
+    label = ma.fields.String(metadata={"example": "2栋1单元101"})
+    floor = Integer()
+    area = Amount(metadata={"description": "该户专有部分面积（m²）"})
+    developer = ma.fields.Boolean(metadata={"description": "开发建设单位（未售、未交付房屋）"})
+    owners = ma.fields.List(
+        ma.fields.Nested(ContactSchema),
+        metadata={"description": "本小区业委会可见完整姓名和手机号（便于联系），其他工作人员脱敏"},
+    )
+    reminded_today = ma.fields.Boolean(
+        metadata={"description": "今天（北京时间）已给该户业主的手机发过提醒短信（表决或问卷）"}
+    )
+
+
+class SurveyDoorToDoorEntranceSchema(Schema):
+    building_id = Integer()
+    entrance_id = Integer()
+    building = ma.fields.String(metadata={"example": "2栋"})
+    entrance = ma.fields.String(metadata={"example": "1单元"})
+    name = ma.fields.String(metadata={"example": "2栋1单元"})
+    t_cnt = Integer(
+        metadata={
+            "description": "按业主作答：该单元的业主人数（跨单元的业主在每个单元各计一次）；"
+            "按居民作答：该单元的户数"
+        }
+    )
+    t_area = Amount()
+    answered_cnt = Integer(metadata={"description": "已作答的人数（按居民作答：户数）"})
+    answered_area = Amount()
+    missing_cnt = Integer(metadata={"description": "尚未作答的人数（按居民作答：户数）"})
+    missing_area = Amount()
+    households = ma.fields.List(
+        ma.fields.Nested(SurveyDoorToDoorHouseholdSchema),
+        metadata={"description": "尚未作答的住户，按楼层、房号排序"},
+    )

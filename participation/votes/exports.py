@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import and_, case, func, select
 
+from participation.common import doors
 from participation.common.privacy import mask_name
 from participation.common.schemas import SHANGHAI
 from participation.extensions import db
@@ -281,66 +282,17 @@ def register_workbook(vote: Vote) -> bytes:
 
 # The door-to-door sheet (入户发动) ----------------------------------------------------------
 
-VISIT_WIDTH = 40  # characters: room for a handwritten note
-
-
 def door_to_door_workbook(vote: Vote) -> bytes:
-    """One sheet per entrance of the vote's scope, printed on A4 portrait, one page wide, the
-    header rows repeated on every page: the entrance's progress, then each household whose
-    person has not taken part (room, floor, owners' names masked, area, whether a reminder
-    SMS reached it today) and an empty 走访记录 column for the visitor. Names are masked even
-    for the committee: a printed sheet travels from hand to hand."""
-    from openpyxl.worksheet.page import PageMargins
-
+    """One sheet per entrance of the vote's scope (``common.doors.door_to_door_workbook``,
+    shared with surveys): the entrance's progress, then each household whose person has not
+    taken part (room, floor, owners' names masked, area, whether a reminder SMS reached it
+    today) and an empty 走访记录 column. Names are masked even for the committee: a printed
+    sheet travels from hand to hand."""
     from participation.votes.tally import door_to_door_entrances, door_to_door_households
 
     require_opened(vote)
     groups = door_to_door_households(vote, door_to_door_entrances(vote), full_contact=False)
     compound = db.session.get(Compound, vote.compound_id).name
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    if not groups:
-        workbook.create_sheet("入户发动").append(["表决范围内没有住户"])
-    used: set[str] = set()
-    for group in groups:
-        title = group["name"][:31] or f"单元{group['entrance_id']}"
-        while title in used:  # Excel wants distinct titles of at most 31 characters
-            title = f"{title[:27]}-{len(used)}"
-        used.add(title)
-        sheet = workbook.create_sheet(title)
-        sheet.append([f"{compound} {group['name']} 入户发动表 —「{vote.title}」"])
-        sheet.cell(1, 1).font = Font(bold=True, size=14)
-        sheet.append(
-            [
-                f"共 {group['t_cnt']} 人 {group['t_area']:.2f} m²；"
-                f"已参与 {group['voted_cnt']} 人 {group['voted_area']:.2f} m²；"
-                f"尚未参与 {group['missing_cnt']} 人 {group['missing_area']:.2f} m²；"
-                f"{_local(vote.closes_at)} 截止"
-            ]
-        )
-        _header(sheet, ["房号", "楼层", "业主", "面积（m²）", "今日已发短信", "走访记录"])
-        for household in group["households"]:
-            sheet.append(
-                [
-                    household["room"],
-                    household["floor"],
-                    "、".join(o["name"] for o in household["owners"])
-                    or ("开发建设单位" if household["developer"] else ""),
-                    household["area"],
-                    _yes(household["reminded_today"]),
-                    "",
-                ]
-            )
-        _area_columns(sheet, [3], first_row=4)
-        for column, width in zip("ABCDEF", (10, 6, 18, 12, 12, VISIT_WIDTH), strict=True):
-            sheet.column_dimensions[column].width = width
-        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-        sheet.page_setup.orientation = sheet.ORIENTATION_PORTRAIT
-        sheet.page_setup.fitToWidth = 1
-        sheet.page_setup.fitToHeight = 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.page_margins = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-        sheet.print_title_rows = "1:3"
-        sheet.print_options.gridLines = True
-        sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
-    return _xlsx(workbook)
+    return doors.door_to_door_workbook(
+        compound, vote.title, vote.closes_at, groups, done="voted", empty="表决范围内没有住户"
+    )

@@ -5,7 +5,7 @@ published result are ``notices.models.Objection``."""
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from participation.auth.reminders import ReminderSms, ReminderStatus  # noqa: F401 (re-exported)
 from participation.common.sql import install_append_only
 from participation.common.types import UTCDateTime, str_enum, utcnow
 from participation.counting import Rule
@@ -363,14 +364,6 @@ for _model in (VoteEvent, ChainEntry):
     install_append_only(_model.__table__)
 
 
-class ReminderStatus(enum.StrEnum):
-    QUEUED = "queued"  # written, its job not started yet
-    SENDING = "sending"
-    PAUSED = "paused_quiet_hours"  # reached 21:00 (Asia/Shanghai): the rest after 08:00
-    DONE = "done"
-    FAILED = "failed"  # its job failed for good (the counts say how far it got)
-
-
 class VoteReminder(db.Model):
     """A reminder to the non-voters of an open vote, sent by ``tasks.remind_non_voters``: an
     in-app notification to their accounts in account-id order (``last_account_id``), then an
@@ -395,22 +388,3 @@ class VoteReminder(db.Model):
     last_owner_id: Mapped[int | None]
     link_url: Mapped[str | None] = mapped_column(String(300))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ReminderSms(db.Model):
-    """One reminder SMS to one phone on one day (Asia/Shanghai) in a compound, whatever the
-    vote: the unique key is claimed (``INSERT … ON CONFLICT DO NOTHING``) in the transaction
-    that sends, so two jobs at once, or a rerun, never send a phone two reminders a day. The
-    phone is kept as a keyed hash only (``common.privacy.keyed_hash``). ``uncertain``: the
-    provider may or may not have taken it (a timeout); the claim stays, so it is not resent."""
-
-    __tablename__ = "vote_reminder_sms"
-    __table_args__ = (UniqueConstraint("compound_id", "phone_digest", "day"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
-    phone_digest: Mapped[str] = mapped_column(String(64))
-    day: Mapped[date]
-    reminder_id: Mapped[int] = mapped_column(ForeignKey("vote_reminders.id"), index=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
-    uncertain: Mapped[bool] = mapped_column(default=False)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

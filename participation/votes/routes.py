@@ -993,7 +993,7 @@ class VoteReminders(MethodView):
         ballot gets an SMS with the vote's title, its closing time and the compound's short
         link, whether they ever signed in or not; owners with an account also get an in-app
         notification. At most one reminder SMS per phone per day in a compound (other votes
-        included: ``skipped_count``), none between 21:00 and 08:00 (a reminder reaching
+        and surveys included: ``skipped_count``), none between 21:00 and 08:00 (a reminder reaching
         21:00 pauses and goes on after 08:00). Sent by a background job (``job_id``), or
         right away when no Redis is configured.
         """

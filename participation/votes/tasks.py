@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import exists, or_, select
 
-from participation.auth import sms
+from participation.auth import reminders
 from participation.common.errors import conflict
 from participation.common.jobs import (
     after_commit,
@@ -20,16 +20,13 @@ from participation.common.jobs import (
 )
 from participation.common.links import compound_link
 from participation.common.notify import notify
-from participation.common.privacy import keyed_hash
 from participation.common.schemas import SHANGHAI
-from participation.common.sql import db_now, upsert
-from participation.common.types import utcnow
+from participation.common.sql import db_now
 from participation.extensions import db
 from participation.roster.models import Compound, Owner
 from participation.votes import record
 from participation.votes.models import (
     Ballot,
-    ReminderSms,
     ReminderStatus,
     UnsealedEvent,
     Vote,
@@ -61,33 +58,19 @@ NOTIFY_BATCH = 500  # accounts per notifier call; progress and the reminder's cu
 CLOSED_NOTIFIED = "closed_notified"  # the vote event that marks the result notification sent
 
 
-# Reminder SMS: never between 21:00 and 08:00 (Asia/Shanghai); at most one a phone a day.
-QUIET_FROM = time(21, 0)
-QUIET_UNTIL = time(8, 0)
+# Reminder SMS (auth/reminders.py, shared with every campaign of the compound): never between
+# 21:00 and 08:00 (Asia/Shanghai); at most one a phone a day.
 SMS_TEMPLATE = "vote_reminder"
-SMS_BATCH = 200  # owners read per query; each SMS is its own transaction
-FINISHED_REMINDERS = (ReminderStatus.DONE, ReminderStatus.FAILED)
+SMS_BATCH = reminders.SMS_BATCH
+FINISHED_REMINDERS = reminders.FINISHED_REMINDERS
+quiet_until = reminders.quiet_until
+phone_digest = reminders.phone_digest
 
 
 def reminder_clock() -> datetime:
-    """The clock of reminders (quiet hours, the day of the one-a-day rule): the database's.
-    Tests replace it."""
-    return db_now()
-
-
-def quiet_until(now: datetime) -> datetime | None:
-    """When SMS may be sent again if ``now`` lies in the quiet hours (21:00–08:00 Asia/Shanghai),
-    as an aware Asia/Shanghai time; None if they may be sent now."""
-    local = now.astimezone(SHANGHAI)
-    if QUIET_UNTIL <= local.time() < QUIET_FROM:
-        return None
-    day = local.date() + timedelta(days=1) if local.time() >= QUIET_FROM else local.date()
-    return datetime.combine(day, QUIET_UNTIL, SHANGHAI)
-
-
-def phone_digest(phone: str) -> str:
-    """The phone as the one-a-day table keeps it: a keyed hash, never the number."""
-    return keyed_hash(phone.strip(), "reminder_phone")
+    """The clock of vote reminders (``reminders.reminder_clock``, the database's). Tests
+    replace it."""
+    return reminders.reminder_clock()
 
 
 def start_reminder(vote: Vote, staff_id: int) -> VoteReminder:
@@ -96,14 +79,7 @@ def start_reminder(vote: Vote, staff_id: int) -> VoteReminder:
     :func:`enqueue_reminder`."""
     if not accepting_casts(vote, db_now()):
         raise conflict("vote_not_accepting", "表决不在投票期内，无法提醒未投票的业主")
-    resume = quiet_until(reminder_clock())
-    if resume is not None:
-        raise conflict(
-            "quiet_hours",
-            "晚上 21:00 至早上 08:00 不发送短信提醒，"
-            f"请在 {resume:%m月%d日 %H:%M}（北京时间）以后再发送",
-            {"send_after": [resume.isoformat()]},
-        )
+    reminders.check_quiet_hours(reminder_clock())
     reminder = VoteReminder(
         vote_id=vote.id,
         created_by_id=staff_id,
@@ -166,56 +142,10 @@ def _non_voter_owners(vote_id: int):
     )
 
 
-def _locked_reminder(reminder_id: int) -> VoteReminder:
-    return db.session.scalars(
-        select(VoteReminder)
-        .where(VoteReminder.id == reminder_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-
-
-def _progress(reminder: VoteReminder) -> None:
-    report_progress(
-        status=reminder.status.value,
-        notified=reminder.notified_count,
-        sent=reminder.sent_count,
-        skipped=reminder.skipped_count,
-        failed=reminder.failed_count,
-    )
-
-
-def _finish(reminder: VoteReminder, status: ReminderStatus = ReminderStatus.DONE) -> None:
-    reminder.status = status
-    reminder.finished_at = utcnow()
-    db.session.commit()
-    _progress(reminder)
-
-
-def _retries_left() -> bool:
-    """Whether rq will run this job again if it raises (never inline)."""
-    from rq import get_current_job
-
-    job = get_current_job()
-    return job is not None and bool(job.retries_left)
-
-
 def reminder_job_failed(job, connection, exc_type, exc_value, traceback) -> None:
     """rq's failure callback: once no retry is left, the reminder is marked failed (its counts
     say how far it got); a later reminder reaches whoever it did not."""
-    _, reminder_id = job.args
-    try:
-        reminder = db.session.get(VoteReminder, reminder_id)
-        if reminder is not None and not job.retries_left:
-            if reminder.status not in FINISHED_REMINDERS:
-                reminder.status = ReminderStatus.FAILED
-                reminder.finished_at = utcnow()
-            db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("reminder %s: recording the failure of its job failed", reminder_id)
-    finally:
-        db.session.remove()
+    reminders.record_job_failure(VoteReminder, job)
 
 
 @task(timeout=3600, retries=3, intervals=(30, 120, 600), on_failure=reminder_job_failed)
@@ -223,15 +153,14 @@ def remind_non_voters(vote_id: int, reminder_id: int) -> None:
     """Send reminder ``reminder_id``: an in-app notification to the accounts of the owners
     who have not voted, then an SMS to every such owner's phone, signed in or not.
 
-    Notifications go in batches in account-id order, each batch under the reminder row's lock
-    and moving its cursor in the same commit. SMS go owner by owner in owner-id order, each in
-    its own transaction under the reminder row's lock: the phone's claim for the day
-    (``ReminderSms``, ``INSERT … ON CONFLICT DO NOTHING``), the SMS, the counts and the cursor
-    commit together, so a second job or a rerun never sends a phone two reminders a day — but
-    an SMS sent whose commit then failed is sent again by the rerun (at least once, never lost
-    silently). A provider failure that may pass is raised while rq has retries left (the
-    claim rolled back; the retry resumes at that owner), else counted failed with its claim
-    released. At 21:00 (Asia/Shanghai) the reminder pauses (``paused_quiet_hours``) and the
+    The steps are ``auth.reminders.notify_accounts`` and ``send_sms``: notifications in
+    batches in account-id order under the reminder row's lock, the cursor in the same commit;
+    SMS owner by owner, each in its own transaction under the reminder row's lock with the
+    phone's claim for the day (``ReminderSms``, shared with the compound's other campaigns),
+    so a second job, a rerun or a survey's reminder never sends a phone two reminders a day —
+    but an SMS sent whose commit then failed is sent again by the rerun (at least once, never
+    lost silently). Provider failures: retried while rq has retries left, else counted
+    failed. At 21:00 (Asia/Shanghai) the reminder pauses (``paused_quiet_hours``) and the
     worker's sweep resumes it after 08:00. Stops when the voting period is over.
     Progress in ``job.meta``: status and the counts.
     """
@@ -239,35 +168,35 @@ def remind_non_voters(vote_id: int, reminder_id: int) -> None:
     reminder = db.session.get(VoteReminder, reminder_id)
     if vote is None or reminder is None or reminder.vote_id != vote_id:
         return
-    if _notify_accounts(vote, reminder_id):
-        _send_sms(vote, reminder_id)
-
-
-def _notify_accounts(vote: Vote, reminder_id: int) -> bool:
-    """The in-app part; False if the reminder is finished (or just was)."""
     closes_at = vote.closes_at.astimezone(SHANGHAI)
     message = f"「{vote.title}」正在表决，{closes_at:%Y-%m-%d %H:%M} 截止，您尚未投票。"
-    while True:
-        reminder = _locked_reminder(reminder_id)
-        if reminder.status in FINISHED_REMINDERS:
-            db.session.commit()
-            return False
-        if not accepting_casts(vote, db_now()):
-            _finish(reminder)
-            return False
-        stmt = _non_voter_accounts(vote.id).limit(NOTIFY_BATCH)
-        if reminder.last_account_id is not None:
-            stmt = stmt.where(Owner.account_id > reminder.last_account_id)
-        batch = list(db.session.scalars(stmt))
-        if not batch:
-            db.session.commit()
-            return True
-        reminder.status = ReminderStatus.SENDING
-        notify(batch, message, "vote_reminder")
-        reminder.notified_count += len(batch)
-        reminder.last_account_id = batch[-1]
-        db.session.commit()
-        _progress(reminder)
+
+    def accepting() -> bool:
+        return accepting_casts(vote, db_now())
+
+    if not reminders.notify_accounts(
+        VoteReminder,
+        reminder_id,
+        _non_voter_accounts(vote.id),
+        accepting,
+        message,
+        "vote_reminder",
+        batch_size=NOTIFY_BATCH,
+    ):
+        return
+    reminder = db.session.get(VoteReminder, reminder_id)
+    reminders.send_sms(
+        VoteReminder,
+        reminder_id,
+        campaign="vote",
+        compound_id=vote.compound_id,
+        owners=_non_voter_owners(vote.id),
+        accepting=accepting,
+        template=SMS_TEMPLATE,
+        params=_sms_params(vote, reminder.link_url),
+        clock=lambda: reminder_clock(),
+        batch_size=SMS_BATCH,
+    )
 
 
 def _sms_params(vote: Vote, link_url: str | None) -> dict[str, str]:
@@ -278,87 +207,6 @@ def _sms_params(vote: Vote, link_url: str | None) -> dict[str, str]:
         "deadline": f"{vote.closes_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
         "link": link_url or "",
     }
-
-
-def _send_sms(vote: Vote, reminder_id: int) -> None:
-    reminder = db.session.get(VoteReminder, reminder_id)
-    params = _sms_params(vote, reminder.link_url)
-    send = sms.sender().send_notice
-    while True:
-        reminder = _locked_reminder(reminder_id)
-        stmt = _non_voter_owners(vote.id).limit(SMS_BATCH)
-        if reminder.last_owner_id is not None:
-            stmt = stmt.where(Owner.id > reminder.last_owner_id)
-        batch = db.session.execute(stmt).all()
-        db.session.commit()
-        if not batch:
-            reminder = _locked_reminder(reminder_id)
-            if reminder.status not in FINISHED_REMINDERS:
-                _finish(reminder)
-            else:
-                db.session.commit()
-            return
-        for owner_id, phone in batch:
-            reminder = _locked_reminder(reminder_id)
-            if reminder.status in FINISHED_REMINDERS:
-                db.session.commit()
-                return
-            if reminder.last_owner_id is not None and owner_id <= reminder.last_owner_id:
-                db.session.commit()  # another run of this reminder got there first
-                continue
-            now = reminder_clock()
-            if quiet_until(now) is not None:
-                reminder.status = ReminderStatus.PAUSED
-                db.session.commit()
-                _progress(reminder)
-                return
-            if not accepting_casts(vote, db_now()):
-                _finish(reminder)
-                return
-            reminder.status = ReminderStatus.SENDING
-            reminder.last_owner_id = owner_id
-            phone = (phone or "").strip()
-            claim_id = None
-            if phone:
-                claim_id = db.session.scalar(
-                    upsert(ReminderSms)
-                    .values(
-                        compound_id=vote.compound_id,
-                        phone_digest=phone_digest(phone),
-                        day=now.astimezone(SHANGHAI).date(),
-                        reminder_id=reminder_id,
-                        owner_id=owner_id,
-                        uncertain=False,
-                        sent_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(ReminderSms.id)
-                )
-            if claim_id is None:  # no phone, or the phone had a reminder today
-                reminder.skipped_count += 1
-                db.session.commit()
-                continue
-            try:
-                send(phone, SMS_TEMPLATE, params)
-            except sms.SmsFailed as failure:
-                if failure.retryable and not failure.maybe_sent and _retries_left():
-                    db.session.rollback()  # the claim and the cursor: the retry starts here
-                    raise
-                if failure.maybe_sent:  # it may have reached the phone: not resent today
-                    db.session.execute(
-                        update(ReminderSms).where(ReminderSms.id == claim_id).values(uncertain=True)
-                    )
-                else:  # released: a later reminder may try again
-                    db.session.execute(delete(ReminderSms).where(ReminderSms.id == claim_id))
-                log.warning(
-                    "reminder %s: SMS to owner %s failed (%s)", reminder_id, owner_id, failure.code
-                )
-                reminder.failed_count += 1
-                db.session.commit()
-                continue
-            reminder.sent_count += 1
-            db.session.commit()
-            _progress(reminder)
 
 
 def _electorate_accounts(vote_id: int) -> list[int]:
@@ -465,16 +313,6 @@ def sweep_votes() -> None:
 
 
 def reminded_today(compound_id: int, phones: set[str]) -> set[str]:
-    """Those of ``phones`` that had a reminder SMS today (Asia/Shanghai) in the compound."""
-    if not phones:
-        return set()
-    digests = {phone_digest(p): p for p in phones}
-    day = reminder_clock().astimezone(SHANGHAI).date()
-    found = db.session.scalars(
-        select(ReminderSms.phone_digest).where(
-            ReminderSms.compound_id == compound_id,
-            ReminderSms.day == day,
-            ReminderSms.phone_digest.in_(list(digests)),
-        )
-    )
-    return {digests[d] for d in found}
+    """Those of ``phones`` that had a reminder SMS today (Asia/Shanghai) in the compound,
+    from any of its campaigns."""
+    return reminders.reminded_today(compound_id, phones, reminder_clock())
