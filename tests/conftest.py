@@ -614,3 +614,40 @@ def _axe_audit(page, where: str) -> None:
 def axe():
     """``axe(page, where)``: the axe-core audit of the page as it stands."""
     return _axe_audit
+
+
+class ReminderClock:
+    """The reminders' clock (``auth.reminders.reminder_clock``, shared by votes and surveys):
+    today at 10:00 Beijing time unless a test moves it (``clock.at(21, 30)``,
+    ``clock.at(8, 0, days=1)``), so that no test depends on when the suite runs (21:00–08:00
+    is quiet)."""
+
+    def __init__(self) -> None:
+        from participation.common.schemas import SHANGHAI
+        from participation.common.types import utcnow
+
+        self.today = utcnow().astimezone(SHANGHAI).date()
+        self.zone = SHANGHAI
+        self.at(10, 0)
+
+    def at(self, hour: int, minute: int = 0, days: int = 0):
+        from datetime import datetime, time, timedelta
+
+        self.now = datetime.combine(
+            self.today + timedelta(days=days), time(hour, minute), self.zone
+        )
+        return self.now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def reminder_clock(monkeypatch):
+    """Fix the reminders' clock (:class:`ReminderClock`) for the test."""
+    from participation.auth import reminders
+
+    clock = ReminderClock()
+    monkeypatch.setattr(reminders, "reminder_clock", clock)
+    return clock
+

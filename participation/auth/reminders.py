@@ -78,7 +78,7 @@ class ReminderSms(db.Model):
 
 def reminder_clock() -> datetime:
     """The clock of reminders (quiet hours, the day of the one-a-day rule): the database's.
-    Each campaign's tasks module wraps it (tests replace the wrapper)."""
+    Campaigns call it as ``reminders.reminder_clock()``, so tests replace it here, once."""
     return db_now()
 
 

@@ -6,7 +6,7 @@ Reminders to those who have not answered (入户发动), on the machinery every 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import and_, exists, or_, select
 
@@ -37,11 +37,6 @@ SMS_BATCH = reminders.SMS_BATCH
 SWEEP_GRACE = timedelta(seconds=60)
 
 
-def reminder_clock() -> datetime:
-    """The clock of survey reminders (``reminders.reminder_clock``, the database's). Tests
-    replace it."""
-    return reminders.reminder_clock()
-
 
 def start_reminder(survey: Survey, staff_id: int) -> SurveyReminder:
     """A reminder to those who have not answered a survey accepting answers (409
@@ -52,7 +47,7 @@ def start_reminder(survey: Survey, staff_id: int) -> SurveyReminder:
         raise conflict("survey_not_accepting", "问卷不在作答期内，无法提醒未作答的业主")
     if survey.anonymous:
         raise conflict("survey_anonymous", "匿名问卷不记录谁已作答，无法提醒未作答的业主")
-    reminders.check_quiet_hours(reminder_clock())
+    reminders.check_quiet_hours(reminders.reminder_clock())
     reminder = SurveyReminder(
         survey_id=survey.id,
         created_by_id=staff_id,
@@ -221,7 +216,7 @@ def remind_non_respondents(survey_id: int, reminder_id: int) -> None:
         accepting=accepting,
         template=SMS_TEMPLATE,
         params=_sms_params(survey, reminder.link_url),
-        clock=lambda: reminder_clock(),
+        clock=lambda: reminders.reminder_clock(),
         batch_size=SMS_BATCH,
     )
 
@@ -240,7 +235,7 @@ def sweep_survey_reminders() -> None:
             Survey.status != SurveyStatus.CANCELLED,
         )
     )
-    if reminders.quiet_until(reminder_clock()) is not None:  # paused ones wait for 08:00
+    if reminders.quiet_until(reminders.reminder_clock()) is not None:  # paused ones wait for 08:00
         unfinished = unfinished.where(SurveyReminder.status != ReminderStatus.PAUSED)
     for survey_id, reminder_id in db.session.execute(unfinished).all():
         ensure_job(
@@ -254,4 +249,4 @@ def sweep_survey_reminders() -> None:
 def reminded_today(compound_id: int, phones: set[str]) -> set[str]:
     """Those of ``phones`` that had a reminder SMS today (Asia/Shanghai) in the compound,
     from any of its campaigns."""
-    return reminders.reminded_today(compound_id, phones, reminder_clock())
+    return reminders.reminded_today(compound_id, phones, reminders.reminder_clock())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import exists, or_, select
 
@@ -67,11 +67,6 @@ quiet_until = reminders.quiet_until
 phone_digest = reminders.phone_digest
 
 
-def reminder_clock() -> datetime:
-    """The clock of vote reminders (``reminders.reminder_clock``, the database's). Tests
-    replace it."""
-    return reminders.reminder_clock()
-
 
 def start_reminder(vote: Vote, staff_id: int) -> VoteReminder:
     """A reminder to the non-voters of a vote in its voting period (409 ``vote_not_accepting``
@@ -79,7 +74,7 @@ def start_reminder(vote: Vote, staff_id: int) -> VoteReminder:
     :func:`enqueue_reminder`."""
     if not accepting_casts(vote, db_now()):
         raise conflict("vote_not_accepting", "表决不在投票期内，无法提醒未投票的业主")
-    reminders.check_quiet_hours(reminder_clock())
+    reminders.check_quiet_hours(reminders.reminder_clock())
     reminder = VoteReminder(
         vote_id=vote.id,
         created_by_id=staff_id,
@@ -194,7 +189,7 @@ def remind_non_voters(vote_id: int, reminder_id: int) -> None:
         accepting=accepting,
         template=SMS_TEMPLATE,
         params=_sms_params(vote, reminder.link_url),
-        clock=lambda: reminder_clock(),
+        clock=lambda: reminders.reminder_clock(),
         batch_size=SMS_BATCH,
     )
 
@@ -306,7 +301,7 @@ def sweep_votes() -> None:
     unfinished = select(VoteReminder.vote_id, VoteReminder.id).where(
         VoteReminder.finished_at.is_(None), VoteReminder.created_at <= now - SWEEP_GRACE
     )
-    if quiet_until(reminder_clock()) is not None:  # paused ones wait for 08:00
+    if quiet_until(reminders.reminder_clock()) is not None:  # paused ones wait for 08:00
         unfinished = unfinished.where(VoteReminder.status != ReminderStatus.PAUSED)
     for vote_id, reminder_id in db.session.execute(unfinished).all():
         ensure_job(remind_non_voters, vote_id, reminder_id, job_id=job_id("reminder", reminder_id))
@@ -315,4 +310,4 @@ def sweep_votes() -> None:
 def reminded_today(compound_id: int, phones: set[str]) -> set[str]:
     """Those of ``phones`` that had a reminder SMS today (Asia/Shanghai) in the compound,
     from any of its campaigns."""
-    return reminders.reminded_today(compound_id, phones, reminder_clock())
+    return reminders.reminded_today(compound_id, phones, reminders.reminder_clock())

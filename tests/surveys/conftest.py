@@ -84,37 +84,7 @@ def consent_question():
     )
 
 
-class ReminderClock:
-    """The reminders' clock (``tasks.reminder_clock`` of surveys and of votes, which share
-    the one-a-day claims): today at 10:00 Beijing time unless a test moves it
-    (``clock.at(21, 30)``, ``clock.at(8, 0, days=1)``), so that no test depends on when the
-    suite runs (21:00–08:00 is quiet)."""
-
-    def __init__(self) -> None:
-        from participation.common.schemas import SHANGHAI
-
-        self.today = utcnow().astimezone(SHANGHAI).date()
-        self.zone = SHANGHAI
-        self.at(10, 0)
-
-    def at(self, hour: int, minute: int = 0, days: int = 0):
-        from datetime import datetime, time
-
-        self.now = datetime.combine(
-            self.today + timedelta(days=days), time(hour, minute), self.zone
-        )
-        return self.now
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def clock(monkeypatch):
-    from participation.surveys import tasks
-    from participation.votes import tasks as vote_tasks
-
-    fixed = ReminderClock()
-    monkeypatch.setattr(tasks, "reminder_clock", fixed)
-    monkeypatch.setattr(vote_tasks, "reminder_clock", fixed)
-    return fixed
+def clock(reminder_clock):
+    """Every test here at 10:00 Beijing time (tests/conftest.py ``reminder_clock``)."""
+    return reminder_clock

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from participation.auth import reminders
 from participation.auth.models import Role
 from participation.auth.reminders import ReminderSms
 from participation.auth.sms import TestSender
@@ -247,7 +248,7 @@ def test_a_reminder_reaching_nine_pm_pauses_and_goes_on_after_eight(
     reminder = tasks.start_reminder(survey, survey.created_by_id)
     _db.session.commit()
     monkeypatch.setattr(
-        tasks, "reminder_clock", lambda: clock.at(21, 0) if len(texts) >= 2 else clock.now
+        reminders, "reminder_clock", lambda: clock.at(21, 0) if len(texts) >= 2 else clock.now
     )
     tasks.remind_non_respondents(survey.id, reminder.id)
     paused = _db.session.get(SurveyReminder, reminder.id)
@@ -256,10 +257,10 @@ def test_a_reminder_reaching_nine_pm_pauses_and_goes_on_after_eight(
         2,
         None,
     )
+    monkeypatch.setattr(reminders, "reminder_clock", clock)  # the clock goes on as it is set
     picked = []
     monkeypatch.setattr(tasks, "ensure_job", lambda func, *args, **kw: picked.append(args))
     monkeypatch.setattr(tasks, "SWEEP_GRACE", timedelta(0))
-    monkeypatch.setattr(tasks, "reminder_clock", clock)
     clock.at(23, 0)
     tasks.sweep_survey_reminders()
     assert (survey.id, reminder.id) not in picked

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from participation.auth import reminders
 from participation.auth.models import Role
 from participation.auth.sms import SmsFailed, TestSender
 from participation.common.jobs import Policy
@@ -177,7 +178,7 @@ def test_a_reminder_reaching_nine_pm_pauses_and_goes_on_after_eight(
     _db.session.commit()
     # the clock reaches 21:00 once two SMS are out
     monkeypatch.setattr(
-        tasks, "reminder_clock", lambda: clock.at(21, 0) if len(texts) >= 2 else clock.now
+        reminders, "reminder_clock", lambda: clock.at(21, 0) if len(texts) >= 2 else clock.now
     )
     tasks.remind_non_voters(vote.id, reminder.id)
     paused = _db.session.get(VoteReminder, reminder.id)
@@ -189,10 +190,10 @@ def test_a_reminder_reaching_nine_pm_pauses_and_goes_on_after_eight(
     assert len(texts) == 2
 
     # the worker's sweep leaves it alone until 08:00, then runs it again
+    monkeypatch.setattr(reminders, "reminder_clock", clock)  # the clock goes on as it is set
     picked = []
     monkeypatch.setattr(tasks, "ensure_job", lambda func, *args, **kw: picked.append(args))
     monkeypatch.setattr(tasks, "SWEEP_GRACE", timedelta(0))
-    monkeypatch.setattr(tasks, "reminder_clock", clock)
     clock.at(23, 0)
     tasks.sweep_votes()
     assert (vote.id, reminder.id) not in picked

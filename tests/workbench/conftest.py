@@ -117,33 +117,7 @@ def signed_in(bench, desk):
     return page, errors
 
 
-class ReminderClock:
-    """The reminders' clock (``votes.tasks.reminder_clock``): today at 10:00 Beijing time
-    unless a test moves it (``clock.at(22, 0)``), so no test depends on when it runs
-    (21:00–08:00 is quiet)."""
-
-    def __init__(self) -> None:
-        from participation.common.schemas import SHANGHAI
-        from participation.common.types import utcnow
-
-        self.zone = SHANGHAI
-        self.today = utcnow().astimezone(SHANGHAI).date()
-        self.at(10, 0)
-
-    def at(self, hour: int, minute: int = 0):
-        from datetime import datetime, time
-
-        self.now = datetime.combine(self.today, time(hour, minute), self.zone)
-        return self.now
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture(autouse=True)
-def reminder_clock(monkeypatch):
-    from participation.votes import tasks
-
-    clock = ReminderClock()
-    monkeypatch.setattr(tasks, "reminder_clock", clock)
-    return clock
+def fixed_reminder_clock(reminder_clock):
+    """Every test here at 10:00 Beijing time (tests/conftest.py ``reminder_clock``)."""
+    return reminder_clock
