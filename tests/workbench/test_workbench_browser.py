@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from participation.auth.models import Account, SubjectKind
+from participation.auth.models import Account, StaffUser, SubjectKind
 from participation.auth.tokens import issue_tokens
 from participation.common.types import utcnow
 from participation.extensions import db
@@ -348,8 +348,6 @@ def test_pages_fit_desktop_tablet_and_phone(bench, desk):
 
 
 def staff_headers(app, username: str = "xingfuli-committee") -> dict:
-    from participation.auth.models import StaffUser
-
     with app.app_context():
         staff = db.session.scalar(sa.select(StaffUser).filter_by(username=username))
         with app.test_request_context():
@@ -706,4 +704,53 @@ def test_reminders_in_quiet_hours_and_a_deadline_extension(bench, signed_in, rem
     expect(page.locator("#extend-status")).to_contain_text("截止时间已延长至")
     with bench.app.app_context():
         assert db.session.get(Vote, vote_id).closes_at > closes
+    assert not errors, errors
+
+
+def test_a_consent_surveys_door_to_door_and_reminders(bench, signed_in, axe):
+    """The consent survey's last days, as a vote's: who has not answered, by entrance, the
+    A4 sheet, and SMS to exactly their roster phones (those who answered get none)."""
+    from participation.roster.importer import import_roster_file
+    from participation.surveys.services import create_from_template, open_survey
+
+    page, errors = signed_in
+    with bench.app.app_context():
+        assert import_roster_file(bench.compound_id, "r.csv", SAMPLE.read_bytes()).status.value
+        staff_id = db.session.scalar(
+            sa.select(StaffUser.id).where(StaffUser.username == "xingfuli-committee")
+        )
+        survey = create_from_template(
+            bench.compound_id,
+            "consent",
+            {"opens_at": utcnow(), "closes_at": utcnow() + timedelta(days=10)},
+            staff_id,
+        )
+        open_survey(survey, confirm_unknown_owners=True)
+        db.session.commit()
+        survey_id = survey.id
+    page.reload()
+    campaigns = page.locator("table.campaigns")
+    campaigns.get_by_role("link", name="入户发动").click()
+    expect(heading(page)).to_contain_text("入户发动：")
+    expect(page.locator("main")).to_contain_text("尚未回答")
+    expect(page.get_by_role("heading", name="1栋1单元", exact=True)).to_be_visible()
+    axe(page, "a survey's door-to-door")
+    page.get_by_role("button", name="发送短信提醒").click()
+    expect(page.locator("#remind")).to_contain_text("尚未回答的业主")
+    page.get_by_role("button", name="确认发送").click()
+    expect(page.locator("#remind-result")).to_contain_text("提醒已发送")
+    with bench.app.app_context():
+        phones = set(
+            db.session.scalars(
+                sa.select(Owner.phone).where(
+                    Owner.compound_id == bench.compound_id, Owner.phone.is_not(None)
+                )
+            )
+        )
+    texted = [notice[0] for notice in bench.sms.notices]
+    assert len(texted) == len(set(texted)) and set(texted) == phones
+    page.get_by_role("link", name="打印入户发动表").click()
+    expect(page.locator(".sheet-page").first).to_contain_text("入户发动表 · 1栋1单元")
+    assert page.locator(".sheet-page").count() >= 2
+    assert f"/s/{survey_id}/sheet" in page.url
     assert not errors, errors

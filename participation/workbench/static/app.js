@@ -276,22 +276,25 @@
   // --- the endpoints of the door-to-door visits, reminders and deadlines, in one place -------
 
   const endpoints = {
-    /** Non-voters' households by building and entrance, with each entrance's progress. */
-    doorToDoor: async (voteId) => normaliseDoor(await all("votes/" + voteId + "/door-to-door")),
-    doorToDoorXlsx: (voteId) => "votes/" + voteId + "/exports/door-to-door.xlsx",
-    remind: (voteId) => post("votes/" + voteId + "/reminders"),
+    /** The households still to visit by building and entrance, with each entrance's
+     * progress: a vote's non-voters or a survey's non-respondents (``kind``: votes/surveys). */
+    doorToDoor: async (kind, id) => normaliseDoor(await all(kind + "/" + id + "/door-to-door")),
+    doorToDoorXlsx: (kind, id) => kind + "/" + id + "/exports/door-to-door.xlsx",
+    remind: (kind, id) => post(kind + "/" + id + "/reminders"),
+    reminders: (kind, id) => all(kind + "/" + id + "/reminders"),
     extend: (kind, id, body) => post(kind + "/" + id + "/deadline", body),
   };
 
-  /** GET /votes/{id}/door-to-door: entrances in natural order, each with its progress and
-   * the households still to visit. Names are masked here whoever may see them in full. */
+  /** GET /votes/{id}/door-to-door (or /surveys/{id}/…, which counts answers): entrances in
+   * natural order, each with its progress and the households still to visit. Names are
+   * masked here whoever may see them in full. */
   function normaliseDoor(entrances) {
     return {
       groups: entrances.map((e) => ({
         building: e.building,
         entrance: e.entrance,
         total: e.t_cnt,
-        voted: e.voted_cnt,
+        voted: e.voted_cnt != null ? e.voted_cnt : e.answered_cnt,
         missing: e.missing_cnt,
         missingArea: e.missing_area,
         households: (e.households || []).map((h) => ({
@@ -620,8 +623,10 @@
     [/^#\/c\/(\d+)\/new$/, (m) => showWizard(+m[1])],
     [/^#\/c\/(\d+)\/claims$/, (m) => showClaims(+m[1])],
     [/^#\/v\/(\d+)\/tally$/, (m) => showTally(+m[1])],
-    [/^#\/v\/(\d+)\/door$/, (m) => showDoor(+m[1])],
-    [/^#\/v\/(\d+)\/sheet$/, (m) => showSheet(+m[1])],
+    [/^#\/v\/(\d+)\/door$/, (m) => showDoor("votes", +m[1])],
+    [/^#\/v\/(\d+)\/sheet$/, (m) => showSheet("votes", +m[1])],
+    [/^#\/s\/(\d+)\/door$/, (m) => showDoor("surveys", +m[1])],
+    [/^#\/s\/(\d+)\/sheet$/, (m) => showSheet("surveys", +m[1])],
     [/^#\/v\/(\d+)\/paper$/, (m) => showPaper(+m[1])],
     [/^#\/v\/(\d+)\/result$/, (m) => showResult(+m[1])],
     [/^#\/s\/(\d+)$/, (m) => showSurvey(+m[1])],
@@ -729,7 +734,7 @@
         STATES[s.status] || s.status,
         when(s.closes_at),
         share,
-        el("span", {}, ""),
+        s.status === "open" ? el("span", { class: "inline-links" }, el("a", { href: "#/s/" + s.id + "/door" }, "入户发动")) : el("span", {}, ""),
       ]);
     });
     const where = [compound.district, compound.street, compound.community].filter(Boolean).join(" · ");
@@ -1572,16 +1577,24 @@
 
   // --- 5. mobilisation ------------------------------------------------------------------------------
 
-  async function showDoor(voteId) {
-    const vote = await api("GET", "votes/" + voteId);
+  /** What a campaign's door-to-door pages say: a vote's non-voters, a survey's non-respondents. */
+  function doorWords(kind, id) {
+    return kind === "votes"
+      ? { home: "#/v/" + id + "/tally", base: "#/v/" + id, waiting: "尚未投票", who: "尚未投票的业主", done: "已投票的" }
+      : { home: "#/s/" + id, base: "#/s/" + id, waiting: "尚未回答", who: "尚未回答的业主", done: "已回答的" };
+  }
+
+  async function showDoor(kind, voteId) {
+    const words = doorWords(kind, voteId);
+    const vote = await api("GET", kind + "/" + voteId);
     const compound = await compoundOf(vote.compound_id);
-    const door = await endpoints.doorToDoor(voteId);
+    const door = await endpoints.doorToDoor(kind, voteId);
     const remindSummary = summaryBox("remind-summary");
     const remindBox = el("div", { id: "remind" });
     const history = el("div", { id: "reminder-history" });
 
     async function loadHistory() {
-      const items = await all("votes/" + voteId + "/reminders");
+      const items = await endpoints.reminders(kind, voteId);
       fill(history, 
         el("h3", { text: "提醒记录" }),
         items.length
@@ -1592,7 +1605,7 @@
 
     function askRemind() {
       fill(remindBox, 
-        el("p", { text: "将向尚未投票的业主发送短信提醒（已投票的不会收到；21:00 至次日 8:00 不发送）。确定发送吗？" }),
+        el("p", { text: "将向" + words.who + "发送短信提醒（" + words.done + "不会收到；每个手机号每天最多一条；21:00 至次日 8:00 不发送）。确定发送吗？" }),
         el("p", { class: "actions" }, button("确认发送", sendRemind, "primary"), button("取消", () => fill(remindBox, remindButton)))
       );
       remindBox.querySelector("button").focus();
@@ -1601,11 +1614,11 @@
     async function sendRemind() {
       showErrors(remindSummary, []);
       try {
-        let answer = await endpoints.remind(voteId);
+        let answer = await endpoints.remind(kind, voteId);
         let reminder = answer.reminder;
         for (let i = 0; i < 60 && !REMINDER_OVER.includes(reminder.status); i += 1) {
           await sleep(1000);
-          const list = await all("votes/" + voteId + "/reminders");
+          const list = await endpoints.reminders(kind, voteId);
           reminder = list.find((r) => r.id === reminder.id) || reminder;
         }
         fill(remindBox, 
@@ -1629,14 +1642,14 @@
     const groups = door.groups;
     const total = groups.reduce((n, g) => n + g.households.length, 0);
     setView(
-      crumbs(["首页", "#/"], [vote.title, "#/v/" + voteId + "/tally"], ["入户发动"]),
+      crumbs(["首页", "#/"], [vote.title, words.home], ["入户发动"]),
       el("h1", { text: "入户发动：" + vote.title }),
-      el("p", { class: "muted", text: compound.name + "　截止：" + when(vote.closes_at) + "　尚未投票：" + total + " 人" }),
+      el("p", { class: "muted", text: compound.name + "　截止：" + when(vote.closes_at) + "　" + words.waiting + "：" + total + " 户" }),
       el(
         "p",
         { class: "actions" },
-        el("a", { class: "button primary", href: "#/v/" + voteId + "/sheet" }, "打印入户发动表"),
-        button("下载 Excel", () => download(endpoints.doorToDoorXlsx(voteId), vote.title + "-入户发动表.xlsx").catch((e) => alertPage(messageOf(e))))
+        el("a", { class: "button primary", href: words.base + "/sheet" }, "打印入户发动表"),
+        button("下载 Excel", () => download(endpoints.doorToDoorXlsx(kind, voteId), vote.title + "-入户发动表.xlsx").catch((e) => alertPage(messageOf(e))))
       ),
       el("section", { class: "card" }, el("h2", { text: "短信提醒" }), remindSummary, remindBox, history),
       ...groups.map((g) => {
@@ -1656,18 +1669,19 @@
     await loadHistory();
   }
 
-  async function showSheet(voteId) {
-    const vote = await api("GET", "votes/" + voteId);
+  async function showSheet(kind, voteId) {
+    const words = doorWords(kind, voteId);
+    const vote = await api("GET", kind + "/" + voteId);
     const compound = await compoundOf(vote.compound_id);
-    const door = await endpoints.doorToDoor(voteId);
+    const door = await endpoints.doorToDoor(kind, voteId);
     setView(
       el(
         "div",
         { class: "no-print" },
-        crumbs(["首页", "#/"], [vote.title, "#/v/" + voteId + "/door"], ["入户发动表"]),
+        crumbs(["首页", "#/"], [vote.title, words.base + "/door"], ["入户发动表"]),
         el("h1", { text: "入户发动表" }),
         el("p", { class: "muted", text: "每个单元打印为一页 A4。" }),
-        el("p", { class: "actions" }, button("打印", () => window.print(), "primary"), el("a", { class: "button", href: "#/v/" + voteId + "/door" }, "返回入户发动"))
+        el("p", { class: "actions" }, button("打印", () => window.print(), "primary"), el("a", { class: "button", href: words.base + "/door" }, "返回入户发动"))
       ),
       ...door.groups.map((g) =>
         el(
@@ -1943,6 +1957,7 @@
       survey.status === "draft" ? el("p", { class: "actions" }, button("开启调查", () => act("surveys/" + surveyId + "/open", undefined, "调查已开启。"), "primary")) : null,
       survey.status === "closed" ? el("p", { class: "actions" }, button("发布公示", () => act("surveys/" + surveyId + "/publish", undefined, "已发布公示。"), "primary")) : null,
       survey.status === "published" ? el("p", { class: "actions" }, button("公示期满，确认结果", () => act("surveys/" + surveyId + "/finalize", undefined, "结果已生效。"), "primary")) : null,
+      survey.status === "open" ? el("p", { class: "actions" }, el("a", { class: "button primary", href: "#/s/" + surveyId + "/door" }, "入户发动与短信提醒")) : null,
       done,
       survey.status === "open" ? extendForm("surveys", survey) : null
     );
