@@ -754,3 +754,37 @@ def test_a_consent_surveys_door_to_door_and_reminders(bench, signed_in, axe):
     assert page.locator(".sheet-page").count() >= 2
     assert f"/s/{survey_id}/sheet" in page.url
     assert not errors, errors
+
+
+def test_menu_and_satisfaction_results_with_their_exports(bench, signed_in, axe):
+    from participation.roster.importer import import_roster_file
+    from participation.surveys.menu import demo_menu, seed_catalogue, set_menu
+    from participation.surveys.services import create_from_template, open_survey
+
+    page, errors = signed_in
+    with bench.app.app_context():
+        assert import_roster_file(bench.compound_id, "r.csv", SAMPLE.read_bytes()).status.value
+        seed_catalogue()
+        staff_id = db.session.scalar(
+            sa.select(StaffUser.id).where(StaffUser.username == "xingfuli-committee")
+        )
+        period = {"opens_at": utcnow(), "closes_at": utcnow() + timedelta(days=10)}
+        menu = create_from_template(bench.compound_id, "menu", dict(period), staff_id)
+        set_menu(menu, demo_menu())
+        satisfaction = create_from_template(bench.compound_id, "satisfaction", period, staff_id)
+        for survey in (menu, satisfaction):
+            open_survey(survey, confirm_unknown_owners=True)
+        db.session.commit()
+        ids = menu.id, satisfaction.id
+    page.goto(f"{bench.url}/workbench/#/s/{ids[0]}")
+    expect(page.get_by_role("heading", name="菜单选择结果（实时）")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("基础类")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载菜单选择结果（Excel）").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    axe(page, "menu survey result")
+    page.goto(f"{bench.url}/workbench/#/s/{ids[1]}")
+    expect(page.get_by_role("heading", name="满意度（实时）")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("工程质量")
+    axe(page, "satisfaction survey result")
+    assert not errors, errors

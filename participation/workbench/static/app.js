@@ -1912,6 +1912,39 @@
     );
   }
 
+  /** A menu or satisfaction survey's result (live while open) and its .xlsx export. */
+  async function surveyResults(survey) {
+    const base = "surveys/" + survey.id;
+    const xlsx = (path, name) => button("下载" + name + "（Excel）", () => download(base + path, survey.title + "-" + name + ".xlsx").catch((e) => alertPage(messageOf(e))));
+    const live = survey.status === "open" ? "（实时）" : "";
+    if (survey.kind === "menu") {
+      const menu = await api("GET", base + "/menu/result").catch(() => null);
+      if (!menu) return null;
+      return el(
+        "section",
+        { class: "card", "aria-labelledby": "menu-title" },
+        el("h2", { id: "menu-title", text: "菜单选择结果" + live }),
+        el("p", { text: "纳入改造的项目合计 " + yuan(menu.included_cost) + "，其中居民出资 " + yuan(menu.included_residents_part) + (menu.budget_cap ? "；预算上限 " + yuan(menu.budget_cap) : "") + "。" }),
+        table(null, ["项目", "类别", "支持人数", "支持率", "结果"], menu.items.map((item) => [item.name, item.tier_label, item.support_count + " 人", percent(item.support && item.support.count), (item.included ? "纳入改造" : item.adopted ? "已采纳" : "未采纳") + (item.note ? "（" + item.note + "）" : "")])),
+        el("p", { class: "actions" }, xlsx("/menu/result.xlsx", "菜单选择结果"))
+      );
+    }
+    if (survey.kind === "satisfaction") {
+      const result = await api("GET", base + "/satisfaction").catch(() => null);
+      if (!result) return null;
+      const verdict = (passed) => (passed == null ? "—" : passed ? "达到 " + result.threshold + "%" : "未达到 " + result.threshold + "%");
+      return el(
+        "section",
+        { class: "card", "aria-labelledby": "satisfaction-title" },
+        el("h2", { id: "satisfaction-title", text: "满意度" + live }),
+        el("p", { text: "已收回 " + result.responses + " 份；总体满意率 " + percent(result.overall.rate) + "（" + verdict(result.overall.passed) + "）。" }),
+        table(null, ["方面", "满意", "基本满意", "不满意", "不了解", "满意率"], result.dimensions.map((d) => [d.dimension, d.counts.satisfied, d.counts.basic, d.counts.dissatisfied, d.counts.unknown, percent(d.rate)])),
+        el("p", { class: "actions" }, xlsx("/satisfaction.xlsx", "满意度统计"))
+      );
+    }
+    return null;
+  }
+
   async function showSurvey(surveyId) {
     const survey = await api("GET", "surveys/" + surveyId);
     const compound = await compoundOf(survey.compound_id);
@@ -1919,6 +1952,7 @@
     const done = status("survey-status");
     const started = !["draft", "cancelled"].includes(survey.status);
     const consent = survey.kind === "consent" && started ? await api("GET", "surveys/" + surveyId + "/consent").catch(() => null) : null;
+    const results = started ? await surveyResults(survey) : null;
     async function act(path, body, text) {
       showErrors(summary, []);
       try {
@@ -1954,6 +1988,7 @@
       summary,
       el("p", { text: "已答 " + (survey.responses || 0) + (survey.t_cnt ? " / " + survey.t_cnt + " 人" : " 份") }),
       consentBlock,
+      results,
       survey.status === "draft" ? el("p", { class: "actions" }, button("开启调查", () => act("surveys/" + surveyId + "/open", undefined, "调查已开启。"), "primary")) : null,
       survey.status === "closed" ? el("p", { class: "actions" }, button("发布公示", () => act("surveys/" + surveyId + "/publish", undefined, "已发布公示。"), "primary")) : null,
       survey.status === "published" ? el("p", { class: "actions" }, button("公示期满，确认结果", () => act("surveys/" + surveyId + "/finalize", undefined, "结果已生效。"), "primary")) : null,
