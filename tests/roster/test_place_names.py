@@ -231,6 +231,8 @@ def vote_5(imported, make_staff) -> Vote:
         opens_at=now - timedelta(minutes=1),
         closes_at=now + timedelta(days=7),
         created_by_id=make_staff(Role.COMPOUND, imported.id).id,
+        no_cost_plan=True,
+        no_cost_plan_reason="只看楼栋名称",
     )
     _db.session.add(vote)
     _db.session.flush()
