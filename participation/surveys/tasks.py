@@ -32,7 +32,6 @@ from participation.surveys.services import accepting_responses, scope_of
 
 SMS_TEMPLATE = "survey_reminder"
 NOTIFY_BATCH = reminders.NOTIFY_BATCH
-SMS_BATCH = reminders.SMS_BATCH
 # Work younger than this is left alone by the sweep: its own request is about to enqueue it.
 SWEEP_GRACE = timedelta(seconds=60)
 
@@ -217,7 +216,7 @@ def remind_non_respondents(survey_id: int, reminder_id: int) -> None:
         template=SMS_TEMPLATE,
         params=_sms_params(survey, reminder.link_url),
         clock=lambda: reminders.reminder_clock(),
-        batch_size=SMS_BATCH,
+        batch_size=reminders.SMS_BATCH,
     )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from participation.auth.reminders import ReminderSms, ReminderStatus  # noqa: F401 (re-exported)
+from participation.auth.reminders import ReminderStatus
 from participation.common.sql import install_append_only
 from participation.common.types import UTCDateTime, str_enum, utcnow
 from participation.counting import Rule

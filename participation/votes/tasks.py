@@ -61,10 +61,6 @@ CLOSED_NOTIFIED = "closed_notified"  # the vote event that marks the result noti
 # Reminder SMS (auth/reminders.py, shared with every campaign of the compound): never between
 # 21:00 and 08:00 (Asia/Shanghai); at most one a phone a day.
 SMS_TEMPLATE = "vote_reminder"
-SMS_BATCH = reminders.SMS_BATCH
-FINISHED_REMINDERS = reminders.FINISHED_REMINDERS
-quiet_until = reminders.quiet_until
-phone_digest = reminders.phone_digest
 
 
 
@@ -190,7 +186,7 @@ def remind_non_voters(vote_id: int, reminder_id: int) -> None:
         template=SMS_TEMPLATE,
         params=_sms_params(vote, reminder.link_url),
         clock=lambda: reminders.reminder_clock(),
-        batch_size=SMS_BATCH,
+        batch_size=reminders.SMS_BATCH,
     )
 
 
@@ -301,7 +297,7 @@ def sweep_votes() -> None:
     unfinished = select(VoteReminder.vote_id, VoteReminder.id).where(
         VoteReminder.finished_at.is_(None), VoteReminder.created_at <= now - SWEEP_GRACE
     )
-    if quiet_until(reminders.reminder_clock()) is not None:  # paused ones wait for 08:00
+    if reminders.quiet_until(reminders.reminder_clock()) is not None:  # paused ones wait for 08:00
         unfinished = unfinished.where(VoteReminder.status != ReminderStatus.PAUSED)
     for vote_id, reminder_id in db.session.execute(unfinished).all():
         ensure_job(remind_non_voters, vote_id, reminder_id, job_id=job_id("reminder", reminder_id))

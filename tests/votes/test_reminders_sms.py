@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from participation.auth import reminders
 from participation.auth.models import Role
+from participation.auth.reminders import ReminderSms
 from participation.auth.sms import SmsFailed, TestSender
 from participation.common.jobs import Policy
 from participation.common.notify import TestNotifier
@@ -23,7 +24,6 @@ from participation.votes import tasks
 from participation.votes.models import (
     Channel,
     Choice,
-    ReminderSms,
     Vote,
     VotePersonOwner,
     VoteReminder,
