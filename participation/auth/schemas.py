@@ -7,6 +7,7 @@ import re
 import marshmallow as ma
 
 from participation.auth.models import ClaimKind, ClaimStatus, Role
+from participation.auth.reminders import ReminderStatus
 from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
 
 MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -353,3 +354,32 @@ class NotificationSchema(Schema):
 class ReadSchema(Schema):
     changed = Integer(metadata={"description": "标为已读的条数"})
     unread = Integer(metadata={"description": "剩余未读条数"})
+
+
+class ReminderFieldsSchema(Schema):
+    """What every campaign's reminder row shows (the shape ``auth/reminders.py`` fills);
+    each campaign adds its own id (``vote_id``, ``survey_id``)."""
+
+    id = Integer()
+    created_by_id = Integer()
+    created_at = LocalDateTime()
+    status = ma.fields.String(
+        metadata={
+            "description": "queued 待发送 / sending 发送中 / paused_quiet_hours 21:00–08:00 暂停，"
+            "08:00 后继续 / done 已发送完毕 / failed 后台任务失败",
+            "enum": [s.value for s in ReminderStatus],
+        }
+    )
+    sent_count = Integer(metadata={"description": "已发出短信的业主数"})
+    skipped_count = Integer(
+        metadata={
+            "description": "未发短信的业主数：没有手机号，或该号码当天已收到过本小区的提醒"
+            "（表决或问卷）"
+        }
+    )
+    failed_count = Integer(metadata={"description": "短信平台未接收（重试后仍失败）的业主数"})
+    notified_count = Integer(metadata={"description": "收到站内通知的账号数"})
+    finished_at = LocalDateTime(allow_none=True)
+
+
+JOB_ID_DESCRIPTION = "后台任务编号；未配置 Redis 时已当场发送完毕，为 null"

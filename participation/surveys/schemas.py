@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import marshmallow as ma
 
+from participation.auth.schemas import JOB_ID_DESCRIPTION, ReminderFieldsSchema
 from participation.common.schemas import (
     Amount,
     ContactSchema,
@@ -774,36 +775,13 @@ class SurveyDeadlineChangeSchema(Schema):
     staff_id = Integer()
 
 
-class SurveyReminderSchema(Schema):
-    id = Integer()
+class SurveyReminderSchema(ReminderFieldsSchema):
     survey_id = Integer()
-    created_by_id = Integer()
-    created_at = LocalDateTime()
-    status = ma.fields.String(
-        metadata={
-            "description": "queued 待发送 / sending 发送中 / paused_quiet_hours 21:00–08:00 暂停，"
-            "08:00 后继续 / done 已发送完毕 / failed 后台任务失败",
-            "enum": ["queued", "sending", "paused_quiet_hours", "done", "failed"],
-        }
-    )
-    sent_count = Integer(metadata={"description": "已发出短信的业主数"})
-    skipped_count = Integer(
-        metadata={
-            "description": "未发短信的业主数：没有手机号，或该号码当天已收到过本小区的提醒"
-            "（表决或问卷）"
-        }
-    )
-    failed_count = Integer(metadata={"description": "短信平台未接收（重试后仍失败）的业主数"})
-    notified_count = Integer(metadata={"description": "收到站内通知的账号数"})
-    finished_at = LocalDateTime(allow_none=True)
 
 
 class SurveyReminderStartedSchema(Schema):
     reminder = ma.fields.Nested(SurveyReminderSchema)
-    job_id = ma.fields.String(
-        allow_none=True,
-        metadata={"description": "后台任务编号；未配置 Redis 时已当场发送完毕，为 null"},
-    )
+    job_id = ma.fields.String(allow_none=True, metadata={"description": JOB_ID_DESCRIPTION})
 
 
 class SurveyDoorToDoorQuerySchema(Schema):

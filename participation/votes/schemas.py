@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import request, url_for
 from flask_smorest.fields import Upload
 
+from participation.auth.schemas import JOB_ID_DESCRIPTION, ReminderFieldsSchema
 from participation.common.schemas import (
     Amount,
     ContactSchema,
@@ -737,30 +738,10 @@ class MyShareSchema(CostPlanSchema):
     )
 
 
-class ReminderSchema(Schema):
-    id = Integer()
+class ReminderSchema(ReminderFieldsSchema):
     vote_id = Integer()
-    created_by_id = Integer()
-    created_at = LocalDateTime()
-    status = ma.fields.String(
-        metadata={
-            "description": "queued 待发送 / sending 发送中 / paused_quiet_hours 21:00–08:00 暂停，"
-            "08:00 后继续 / done 已发送完毕 / failed 后台任务失败",
-            "enum": ["queued", "sending", "paused_quiet_hours", "done", "failed"],
-        }
-    )
-    sent_count = Integer(metadata={"description": "已发出短信的业主数"})
-    skipped_count = Integer(
-        metadata={"description": "未发短信的业主数：没有手机号，或该号码当天已收到过提醒"}
-    )
-    failed_count = Integer(metadata={"description": "短信平台未接收（重试后仍失败）的业主数"})
-    notified_count = Integer(metadata={"description": "收到站内通知的账号数"})
-    finished_at = LocalDateTime(allow_none=True)
 
 
 class ReminderStartedSchema(Schema):
     reminder = ma.fields.Nested(ReminderSchema)
-    job_id = ma.fields.String(
-        allow_none=True,
-        metadata={"description": "后台任务编号；未配置 Redis 时已当场发送完毕，为 null"},
-    )
+    job_id = ma.fields.String(allow_none=True, metadata={"description": JOB_ID_DESCRIPTION})
