@@ -197,6 +197,39 @@ def natural_key(text: str) -> tuple:
     )
 
 
+@dataclass(frozen=True)
+class EntrancePlace:
+    building_id: int
+    building: str  # the names the roster writes: "5号楼", "1单元"
+    entrance_id: int
+    entrance: str
+
+    @property
+    def name(self) -> str:
+        return self.building + self.entrance
+
+
+def entrances_in_order(
+    entrance_ids, building_id: int | None = None, entrance_id: int | None = None
+) -> list[EntrancePlace]:
+    """The entrances ``entrance_ids`` with their buildings' names, in natural order of their
+    keys (2号楼 before 10号楼, whatever the suffix); optionally of one building or one
+    entrance only. One query."""
+    rows = db.session.execute(
+        select(
+            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
+        )
+        .join(Entrance, Entrance.building_id == Building.id)
+        .where(Entrance.id.in_(list(entrance_ids)))
+    ).all()
+    rows.sort(key=lambda r: (natural_key(r[1]), natural_key(r[4])))
+    return [
+        EntrancePlace(b_id, b_name, e_id, e_name)
+        for b_id, _, b_name, e_id, _, e_name in rows
+        if building_id in (None, b_id) and entrance_id in (None, e_id)
+    ]
+
+
 def scope_names(building_ids: list[int], entrance_ids: list[int]) -> tuple[list[str], list[str]]:
     """Names of the buildings and entrances of a campaign's scope (both empty: the whole
     compound), e.g. (["2号楼"], ["3栋1单元"])."""

@@ -16,7 +16,7 @@ from participation.common.privacy import mask_name, mask_phone
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
 from participation.roster.models import Building, Compound, Dwelling, Entrance, Owner, Ownership
-from participation.roster.services import natural_key
+from participation.roster.services import entrances_in_order, natural_key
 from participation.surveys.models import (
     RespondentBasis,
     Response,
@@ -93,31 +93,18 @@ def door_to_door(
         key = person_id if person_id is not None else f"d{d_id}"
         done, total = per_entrance[e_id].get(key, (bool(answered), ZERO))
         per_entrance[e_id][key] = (done, total + area)
-    places = db.session.execute(
-        select(
-            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
-        )
-        .join(Entrance, Entrance.building_id == Building.id)
-        .where(Entrance.id.in_(list(per_entrance)))
-    ).all()
     result = []
-    for b_id, _, b_name, e_id, _, e_name in sorted(
-        places, key=lambda p: (natural_key(p[1]), natural_key(p[4]))
-    ):
-        if building_id is not None and b_id != building_id:
-            continue
-        if entrance_id is not None and e_id != entrance_id:
-            continue
-        figures = per_entrance[e_id].values()
+    for place in entrances_in_order(per_entrance, building_id, entrance_id):
+        figures = per_entrance[place.entrance_id].values()
         answered = [area for done, area in figures if done]
         missing = [area for done, area in figures if not done]
         result.append(
             {
-                "building_id": b_id,
-                "entrance_id": e_id,
-                "building": b_name,
-                "entrance": e_name,
-                "name": b_name + e_name,
+                "building_id": place.building_id,
+                "entrance_id": place.entrance_id,
+                "building": place.building,
+                "entrance": place.entrance,
+                "name": place.name,
                 "t_cnt": len(answered) + len(missing),
                 "t_area": sum(answered, ZERO) + sum(missing, ZERO),
                 "answered_cnt": len(answered),

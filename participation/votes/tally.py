@@ -36,8 +36,8 @@ from participation.common.sql import db_now
 from participation.counting import CENT, ZERO, Group, Totals, amount, evaluate
 from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
-from participation.roster.models import Building, Entrance, Owner
-from participation.roster.services import natural_key
+from participation.roster.models import Owner
+from participation.roster.services import entrances_in_order, natural_key
 from participation.votes.decision import decision
 from participation.votes.models import (
     Ballot,
@@ -202,29 +202,20 @@ def _scan(vote: Vote) -> tuple[dict[Choice, Group], dict[int, _Place], dict[int,
 
 def _breakdown(buildings: dict[int, _Place], entrances: dict[int, _Place]) -> list[dict]:
     """Per building, with its entrances, in natural order."""
-    places = db.session.execute(
-        select(
-            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
-        )
-        .join(Entrance, Entrance.building_id == Building.id)
-        .where(Entrance.id.in_(list(entrances)))
-    ).all()
     result: dict[int, dict] = {}
-    for building_id, _, b_name, entrance_id, _, e_name in sorted(
-        places, key=lambda p: (natural_key(p[1]), natural_key(p[4]))
-    ):
-        if building_id not in result:
-            result[building_id] = {
-                "building_id": building_id,
-                "name": b_name,
-                **buildings[building_id].figures(),
+    for place in entrances_in_order(entrances):
+        if place.building_id not in result:
+            result[place.building_id] = {
+                "building_id": place.building_id,
+                "name": place.building,
+                **buildings[place.building_id].figures(),
                 "entrances": [],
             }
-        result[building_id]["entrances"].append(
+        result[place.building_id]["entrances"].append(
             {
-                "entrance_id": entrance_id,
-                "name": b_name + e_name,
-                **entrances[entrance_id].figures(),
+                "entrance_id": place.entrance_id,
+                "name": place.name,
+                **entrances[place.entrance_id].figures(),
             }
         )
     return list(result.values())
@@ -392,32 +383,19 @@ def door_to_door_entrances(
     (counted as in the tally's breakdown: a person with dwellings in two entrances counts in
     both). Optionally one building or one entrance. Households: :func:`door_to_door_households`."""
     _, _, entrances = _scan(vote)
-    places = db.session.execute(
-        select(
-            Building.id, Building.number, Building.name, Entrance.id, Entrance.number, Entrance.name
-        )
-        .join(Entrance, Entrance.building_id == Building.id)
-        .where(Entrance.id.in_(list(entrances)))
-    ).all()
     result = []
-    for b_id, _, b_name, e_id, _, e_name in sorted(
-        places, key=lambda p: (natural_key(p[1]), natural_key(p[4]))
-    ):
-        if building_id is not None and b_id != building_id:
-            continue
-        if entrance_id is not None and e_id != entrance_id:
-            continue
-        groups = entrances[e_id].groups()
+    for place in entrances_in_order(entrances, building_id, entrance_id):
+        groups = entrances[place.entrance_id].groups()
         total = sum(groups.values(), Group())
         missing = groups.get(None, Group())
         voted = sum((groups.get(c, Group()) for c in CHOICES), Group())
         result.append(
             {
-                "building_id": b_id,
-                "entrance_id": e_id,
-                "building": b_name,
-                "entrance": e_name,
-                "name": b_name + e_name,
+                "building_id": place.building_id,
+                "entrance_id": place.entrance_id,
+                "building": place.building,
+                "entrance": place.entrance,
+                "name": place.name,
                 "t_cnt": total.cnt,
                 "t_area": total.area,
                 "voted_cnt": voted.cnt,
