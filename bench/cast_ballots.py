@@ -403,14 +403,25 @@ class Bench:
             "db": _cpu(backends),
         }
 
+    def start_profiler(self, duration: float) -> subprocess.Popen:
+        """py-spy sampling gunicorn's workers for the phase (collapsed stacks to --profile)."""
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(self.server.pid)]
+        command += ["--subprocesses", "--gil", "--rate", "250", "--format", "raw"]
+        command += ["--duration", str(int(duration)), "--output", self.args.profile]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def phase(self, label: str, target: str, duration: float, rate: float = 0) -> dict:
         command = [sys.executable, __file__, "--drive", "--target", target]
         command += ["--port", str(self.port), "--tokens", str(self.tokens)]
         command += ["--compound", str(self.small_compound), "--clients", str(self.args.clients)]
         command += ["--duration", str(duration), "--rate", str(rate)]
+        spy = self.start_profiler(duration) if label and self.args.profile and target == "casts" else None
         before = self.cpu_seconds()
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         after = self.cpu_seconds()
+        if spy:
+            spy.wait()
+            self.args.profile = None  # the first (closed loop) cast phase only
         figures = json.loads(out)
         n = figures["requests"]
         cpu = {k: 1000 * (after[k] - before[k]) / n for k in after}
@@ -464,6 +475,7 @@ def main() -> None:
         help="sync: a request at a time per worker, no keep-alive; gthread: threads, keep-alive",
     )
     parser.add_argument("--rate", type=float, default=600, help="casts/s of the paced phase")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy's collapsed stacks of the casts")
     for hidden in ("--port", "--tokens", "--compound", "--target"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)

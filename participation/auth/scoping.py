@@ -19,7 +19,7 @@ from sqlalchemy import Select, false, or_, select
 from werkzeug.exceptions import HTTPException
 
 from participation.auth.models import Role, Tenancy
-from participation.auth.tokens import Principal, current_principal
+from participation.auth.tokens import Principal, check_session, current_principal
 from participation.common.errors import ApiError, forbidden, not_found
 from participation.extensions import db
 from participation.roster.models import Community, Compound, District, Dwelling, Owner, Street
@@ -240,6 +240,10 @@ def resolve_path_objects() -> None:
         loaded[name] = _RESOLVERS[name](request.view_args[name], principal)
 
 
+# A view's refusals after which its lookups answer 404 first: not a refused session (401).
+REFUSALS_LOOKED_UP = frozenset(range(400, 500)) - {401}
+
+
 def resolved_in_view(**lookups: Resolver):
     """Class decorator for an API view that finds the objects of some path ids through the
     caller's scope itself, in a statement it needs anyway (a round trip saved on the hot
@@ -247,7 +251,9 @@ def resolved_in_view(**lookups: Resolver):
     would, without its side effects. The hook leaves those ids alone; the view is
     authenticated (``jwt_required``); and when it refuses a request (4xx), the lookups run,
     so an id out of the caller's scope is still 404 before anything else, a bad body
-    included. (No resolver runs there: the view's locks are still held.)"""
+    included. A view that checks the session itself (``tokens.session_checked_in_view``)
+    is 401 first for a refused session, whatever else it refuses. (No resolver runs there:
+    the view's locks are still held.)"""
 
     def look_up_on_refusal(view):
         @functools.wraps(view)
@@ -255,8 +261,10 @@ def resolved_in_view(**lookups: Resolver):
             try:
                 return view(*args, **kwargs)
             except HTTPException as refusal:
-                if refusal.code is not None and 400 <= refusal.code < 500:
+                if refusal.code in REFUSALS_LOOKED_UP:
                     principal = current_principal()
+                    if not principal.session_checked:  # refused before its statement ran
+                        check_session(principal)
                     for name, lookup in lookups.items():
                         lookup(request.view_args[name], principal)
                 raise

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, any_, bindparam, exists, func, select, true, tuple_
 
+from participation.auth.tokens import SESSION_COLUMNS, Principal, check_session
 from participation.common.errors import forbidden, invalid
 from participation.common.sql import dialect_name, hot_rows
 from participation.extensions import db
@@ -97,13 +98,15 @@ def _owned_persons(dialect: str):
 
 @functools.cache
 def _locked_with_owned_persons(dialect: str):
-    """PostgreSQL: ``record_cast``'s lock and clock (``LOCK_AND_CLOCK``) and the caller's
-    persons in one round trip — a row per person, or one without a person."""
+    """PostgreSQL: ``record_cast``'s lock and clock (``LOCK_AND_CLOCK``), the caller's
+    persons and the caller's sign-in session (``tokens.SESSION_COLUMNS``, ``:sid``) in one
+    round trip — a row per person, or one without a person."""
     persons = _owned_persons(dialect).subquery()
     return (
-        select(*LOCK_AND_CLOCK.selected_columns, *persons.c)
+        select(*LOCK_AND_CLOCK.selected_columns, *persons.c, *SESSION_COLUMNS.c)
         .select_from(LOCK_AND_CLOCK.get_final_froms()[0])
         .outerjoin(persons, true())
+        .outerjoin(SESSION_COLUMNS, true())
         .order_by(persons.c.id, persons.c.owner_id)
     )
 
@@ -137,16 +140,24 @@ def owned_persons(vote_id: int, account_id: int) -> list[OwnedPerson]:
     return _persons(db.session.execute(ordered, params))
 
 
-def owned_persons_locked(vote_id: int, account_id: int) -> tuple[list[OwnedPerson], tuple | None]:
+def owned_persons_locked(
+    vote_id: int, account_id: int, caller: Principal | None = None
+) -> tuple[list[OwnedPerson], tuple | None]:
     """The caller's persons in this vote, and the vote's status and the database clock with
     the vote row share-locked for the cast (``record_cast``'s ``locked``; None: no such
-    vote)."""
+    vote). ``caller``: a resident whose session is to be checked first
+    (``tokens.check_session``: 401 otherwise)."""
     dialect = dialect_name()
     if dialect != "postgresql":
+        if caller:
+            check_session(caller)
         locked = lock_for_cast(vote_id)
         return (owned_persons(vote_id, account_id) if locked else []), locked
-    params = {"vote_id": vote_id, "account_id": account_id}
+    sid = caller.session_id if caller else None
+    params = {"vote_id": vote_id, "account_id": account_id, "sid": sid}
     rows = hot_rows(_locked_with_owned_persons(dialect), params)
+    if caller:
+        check_session(caller, rows[0] if rows else None)
     if not rows:
         return [], None
     return _persons(rows), (rows[0], rows[0].now)
@@ -180,12 +191,15 @@ def cast_as_owner(
     choice: Choice,
     person_id: int | None = None,
     idempotency_key: str | None = None,
+    caller: Principal | None = None,
 ) -> Cast:
     """The signed-in owner casts online for their person (``person_id`` when they have
     several). Casting again replaces the earlier ballot; every cast is kept. The vote is
     not loaded first: owning a person of its electorate is what lets the caller cast (the
-    route answers 404 for a vote out of the caller's scope: ``scoping.resolved_in_view``)."""
-    persons, locked = owned_persons_locked(vote_id, account_id)
+    route answers 404 for a vote out of the caller's scope: ``scoping.resolved_in_view``).
+    ``caller``: the resident whose session the route left to be checked here, in the first
+    statement (``tokens.session_checked_in_view``)."""
+    persons, locked = owned_persons_locked(vote_id, account_id, caller)
     person = choose_person(persons, person_id)
     result = record_cast(
         vote_id,

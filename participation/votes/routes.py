@@ -26,7 +26,7 @@ from participation.auth.scoping import (
     resolved_in_view,
     staff_only,
 )
-from participation.auth.tokens import current_principal
+from participation.auth.tokens import current_principal, session_checked_in_view
 from participation.common import notify
 from participation.common.errors import ErrorSchema, not_found
 from participation.common.files import read_upload
@@ -336,8 +336,10 @@ class MyVotes(MethodView):
 
 
 @blp.route("/votes/<int:vote_id>/ballots")
-# The hot path: casting finds the vote through the caller's persons in it.
+# The hot path: casting finds the vote through the caller's persons in it, and checks the
+# caller's session in the same statement.
 @resolved_in_view(vote_id=services.find_vote)
+@session_checked_in_view
 class VoteBallots(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.CastInSchema())
@@ -378,6 +380,7 @@ class VoteBallots(MethodView):
             data["choice"],
             data.get("person_id"),
             headers["idempotency_key"],
+            principal,
         )
         try:
             cast = casting.cast_as_owner(*arguments)

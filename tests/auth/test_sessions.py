@@ -143,3 +143,28 @@ def test_signed_out_callers_get_401(client):
     garbage = client.get("/api/v1/me", headers={"Authorization": "Bearer not.a.token"})
     assert garbage.status_code == 401
     assert garbage.json["code"] == "invalid_token"
+
+
+def test_a_request_decodes_its_token_once(client, phone_sign_in, auth_header, monkeypatch):
+    """flask-jwt-extended decodes a token three times and PyJWT checks it character by
+    character each time: ``extensions.OneDecodeJWTManager`` verifies it once (plus the header
+    flask-jwt-extended reads for its callbacks), and still refuses what upstream refuses."""
+    import jwt
+
+    loads = []
+    real_load = jwt.api_jws.PyJWS._load
+
+    def counted(self, token):
+        loads.append(token)
+        return real_load(self, token)
+
+    access = auth_header(phone_sign_in("13812345678")["access_token"])
+    monkeypatch.setattr(jwt.api_jws.PyJWS, "_load", counted)
+    assert client.get("/api/v1/me", headers=access).status_code == 200
+    assert len(loads) == 2
+
+    token = access["Authorization"].split()[1]
+    header, payload, signature = token.split(".")
+    tampered = auth_header(f"{header}.{payload}.{signature[:-2]}AA")
+    refused = client.get("/api/v1/me", headers=tampered)
+    assert (refused.status_code, refused.json["code"]) == (401, "invalid_token")

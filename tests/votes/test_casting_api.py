@@ -188,6 +188,45 @@ def test_casting_needs_a_valid_sign_in(client, elevator_vote, owner):
     client.delete("/api/v1/auth/session", headers=owner)
     signed_out = client.post(url, json={"choice": "agree"}, headers=owner)
     assert (signed_out.status_code, signed_out.json["code"]) == (401, "token_revoked")
+    # The cast checks the session in its own statement: a signed-out caller is 401 whatever
+    # the vote, a vote that does not exist or a bad body included.
+    for path, body in (("/api/v1/votes/999999/ballots", {"choice": "agree"}), (url, {})):
+        refused = client.post(path, json=body, headers=owner)
+        assert (refused.status_code, refused.json["code"]) == (401, "token_revoked"), body
+    assert casts_of(elevator_vote) == []
+
+
+def test_a_cast_checks_the_session_and_the_account_in_its_own_statement(
+    client, sample_compound, elevator_vote, owner_account, sign_in, make_staff
+):
+    """Expired sessions, sessions of another subject and accounts that are gone are refused
+    as on every other endpoint, before anything is written; staff are told they cannot cast."""
+    from participation.auth.models import Account, AuthSession
+    from participation.roster.models import Owner
+
+    url = f"/api/v1/votes/{elevator_vote.id}/ballots"
+    expired_account = owner_account(sample_compound, "2栋1单元101")
+    expired = sign_in(expired_account)
+    _db.session.execute(
+        sa.update(AuthSession)
+        .where(AuthSession.subject_id == expired_account.id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    refused = client.post(url, json={"choice": "agree"}, headers=expired)
+    assert (refused.status_code, refused.json["code"]) == (401, "token_revoked")
+
+    gone_account = owner_account(sample_compound, "2栋1单元102")
+    gone = sign_in(gone_account)
+    _db.session.execute(
+        sa.update(Owner).where(Owner.account_id == gone_account.id).values(account_id=None)
+    )
+    _db.session.execute(sa.delete(Account).where(Account.id == gone_account.id))
+    refused = client.post(url, json={"choice": "agree"}, headers=gone)
+    assert (refused.status_code, refused.json["code"]) == (401, "account_unavailable")
+
+    staff = sign_in(make_staff(Role.COMPOUND, sample_compound.id))
+    refused = client.post(url, json={"choice": "agree"}, headers=staff)
+    assert (refused.status_code, refused.json["code"]) == (403, "resident_only")
     assert casts_of(elevator_vote) == []
 
 
@@ -243,9 +282,10 @@ def test_votes_a_resident_may_not_see_are_404_before_anything_else(
     assert casts_of(cancelled) == []
 
 
-def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner, monkeypatch):
-    """The hot path stays lean: the sign-in's session, the caller's persons with the vote's
-    share lock, and the write — no loading of the vote, no ping, no second session read."""
+def test_a_cast_is_two_statements_on_postgresql(client, elevator_vote, owner, monkeypatch):
+    """The hot path stays lean: the caller's persons with the vote's share lock and the
+    sign-in's session, then the write — no loading of the vote, no ping, no session read of
+    its own."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):
@@ -268,8 +308,8 @@ def test_a_cast_is_three_statements_on_postgresql(client, elevator_vote, owner, 
     # Up to the commit (a savepoint's release here); without Redis, sealing follows inline.
     statements = statements[: statements.index("RELEASE")]
     if engine.dialect.name == "postgresql":
-        assert statements == ["SELECT", "WITH", "WITH"]
-    else:  # SQLite takes the lock and the persons, and the write's three steps, apart
+        assert statements == ["WITH", "WITH"]
+    else:  # SQLite takes the session, the lock and the persons, and the write's steps, apart
         assert statements == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT"]
 
 

@@ -46,8 +46,8 @@ def clock(monkeypatch):
     def lock_for_cast(vote_id):  # proxy casts and paper ballots
         return locked_at(real_lock(vote_id))
 
-    def owned_persons_locked(vote_id, account_id):  # online casts
-        persons, locked = real_owned(vote_id, account_id)
+    def owned_persons_locked(vote_id, account_id, caller=None):  # online casts
+        persons, locked = real_owned(vote_id, account_id, caller)
         return persons, locked_at(locked)
 
     monkeypatch.setattr(services, "lock_for_cast", lock_for_cast)
