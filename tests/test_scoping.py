@@ -42,6 +42,8 @@ from participation.notices.models import (
     PosterBatch,
 )
 from participation.notices.services import add_attachment
+from participation.projects.models import OrganisationKind
+from participation.projects.services import create_project, set_organisation
 from participation.roster.models import RosterImport
 from participation.surveys.models import (
     Option,
@@ -187,6 +189,11 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
     )
     _db.session.add_all([ticket_photo_a, notification_a])
 
+    project_a = create_project(a, {"year": 2026, "title": "甲小区改造"}, staff_a.id)
+    set_organisation(
+        a, {"kind": OrganisationKind.OWNERS_COMMITTEE, "name": "甲小区业委会"}, staff_a.id
+    )
+
     account_b = make_account("13900000002")
     owner_b = make_dwelling.owner(b, "李四", "13900000002")
     owner_b.account_id = account_b.id
@@ -219,6 +226,8 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "ticket_category_id": category_a.id,
             "notification_id": notification_a.id,
             "open311_key_id": open311_key_a.id,
+            "project_id": project_a.id,
+            "project_step_id": project_a.steps[0].id,
         },
         committee_a=sign_in(staff_a),
         committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),

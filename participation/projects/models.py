@@ -1,0 +1,211 @@
+"""The renovation project of a compound and programme year: its eight steps (成立组织 →
+绩效评估) with their dates, responsible organisation, documents and append-only history; the
+campaigns, notices and complaints that belong to it; the compound's self-governing
+organisation (成立组织)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.common.sql import install_append_only
+from participation.common.types import UTCDateTime, str_enum, utcnow
+from participation.extensions import db
+
+
+class StepKey(enum.StrEnum):
+    """The eight steps, in their order."""
+
+    ORGANISE = "organise"  # 成立组织
+    APPLY = "apply"  # 申请项目
+    PLAN = "plan"  # 申报计划
+    DESIGN = "design"  # 编制方案
+    WORKS = "works"  # 项目实施
+    ACCEPTANCE = "acceptance"  # 项目验收
+    HANDOVER = "handover"  # 项目接管
+    EVALUATION = "evaluation"  # 绩效评估
+
+    @property
+    def label(self) -> str:
+        return STEP_LABELS[self]
+
+    @property
+    def position(self) -> int:
+        return list(StepKey).index(self) + 1
+
+
+STEP_LABELS = {
+    StepKey.ORGANISE: "成立组织",
+    StepKey.APPLY: "申请项目",
+    StepKey.PLAN: "申报计划",
+    StepKey.DESIGN: "编制方案",
+    StepKey.WORKS: "项目实施",
+    StepKey.ACCEPTANCE: "项目验收",
+    StepKey.HANDOVER: "项目接管",
+    StepKey.EVALUATION: "绩效评估",
+}
+
+
+class StepStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"  # 未开始
+    IN_PROGRESS = "in_progress"  # 进行中
+    DONE = "done"  # 已完成
+    REOPENED = "reopened"  # 已重新打开
+
+
+class Project(db.Model):
+    """One renovation project: a compound in one programme year (年度改造计划)."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        UniqueConstraint("compound_id", "year"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), index=True)
+    year: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    steps: Mapped[list[ProjectStep]] = relationship(
+        order_by="ProjectStep.position", back_populates="project"
+    )
+
+
+class ProjectStep(db.Model):
+    """One of a project's eight steps: its status, planned and actual dates and who is
+    responsible for it (an organisation's name: 街道办, 设计单位 …)."""
+
+    __tablename__ = "project_steps"
+    __table_args__ = (
+        UniqueConstraint("project_id", "step"),
+        UniqueConstraint("project_id", "position"),
+        CheckConstraint("position BETWEEN 1 AND 8", name="position_range"),
+        CheckConstraint(
+            "planned_end IS NULL OR planned_start IS NULL OR planned_end >= planned_start",
+            name="planned_in_order",
+        ),
+        CheckConstraint(
+            "actual_end IS NULL OR actual_start IS NULL OR actual_end >= actual_start",
+            name="actual_in_order",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    step: Mapped[StepKey] = mapped_column(str_enum(StepKey, "project_step_key"))
+    position: Mapped[int]
+    status: Mapped[StepStatus] = mapped_column(
+        str_enum(StepStatus, "project_step_status"), default=StepStatus.NOT_STARTED
+    )
+    planned_start: Mapped[date | None] = mapped_column(Date)
+    planned_end: Mapped[date | None] = mapped_column(Date)
+    actual_start: Mapped[date | None] = mapped_column(Date)
+    actual_end: Mapped[date | None] = mapped_column(Date)
+    organisation: Mapped[str] = mapped_column(String(120), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    project: Mapped[Project] = relationship(back_populates="steps")
+
+
+class PhotoKind(enum.StrEnum):
+    BEFORE = "before"  # 改造前
+    AFTER = "after"  # 改造后
+
+
+class ProjectDocument(db.Model):
+    """A document of a project (a plan, a drawing, minutes, an acceptance report) or a photo
+    before or after the works, kept where the district keeps its files (``url``), named here
+    with its SHA-256 so that the archive can check it. Photos are public (no people in them)."""
+
+    __tablename__ = "project_documents"
+    __table_args__ = (CheckConstraint("length(sha256) = 64", name="sha256_length"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("project_steps.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    photo: Mapped[PhotoKind | None] = mapped_column(str_enum(PhotoKind, "project_photo_kind"))
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LinkKind(enum.StrEnum):
+    VOTE = "vote"
+    SURVEY = "survey"
+    NOTICE = "notice"
+    TICKET = "ticket"  # a complaint or suggestion of the works
+
+
+class ProjectLink(db.Model):
+    """A campaign, notice or ticket of the project's compound that belongs to the project."""
+
+    __tablename__ = "project_links"
+    __table_args__ = (UniqueConstraint("project_id", "kind", "target_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[LinkKind] = mapped_column(str_enum(LinkKind, "project_link_kind"))
+    target_id: Mapped[int]
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectEvent(db.Model):
+    """One move of a project, never changed or deleted: who, when, why, and the step's
+    status before and after (``action``: created, updated, completed, reopened, linked,
+    documented)."""
+
+    __tablename__ = "project_events"
+    __table_args__ = (Index("ix_project_events_project", "project_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("project_steps.id"))
+    action: Mapped[str] = mapped_column(String(24))
+    from_status: Mapped[StepStatus | None] = mapped_column(
+        str_enum(StepStatus, "project_event_from")
+    )
+    to_status: Mapped[StepStatus | None] = mapped_column(str_enum(StepStatus, "project_event_to"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+install_append_only(ProjectEvent.__table__)
+
+
+# 成立组织: the compound's self-governing organisation --------------------------------------
+
+
+class OrganisationKind(enum.StrEnum):
+    OWNERS_COMMITTEE = "owners_committee"  # 业主委员会
+    SELF_MANAGEMENT_GROUP = "self_management_group"  # 自管小组
+    RESIDENTS_COUNCIL = "residents_council"  # 居民议事会
+    RENOVATION_COUNCIL = "renovation_council"  # 改造议事会 / 改造委员会
+    OTHER = "other"
+
+
+class Organisation(db.Model):
+    """The self-governing organisation of a compound (one per compound) that takes part in
+    its renovation."""
+
+    __tablename__ = "self_organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), unique=True)
+    kind: Mapped[OrganisationKind] = mapped_column(
+        str_enum(OrganisationKind, "self_organisation_kind")
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    established_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

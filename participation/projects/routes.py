@@ -1,0 +1,231 @@
+"""The projects API: a compound's projects, their eight steps (edit, complete through the
+gate, reopen), links to the compound's campaigns, notices and tickets, documents, history;
+the compound's self-governing organisation.
+
+Every ``<int:project_id>`` / ``<int:project_step_id>`` is resolved through the caller's scope
+before the view runs (``projects.services``): staff of another compound, and residents, get
+404.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+
+from participation.auth.scoping import path_object, staff_only
+from participation.auth.tokens import current_principal
+from participation.common.errors import ErrorSchema, not_found
+from participation.common.pagination import SelectPage
+from participation.common.parsing import Blueprint
+from participation.extensions import db
+from participation.projects import schemas, services
+
+blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
+
+SECURITY = [{"bearerAuth": []}]
+NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your scope"}
+STAFF_ONLY = {"schema": ErrorSchema, "description": "staff_only"}
+GATE_REFUSED = {
+    "schema": ErrorSchema,
+    "description": "step_already_done; step_out_of_order (the step before is not done); "
+    "organisation_missing (成立组织); consent_not_final (申请项目: a linked consent survey that "
+    "passed 2/3 with its 公示 final); menu_result_missing, consultation_not_published (编制方案); "
+    "acceptance_not_done (绩效评估)",
+}
+
+
+@blp.route("/compounds/<int:compound_id>/projects")
+class CompoundProjects(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ProjectSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.paginate()
+    def get(self, compound_id, pagination_parameters):
+        """Projects of a compound, newest year first (staff in scope)"""
+        page = SelectPage(
+            services.compound_projects(path_object("compound_id")), pagination_parameters
+        )
+        return [services.project_view(project) for project in page.items]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.ProjectInSchema)
+    @blp.response(201, schemas.ProjectDetailSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="project_exists (for that year)")
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
+    def post(self, data, compound_id):
+        """Create the compound's project of a programme year, its eight steps not started
+        (staff in scope)"""
+        project = services.create_project(path_object("compound_id"), data, current_principal().id)
+        db.session.commit()
+        return services.project_view(project, detail=True), 201
+
+
+@blp.route("/projects/<int:project_id>")
+class ProjectDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ProjectDetailSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, project_id):
+        """A project with its steps, links, documents and what each step's gate says now"""
+        return services.project_view(path_object("project_id"), detail=True)
+
+
+@blp.route("/projects/<int:project_id>/events")
+class ProjectEvents(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ProjectEventSchema(many=True))
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.paginate()
+    def get(self, project_id, pagination_parameters):
+        """The project's history, oldest first: every move of a step, who, when and why"""
+        return SelectPage(
+            services.events_query(path_object("project_id")), pagination_parameters
+        ).items
+
+
+@blp.route("/projects/<int:project_id>/links")
+class ProjectLinks(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.ProjectLinkInSchema)
+    @blp.response(201, schemas.ProjectLinkSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; link_target_invalid (not of the project's compound)",
+    )
+    def post(self, data, project_id):
+        """Link a vote, survey, notice or ticket of the compound to the project"""
+        link = services.add_link(
+            path_object("project_id"), data["kind"], data["target_id"], current_principal().id
+        )
+        db.session.commit()
+        return link, 201
+
+
+@blp.route("/projects/<int:project_id>/documents")
+class ProjectDocuments(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.ProjectDocumentInSchema)
+    @blp.response(201, schemas.ProjectDocumentSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error; step_not_in_project")
+    def post(self, data, project_id):
+        """Record a document or a before/after photo of the project (name, address, SHA-256)"""
+        document = services.add_document(path_object("project_id"), data, current_principal().id)
+        db.session.commit()
+        return document, 201
+
+
+@blp.route("/project-steps/<int:project_step_id>")
+class StepDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ProjectStepSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, project_step_id):
+        """One step of a project"""
+        return services.step_view(path_object("project_step_id"))
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.ProjectStepPatchSchema)
+    @blp.response(200, schemas.ProjectStepSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="step_done (reopen it first)")
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error; dates_out_of_order")
+    def patch(self, data, project_step_id):
+        """Edit a step's dates, responsible organisation and note; start it"""
+        step = services.update_step(path_object("project_step_id"), data, current_principal().id)
+        db.session.commit()
+        return services.step_view(step)
+
+
+@blp.route("/project-steps/<int:project_step_id>/complete")
+class StepComplete(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.StepCompleteSchema)
+    @blp.response(200, schemas.ProjectStepSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, **GATE_REFUSED)
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error; dates_out_of_order")
+    def post(self, data, project_step_id):
+        """Complete a step: the step before must be done and the step's own condition met;
+        otherwise 409 and nothing is written"""
+        step = services.complete_step(
+            path_object("project_step_id"),
+            current_principal().id,
+            data["reason"],
+            data.get("actual_end"),
+        )
+        db.session.commit()
+        return services.step_view(step)
+
+
+@blp.route("/project-steps/<int:project_step_id>/reopen")
+class StepReopen(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.StepReopenSchema)
+    @blp.response(200, schemas.ProjectStepSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="step_not_done")
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error (reason required)")
+    def post(self, data, project_step_id):
+        """Reopen a done step, with the reason"""
+        step = services.reopen_step(
+            path_object("project_step_id"), current_principal().id, data["reason"]
+        )
+        db.session.commit()
+        return services.step_view(step)
+
+
+@blp.route("/compounds/<int:compound_id>/organisation")
+class CompoundOrganisation(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.OrganisationSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, schema=ErrorSchema, description="not_found (none recorded yet)")
+    def get(self, compound_id):
+        """The compound's self-governing organisation (成立组织)"""
+        organisation = services.organisation_of(compound_id)
+        if organisation is None:
+            raise not_found("本小区尚未登记自治组织")
+        return organisation
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.OrganisationInSchema)
+    @blp.response(200, schemas.OrganisationSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error")
+    def put(self, data, compound_id):
+        """Record or correct the compound's self-governing organisation: 业委会, 自管小组,
+        居民议事会 …"""
+        organisation = services.set_organisation(
+            path_object("compound_id"), data, current_principal().id
+        )
+        db.session.commit()
+        return organisation

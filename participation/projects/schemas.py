@@ -1,0 +1,206 @@
+"""Shapes of the projects API: projects and their steps, moves, links, documents, history, the
+self-governing organisation."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from participation.common.schemas import Integer, LocalDateTime, PatchSchema, Schema
+from participation.projects.models import (
+    STEP_LABELS,
+    LinkKind,
+    OrganisationKind,
+    PhotoKind,
+    StepKey,
+    StepStatus,
+)
+
+STEP_DESCRIPTION = " / ".join(f"{key.value} {label}" for key, label in STEP_LABELS.items())
+STATUS_DESCRIPTION = "not_started 未开始 / in_progress 进行中 / done 已完成 / reopened 已重新打开"
+ORGANISATION_DESCRIPTION = (
+    "owners_committee 业主委员会 / self_management_group 自管小组 / residents_council 居民议事会 "
+    "/ renovation_council 改造议事会 / other 其他"
+)
+
+
+def _reason() -> ma.fields.String:
+    return ma.fields.String(
+        load_default="", validate=ma.validate.Length(max=1000), metadata={"description": "说明"}
+    )
+
+
+def _required_reason(description: str) -> ma.fields.String:
+    return ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=1000, error="原因须为 1 至 1000 字"),
+        error_messages={"required": "请填写原因"},
+        metadata={"description": description},
+    )
+
+
+class ProjectInSchema(Schema):
+    year = Integer(
+        required=True,
+        validate=ma.validate.Range(2000, 2100, error="年度须在 2000 至 2100 之间"),
+        metadata={"description": "改造计划年度"},
+    )
+    title = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=200, error="名称须为 1 至 200 字")
+    )
+
+
+class ProjectStepSchema(Schema):
+    id = Integer()
+    project_id = Integer()
+    step = ma.fields.Enum(StepKey, by_value=True, metadata={"description": STEP_DESCRIPTION})
+    label = ma.fields.String()
+    position = Integer(metadata={"description": "1–8"})
+    status = ma.fields.Enum(StepStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
+    planned_start = ma.fields.Date(allow_none=True)
+    planned_end = ma.fields.Date(allow_none=True)
+    actual_start = ma.fields.Date(allow_none=True)
+    actual_end = ma.fields.Date(allow_none=True)
+    organisation = ma.fields.String(metadata={"description": "责任单位"})
+    note = ma.fields.String()
+    updated_at = LocalDateTime(allow_none=True)
+
+
+class ProjectStepPatchSchema(PatchSchema):
+    planned_start = ma.fields.Date(allow_none=True)
+    planned_end = ma.fields.Date(allow_none=True)
+    actual_start = ma.fields.Date(allow_none=True)
+    actual_end = ma.fields.Date(allow_none=True)
+    organisation = ma.fields.String(validate=ma.validate.Length(max=120))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+    status = ma.fields.Enum(
+        StepStatus,
+        by_value=True,
+        validate=ma.validate.OneOf([StepStatus.IN_PROGRESS], error="只能设为 in_progress（开始）"),
+        metadata={"description": "in_progress：开始该步骤（完成、重新打开另有操作）"},
+    )
+    reason = _reason()
+
+
+class StepCompleteSchema(Schema):
+    reason = _reason()
+    actual_end = ma.fields.Date(allow_none=True, metadata={"description": "实际完成日期，默认今天"})
+
+
+class StepReopenSchema(Schema):
+    reason = _required_reason("重新打开的原因")
+
+
+class ProjectLinkInSchema(Schema):
+    kind = ma.fields.Enum(
+        LinkKind,
+        by_value=True,
+        required=True,
+        metadata={"description": "vote 表决 / survey 问卷 / notice 公告 / ticket 投诉建议"},
+    )
+    target_id = Integer(required=True, validate=ma.validate.Range(min=1))
+
+
+class ProjectLinkSchema(Schema):
+    id = Integer()
+    kind = ma.fields.Enum(LinkKind, by_value=True)
+    target_id = Integer()
+    created_at = LocalDateTime()
+
+
+class ProjectDocumentInSchema(Schema):
+    name = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=200, error="名称须为 1 至 200 字")
+    )
+    url = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={"description": "文件存放地址或存储键"},
+    )
+    sha256 = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$", error="须为 64 位十六进制 SHA-256"),
+    )
+    photo = ma.fields.Enum(
+        PhotoKind,
+        by_value=True,
+        allow_none=True,
+        metadata={"description": "照片：before 改造前 / after 改造后；文档不填"},
+    )
+    step_id = Integer(allow_none=True, validate=ma.validate.Range(min=1))
+
+
+class ProjectDocumentSchema(Schema):
+    id = Integer()
+    step_id = Integer(allow_none=True)
+    name = ma.fields.String()
+    url = ma.fields.String()
+    sha256 = ma.fields.String()
+    photo = ma.fields.Enum(PhotoKind, by_value=True, allow_none=True)
+    created_at = LocalDateTime()
+
+
+class GateRefusalSchema(Schema):
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class StepGateSchema(Schema):
+    step = ma.fields.Enum(StepKey, by_value=True)
+    refusal = ma.fields.Nested(
+        GateRefusalSchema,
+        allow_none=True,
+        metadata={"description": "现在能否完成；null 为可以完成"},
+    )
+
+
+class ProjectSchema(Schema):
+    id = Integer()
+    compound_id = Integer()
+    year = Integer()
+    title = ma.fields.String()
+    created_at = LocalDateTime()
+    current_step = ma.fields.Enum(
+        StepKey, by_value=True, allow_none=True, metadata={"description": "第一个未完成的步骤"}
+    )
+    steps = ma.fields.List(ma.fields.Nested(ProjectStepSchema))
+
+
+class ProjectDetailSchema(ProjectSchema):
+    links = ma.fields.List(ma.fields.Nested(ProjectLinkSchema))
+    documents = ma.fields.List(ma.fields.Nested(ProjectDocumentSchema))
+    gates = ma.fields.List(ma.fields.Nested(StepGateSchema))
+
+
+class ProjectEventSchema(Schema):
+    id = Integer()
+    step_id = Integer(allow_none=True)
+    action = ma.fields.String(
+        metadata={"description": "created / updated / completed / reopened / linked / documented"}
+    )
+    from_status = ma.fields.Enum(StepStatus, by_value=True, allow_none=True)
+    to_status = ma.fields.Enum(StepStatus, by_value=True, allow_none=True)
+    reason = ma.fields.String()
+    staff_id = Integer()
+    at = LocalDateTime()
+
+
+class OrganisationInSchema(Schema):
+    kind = ma.fields.Enum(
+        OrganisationKind,
+        by_value=True,
+        required=True,
+        metadata={"description": ORGANISATION_DESCRIPTION},
+    )
+    name = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=120, error="名称须为 1 至 120 字")
+    )
+    established_on = ma.fields.Date(allow_none=True, metadata={"description": "成立日期"})
+
+
+class OrganisationSchema(Schema):
+    id = Integer()
+    compound_id = Integer()
+    kind = ma.fields.Enum(OrganisationKind, by_value=True)
+    name = ma.fields.String()
+    established_on = ma.fields.Date(allow_none=True)
+    recorded_at = LocalDateTime()

@@ -1,0 +1,360 @@
+"""Projects and their steps: creating a project with its eight steps, editing a step,
+completing and reopening it through its gate (``gates``), linking the compound's campaigns,
+notices and tickets, documents; the compound's self-governing organisation. Functions
+flush, never commit; every move of a step is a ``ProjectEvent``.
+
+Moves of one project are serialised by locking the project's row, so two committee members
+completing steps at once both see the other's result.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from participation.auth.scoping import get_scoped, in_scope, path_resolver
+from participation.auth.tokens import Principal
+from participation.common.errors import conflict, invalid, not_found
+from participation.common.schemas import SHANGHAI
+from participation.common.sql import db_now
+from participation.extensions import db
+from participation.feedback.models import Ticket
+from participation.notices.models import Notice
+from participation.projects import gates
+from participation.projects.models import (
+    LinkKind,
+    Organisation,
+    Project,
+    ProjectDocument,
+    ProjectEvent,
+    ProjectLink,
+    ProjectStep,
+    StepKey,
+    StepStatus,
+)
+from participation.roster.models import Compound
+from participation.surveys.models import Survey, SurveyKind, SurveyStatus
+from participation.surveys.services import effective_status
+from participation.votes.models import Vote
+
+LINK_MODELS = {
+    LinkKind.VOTE: Vote,
+    LinkKind.SURVEY: Survey,
+    LinkKind.NOTICE: Notice,
+    LinkKind.TICKET: Ticket,
+}
+STEP_FIELDS = ("planned_start", "planned_end", "actual_start", "actual_end", "organisation", "note")
+# A menu survey whose answers can no longer change: its result is in.
+MENU_RESULT_IN = (SurveyStatus.CLOSED, SurveyStatus.PUBLISHED, SurveyStatus.FINAL)
+
+
+@path_resolver("project_id")
+def get_project(project_id: int, principal: Principal) -> Project:
+    """Staff whose scope covers the project's compound; anyone else 404."""
+    return get_scoped(Project, project_id, principal)
+
+
+@path_resolver("project_step_id")
+def get_step(project_step_id: int, principal: Principal) -> ProjectStep:
+    stmt = select(ProjectStep).join(Project).where(ProjectStep.id == project_step_id)
+    step = db.session.scalar(in_scope(stmt, Project.compound_id, principal))
+    if step is None:
+        raise not_found()
+    return step
+
+
+def today() -> date:
+    """The date in Beijing, by the database's clock."""
+    return db_now().astimezone(SHANGHAI).date()
+
+
+def _event(project: Project, staff_id: int, action: str, step=None, before=None, reason=""):
+    db.session.add(
+        ProjectEvent(
+            project_id=project.id,
+            step_id=step.id if step is not None else None,
+            action=action,
+            from_status=before,
+            to_status=step.status if step is not None else None,
+            reason=reason,
+            staff_id=staff_id,
+        )
+    )
+
+
+# Projects -----------------------------------------------------------------------------------
+
+
+def compound_projects(compound: Compound) -> Select:
+    return select(Project).where(Project.compound_id == compound.id).order_by(Project.year.desc())
+
+
+def create_project(compound: Compound, data: dict, staff_id: int) -> Project:
+    """A project of the compound for a programme year, with its eight steps not started;
+    409 ``project_exists`` for a year that has one."""
+    project = Project(
+        compound_id=compound.id, year=data["year"], title=data["title"], created_by_id=staff_id
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(project)
+            db.session.flush()
+    except IntegrityError:
+        raise conflict(
+            "project_exists", f"本小区 {data['year']} 年度的改造项目已经建立", {"year": ["已存在"]}
+        ) from None
+    db.session.add_all(
+        ProjectStep(project_id=project.id, step=key, position=key.position) for key in StepKey
+    )
+    db.session.flush()
+    _event(project, staff_id, "created")
+    db.session.flush()
+    return project
+
+
+def _lock(project: Project) -> None:
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+    db.session.refresh(project)
+    for step in project.steps:
+        db.session.refresh(step)
+
+
+def statuses_of(project: Project) -> dict[StepKey, StepStatus]:
+    return {step.step: step.status for step in project.steps}
+
+
+def step_of(project: Project, key: StepKey) -> ProjectStep:
+    return next(step for step in project.steps if step.step is key)
+
+
+# Steps --------------------------------------------------------------------------------------
+
+
+def _check_dates(values: dict) -> None:
+    for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
+        if values[start] is not None and values[end] is not None and values[end] < values[start]:
+            message = "结束日期不能早于开始日期"
+            raise invalid("dates_out_of_order", message, {end: [message]})
+
+
+def update_step(step: ProjectStep, changes: dict, staff_id: int) -> ProjectStep:
+    """Dates, the responsible organisation, the note; ``status: in_progress`` starts a step
+    that is not started or reopened (a done step is reopened, not edited back)."""
+    project = step.project
+    _lock(project)
+    values = {field: changes.get(field, getattr(step, field)) for field in STEP_FIELDS}
+    _check_dates(values)
+    before = step.status
+    if changes.get("status") is StepStatus.IN_PROGRESS and before is not StepStatus.IN_PROGRESS:
+        if before is StepStatus.DONE:
+            raise conflict("step_done", f"“{step.step.label}”已完成；如需修改请先重新打开")
+        step.status = StepStatus.IN_PROGRESS
+        if values["actual_start"] is None:
+            values["actual_start"] = today()
+    for field, value in values.items():
+        setattr(step, field, value)
+    step.updated_at = db_now()
+    _event(project, staff_id, "updated", step, before, changes.get("reason", ""))
+    db.session.flush()
+    return step
+
+
+def complete_step(step: ProjectStep, staff_id: int, reason: str, on: date | None) -> ProjectStep:
+    """Complete a step if its gate lets it (409 with the gate's code otherwise, nothing
+    written); its actual end is ``on`` or today."""
+    project = step.project
+    _lock(project)
+    refused = gates.refusal(step.step, facts_of(project))
+    if refused is not None:
+        raise conflict(*refused)
+    end = on or today()
+    start = step.actual_start or end
+    if end < start:
+        message = "完成日期不能早于实际开始日期"
+        raise invalid("dates_out_of_order", message, {"actual_end": [message]})
+    before = step.status
+    step.status = StepStatus.DONE
+    step.actual_start, step.actual_end = start, end
+    step.updated_at = db_now()
+    _event(project, staff_id, "completed", step, before, reason)
+    db.session.flush()
+    return step
+
+
+def reopen_step(step: ProjectStep, staff_id: int, reason: str) -> ProjectStep:
+    """Reopen a done step (with its reason); the steps after it keep their status."""
+    project = step.project
+    _lock(project)
+    if step.status is not StepStatus.DONE:
+        raise conflict("step_not_done", f"“{step.step.label}”尚未完成，无需重新打开")
+    before = step.status
+    step.status = StepStatus.REOPENED
+    step.actual_end = None
+    step.updated_at = db_now()
+    _event(project, staff_id, "reopened", step, before, reason)
+    db.session.flush()
+    return step
+
+
+def facts_of(project: Project) -> gates.Facts:
+    """What the gates need, from the project's links and the compound's records."""
+    surveys = linked(project, LinkKind.SURVEY)
+    now = db_now()
+    return gates.Facts(
+        statuses=statuses_of(project),
+        organisation_recorded=organisation_of(project.compound_id) is not None,
+        consent_passed_and_final=any(
+            s.kind is SurveyKind.CONSENT
+            and s.status is SurveyStatus.FINAL
+            and (s.result or {}).get("passed") is True
+            for s in surveys
+        ),
+        menu_result_in=any(
+            s.kind is SurveyKind.MENU and effective_status(s, now) in MENU_RESULT_IN
+            for s in surveys
+        ),
+        consultation_published=False,  # 方案征求意见 (the plan consultation) is not built yet
+    )
+
+
+# Links and documents ------------------------------------------------------------------------
+
+
+def linked(project: Project, kind: LinkKind) -> list:
+    model = LINK_MODELS[kind]
+    stmt = (
+        select(model)
+        .join(ProjectLink, ProjectLink.target_id == model.id)
+        .where(ProjectLink.project_id == project.id, ProjectLink.kind == kind)
+        .order_by(model.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def links_of(project: Project) -> list[ProjectLink]:
+    return list(
+        db.session.scalars(
+            select(ProjectLink).where(ProjectLink.project_id == project.id).order_by(ProjectLink.id)
+        )
+    )
+
+
+def add_link(project: Project, kind: LinkKind, target_id: int, staff_id: int) -> ProjectLink:
+    """Link a vote, survey, notice or ticket of the project's compound (422 otherwise);
+    linking it again returns the link there is."""
+    model = LINK_MODELS[kind]
+    target = db.session.get(model, target_id)
+    if target is None or target.compound_id != project.compound_id:
+        message = "本小区没有这项表决、问卷、公告或投诉建议"
+        raise invalid("link_target_invalid", message, {"target_id": [message]})
+    existing = db.session.scalar(
+        select(ProjectLink).filter_by(project_id=project.id, kind=kind, target_id=target_id)
+    )
+    if existing is not None:
+        return existing
+    link = ProjectLink(project_id=project.id, kind=kind, target_id=target_id, added_by_id=staff_id)
+    db.session.add(link)
+    _event(project, staff_id, "linked", reason=f"{kind.value}:{target_id}")
+    db.session.flush()
+    return link
+
+
+def documents_of(project: Project) -> list[ProjectDocument]:
+    return list(
+        db.session.scalars(
+            select(ProjectDocument)
+            .where(ProjectDocument.project_id == project.id)
+            .order_by(ProjectDocument.id)
+        )
+    )
+
+
+def add_document(project: Project, data: dict, staff_id: int) -> ProjectDocument:
+    step_id = data.get("step_id")
+    if step_id is not None and step_id not in {step.id for step in project.steps}:
+        message = "该步骤不属于本项目"
+        raise invalid("step_not_in_project", message, {"step_id": [message]})
+    document = ProjectDocument(
+        project_id=project.id,
+        step_id=step_id,
+        name=data["name"],
+        url=data["url"],
+        sha256=data["sha256"].lower(),
+        photo=data.get("photo"),
+        added_by_id=staff_id,
+    )
+    db.session.add(document)
+    _event(project, staff_id, "documented", reason=data["name"])
+    db.session.flush()
+    return document
+
+
+def events_query(project: Project) -> Select:
+    return (
+        select(ProjectEvent).where(ProjectEvent.project_id == project.id).order_by(ProjectEvent.id)
+    )
+
+
+# Views --------------------------------------------------------------------------------------
+
+
+def step_view(step: ProjectStep) -> dict:
+    return {
+        "id": step.id,
+        "project_id": step.project_id,
+        "step": step.step,
+        "label": step.step.label,
+        "position": step.position,
+        "status": step.status,
+        **{field: getattr(step, field) for field in STEP_FIELDS},
+        "updated_at": step.updated_at,
+    }
+
+
+def project_view(project: Project, detail: bool = False) -> dict:
+    current = gates.current_step(statuses_of(project))
+    view = {
+        "id": project.id,
+        "compound_id": project.compound_id,
+        "year": project.year,
+        "title": project.title,
+        "created_at": project.created_at,
+        "current_step": current,
+        "steps": [step_view(step) for step in project.steps],
+    }
+    if detail:
+        view["links"] = links_of(project)
+        view["documents"] = documents_of(project)
+        facts = facts_of(project)
+        view["gates"] = [
+            {"step": key, "refusal": _refusal_view(gates.refusal(key, facts))} for key in StepKey
+        ]
+    return view
+
+
+def _refusal_view(refused):
+    return None if refused is None else {"code": refused[0], "message": refused[1]}
+
+
+# 成立组织 ------------------------------------------------------------------------------------
+
+
+def organisation_of(compound_id: int) -> Organisation | None:
+    return db.session.scalar(select(Organisation).where(Organisation.compound_id == compound_id))
+
+
+def set_organisation(compound: Compound, data: dict, staff_id: int) -> Organisation:
+    """Record (or correct) the compound's self-governing organisation."""
+    organisation = organisation_of(compound.id)
+    if organisation is None:
+        organisation = Organisation(compound_id=compound.id, recorded_by_id=staff_id)
+        db.session.add(organisation)
+    organisation.kind = data["kind"]
+    organisation.name = data["name"]
+    organisation.established_on = data.get("established_on")
+    organisation.recorded_by_id = staff_id
+    organisation.recorded_at = db_now()
+    db.session.flush()
+    return organisation
