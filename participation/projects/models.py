@@ -209,3 +209,51 @@ class Organisation(db.Model):
     established_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemberRole(enum.StrEnum):
+    CHAIR = "chair"  # 主任
+    VICE_CHAIR = "vice_chair"  # 副主任
+    SECRETARY = "secretary"  # 秘书
+    MEMBER = "member"  # 委员
+    ADVISER = "adviser"  # 顾问 (e.g. a community worker, a resident expert)
+
+    @property
+    def label(self) -> str:
+        return MEMBER_ROLE_LABELS[self]
+
+
+MEMBER_ROLE_LABELS = {
+    MemberRole.CHAIR: "主任",
+    MemberRole.VICE_CHAIR: "副主任",
+    MemberRole.SECRETARY: "秘书",
+    MemberRole.MEMBER: "委员",
+    MemberRole.ADVISER: "顾问",
+}
+# Roles that act for the compound: their holder gets the compound's committee role.
+COMMITTEE_RIGHTS = (MemberRole.CHAIR, MemberRole.VICE_CHAIR, MemberRole.SECRETARY)
+
+
+class OrganisationMember(db.Model):
+    """A member of the self-governing organisation with their role. One with committee rights
+    (``COMMITTEE_RIGHTS``) has a staff account with the compound's committee role
+    (``staff_id``). The phone is shown in full only to the compound's committee."""
+
+    __tablename__ = "self_organisation_members"
+    __table_args__ = (
+        CheckConstraint("phone IS NULL OR length(phone) = 11", name="phone_length"),
+        Index(
+            "uq_self_organisation_members_phone",
+            "organisation_id",
+            "phone",
+            unique=True,
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("self_organisations.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(11))
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole, "self_organisation_role"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 
-from participation.auth.scoping import path_object, staff_only
+from participation.auth.scoping import is_committee, path_object, staff_only
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, not_found
 from participation.common.pagination import SelectPage
@@ -229,3 +229,43 @@ class CompoundOrganisation(MethodView):
         )
         db.session.commit()
         return organisation
+
+
+@blp.route("/compounds/<int:compound_id>/organisation/members")
+class OrganisationMembers(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.MemberSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, compound_id):
+        """Members of the compound's self-governing organisation with their roles (names and
+        phones in full to the compound's committee only)"""
+        return services.member_views(path_object("compound_id"), current_principal())
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.MemberInSchema)
+    @blp.response(201, schemas.MemberAddedSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="staff_only; outside_scope")
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="organisation_missing (record it first); member_exists (that phone)",
+    )
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="validation_error; phone_required (主任/副主任/秘书)"
+    )
+    def post(self, data, compound_id):
+        """Add a member. 主任, 副主任 and 秘书 get the compound's committee role: the staff
+        account with their phone is linked (the role added), or one is created and its first
+        password shown once"""
+        compound = path_object("compound_id")
+        principal = current_principal()
+        member, account = services.add_member(compound, data, principal)
+        db.session.commit()
+        full = is_committee(principal, compound.id)
+        return {"member": services.member_view(member, full), "account": account or None}, 201

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from participation.auth.schemas import MobilePhone
 from participation.common.schemas import Integer, LocalDateTime, PatchSchema, Schema
 from participation.projects.models import (
+    MEMBER_ROLE_LABELS,
     STEP_LABELS,
     LinkKind,
+    MemberRole,
     OrganisationKind,
     PhotoKind,
     StepKey,
@@ -204,3 +207,52 @@ class OrganisationSchema(Schema):
     name = ma.fields.String()
     established_on = ma.fields.Date(allow_none=True)
     recorded_at = LocalDateTime()
+
+
+MEMBER_ROLE_DESCRIPTION = " / ".join(
+    f"{r.value} {label}" for r, label in MEMBER_ROLE_LABELS.items()
+)
+
+
+class MemberInSchema(Schema):
+    name = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=64, error="姓名须为 1 至 64 字")
+    )
+    phone = MobilePhone(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "主任、副主任、秘书必填：据此开通或关联业委会工作账号"},
+    )
+    role = ma.fields.Enum(
+        MemberRole, by_value=True, required=True, metadata={"description": MEMBER_ROLE_DESCRIPTION}
+    )
+
+
+class MemberSchema(Schema):
+    id = Integer()
+    name = ma.fields.String(metadata={"description": "本小区业委会可见全名，其他人为 张*"})
+    phone = ma.fields.String(
+        allow_none=True, metadata={"description": "本小区业委会可见全号，其他人为 138****5678"}
+    )
+    role = ma.fields.Enum(MemberRole, by_value=True)
+    role_label = ma.fields.String()
+    staff_id = Integer(allow_none=True, metadata={"description": "其工作账号（有业委会权限者）"})
+    created_at = LocalDateTime()
+
+
+class MemberAccountSchema(Schema):
+    staff_id = Integer()
+    username = ma.fields.String()
+    created = ma.fields.Boolean(metadata={"description": "新开通（false：关联已有账号）"})
+    initial_password = ma.fields.String(
+        metadata={"description": "新开通账号的初始密码，仅此一次显示；请当面交给本人并提醒修改"}
+    )
+
+
+class MemberAddedSchema(Schema):
+    member = ma.fields.Nested(MemberSchema)
+    account = ma.fields.Nested(
+        MemberAccountSchema,
+        allow_none=True,
+        metadata={"description": "有业委会权限的成员：其工作账号；其他成员为 null"},
+    )

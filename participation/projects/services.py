@@ -9,14 +9,18 @@ completing steps at once both see the other's result.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from participation.auth.scoping import get_scoped, in_scope, path_resolver
+from participation.auth import services as auth
+from participation.auth.models import Role, StaffUser
+from participation.auth.scoping import get_scoped, in_scope, is_committee, path_resolver
 from participation.auth.tokens import Principal
 from participation.common.errors import conflict, invalid, not_found
+from participation.common.privacy import mask_name, mask_phone
 from participation.common.schemas import SHANGHAI
 from participation.common.sql import db_now
 from participation.extensions import db
@@ -24,8 +28,10 @@ from participation.feedback.models import Ticket
 from participation.notices.models import Notice
 from participation.projects import gates
 from participation.projects.models import (
+    COMMITTEE_RIGHTS,
     LinkKind,
     Organisation,
+    OrganisationMember,
     Project,
     ProjectDocument,
     ProjectEvent,
@@ -358,3 +364,100 @@ def set_organisation(compound: Compound, data: dict, staff_id: int) -> Organisat
     organisation.recorded_at = db_now()
     db.session.flush()
     return organisation
+
+
+def members_of(organisation: Organisation) -> list[OrganisationMember]:
+    stmt = (
+        select(OrganisationMember)
+        .where(OrganisationMember.organisation_id == organisation.id)
+        .order_by(OrganisationMember.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def add_member(compound: Compound, data: dict, by: Principal) -> tuple[OrganisationMember, dict]:
+    """A member of the compound's organisation. One with committee rights (主任, 副主任,
+    秘书) gets the compound's committee role: on the staff account with their phone if there
+    is one, else on a new account whose first password is returned once (``account``)."""
+    organisation = organisation_of(compound.id)
+    if organisation is None:
+        raise conflict("organisation_missing", "请先登记本小区的自治组织，再添加成员")
+    phone = data.get("phone")
+    if data["role"] in COMMITTEE_RIGHTS and not phone:
+        message = "主任、副主任、秘书须填写手机号，用于开通业委会工作账号"
+        raise invalid("phone_required", message, {"phone": [message]})
+    member = OrganisationMember(
+        organisation_id=organisation.id,
+        name=data["name"],
+        phone=phone,
+        role=data["role"],
+        added_by_id=by.id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(member)
+            db.session.flush()
+    except IntegrityError:
+        message = "该手机号已是本组织成员"
+        raise conflict("member_exists", message, {"phone": [message]}) from None
+    account = {}
+    if member.role in COMMITTEE_RIGHTS:
+        account = _committee_account(compound, member, by)
+        member.staff_id = account["staff_id"]
+        db.session.flush()
+    return member, account
+
+
+def _committee_account(compound: Compound, member: OrganisationMember, by: Principal) -> dict:
+    """Link the staff account with the member's phone (adding the committee role it lacks)
+    or create one through ``auth.services.create_staff``."""
+    staff = db.session.scalar(
+        select(StaffUser)
+        .where(StaffUser.phone == member.phone, StaffUser.active.is_(True))
+        .order_by(StaffUser.id)
+    )
+    if staff is not None:
+        has_role = any(r.role is Role.COMPOUND and r.scope_id == compound.id for r in staff.roles)
+        if not has_role:
+            auth.add_role(staff, Role.COMPOUND, compound.id, by)
+        return {"staff_id": staff.id, "username": staff.username, "created": False}
+    password = secrets.token_urlsafe(12)
+    staff = auth.create_staff(
+        {
+            "username": f"c{compound.id}-{member.phone}",
+            "password": password,
+            "display_name": member.name,
+            "phone": member.phone,
+            "roles": [{"role": Role.COMPOUND, "scope_id": compound.id}],
+        },
+        by,
+    )
+    db.session.flush()
+    return {
+        "staff_id": staff.id,
+        "username": staff.username,
+        "created": True,
+        "initial_password": password,
+    }
+
+
+def member_view(member: OrganisationMember, full: bool) -> dict:
+    """Name and phone in full to the compound's committee; masked (张*, 138****5678) to
+    staff of the areas above."""
+    return {
+        "id": member.id,
+        "name": member.name if full else mask_name(member.name),
+        "phone": (member.phone if full else mask_phone(member.phone)) or None,
+        "role": member.role,
+        "role_label": member.role.label,
+        "staff_id": member.staff_id,
+        "created_at": member.created_at,
+    }
+
+
+def member_views(compound: Compound, principal: Principal) -> list[dict]:
+    organisation = organisation_of(compound.id)
+    if organisation is None:
+        return []
+    full = is_committee(principal, compound.id)
+    return [member_view(member, full) for member in members_of(organisation)]
