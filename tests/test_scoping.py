@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -42,7 +43,8 @@ from participation.notices.models import (
     PosterBatch,
 )
 from participation.notices.services import add_attachment
-from participation.projects.models import OrganisationKind
+from participation.projects.consultation import publish_plan
+from participation.projects.models import OrganisationKind, PlanComment
 from participation.projects.services import create_project, set_organisation
 from participation.roster.models import RosterImport
 from participation.surveys.models import (
@@ -193,6 +195,19 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
     set_organisation(
         a, {"kind": OrganisationKind.OWNERS_COMMITTEE, "name": "甲小区业委会"}, staff_a.id
     )
+    consultation_a = publish_plan(
+        project_a,
+        {
+            "title": "甲小区设计方案",
+            "opens_at": utcnow() - timedelta(minutes=1),
+            "closes_at": utcnow() + timedelta(days=7),
+            "items": [{"name": "外墙", "cost": Decimal("100.00"), "residents_part": Decimal("0")}],
+        },
+        staff_a.id,
+    )
+    comment_a = PlanComment(consultation_id=consultation_a.id, account_id=account_a.id, text="好")
+    _db.session.add(comment_a)
+    _db.session.flush()
 
     account_b = make_account("13900000002")
     owner_b = make_dwelling.owner(b, "李四", "13900000002")
@@ -228,6 +243,8 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
             "open311_key_id": open311_key_a.id,
             "project_id": project_a.id,
             "project_step_id": project_a.steps[0].id,
+            "plan_consultation_id": consultation_a.id,
+            "plan_comment_id": comment_a.id,
         },
         committee_a=sign_in(staff_a),
         committee_b=sign_in(make_staff(Role.COMPOUND, b.id)),

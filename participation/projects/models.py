@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -257,3 +259,116 @@ class OrganisationMember(db.Model):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     added_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# 方案征求意见: the plan consultation -------------------------------------------------------------
+
+
+class PlanConsultation(db.Model):
+    """The design plan of a project put to the compound's residents for comment during
+    ``opens_at``–``closes_at``; then the committee's handling of each comment, the summary
+    published as a notice, and the revised plan with its review (方案审查) published too.
+    One per project."""
+
+    __tablename__ = "plan_consultations"
+    __table_args__ = (CheckConstraint("closes_at > opens_at", name="closes_after_opens"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(default=0)  # of the items now current
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    summary_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    summary_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlanItem(db.Model):
+    """One item of the plan (a revision of it): its cost and the part the residents pay,
+    shared over the compound's dwellings by area (``common.money.allocate``)."""
+
+    __tablename__ = "plan_items"
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "revision", "position"),
+        CheckConstraint("cost >= 0", name="cost_not_negative"),
+        CheckConstraint("residents_part >= 0 AND residents_part <= cost", name="residents_part"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("plan_consultations.id"))
+    revision: Mapped[int]
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    residents_part: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+class Stance(enum.StrEnum):
+    SUPPORT = "support"  # 支持
+    OPPOSE = "oppose"  # 反对
+
+
+class PlanStance(db.Model):
+    """A resident's support or opposition to an item; the latest counts (one per account)."""
+
+    __tablename__ = "plan_stances"
+    __table_args__ = (UniqueConstraint("item_id", "account_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("plan_consultations.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_items.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    stance: Mapped[Stance] = mapped_column(str_enum(Stance, "plan_stance"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Handling(enum.StrEnum):
+    ADOPTED = "adopted"  # 采纳
+    PARTLY = "partly"  # 部分采纳
+    REJECTED = "rejected"  # 不采纳
+
+    @property
+    def label(self) -> str:
+        return {"adopted": "采纳", "partly": "部分采纳", "rejected": "不采纳"}[self.value]
+
+
+class PlanComment(db.Model):
+    """A resident's comment on the plan (on one item or on the whole), and the committee's
+    handling of it. ``room`` is the resident's room in the compound, the most the public
+    summary shows of who commented."""
+
+    __tablename__ = "plan_comments"
+    __table_args__ = (
+        CheckConstraint("(handling IS NULL) = (handled_at IS NULL)", name="handled_with_time"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("plan_consultations.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("plan_items.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    room: Mapped[str] = mapped_column(String(64), default="")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handling: Mapped[Handling | None] = mapped_column(str_enum(Handling, "plan_comment_handling"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PlanReview(db.Model):
+    """方案审查: the revised plan's review — by whom, when, its conclusion — published as a
+    notice with the revised items."""
+
+    __tablename__ = "plan_reviews"
+    __table_args__ = (UniqueConstraint("consultation_id", "revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("plan_consultations.id"))
+    revision: Mapped[int]
+    changes: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(120))
+    reviewed_on: Mapped[date] = mapped_column(Date)
+    conclusion: Mapped[str] = mapped_column(Text)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,12 +12,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 
-from participation.auth.scoping import is_committee, path_object, staff_only
+from participation.auth.scoping import is_committee, path_object, resident_only, staff_only
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, not_found
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.extensions import db
+from participation.projects import consultation as consultation_service
 from participation.projects import schemas, services
 
 blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
@@ -269,3 +270,190 @@ class OrganisationMembers(MethodView):
         db.session.commit()
         full = is_committee(principal, compound.id)
         return {"member": services.member_view(member, full), "account": account or None}, 201
+
+
+# 方案征求意见 (consultation.py) ---------------------------------------------------------------
+
+
+@blp.route("/projects/<int:project_id>/plan-consultation")
+class ProjectConsultation(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ConsultationSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="not_found (none published yet)")
+    def get(self, project_id):
+        """The project's design plan put to the residents, as staff see it (counts so far)"""
+        consultation = consultation_service.get_project_consultation(path_object("project_id"))
+        return consultation_service.consultation_view(consultation, current_principal())
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.ConsultationInSchema)
+    @blp.response(201, schemas.ConsultationSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="consultation_exists")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; closes_before_opens; residents_part_exceeds_cost",
+    )
+    def post(self, data, project_id):
+        """Publish the design plan for comment: its items with costs and residents' part,
+        documents and drawings, the period; announced on the compound's board"""
+        consultation = consultation_service.publish_plan(
+            path_object("project_id"), data, current_principal().id
+        )
+        db.session.commit()
+        return consultation_service.consultation_view(consultation, current_principal()), 201
+
+
+@blp.route("/plan-consultations/<int:plan_consultation_id>")
+class ConsultationDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ConsultationSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, plan_consultation_id):
+        """The design plan: staff in scope see the support and opposition so far; a resident
+        of the compound sees their household's share and their own feedback"""
+        return consultation_service.consultation_view(
+            path_object("plan_consultation_id"), current_principal()
+        )
+
+
+@blp.route("/plan-consultations/<int:plan_consultation_id>/feedback")
+class ConsultationFeedback(MethodView):
+    decorators = [jwt_required()]
+
+    @resident_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.FeedbackInSchema)
+    @blp.response(200, schemas.MyFeedbackSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="consultation_not_open (outside the period)"
+    )
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error; item_not_in_plan")
+    def post(self, data, plan_consultation_id):
+        """Support or oppose items (the latest stance counts) and comment, during the
+        period (a resident of the compound)"""
+        mine = consultation_service.submit_feedback(
+            path_object("plan_consultation_id"), current_principal().id, data
+        )
+        db.session.commit()
+        return mine
+
+
+@blp.route("/plan-consultations/<int:plan_consultation_id>/shares")
+class ConsultationShares(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.HouseholdShareSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="no_households")
+    def get(self, plan_consultation_id):
+        """Each household's share of the residents' part of the current plan, to the fen, by
+        area (the shares add up exactly)"""
+        return consultation_service.household_shares(path_object("plan_consultation_id"))
+
+
+@blp.route("/plan-consultations/<int:plan_consultation_id>/comments")
+class ConsultationComments(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.PlanCommentSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.paginate()
+    def get(self, plan_consultation_id, pagination_parameters):
+        """The residents' comments with their handling, oldest first (staff)"""
+        stmt = consultation_service.comments_query(path_object("plan_consultation_id"))
+        page = SelectPage(stmt, pagination_parameters)
+        return [consultation_service.comment_view(c) for c in page.items]
+
+
+@blp.route("/plan-comments/<int:plan_comment_id>/handling")
+class CommentHandling(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.HandlingInSchema)
+    @blp.response(200, schemas.PlanCommentSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="summary_published")
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="validation_error; reason_required (partly/rejected)"
+    )
+    def post(self, data, plan_comment_id):
+        """Record how a comment was handled: adopted, partly adopted or rejected (with the
+        reason unless adopted)"""
+        comment = consultation_service.handle_comment(
+            path_object("plan_comment_id"), data["handling"], data["reason"], current_principal().id
+        )
+        db.session.commit()
+        return consultation_service.comment_view(comment)
+
+
+@blp.route("/plan-consultations/<int:plan_consultation_id>/summary")
+class ConsultationSummary(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ConsultationSummarySchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, plan_consultation_id):
+        """The summary as the notice shows it (or will): support and opposition per item,
+        the comments with their handling, rooms at most"""
+        return consultation_service.summary(path_object("plan_consultation_id"))
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ConsultationSummarySchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="summary_published; consultation_still_open; comments_unhandled",
+    )
+    def post(self, plan_consultation_id):
+        """Publish the summary as a public notice of the compound's board (after the period,
+        every comment handled)"""
+        consultation = consultation_service.publish_summary(
+            path_object("plan_consultation_id"), current_principal().id
+        )
+        db.session.commit()
+        return consultation_service.summary(consultation)
+
+
+@blp.route("/plan-consultations/<int:plan_consultation_id>/revision")
+class ConsultationRevision(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.RevisionInSchema)
+    @blp.response(201, schemas.PlanReviewSchema)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="summary_not_published")
+    @blp.alt_response(
+        422, schema=ErrorSchema, description="validation_error; residents_part_exceeds_cost"
+    )
+    def post(self, data, plan_consultation_id):
+        """Record the revised plan (its items replace the current ones) and its review
+        (方案审查: reviewer, date, conclusion, documents), published as a notice"""
+        review = consultation_service.record_revision(
+            path_object("plan_consultation_id"), data, current_principal().id
+        )
+        db.session.commit()
+        return review, 201

@@ -6,17 +6,20 @@ from __future__ import annotations
 import marshmallow as ma
 
 from participation.auth.schemas import MobilePhone
-from participation.common.schemas import Integer, LocalDateTime, PatchSchema, Schema
+from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
 from participation.projects.models import (
     MEMBER_ROLE_LABELS,
     STEP_LABELS,
+    Handling,
     LinkKind,
     MemberRole,
     OrganisationKind,
     PhotoKind,
+    Stance,
     StepKey,
     StepStatus,
 )
+from participation.surveys.schemas import Money
 
 STEP_DESCRIPTION = " / ".join(f"{key.value} {label}" for key, label in STEP_LABELS.items())
 STATUS_DESCRIPTION = "not_started 未开始 / in_progress 进行中 / done 已完成 / reopened 已重新打开"
@@ -110,7 +113,9 @@ class ProjectLinkSchema(Schema):
     created_at = LocalDateTime()
 
 
-class ProjectDocumentInSchema(Schema):
+class DocumentFieldsSchema(Schema):
+    """A document kept where the district keeps its files: its name, address and SHA-256."""
+
     name = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=200, error="名称须为 1 至 200 字")
     )
@@ -123,6 +128,9 @@ class ProjectDocumentInSchema(Schema):
         required=True,
         validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$", error="须为 64 位十六进制 SHA-256"),
     )
+
+
+class ProjectDocumentInSchema(DocumentFieldsSchema):
     photo = ma.fields.Enum(
         PhotoKind,
         by_value=True,
@@ -255,4 +263,209 @@ class MemberAddedSchema(Schema):
         MemberAccountSchema,
         allow_none=True,
         metadata={"description": "有业委会权限的成员：其工作账号；其他成员为 null"},
+    )
+
+
+# 方案征求意见 --------------------------------------------------------------------------------
+
+
+class PlanItemInSchema(Schema):
+    name = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=120, error="项目名称须为 1 至 120 字")
+    )
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    cost = Money(required=True, metadata={"description": "该项费用（元）"})
+    residents_part = Money(required=True, metadata={"description": "其中居民出资（元）"})
+
+
+def _items_field() -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.Nested(PlanItemInSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=100, error="方案须有 1 至 100 个项目"),
+    )
+
+
+def _documents_field() -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.Nested(DocumentFieldsSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=50),
+        metadata={"description": "设计图纸、方案文本（存放地址与 SHA-256）"},
+    )
+
+
+class ConsultationInSchema(Schema):
+    title = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=200, error="标题须为 1 至 200 字")
+    )
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000))
+    opens_at = LocalDateTime(required=True)
+    closes_at = LocalDateTime(required=True)
+    items = _items_field()
+    documents = _documents_field()
+
+
+class PlanItemSchema(Schema):
+    id = Integer()
+    position = Integer()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    cost = Amount()
+    residents_part = Amount()
+    support = Integer(allow_none=True, metadata={"description": "支持户数（仅工作人员可见）"})
+    oppose = Integer(allow_none=True, metadata={"description": "反对户数（仅工作人员可见）"})
+
+
+class PlanCommentSchema(Schema):
+    id = Integer()
+    item_id = Integer(allow_none=True)
+    room = ma.fields.String(metadata={"description": "房号"})
+    text = ma.fields.String()
+    created_at = LocalDateTime()
+    handling = ma.fields.Enum(
+        Handling,
+        by_value=True,
+        allow_none=True,
+        metadata={"description": "adopted 采纳 / partly 部分采纳 / rejected 不采纳；null 未处理"},
+    )
+    reason = ma.fields.String()
+    handled_at = LocalDateTime(allow_none=True)
+
+
+class StanceSchema(Schema):
+    item_id = Integer(required=True, validate=ma.validate.Range(min=1))
+    stance = ma.fields.Enum(
+        Stance, by_value=True, required=True, metadata={"description": "support 支持 / oppose 反对"}
+    )
+
+
+class MyFeedbackSchema(Schema):
+    stances = ma.fields.List(ma.fields.Nested(StanceSchema))
+    comments = ma.fields.List(ma.fields.Nested(PlanCommentSchema))
+
+
+class PlanReviewSchema(Schema):
+    id = Integer()
+    revision = Integer()
+    changes = ma.fields.String()
+    reviewer = ma.fields.String()
+    reviewed_on = ma.fields.Date()
+    conclusion = ma.fields.String()
+    notice_id = Integer(allow_none=True)
+    recorded_at = LocalDateTime()
+
+
+class ConsultationSchema(Schema):
+    id = Integer()
+    project_id = Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    opens_at = LocalDateTime()
+    closes_at = LocalDateTime()
+    open = ma.fields.Boolean(metadata={"description": "现在是否在征求意见期内"})
+    revision = Integer(metadata={"description": "0 为征求意见稿，之后为修改稿"})
+    total_cost = Amount()
+    residents_total = Amount()
+    items = ma.fields.List(ma.fields.Nested(PlanItemSchema))
+    documents = ma.fields.List(ma.fields.Nested(ProjectDocumentSchema))
+    notice_id = Integer(allow_none=True)
+    summary_notice_id = Integer(allow_none=True)
+    summary_published_at = LocalDateTime(allow_none=True)
+    reviews = ma.fields.List(ma.fields.Nested(PlanReviewSchema))
+    my_share = Amount(allow_none=True, metadata={"description": "居民：本户分摊的居民出资"})
+    mine = ma.fields.Nested(
+        MyFeedbackSchema, allow_none=True, metadata={"description": "居民：自己的表态和意见"}
+    )
+
+
+class FeedbackInSchema(Schema):
+    stances = ma.fields.List(
+        ma.fields.Nested(StanceSchema), load_default=list, validate=ma.validate.Length(max=100)
+    )
+    comments = ma.fields.List(
+        ma.fields.Nested(lambda: CommentInSchema()),
+        load_default=list,
+        validate=ma.validate.Length(max=20),
+    )
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data.get("stances") and not data.get("comments"):
+            raise ma.ValidationError("请对项目表态或填写意见")
+
+
+class CommentInSchema(Schema):
+    item_id = Integer(
+        allow_none=True,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "针对的项目；不填为对整体方案的意见"},
+    )
+    text = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=1000, error="意见须为 1 至 1000 字")
+    )
+
+
+class HandlingInSchema(Schema):
+    handling = ma.fields.Enum(
+        Handling,
+        by_value=True,
+        required=True,
+        metadata={"description": "adopted 采纳 / partly 部分采纳 / rejected 不采纳"},
+    )
+    reason = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=1000),
+        metadata={"description": "部分采纳、不采纳时必填"},
+    )
+
+
+class HouseholdShareSchema(Schema):
+    dwelling_id = Integer()
+    label = ma.fields.String()
+    area = Amount()
+    share = Amount()
+
+
+class SummaryItemSchema(Schema):
+    id = Integer()
+    name = ma.fields.String()
+    cost = Amount()
+    residents_part = Amount()
+    support = Integer()
+    oppose = Integer()
+
+
+class SummaryCommentSchema(Schema):
+    id = Integer()
+    room = ma.fields.String()
+    item = ma.fields.String(allow_none=True)
+    text = ma.fields.String()
+    handling = ma.fields.Enum(Handling, by_value=True, allow_none=True)
+    handling_label = ma.fields.String(allow_none=True)
+    reason = ma.fields.String()
+
+
+class ConsultationSummarySchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(SummaryItemSchema))
+    comments = ma.fields.List(ma.fields.Nested(SummaryCommentSchema))
+    published_at = LocalDateTime(allow_none=True)
+
+
+class RevisionInSchema(Schema):
+    items = _items_field()
+    documents = _documents_field()
+    changes = ma.fields.String(
+        load_default="", validate=ma.validate.Length(max=5000), metadata={"description": "主要修改"}
+    )
+    reviewer = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=120),
+        metadata={"description": "审查单位"},
+    )
+    reviewed_on = ma.fields.Date(required=True)
+    conclusion = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=2000),
+        metadata={"description": "审查结论"},
     )

@@ -32,6 +32,7 @@ from participation.projects.models import (
     LinkKind,
     Organisation,
     OrganisationMember,
+    PlanConsultation,
     Project,
     ProjectDocument,
     ProjectEvent,
@@ -76,7 +77,8 @@ def today() -> date:
     return db_now().astimezone(SHANGHAI).date()
 
 
-def _event(project: Project, staff_id: int, action: str, step=None, before=None, reason=""):
+def record(project: Project, staff_id: int, action: str, step=None, before=None, reason=""):
+    """Add the move to the project's history (``step``'s status now is its ``to_status``)."""
     db.session.add(
         ProjectEvent(
             project_id=project.id,
@@ -115,7 +117,7 @@ def create_project(compound: Compound, data: dict, staff_id: int) -> Project:
         ProjectStep(project_id=project.id, step=key, position=key.position) for key in StepKey
     )
     db.session.flush()
-    _event(project, staff_id, "created")
+    record(project, staff_id, "created")
     db.session.flush()
     return project
 
@@ -162,7 +164,7 @@ def update_step(step: ProjectStep, changes: dict, staff_id: int) -> ProjectStep:
     for field, value in values.items():
         setattr(step, field, value)
     step.updated_at = db_now()
-    _event(project, staff_id, "updated", step, before, changes.get("reason", ""))
+    record(project, staff_id, "updated", step, before, changes.get("reason", ""))
     db.session.flush()
     return step
 
@@ -184,7 +186,7 @@ def complete_step(step: ProjectStep, staff_id: int, reason: str, on: date | None
     step.status = StepStatus.DONE
     step.actual_start, step.actual_end = start, end
     step.updated_at = db_now()
-    _event(project, staff_id, "completed", step, before, reason)
+    record(project, staff_id, "completed", step, before, reason)
     db.session.flush()
     return step
 
@@ -199,7 +201,7 @@ def reopen_step(step: ProjectStep, staff_id: int, reason: str) -> ProjectStep:
     step.status = StepStatus.REOPENED
     step.actual_end = None
     step.updated_at = db_now()
-    _event(project, staff_id, "reopened", step, before, reason)
+    record(project, staff_id, "reopened", step, before, reason)
     db.session.flush()
     return step
 
@@ -221,7 +223,10 @@ def facts_of(project: Project) -> gates.Facts:
             s.kind is SurveyKind.MENU and effective_status(s, now) in MENU_RESULT_IN
             for s in surveys
         ),
-        consultation_published=False,  # 方案征求意见 (the plan consultation) is not built yet
+        consultation_published=db.session.scalar(
+            select(PlanConsultation.summary_published_at).filter_by(project_id=project.id)
+        )
+        is not None,
     )
 
 
@@ -262,7 +267,7 @@ def add_link(project: Project, kind: LinkKind, target_id: int, staff_id: int) ->
         return existing
     link = ProjectLink(project_id=project.id, kind=kind, target_id=target_id, added_by_id=staff_id)
     db.session.add(link)
-    _event(project, staff_id, "linked", reason=f"{kind.value}:{target_id}")
+    record(project, staff_id, "linked", reason=f"{kind.value}:{target_id}")
     db.session.flush()
     return link
 
@@ -292,7 +297,7 @@ def add_document(project: Project, data: dict, staff_id: int) -> ProjectDocument
         added_by_id=staff_id,
     )
     db.session.add(document)
-    _event(project, staff_id, "documented", reason=data["name"])
+    record(project, staff_id, "documented", reason=data["name"])
     db.session.flush()
     return document
 

@@ -73,8 +73,14 @@ def neighbour(compound, make_compound, make_staff, sign_in):
 
 @pytest.fixture
 def project(client, compound, committee):
-    created = api(client, "POST", f"/compounds/{compound.id}/projects", committee,
-                  year=2026, title="幸福小区老旧小区改造")  # fmt: skip
+    created = api(
+        client,
+        "POST",
+        f"/compounds/{compound.id}/projects",
+        committee,
+        year=2026,
+        title="幸福小区老旧小区改造",
+    )
     assert created.status_code == 201, created.json
     return created.json
 

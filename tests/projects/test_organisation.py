@@ -18,16 +18,25 @@ def members_url(compound) -> str:
 
 
 def record(client, compound, committee):
-    response = api(client, "PUT", f"/compounds/{compound.id}/organisation", committee,
-                   kind="residents_council", name="幸福小区居民议事会",
-                   established_on="2026-03-15")  # fmt: skip
+    response = api(
+        client,
+        "PUT",
+        f"/compounds/{compound.id}/organisation",
+        committee,
+        kind="residents_council",
+        name="幸福小区居民议事会",
+        established_on="2026-03-15",
+    )
     assert response.status_code == 200, response.json
     return response.json
 
 
 def test_members_need_the_organisation_first(client, compound, committee):
-    refused(api(client, "POST", members_url(compound), committee, name="王五", role="member"),
-            409, "organisation_missing")  # fmt: skip
+    refused(
+        api(client, "POST", members_url(compound), committee, name="王五", role="member"),
+        409,
+        "organisation_missing",
+    )
     assert (
         client.get(f"/api/v1/compounds/{compound.id}/organisation", headers=committee).json["code"]
         == "not_found"
@@ -39,10 +48,20 @@ def test_members_need_the_organisation_first(client, compound, committee):
 
 def test_a_chair_gets_a_committee_account_that_signs_in(client, compound, committee):
     record(client, compound, committee)
-    refused(api(client, "POST", members_url(compound), committee, name="赵主任", role="chair"),
-            422, "phone_required")  # fmt: skip
-    added = api(client, "POST", members_url(compound), committee,
-                name="赵主任", phone="138 1234 5678", role="chair")  # fmt: skip
+    refused(
+        api(client, "POST", members_url(compound), committee, name="赵主任", role="chair"),
+        422,
+        "phone_required",
+    )
+    added = api(
+        client,
+        "POST",
+        members_url(compound),
+        committee,
+        name="赵主任",
+        phone="138 1234 5678",
+        role="chair",
+    )
     assert added.status_code == 201, added.json
     account = added.json["account"]
     assert account["created"] is True and account["initial_password"]
@@ -61,8 +80,15 @@ def test_a_chair_gets_a_committee_account_that_signs_in(client, compound, commit
     listed = client.get(f"/api/v1{members_url(compound)}", headers=token)
     assert [m["name"] for m in listed.json] == ["赵主任"]
 
-    again = api(client, "POST", members_url(compound), committee,
-                name="赵某", phone="13812345678", role="member")  # fmt: skip
+    again = api(
+        client,
+        "POST",
+        members_url(compound),
+        committee,
+        name="赵某",
+        phone="13812345678",
+        role="member",
+    )
     refused(again, 409, "member_exists")
 
 
@@ -75,8 +101,15 @@ def test_an_existing_account_is_linked_not_duplicated(
     existing.phone = "13600000001"
     _db.session.flush()
     staff_before = _db.session.scalar(sa.select(sa.func.count()).select_from(StaffUser))
-    added = api(client, "POST", members_url(compound), committee,
-                name="钱秘书", phone="13600000001", role="secretary")  # fmt: skip
+    added = api(
+        client,
+        "POST",
+        members_url(compound),
+        committee,
+        name="钱秘书",
+        phone="13600000001",
+        role="secretary",
+    )
     assert added.status_code == 201, added.json
     assert added.json["account"] == {
         "staff_id": existing.id,
@@ -98,8 +131,15 @@ def test_staff_above_see_names_and_phones_masked(
     client, compound, committee, make_staff, sign_in, neighbour
 ):
     record(client, compound, committee)
-    api(client, "POST", members_url(compound), committee,
-        name="李四", phone="13912345678", role="vice_chair")  # fmt: skip
+    api(
+        client,
+        "POST",
+        members_url(compound),
+        committee,
+        name="李四",
+        phone="13912345678",
+        role="vice_chair",
+    )
     community = sign_in(make_staff(Role.COMMUNITY, compound.community_id))
     seen = client.get(f"/api/v1{members_url(compound)}", headers=community).json
     assert [(m["name"], m["phone"], m["role_label"]) for m in seen] == [

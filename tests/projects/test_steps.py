@@ -86,13 +86,20 @@ def complete(client, headers, step_id: int, **body):
 
 def test_a_project_has_its_eight_steps_in_order(client, compound, committee, project):
     assert [s["label"] for s in project["steps"]] == [
-        "成立组织", "申请项目", "申报计划", "编制方案",
-        "项目实施", "项目验收", "项目接管", "绩效评估",
-    ]  # fmt: skip
+        "成立组织",
+        "申请项目",
+        "申报计划",
+        "编制方案",
+        "项目实施",
+        "项目验收",
+        "项目接管",
+        "绩效评估",
+    ]
     assert {s["status"] for s in project["steps"]} == {"not_started"}
     assert project["current_step"] == "organise"
-    again = api(client, "POST", f"/compounds/{compound.id}/projects", committee,
-                year=2026, title="重复")  # fmt: skip
+    again = api(
+        client, "POST", f"/compounds/{compound.id}/projects", committee, year=2026, title="重复"
+    )
     refused(again, 409, "project_exists")
     listed = client.get(f"/api/v1/compounds/{compound.id}/projects", headers=committee)
     assert [p["id"] for p in listed.json] == [project["id"]]
@@ -108,8 +115,14 @@ def test_first_steps_refuse_until_their_conditions_hold(
     before = len(events(p))
     refused(complete(client, committee, ids["organise"]), 409, "organisation_missing")
     assert status_of(ids["organise"]) is NOT_STARTED and len(events(p)) == before
-    recorded = api(client, "PUT", f"/compounds/{compound.id}/organisation", committee,
-                   kind="owners_committee", name="幸福小区业主委员会")  # fmt: skip
+    recorded = api(
+        client,
+        "PUT",
+        f"/compounds/{compound.id}/organisation",
+        committee,
+        kind="owners_committee",
+        name="幸福小区业主委员会",
+    )
     assert recorded.status_code == 200, recorded.json
     done = complete(client, committee, ids["organise"], reason="业委会已成立")
     assert done.status_code == 200, done.json
@@ -153,19 +166,35 @@ def test_every_move_is_recorded_and_reopening_needs_a_reason(
 ):
     ids = step_ids(project)
     p = project["id"]
-    api(client, "PUT", f"/compounds/{compound.id}/organisation", committee,
-        kind="self_management_group", name="1号楼自管小组")  # fmt: skip
-    started = api(client, "PATCH", f"/project-steps/{ids['organise']}", committee,
-                  status="in_progress", organisation="幸福社区居委会",
-                  planned_start="2026-03-01", planned_end="2026-03-31")  # fmt: skip
+    api(
+        client,
+        "PUT",
+        f"/compounds/{compound.id}/organisation",
+        committee,
+        kind="self_management_group",
+        name="1号楼自管小组",
+    )
+    started = api(
+        client,
+        "PATCH",
+        f"/project-steps/{ids['organise']}",
+        committee,
+        status="in_progress",
+        organisation="幸福社区居委会",
+        planned_start="2026-03-01",
+        planned_end="2026-03-31",
+    )
     assert started.status_code == 200, started.json
     assert started.json["status"] == "in_progress" and started.json["actual_start"]
     complete(client, committee, ids["organise"], reason="已成立", actual_end="2026-12-07")
 
     reopen = f"/project-steps/{ids['organise']}/reopen"
     refused(api(client, "POST", reopen, committee), 422, "validation_error")
-    refused(api(client, "POST", f"/project-steps/{ids['apply']}/reopen", committee, reason="x"),
-            409, "step_not_done")  # fmt: skip
+    refused(
+        api(client, "POST", f"/project-steps/{ids['apply']}/reopen", committee, reason="x"),
+        409,
+        "step_not_done",
+    )
     reopened = api(client, "POST", reopen, committee, reason="自管小组成员调整，需重新确认")
     assert reopened.status_code == 200, reopened.json
     assert reopened.json["status"] == "reopened" and reopened.json["actual_end"] is None
@@ -188,8 +217,14 @@ def test_bad_input_is_refused_and_nothing_written(
     client, compound, committee, project, make_compound, make_staff
 ):
     ids = step_ids(project)
-    bad_dates = api(client, "PATCH", f"/project-steps/{ids['plan']}", committee,
-                    planned_start="2026-05-01", planned_end="2026-04-01")  # fmt: skip
+    bad_dates = api(
+        client,
+        "PATCH",
+        f"/project-steps/{ids['plan']}",
+        committee,
+        planned_start="2026-05-01",
+        planned_end="2026-04-01",
+    )
     refused(bad_dates, 422, "dates_out_of_order")
     assert _db.session.get(ProjectStep, ids["plan"]).planned_start is None
     elsewhere = make_compound("别处小区")
@@ -198,11 +233,24 @@ def test_bad_input_is_refused_and_nothing_written(
     notice = Notice(compound_id=elsewhere.id, kind=NoticeKind.GENERAL, title="别处的公告")
     _db.session.add(notice)
     _db.session.flush()
-    linked = api(client, "POST", f"/projects/{project['id']}/links", committee,
-                 kind="notice", target_id=notice.id)  # fmt: skip
+    linked = api(
+        client,
+        "POST",
+        f"/projects/{project['id']}/links",
+        committee,
+        kind="notice",
+        target_id=notice.id,
+    )
     refused(linked, 422, "link_target_invalid")
-    document = api(client, "POST", f"/projects/{project['id']}/documents", committee,
-                   name="设计图", url="files/a.pdf", sha256="xyz")  # fmt: skip
+    document = api(
+        client,
+        "POST",
+        f"/projects/{project['id']}/documents",
+        committee,
+        name="设计图",
+        url="files/a.pdf",
+        sha256="xyz",
+    )
     refused(document, 422, "validation_error")
 
 
