@@ -372,3 +372,73 @@ class PlanReview(db.Model):
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Funding --------------------------------------------------------------------------------------
+
+
+class FundingSource(enum.StrEnum):
+    CENTRAL_PROVINCIAL = "central_provincial"  # 中央、省级补助
+    LOCAL_FINANCE = "local_finance"  # 地方财政
+    RESIDENTS = "residents"  # 居民出资
+    MAINTENANCE_FUND = "maintenance_fund"  # 住宅专项维修资金
+    PUBLIC_INCOME = "public_income"  # 小区公共收益
+    SOCIAL_CAPITAL = "social_capital"  # 社会资本
+    UTILITIES = "utilities"  # 专业经营单位（水电气热通信）
+
+    @property
+    def label(self) -> str:
+        return FUNDING_LABELS[self]
+
+
+FUNDING_LABELS = {
+    FundingSource.CENTRAL_PROVINCIAL: "中央/省级补助",
+    FundingSource.LOCAL_FINANCE: "地方财政",
+    FundingSource.RESIDENTS: "居民出资",
+    FundingSource.MAINTENANCE_FUND: "住宅专项维修资金",
+    FundingSource.PUBLIC_INCOME: "公共收益",
+    FundingSource.SOCIAL_CAPITAL: "社会资本",
+    FundingSource.UTILITIES: "专业经营单位",
+}
+
+
+class ProjectFunding(db.Model):
+    """The plan's money from one source; a project's sources add up to the plan's total."""
+
+    __tablename__ = "project_funding"
+    __table_args__ = (
+        UniqueConstraint("project_id", "source"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    source: Mapped[FundingSource] = mapped_column(str_enum(FundingSource, "funding_source"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PaymentMethod(enum.StrEnum):
+    CASH = "cash"  # 现金
+    TRANSFER = "transfer"  # 银行转账
+    WECHAT = "wechat"  # 微信
+    ALIPAY = "alipay"  # 支付宝
+    OTHER = "other"
+
+
+class FundingCollection(db.Model):
+    """A household's payment towards its share of 居民出资, as recorded by the committee."""
+
+    __tablename__ = "funding_collections"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_funding_collections_project_dwelling", "project_id", "dwelling_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwellings.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    paid_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod, "payment_method"))
+    reference: Mapped[str] = mapped_column(String(64), default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

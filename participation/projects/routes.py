@@ -19,7 +19,7 @@ from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.extensions import db
 from participation.projects import consultation as consultation_service
-from participation.projects import schemas, services
+from participation.projects import funding, schemas, services
 
 blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
 
@@ -457,3 +457,73 @@ class ConsultationRevision(MethodView):
         )
         db.session.commit()
         return review, 201
+
+
+# Funding (funding.py) -------------------------------------------------------------------------
+
+
+@blp.route("/projects/<int:project_id>/funding")
+class ProjectFundingView(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.FundingSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, project_id):
+        """The plan's money by source against its total; 居民出资 due, collected, outstanding"""
+        return funding.funding_view(path_object("project_id"))
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.FundingInSchema)
+    @blp.response(200, schemas.FundingSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="plan_missing")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; duplicate_source; funding_not_reconciled (the sources "
+        "do not add up to the plan's total: the difference in the message); "
+        "residents_part_mismatch",
+    )
+    def put(self, data, project_id):
+        """Set the plan's money by source (中央/省补助, 地方财政, 居民出资, 维修资金, 公共收益,
+        社会资本, 专业经营单位), to the fen; it must add up exactly to the plan's total"""
+        project = path_object("project_id")
+        funding.set_funding(project, data["sources"], current_principal().id)
+        db.session.commit()
+        return funding.funding_view(project)
+
+
+@blp.route("/projects/<int:project_id>/collections")
+class ProjectCollections(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.CollectionInSchema)
+    @blp.response(201, schemas.CollectionSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error; dwelling_not_in_compound; amount_not_positive",
+    )
+    def post(self, data, project_id):
+        """Record a household's payment towards its share of 居民出资"""
+        collection = funding.record_collection(
+            path_object("project_id"), data, current_principal().id
+        )
+        db.session.commit()
+        return collection, 201
+
+
+@blp.route("/projects/<int:project_id>/households")
+class ProjectHouseholds(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.HouseholdDueSchema(many=True))
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="plan_missing; no_households")
+    def get(self, project_id):
+        """Each household's share of 居民出资, what it has paid and what is outstanding"""
+        return funding.households_view(path_object("project_id"))

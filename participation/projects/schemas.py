@@ -8,12 +8,15 @@ import marshmallow as ma
 from participation.auth.schemas import MobilePhone
 from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
 from participation.projects.models import (
+    FUNDING_LABELS,
     MEMBER_ROLE_LABELS,
     STEP_LABELS,
+    FundingSource,
     Handling,
     LinkKind,
     MemberRole,
     OrganisationKind,
+    PaymentMethod,
     PhotoKind,
     Stance,
     StepKey,
@@ -469,3 +472,74 @@ class RevisionInSchema(Schema):
         validate=ma.validate.Length(min=1, max=2000),
         metadata={"description": "审查结论"},
     )
+
+
+# Funding -------------------------------------------------------------------------------------
+
+FUNDING_DESCRIPTION = " / ".join(f"{s.value} {label}" for s, label in FUNDING_LABELS.items())
+
+
+class FundingLineInSchema(Schema):
+    source = ma.fields.Enum(
+        FundingSource, by_value=True, required=True, metadata={"description": FUNDING_DESCRIPTION}
+    )
+    amount = Money(required=True, metadata={"description": "金额（元）"})
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+
+
+class FundingInSchema(Schema):
+    sources = ma.fields.List(
+        ma.fields.Nested(FundingLineInSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=len(FundingSource)),
+    )
+
+
+class FundingLineSchema(Schema):
+    source = ma.fields.Enum(FundingSource, by_value=True)
+    label = ma.fields.String()
+    amount = Amount()
+    note = ma.fields.String()
+
+
+class FundingSchema(Schema):
+    plan_total = Amount(allow_none=True, metadata={"description": "方案总投资；未发布方案为 null"})
+    residents_due = Amount(allow_none=True, metadata={"description": "方案中的居民出资合计"})
+    sources = ma.fields.List(ma.fields.Nested(FundingLineSchema))
+    funded_total = Amount()
+    reconciled = ma.fields.Boolean(metadata={"description": "各来源合计等于方案总投资"})
+    residents_collected = Amount()
+    residents_outstanding = Amount(allow_none=True)
+
+
+class CollectionInSchema(Schema):
+    dwelling_id = Integer(required=True, validate=ma.validate.Range(min=1))
+    amount = Money(required=True, metadata={"description": "缴款金额（元）"})
+    paid_on = ma.fields.Date(required=True)
+    method = ma.fields.Enum(
+        PaymentMethod,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "cash 现金 / transfer 银行转账 / wechat 微信 / alipay 支付宝 / other"
+        },
+    )
+    reference = ma.fields.String(
+        load_default="", validate=ma.validate.Length(max=64), metadata={"description": "票据号"}
+    )
+
+
+class CollectionSchema(Schema):
+    id = Integer()
+    dwelling_id = Integer()
+    amount = Amount()
+    paid_on = ma.fields.Date()
+    method = ma.fields.Enum(PaymentMethod, by_value=True)
+    reference = ma.fields.String()
+    recorded_at = LocalDateTime()
+
+
+class HouseholdDueSchema(HouseholdShareSchema):
+    due = Amount(metadata={"description": "应缴：本户分摊的居民出资"})
+    collected = Amount(metadata={"description": "已缴"})
+    outstanding = Amount(metadata={"description": "未缴（负数为多缴）"})

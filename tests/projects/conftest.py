@@ -29,8 +29,8 @@ from participation.surveys.services import close_if_due, open_survey
 AREAS = ("60.00", "80.00", "100.00")
 
 
-def api(client, method: str, path: str, headers: dict | None = None, **body):
-    return client.open(f"/api/v1{path}", method=method, headers=headers, json=body)
+def api(client, verb: str, path: str, headers: dict | None = None, /, **body):
+    return client.open(f"/api/v1{path}", method=verb, headers=headers, json=body)
 
 
 def refused(response, status: int, code: str) -> None:
