@@ -44,7 +44,12 @@ from participation.notices.models import (
 )
 from participation.notices.services import add_attachment
 from participation.projects.consultation import publish_plan
-from participation.projects.models import OrganisationKind, PlanComment
+from participation.projects.models import (
+    ManagementMode,
+    OrganisationKind,
+    PlanComment,
+    ProjectManagement,
+)
 from participation.projects.services import create_project, set_organisation
 from participation.roster.models import RosterImport
 from participation.surveys.models import (
@@ -206,7 +211,14 @@ def world(db, make_compound, make_dwelling, make_staff, make_account, sign_in):
         staff_a.id,
     )
     comment_a = PlanComment(consultation_id=consultation_a.id, account_id=account_a.id, text="好")
-    _db.session.add(comment_a)
+    management_a = ProjectManagement(
+        project_id=project_a.id,
+        mode=ManagementMode.PROFESSIONAL,
+        survey_id=survey_a.id,
+        result={"campaign": "survey", "id": survey_a.id, "chosen": "professional"},
+        recorded_by_id=staff_a.id,
+    )
+    _db.session.add_all([comment_a, management_a])
     _db.session.flush()
 
     account_b = make_account("13900000002")

@@ -6,6 +6,7 @@ Steps move in order: a step completes only once the step before it is done. Besi
 - 申请项目 (apply): a linked consent survey passed the 2/3 gate and its 公示 is final;
 - 编制方案 (design): the menu result is in (a linked menu survey closed, on 公示 or final) and
   the summary of the plan consultation (方案征求意见) is published;
+- 项目接管 (handover): the management mode after the works is recorded (``management``);
 - 绩效评估 (evaluation): 项目验收 (acceptance) is done.
 
 :func:`refusal` answers the first unmet condition as (code, Chinese message), or None.
@@ -27,6 +28,7 @@ class Facts:
     consent_passed_and_final: bool = False
     menu_result_in: bool = False
     consultation_published: bool = False
+    management_recorded: bool = False
 
 
 Refusal = tuple[str, str]
@@ -69,6 +71,11 @@ def _condition(step: StepKey, facts: Facts) -> Refusal | None:
         return (
             "consultation_not_published",
             "设计方案征求意见的汇总情况尚未公布，不能完成“编制方案”",
+        )
+    if step is StepKey.HANDOVER and not facts.management_recorded:
+        return (
+            "management_missing",
+            "尚未登记经业主表决或征询确定的改造后管理方式，不能完成“项目接管”",
         )
     if step is StepKey.EVALUATION and facts.statuses[StepKey.ACCEPTANCE] is not StepStatus.DONE:
         return ("acceptance_not_done", "“项目验收”尚未完成，不能进行“绩效评估”")

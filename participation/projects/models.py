@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -440,5 +441,43 @@ class FundingCollection(db.Model):
     paid_on: Mapped[date] = mapped_column(Date)
     method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod, "payment_method"))
     reference: Mapped[str] = mapped_column(String(64), default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# 项目接管: management after the works -------------------------------------------------------
+
+
+class ManagementMode(enum.StrEnum):
+    PROFESSIONAL = "professional"  # 专业物业
+    COMMUNITY_CENTRE = "community_centre"  # 社区物业服务中心
+    SELF_MANAGED = "self_managed"  # 自治管理
+
+    @property
+    def label(self) -> str:
+        return MANAGEMENT_LABELS[self]
+
+
+MANAGEMENT_LABELS = {
+    ManagementMode.PROFESSIONAL: "专业物业",
+    ManagementMode.COMMUNITY_CENTRE: "社区物业服务中心",
+    ManagementMode.SELF_MANAGED: "自治管理",
+}
+
+
+class ProjectManagement(db.Model):
+    """How the compound is managed after the works, as the owners chose it in a vote or a
+    survey (exactly one of them), with that campaign's final result as it was then."""
+
+    __tablename__ = "project_management"
+    __table_args__ = (
+        CheckConstraint("(vote_id IS NULL) <> (survey_id IS NULL)", name="one_campaign"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), unique=True)
+    mode: Mapped[ManagementMode] = mapped_column(str_enum(ManagementMode, "management_mode"))
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"))
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
+    result: Mapped[dict] = mapped_column(JSON)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

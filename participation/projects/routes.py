@@ -19,7 +19,7 @@ from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.extensions import db
 from participation.projects import consultation as consultation_service
-from participation.projects import funding, schemas, services
+from participation.projects import funding, management, schemas, services
 
 blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
 
@@ -31,7 +31,7 @@ GATE_REFUSED = {
     "description": "step_already_done; step_out_of_order (the step before is not done); "
     "organisation_missing (成立组织); consent_not_final (申请项目: a linked consent survey that "
     "passed 2/3 with its 公示 final); menu_result_missing, consultation_not_published (编制方案); "
-    "acceptance_not_done (绩效评估)",
+    "management_missing (项目接管); acceptance_not_done (绩效评估)",
 }
 
 
@@ -527,3 +527,41 @@ class ProjectHouseholds(MethodView):
     def get(self, project_id):
         """Each household's share of 居民出资, what it has paid and what is outstanding"""
         return funding.households_view(path_object("project_id"))
+
+
+# 项目接管 (management.py) -----------------------------------------------------------------------
+
+
+@blp.route("/projects/<int:project_id>/management")
+class ProjectManagementView(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ManagementSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="not_found (none recorded yet)")
+    def get(self, project_id):
+        """The management mode after the works and the result of the campaign that chose it"""
+        recorded = management.management_of(path_object("project_id"))
+        if recorded is None:
+            raise not_found("尚未登记改造后的管理方式")
+        return management.management_view(recorded)
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.ManagementInSchema)
+    @blp.response(200, schemas.ManagementSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="campaign_not_final (公示 not over); management_vote_failed; "
+        "no_management_answers; management_tie; mode_not_chosen (the owners chose another)",
+    )
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error; campaign_invalid")
+    def put(self, data, project_id):
+        """Record the management mode (专业物业, 社区物业服务中心, 自治管理) the owners chose in
+        a vote or survey of the compound whose result is final; its result is kept as it is"""
+        recorded = management.record_management(
+            path_object("project_id"), data, current_principal().id
+        )
+        db.session.commit()
+        return management.management_view(recorded)

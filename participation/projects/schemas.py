@@ -9,11 +9,13 @@ from participation.auth.schemas import MobilePhone
 from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
 from participation.projects.models import (
     FUNDING_LABELS,
+    MANAGEMENT_LABELS,
     MEMBER_ROLE_LABELS,
     STEP_LABELS,
     FundingSource,
     Handling,
     LinkKind,
+    ManagementMode,
     MemberRole,
     OrganisationKind,
     PaymentMethod,
@@ -543,3 +545,55 @@ class HouseholdDueSchema(HouseholdShareSchema):
     due = Amount(metadata={"description": "应缴：本户分摊的居民出资"})
     collected = Amount(metadata={"description": "已缴"})
     outstanding = Amount(metadata={"description": "未缴（负数为多缴）"})
+
+
+# 项目接管 ------------------------------------------------------------------------------------
+
+MODE_DESCRIPTION = " / ".join(f"{m.value} {label}" for m, label in MANAGEMENT_LABELS.items())
+
+
+class ManagementInSchema(Schema):
+    mode = ma.fields.Enum(
+        ManagementMode, by_value=True, required=True, metadata={"description": MODE_DESCRIPTION}
+    )
+    vote_id = Integer(allow_none=True, validate=ma.validate.Range(min=1))
+    survey_id = Integer(allow_none=True, validate=ma.validate.Range(min=1))
+
+    @ma.validates_schema
+    def _one_campaign(self, data, **kwargs):
+        if (data.get("vote_id") is None) == (data.get("survey_id") is None):
+            raise ma.ValidationError("请填写 vote_id 或 survey_id 其中之一", "vote_id")
+
+
+class ManagementOptionSchema(Schema):
+    value = ma.fields.String()
+    label = ma.fields.String()
+    count = Integer()
+
+
+class ManagementResultSchema(Schema):
+    campaign = ma.fields.String(metadata={"description": "vote / survey"})
+    id = Integer()
+    title = ma.fields.String()
+    chosen = ma.fields.String()
+    question = ma.fields.String(metadata={"description": "问卷：管理方式问题"})
+    respondents = Integer(metadata={"description": "问卷：回答该问题的业主人数"})
+    options = ma.fields.List(ma.fields.Nested(ManagementOptionSchema))
+    t_cnt = Integer(allow_none=True)
+    t_area = Amount(allow_none=True)
+    p_cnt = Integer(allow_none=True)
+    p_area = Amount(allow_none=True)
+    y_cnt = Integer(allow_none=True)
+    y_area = Amount(allow_none=True)
+    passed = ma.fields.Boolean(allow_none=True)
+
+
+class ManagementSchema(Schema):
+    mode = ma.fields.Enum(ManagementMode, by_value=True)
+    label = ma.fields.String()
+    vote_id = Integer(allow_none=True)
+    survey_id = Integer(allow_none=True)
+    result = ma.fields.Nested(
+        ManagementResultSchema, metadata={"description": "登记时该表决或问卷的最终结果"}
+    )
+    recorded_at = LocalDateTime()

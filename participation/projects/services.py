@@ -37,6 +37,7 @@ from participation.projects.models import (
     ProjectDocument,
     ProjectEvent,
     ProjectLink,
+    ProjectManagement,
     ProjectStep,
     StepKey,
     StepStatus,
@@ -225,6 +226,10 @@ def facts_of(project: Project) -> gates.Facts:
         ),
         consultation_published=db.session.scalar(
             select(PlanConsultation.summary_published_at).filter_by(project_id=project.id)
+        )
+        is not None,
+        management_recorded=db.session.scalar(
+            select(ProjectManagement.id).filter_by(project_id=project.id)
         )
         is not None,
     )

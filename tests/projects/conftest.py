@@ -24,7 +24,7 @@ from participation.surveys.models import (
     SurveyPerson,
     SurveyStatus,
 )
-from participation.surveys.services import close_if_due, open_survey
+from participation.surveys.services import MANAGEMENT_WAYS, close_if_due, open_survey
 
 AREAS = ("60.00", "80.00", "100.00")
 
@@ -93,9 +93,10 @@ def step_ids(project: dict) -> dict[str, int]:
 def consent_survey(compound, committee_staff):
     """``consent_survey(agree=2)``: an owner consent survey of the compound, opened, with
     ``agree`` of the three owners agreeing (the others disagreeing), closed; ``final=True``
-    puts it through 公示 to its final result."""
+    puts it through 公示 to its final result. ``management``: each owner's answer in turn to
+    the template's 长效管理 question (professional / self_managed)."""
 
-    def make(agree: int = 3, final: bool = True) -> Survey:
+    def make(agree: int = 3, final: bool = True, management: tuple[str, ...] = ()) -> Survey:
         now = utcnow()
         survey = Survey(
             compound_id=compound.id,
@@ -114,13 +115,23 @@ def consent_survey(compound, committee_staff):
                         Option(position=1, label="同意", value="agree"),
                         Option(position=2, label="不同意", value="disagree"),
                     ],
-                )
+                ),
+                Question(
+                    position=2,
+                    type=QuestionType.SINGLE,
+                    text="改造完成后，您同意采用哪种长效管理方式？",
+                    options=[
+                        Option(position=i, label=label, value=value)
+                        for i, (label, value) in enumerate(MANAGEMENT_WAYS, start=1)
+                    ],
+                ),
             ],
         )
         _db.session.add(survey)
         _db.session.flush()
         open_survey(survey)
         options = {o.value: o for o in survey.questions[0].options}
+        ways = {o.value: o for o in survey.questions[1].options}
         persons = _db.session.scalars(
             sa.select(SurveyPerson).filter_by(survey_id=survey.id).order_by(SurveyPerson.id)
         ).all()
@@ -135,6 +146,11 @@ def consent_survey(compound, committee_staff):
             response.answers = [
                 Answer(question_id=survey.questions[0].id, option_id=options[value].id)
             ]
+            if index < len(management):
+                way = ways[management[index]]
+                response.answers.append(
+                    Answer(question_id=survey.questions[1].id, option_id=way.id)
+                )
             _db.session.add(response)
         survey.closes_at = utcnow() - timedelta(microseconds=1)
         _db.session.flush()

@@ -41,6 +41,7 @@ def test_no_step_completes_before_the_one_before_it(step):
         consent_passed_and_final=True,
         menu_result_in=True,
         consultation_published=True,
+        management_recorded=True,
     )
     before = list(StepKey)[step.position - 2]
     almost = {**done_through(before), before: StepStatus.REOPENED}
@@ -55,6 +56,14 @@ def test_apply_needs_a_final_consent_and_design_the_menu_and_the_consultation():
     assert gates.refusal(StepKey.DESIGN, gates.Facts(after_plan))[0] == "menu_result_missing"
     menu_only = gates.Facts(after_plan, menu_result_in=True)
     assert gates.refusal(StepKey.DESIGN, menu_only)[0] == "consultation_not_published"
+
+
+def test_handover_needs_the_management_mode():
+    after_acceptance = done_through(StepKey.ACCEPTANCE)
+    refused = gates.refusal(StepKey.HANDOVER, gates.Facts(after_acceptance))
+    assert refused[0] == "management_missing"
+    facts = gates.Facts(after_acceptance, management_recorded=True)
+    assert gates.refusal(StepKey.HANDOVER, facts) is None
 
 
 def test_evaluation_needs_acceptance_done_even_after_handover():
