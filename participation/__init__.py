@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from participation.notices.routes import blp as notices_blp
     from participation.notices.routes import public_blp as public_notices_blp
     from participation.projects.routes import blp as projects_blp
+    from participation.projects.routes import public_blp as public_projects_blp
     from participation.roster.routes import blp as roster_blp
     from participation.roster.routes import public_blp
     from participation.surveys.routes import blp as surveys_blp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         notices_blp,
         public_notices_blp,
         projects_blp,
+        public_projects_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
         # On the app, not the shared blueprint: a second app (the H5 browser test's live

@@ -12,16 +12,24 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 
-from participation.auth.scoping import is_committee, path_object, resident_only, staff_only
+from participation.auth.scoping import (
+    PUBLIC_BLUEPRINTS,
+    is_committee,
+    path_object,
+    resident_only,
+    staff_only,
+)
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, not_found
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
 from participation.extensions import db
 from participation.projects import consultation as consultation_service
-from participation.projects import funding, management, schemas, services
+from participation.projects import funding, management, progress, schemas, services
 
 blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
+public_blp = Blueprint("public_projects", __name__, description="Public progress of projects")
+PUBLIC_BLUEPRINTS.add(public_blp.name)
 
 SECURITY = [{"bearerAuth": []}]
 NOT_FOUND = {"schema": ErrorSchema, "description": "not found or outside your scope"}
@@ -565,3 +573,32 @@ class ProjectManagementView(MethodView):
         )
         db.session.commit()
         return management.management_view(recorded)
+
+
+# Public progress (progress.py) ------------------------------------------------------------------
+
+
+@public_blp.route("/public/compounds/<int:compound_id>/project-progress")
+class PublicProgress(MethodView):
+    @public_blp.response(200, schemas.ProjectProgressSchema)
+    @public_blp.alt_response(404, schema=ErrorSchema, description="not_found (no project)")
+    def get(self, compound_id):
+        """The progress of the compound's latest project (no sign-in): the eight steps with
+        their dates and status, photos before and after, the money by source. No personal
+        data"""
+        return progress.progress(progress.latest_project(compound_id))
+
+
+@blp.route("/projects/<int:project_id>/progress-notice")
+class ProgressNotice(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ProjectProgressNoticeSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def post(self, project_id):
+        """Post the project's progress as a public notice of the compound's board (the same
+        notice, brought up to date, when posted again)"""
+        notice = progress.post_progress_notice(path_object("project_id"), current_principal().id)
+        db.session.commit()
+        return {"notice_id": notice.id, "title": notice.title, "body": notice.body}

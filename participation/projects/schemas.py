@@ -597,3 +597,47 @@ class ManagementSchema(Schema):
         ManagementResultSchema, metadata={"description": "登记时该表决或问卷的最终结果"}
     )
     recorded_at = LocalDateTime()
+
+
+# Public progress -------------------------------------------------------------------------------
+
+
+class ProjectProgressStepSchema(Schema):
+    step = ma.fields.Enum(StepKey, by_value=True, metadata={"description": STEP_DESCRIPTION})
+    label = ma.fields.String()
+    status = ma.fields.Enum(StepStatus, by_value=True, metadata={"description": STATUS_DESCRIPTION})
+    status_label = ma.fields.String()
+    organisation = ma.fields.String(metadata={"description": "责任单位"})
+    planned_start = ma.fields.Date(allow_none=True)
+    planned_end = ma.fields.Date(allow_none=True)
+    actual_start = ma.fields.Date(allow_none=True)
+    actual_end = ma.fields.Date(allow_none=True)
+
+
+class ProjectProgressPhotoSchema(Schema):
+    id = Integer()
+    name = ma.fields.String()
+    url = ma.fields.String()
+    photo = ma.fields.Enum(PhotoKind, by_value=True, metadata={"description": "before / after"})
+
+
+class ProjectProgressFundingSchema(Schema):
+    plan_total = Amount(allow_none=True)
+    sources = ma.fields.List(ma.fields.Nested(FundingLineSchema))
+    funded_total = Amount()
+
+
+class ProjectProgressSchema(Schema):
+    compound = ma.fields.String()
+    year = Integer()
+    title = ma.fields.String()
+    current_step = ma.fields.Enum(StepKey, by_value=True, allow_none=True)
+    steps = ma.fields.List(ma.fields.Nested(ProjectProgressStepSchema))
+    photos = ma.fields.List(ma.fields.Nested(ProjectProgressPhotoSchema))
+    funding = ma.fields.Nested(ProjectProgressFundingSchema)
+
+
+class ProjectProgressNoticeSchema(Schema):
+    notice_id = Integer()
+    title = ma.fields.String()
+    body = ma.fields.String()
