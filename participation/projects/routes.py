@@ -9,6 +9,9 @@ before the view runs (``projects.services``): staff of another compound, and res
 
 from __future__ import annotations
 
+import io
+
+from flask import send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 
@@ -21,11 +24,13 @@ from participation.auth.scoping import (
 )
 from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, not_found
-from participation.common.pagination import SelectPage
+from participation.common.pagination import RowsPage, SelectPage
 from participation.common.parsing import Blueprint
+from participation.common.sql import db_now
 from participation.extensions import db
 from participation.projects import consultation as consultation_service
-from participation.projects import funding, management, progress, schemas, services
+from participation.projects import funding, management, overview, progress, schemas, services
+from participation.surveys.exports import XLSX_TYPE
 
 blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
 public_blp = Blueprint("public_projects", __name__, description="Public progress of projects")
@@ -602,3 +607,72 @@ class ProgressNotice(MethodView):
         notice = progress.post_progress_notice(path_object("project_id"), current_principal().id)
         db.session.commit()
         return {"notice_id": notice.id, "title": notice.title, "body": notice.body}
+
+
+# District view (overview.py) --------------------------------------------------------------------
+
+BINARY = {"type": "string", "format": "binary"}
+BAD_SORT = {"schema": ErrorSchema, "description": "validation_error: sort, order"}
+
+
+def _overview_rows(query) -> list[dict]:
+    return overview.all_rows(current_principal(), db_now(), query["sort"], query["order"] == "desc")
+
+
+@blp.route("/project-overview")
+class ProjectOverview(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.OverviewQuerySchema, location="query")
+    @blp.response(200, schemas.OverviewRowSchema(many=True))
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(422, **BAD_SORT)
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """Every project in your scope (compound, community, street or district) with its
+        current step, consent rate, menu items adopted, complaints open and overdue and
+        satisfaction rate; ``sort`` by one of them, ``order`` asc or desc (staff)"""
+        stmt = overview.overview_query(
+            current_principal(), db_now(), query["sort"], query["order"] == "desc"
+        )
+        return [overview.row_view(row) for row in RowsPage(stmt, pagination_parameters).items]
+
+
+@blp.route("/project-overview.xlsx")
+class ProjectOverviewExport(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.arguments(schemas.OverviewQuerySchema, location="query")
+    @blp.response(200, BINARY, content_type=XLSX_TYPE)
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(422, **BAD_SORT)
+    def get(self, query):
+        """The district view as an Excel workbook, every row in the order asked (staff)"""
+        content = overview.overview_workbook(_overview_rows(query))
+        return send_file(
+            io.BytesIO(content),
+            mimetype=XLSX_TYPE,
+            as_attachment=True,
+            download_name="project-overview-改造项目一览.xlsx",
+        )
+
+
+@blp.route("/project-overview/chart.png")
+class ProjectOverviewChart(MethodView):
+    decorators = [jwt_required()]
+
+    @staff_only
+    @blp.doc(security=SECURITY)
+    @blp.response(200, BINARY, content_type="image/png")
+    @blp.alt_response(403, **STAFF_ONLY)
+    @blp.alt_response(
+        503, schema=ErrorSchema, description="chart_font_missing: no font draws Chinese"
+    )
+    def get(self):
+        """How many projects of your scope are at each step, as a PNG bar chart (staff)"""
+        rows = _overview_rows({"sort": "compound", "order": "asc"})
+        return send_file(io.BytesIO(overview.overview_chart(rows)), mimetype="image/png")

@@ -6,7 +6,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from participation.auth.schemas import MobilePhone
-from participation.common.schemas import Amount, Integer, LocalDateTime, PatchSchema, Schema
+from participation.common.schemas import (
+    Amount,
+    CountRatioSchema,
+    Integer,
+    LocalDateTime,
+    PatchSchema,
+    Schema,
+)
 from participation.projects.models import (
     FUNDING_LABELS,
     MANAGEMENT_LABELS,
@@ -24,6 +31,7 @@ from participation.projects.models import (
     StepKey,
     StepStatus,
 )
+from participation.projects.overview import SORTS as OVERVIEW_SORTS
 from participation.surveys.schemas import Money
 
 STEP_DESCRIPTION = " / ".join(f"{key.value} {label}" for key, label in STEP_LABELS.items())
@@ -641,3 +649,44 @@ class ProjectProgressNoticeSchema(Schema):
     notice_id = Integer()
     title = ma.fields.String()
     body = ma.fields.String()
+
+
+# District view --------------------------------------------------------------------------------
+
+
+class OverviewQuerySchema(Schema):
+    sort = ma.fields.String(
+        load_default="compound",
+        validate=ma.validate.OneOf(
+            OVERVIEW_SORTS, error="sort 只能是：" + "、".join(OVERVIEW_SORTS)
+        ),
+        metadata={"description": "排序：" + " / ".join(OVERVIEW_SORTS)},
+    )
+    order = ma.fields.String(
+        load_default="asc",
+        validate=ma.validate.OneOf(["asc", "desc"], error="order 只能是 asc 或 desc"),
+    )
+
+
+class OverviewRowSchema(Schema):
+    project_id = Integer()
+    compound_id = Integer()
+    compound = ma.fields.String()
+    community = ma.fields.String()
+    year = Integer()
+    title = ma.fields.String()
+    current_step = ma.fields.Enum(
+        StepKey, by_value=True, allow_none=True, metadata={"description": "null：已全部完成"}
+    )
+    current_step_label = ma.fields.String()
+    consent = ma.fields.Nested(
+        CountRatioSchema, allow_none=True, metadata={"description": "同意人数 / 业主人数"}
+    )
+    menu_adopted = Integer(allow_none=True, metadata={"description": "菜单式征集纳入的项目数"})
+    complaints_open = Integer()
+    complaints_overdue = Integer()
+    satisfaction = ma.fields.Nested(
+        CountRatioSchema,
+        allow_none=True,
+        metadata={"description": "（满意+基本满意）/（满意+基本满意+不满意）"},
+    )
