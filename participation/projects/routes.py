@@ -29,7 +29,15 @@ from participation.common.parsing import Blueprint
 from participation.common.sql import db_now
 from participation.extensions import db
 from participation.projects import consultation as consultation_service
-from participation.projects import funding, management, overview, progress, schemas, services
+from participation.projects import (
+    evaluation,
+    funding,
+    management,
+    overview,
+    progress,
+    schemas,
+    services,
+)
 from participation.surveys.exports import XLSX_TYPE
 
 blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
@@ -676,3 +684,39 @@ class ProjectOverviewChart(MethodView):
         """How many projects of your scope are at each step, as a PNG bar chart (staff)"""
         rows = _overview_rows({"sort": "compound", "order": "asc"})
         return send_file(io.BytesIO(overview.overview_chart(rows)), mimetype="image/png")
+
+
+# 绩效评估 (evaluation.py) -------------------------------------------------------------------------
+
+
+@blp.route("/projects/<int:project_id>/evaluation")
+class ProjectEvaluation(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.EvaluationSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, project_id):
+        """The evaluation report (绩效评估): satisfaction by dimension, building and item,
+        complaint figures, each step's planned and actual dates"""
+        return evaluation.report(path_object("project_id"))
+
+
+@blp.route("/projects/<int:project_id>/evaluation.xlsx")
+class ProjectEvaluationExport(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, BINARY, content_type=XLSX_TYPE)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, project_id):
+        """The evaluation report as an Excel workbook: 计划与实际, 投诉建议, and the
+        satisfaction sheets (分维度, 分楼栋, 分改造项目)"""
+        project = path_object("project_id")
+        content = evaluation.report_workbook(evaluation.report(project))
+        return send_file(
+            io.BytesIO(content),
+            mimetype=XLSX_TYPE,
+            as_attachment=True,
+            download_name=f"project-{project.id}-evaluation-绩效评估.xlsx",
+        )

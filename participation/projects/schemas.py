@@ -32,7 +32,7 @@ from participation.projects.models import (
     StepStatus,
 )
 from participation.projects.overview import SORTS as OVERVIEW_SORTS
-from participation.surveys.schemas import Money
+from participation.surveys.schemas import Money, SatisfactionSchema
 
 STEP_DESCRIPTION = " / ".join(f"{key.value} {label}" for key, label in STEP_LABELS.items())
 STATUS_DESCRIPTION = "not_started 未开始 / in_progress 进行中 / done 已完成 / reopened 已重新打开"
@@ -690,3 +690,44 @@ class OverviewRowSchema(Schema):
         allow_none=True,
         metadata={"description": "（满意+基本满意）/（满意+基本满意+不满意）"},
     )
+
+
+# 绩效评估 ------------------------------------------------------------------------------------
+
+
+class EvaluationStepSchema(Schema):
+    step = ma.fields.Enum(StepKey, by_value=True)
+    label = ma.fields.String()
+    status = ma.fields.Enum(StepStatus, by_value=True)
+    organisation = ma.fields.String()
+    planned_start = ma.fields.Date(allow_none=True)
+    planned_end = ma.fields.Date(allow_none=True)
+    actual_start = ma.fields.Date(allow_none=True)
+    actual_end = ma.fields.Date(allow_none=True)
+    delay_days = Integer(
+        allow_none=True, metadata={"description": "实际完成 − 计划完成（天），负数为提前"}
+    )
+
+
+class ComplaintFiguresSchema(Schema):
+    complaints = Integer()
+    suggestions = Integer()
+    open = Integer(metadata={"description": "未办结"})
+    overdue = Integer(metadata={"description": "逾期未受理或未办结"})
+    handled = Integer(metadata={"description": "已办结（含已关闭）"})
+    rated = Integer()
+    average_rating = Amount(allow_none=True, metadata={"description": "平均评分（1–5）"})
+
+
+class EvaluationSchema(Schema):
+    project_id = Integer()
+    compound = ma.fields.String()
+    year = Integer()
+    title = ma.fields.String()
+    steps = ma.fields.List(ma.fields.Nested(EvaluationStepSchema))
+    satisfaction = ma.fields.Nested(
+        SatisfactionSchema,
+        allow_none=True,
+        metadata={"description": "最近关联的满意度问卷：分维度、分楼栋、分改造项目"},
+    )
+    complaints = ma.fields.Nested(ComplaintFiguresSchema)

@@ -96,7 +96,12 @@ def _figures(figures: dict) -> list:
 
 def satisfaction_workbook(survey: Survey) -> bytes:
     """满意度: per dimension (and overall), per building and per renovation item."""
-    result = satisfaction_result(survey)
+    return workbook(satisfaction_sheets(satisfaction_result(survey)))
+
+
+def satisfaction_sheets(result: dict) -> list[Sheet]:
+    """The sheets of a satisfaction result (``satisfaction.satisfaction_result``): 分维度,
+    分楼栋, 分改造项目 (a project's evaluation report puts them beside its own)."""
     figures = [
         *SCALE.values(),
         "满意率（分子/分母）",
@@ -114,10 +119,8 @@ def satisfaction_workbook(survey: Survey) -> bytes:
         [item["name"], TIER_LABELS[MenuTier(item["tier"])], *_figures(item)]
         for item in result["items"]
     ]
-    return workbook(
-        [
-            ("分维度", ["维度", "题目", *figures], dimensions),
-            ("分楼栋", ["楼栋", "维度", *figures], buildings),
-            ("分改造项目", ["改造项目", "类别", *figures], items),
-        ]
-    )
+    return [
+        ("分维度", ["维度", "题目", *figures], dimensions),
+        ("分楼栋", ["楼栋", "维度", *figures], buildings),
+        ("分改造项目", ["改造项目", "类别", *figures], items),
+    ]
