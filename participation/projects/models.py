@@ -481,3 +481,36 @@ class ProjectManagement(db.Model):
     result: Mapped[dict] = mapped_column(JSON)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# 档案管理: the project's archive ---------------------------------------------------------------
+
+
+class ArchiveStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ProjectArchive(db.Model):
+    """The project's archive as one .zip in the archive folder (``ARCHIVE_DIR``), built by a
+    job: every notice, campaign result, register, the cost plans, the plan consultation's
+    summary, each vote's record with its chain and verification report, and a manifest with
+    the SHA-256 of every file; ``done`` of ``total`` files so far."""
+
+    __tablename__ = "project_archives"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    status: Mapped[ArchiveStatus] = mapped_column(
+        str_enum(ArchiveStatus, "project_archive_status"), default=ArchiveStatus.QUEUED
+    )
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    filename: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

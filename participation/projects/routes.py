@@ -37,7 +37,9 @@ from participation.projects import (
     progress,
     schemas,
     services,
+    tasks,
 )
+from participation.projects.models import ArchiveStatus
 from participation.surveys.exports import XLSX_TYPE
 
 blp = Blueprint("projects", __name__, description="Renovation projects: the eight steps")
@@ -719,4 +721,71 @@ class ProjectEvaluationExport(MethodView):
             mimetype=XLSX_TYPE,
             as_attachment=True,
             download_name=f"project-{project.id}-evaluation-绩效评估.xlsx",
+        )
+
+
+# 档案管理 (tasks.py) ---------------------------------------------------------------------------
+
+ZIP_DOC = {
+    "200": {
+        "description": "zip",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@blp.route("/projects/<int:project_id>/archives")
+class ProjectArchives(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(202, schemas.ArchiveSchema)
+    @blp.alt_response(
+        200, schema=schemas.ArchiveSchema, success=True, description="one is under way"
+    )
+    @blp.alt_response(404, **NOT_FOUND)
+    def post(self, project_id):
+        """Build the project's archive (档案) as one .zip in the background: every notice,
+        campaign result, register, cost plan, the plan consultation's summary, each vote's
+        record with its chain and verification report, and manifest.json with the SHA-256
+        of every file. Asking again while one is under way returns that one"""
+        archive, created = tasks.create_archive(path_object("project_id"), current_principal().id)
+        db.session.commit()
+        if not created:
+            return archive, 200
+        tasks.enqueue_archive(archive)
+        db.session.refresh(archive)
+        return archive, 202, {"Location": f"/api/v1/project-archives/{archive.id}"}
+
+
+@blp.route("/project-archives/<int:project_archive_id>")
+class ArchiveDetail(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, schemas.ArchiveSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, project_archive_id):
+        """An archive: status and progress (``done`` of ``total`` files)"""
+        return path_object("project_archive_id")
+
+
+@blp.route("/project-archives/<int:project_archive_id>/download")
+class ArchiveDownload(MethodView):
+    decorators = [jwt_required()]
+
+    @blp.doc(security=SECURITY, responses=ZIP_DOC)
+    @blp.response(200)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="archive_not_done (still being built); archive_failed"
+    )
+    def get(self, project_archive_id):
+        """The archive's .zip"""
+        archive = path_object("project_archive_id")
+        path = tasks.archive_path(archive)
+        if archive.status is not ArchiveStatus.DONE or not path.exists():
+            raise tasks.not_done(archive)
+        return send_file(
+            path, mimetype="application/zip", as_attachment=True, download_name=archive.filename
         )

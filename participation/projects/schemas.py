@@ -19,6 +19,7 @@ from participation.projects.models import (
     MANAGEMENT_LABELS,
     MEMBER_ROLE_LABELS,
     STEP_LABELS,
+    ArchiveStatus,
     FundingSource,
     Handling,
     LinkKind,
@@ -731,3 +732,23 @@ class EvaluationSchema(Schema):
         metadata={"description": "最近关联的满意度问卷：分维度、分楼栋、分改造项目"},
     )
     complaints = ma.fields.Nested(ComplaintFiguresSchema)
+
+
+# 档案管理 ------------------------------------------------------------------------------------
+
+
+class ArchiveSchema(Schema):
+    id = Integer()
+    project_id = Integer()
+    status = ma.fields.Enum(
+        ArchiveStatus,
+        by_value=True,
+        metadata={"description": "queued 排队 / running 生成中 / done 完成 / failed 失败"},
+    )
+    done = Integer(metadata={"description": "已写入的文件数"})
+    total = Integer(metadata={"description": "文件总数（含 manifest.json）"})
+    size = Integer(allow_none=True, metadata={"description": "zip 文件的字节数"})
+    sha256 = ma.fields.String(allow_none=True, metadata={"description": "zip 文件的 SHA-256"})
+    error = ma.fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    finished_at = LocalDateTime(allow_none=True)
