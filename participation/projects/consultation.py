@@ -83,6 +83,15 @@ def get_comment(plan_comment_id: int, principal: Principal) -> PlanComment:
     return comment
 
 
+def _lock(consultation: PlanConsultation) -> None:
+    """Take the consultation's row exclusively and read it afresh: handling a comment,
+    publishing the summary and recording a revision happen one after the other."""
+    db.session.execute(
+        select(PlanConsultation.id).where(PlanConsultation.id == consultation.id).with_for_update()
+    )
+    db.session.refresh(consultation)
+
+
 def project_of(consultation: PlanConsultation) -> Project:
     return db.session.get(Project, consultation.project_id)
 
@@ -122,6 +131,7 @@ def publish_plan(project: Project, data: dict, staff_id: int) -> PlanConsultatio
     if data["closes_at"] <= data["opens_at"]:
         message = "截止时间须晚于开始时间"
         raise invalid("closes_before_opens", message, {"closes_at": [message]})
+    services.lock(project)
     if db.session.scalar(select(PlanConsultation.id).filter_by(project_id=project.id)):
         raise conflict("consultation_exists", "本项目的设计方案已经发布征求意见")
     _check_items(data["items"])
@@ -258,10 +268,29 @@ def _check_open(consultation: PlanConsultation, now: datetime) -> None:
         )
 
 
-def submit_feedback(consultation: PlanConsultation, account_id: int, data: dict) -> dict:
+def submitted_with_key(consultation: PlanConsultation, account_id: int, key: str | None):
+    """Whether the resident's submission with this Idempotency-Key is stored already."""
+    if key is None:
+        return False
+    return (
+        db.session.scalar(
+            select(PlanComment.id).filter_by(
+                consultation_id=consultation.id, account_id=account_id, idempotency_key=key
+            )
+        )
+        is not None
+    )
+
+
+def submit_feedback(
+    consultation: PlanConsultation, account_id: int, data: dict, key: str | None = None
+) -> dict:
     """A resident's stances on items (the latest counts) and comments, during the period
     only (409 ``consultation_not_open``, checked against the database's clock in the
-    transaction that writes)."""
+    transaction that writes). A retry with the submission's Idempotency-Key ``key`` stores
+    nothing again (stances are set, not added, anyway)."""
+    if submitted_with_key(consultation, account_id, key):
+        return my_feedback(consultation, account_id)
     project = project_of(consultation)
     _check_open(consultation, db_now())
     items = {item.id: item for item in current_items(consultation)}
@@ -297,8 +326,10 @@ def submit_feedback(consultation: PlanConsultation, account_id: int, data: dict)
             room=room,
             text=c["text"],
             created_at=now,
+            idempotency_key=key,
+            seq=seq,
         )
-        for c in data["comments"]
+        for seq, c in enumerate(data["comments"], start=1)
     ]
     db.session.add_all(comments)
     db.session.flush()
@@ -337,6 +368,7 @@ def handle_comment(comment: PlanComment, handling: Handling, reason: str, staff_
     """Record (or correct, until the summary is published) how a comment was handled; a
     reason is needed unless it was adopted."""
     consultation = db.session.get(PlanConsultation, comment.consultation_id)
+    _lock(consultation)
     if consultation.summary_published_at is not None:
         raise conflict("summary_published", "意见汇总已经公布，不能再修改处理结果")
     if handling is not Handling.ADOPTED and not reason.strip():
@@ -417,6 +449,7 @@ def _summary_body(consultation: PlanConsultation, content: dict) -> str:
 
 def publish_summary(consultation: PlanConsultation, staff_id: int):
     """After the period, once every comment is handled: the summary goes on the board."""
+    _lock(consultation)
     if consultation.summary_published_at is not None:
         raise conflict("summary_published", "意见汇总已经公布")
     now = db_now()
@@ -462,6 +495,7 @@ def publish_summary(consultation: PlanConsultation, staff_id: int):
 def record_revision(consultation: PlanConsultation, data: dict, staff_id: int) -> PlanReview:
     """The revised plan (its items replace the current ones) and its review (方案审查),
     published as a notice. Only after the summary is published."""
+    _lock(consultation)
     if consultation.summary_published_at is None:
         raise conflict("summary_not_published", "请先公布征求意见汇总，再登记修改后的方案")
     project = project_of(consultation)

@@ -50,6 +50,7 @@ def set_funding(project: Project, sources: list[dict], staff_id: int) -> list[Pr
     total (422 ``funding_not_reconciled``, the difference in the message) and 居民出资 must
     be the plan's residents' part (422 ``residents_part_mismatch``); nothing is written
     otherwise."""
+    services.lock(project)
     consultation = _plan(project)
     total, residents = plan_totals(consultation)
     seen = [s["source"] for s in sources]

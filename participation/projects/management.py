@@ -86,6 +86,7 @@ def _vote_result(vote: Vote, mode: ManagementMode) -> dict:
 def record_management(project: Project, data: dict, staff_id: int) -> ProjectManagement:
     """Record (or replace) the mode with the final result of the campaign that chose it;
     the campaign is linked to the project."""
+    services.lock(project)
     mode = data["mode"]
     if data.get("vote_id") is not None:
         vote = _campaign(project, Vote, data["vote_id"])

@@ -338,11 +338,14 @@ class Handling(enum.StrEnum):
 class PlanComment(db.Model):
     """A resident's comment on the plan (on one item or on the whole), and the committee's
     handling of it. ``room`` is the resident's room in the compound, the most the public
-    summary shows of who commented."""
+    summary shows of who commented. ``idempotency_key`` and ``seq``: the submission it came
+    in (its Idempotency-Key) and its place there."""
 
     __tablename__ = "plan_comments"
     __table_args__ = (
         CheckConstraint("(handling IS NULL) = (handled_at IS NULL)", name="handled_with_time"),
+        # A submission retried with its Idempotency-Key is not stored twice.
+        UniqueConstraint("consultation_id", "account_id", "idempotency_key", "seq"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("plan_consultations.id"), index=True)
@@ -350,6 +353,8 @@ class PlanComment(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     room: Mapped[str] = mapped_column(String(64), default="")
     text: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(default=1)  # its place among the submission's comments
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handling: Mapped[Handling | None] = mapped_column(str_enum(Handling, "plan_comment_handling"))
     reason: Mapped[str] = mapped_column(Text, default="")

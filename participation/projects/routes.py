@@ -14,6 +14,7 @@ import io
 from flask import send_file
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
+from sqlalchemy.exc import IntegrityError
 
 from participation.auth.scoping import (
     PUBLIC_BLUEPRINTS,
@@ -26,6 +27,7 @@ from participation.auth.tokens import current_principal
 from participation.common.errors import ErrorSchema, not_found
 from participation.common.pagination import RowsPage, SelectPage
 from participation.common.parsing import Blueprint
+from participation.common.schemas import IdempotencyHeaderSchema
 from participation.common.sql import db_now
 from participation.extensions import db
 from participation.projects import consultation as consultation_service
@@ -352,6 +354,7 @@ class ConsultationFeedback(MethodView):
     @resident_only
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.FeedbackInSchema)
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.response(200, schemas.MyFeedbackSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="resident_only")
     @blp.alt_response(404, **NOT_FOUND)
@@ -359,13 +362,21 @@ class ConsultationFeedback(MethodView):
         409, schema=ErrorSchema, description="consultation_not_open (outside the period)"
     )
     @blp.alt_response(422, schema=ErrorSchema, description="validation_error; item_not_in_plan")
-    def post(self, data, plan_consultation_id):
+    def post(self, data, headers, plan_consultation_id):
         """Support or oppose items (the latest stance counts) and comment, during the
-        period (a resident of the compound)"""
-        mine = consultation_service.submit_feedback(
-            path_object("plan_consultation_id"), current_principal().id, data
-        )
-        db.session.commit()
+        period (a resident of the compound); a retry with the same Idempotency-Key stores
+        nothing again and answers what is stored"""
+        consultation = path_object("plan_consultation_id")
+        account_id = current_principal().id
+        key = headers["idempotency_key"]
+        try:
+            mine = consultation_service.submit_feedback(consultation, account_id, data, key)
+            db.session.commit()
+        except IntegrityError:  # the same submission, stored by a concurrent retry
+            db.session.rollback()
+            if not consultation_service.submitted_with_key(consultation, account_id, key):
+                raise
+            mine = consultation_service.my_feedback(consultation, account_id)
         return mine
 
 

@@ -123,8 +123,14 @@ def create_project(compound: Compound, data: dict, staff_id: int) -> Project:
     return project
 
 
-def _lock(project: Project) -> None:
+def lock(project: Project) -> None:
+    """Take the project's row exclusively: the moves of one project (steps, its plan, its
+    money, its management) happen one after the other."""
     db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+
+
+def _lock(project: Project) -> None:
+    lock(project)
     db.session.refresh(project)
     for step in project.steps:
         db.session.refresh(step)
@@ -363,15 +369,17 @@ def organisation_of(compound_id: int) -> Organisation | None:
 
 def set_organisation(compound: Compound, data: dict, staff_id: int) -> Organisation:
     """Record (or correct) the compound's self-governing organisation."""
+    db.session.execute(select(Compound.id).where(Compound.id == compound.id).with_for_update())
     organisation = organisation_of(compound.id)
+    now = db_now()
     if organisation is None:
-        organisation = Organisation(compound_id=compound.id, recorded_by_id=staff_id)
+        organisation = Organisation(compound_id=compound.id)
         db.session.add(organisation)
     organisation.kind = data["kind"]
     organisation.name = data["name"]
     organisation.established_on = data.get("established_on")
     organisation.recorded_by_id = staff_id
-    organisation.recorded_at = db_now()
+    organisation.recorded_at = now
     db.session.flush()
     return organisation
 

@@ -242,3 +242,24 @@ def test_feedback_before_the_period_is_refused(
     )
     refused(early, 409, "consultation_not_open")
     assert counts() == (0, 0)
+
+
+def test_a_retried_submission_is_stored_once(
+    client, compound, committee, project, owner_account, sign_in
+):
+    consultation = publish(client, project, committee).json
+    url = f"/api/v1/plan-consultations/{consultation['id']}/feedback"
+    resident = sign_in(owner_account(compound, "1栋1单元201"))
+    body = {"comments": [{"text": "楼道灯请换成声控"}, {"text": "请保留信报箱"}]}
+    headers = {**resident, "Idempotency-Key": "retry-1"}
+    first = client.post(url, json=body, headers=headers)
+    assert first.status_code == 200, first.json
+    again = client.post(url, json=body, headers=headers)
+    assert again.status_code == 200 and again.json == first.json
+    assert counts() == (2, 0)
+    other = client.post(url, json=body, headers={**resident, "Idempotency-Key": "retry-2"})
+    assert len(other.json["comments"]) == 4 and counts() == (4, 0)
+    # a retry after the period still answers what was stored, and stores nothing
+    close(consultation["id"])
+    late = client.post(url, json=body, headers=headers)
+    assert late.status_code == 200 and counts() == (4, 0)
