@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -37,6 +38,8 @@ def _width(value) -> int:
 def _cell(value):
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(SHANGHAI).replace(tzinfo=None, microsecond=0)
+    if isinstance(value, str):  # a control character typed into a title: not in a worksheet
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 

@@ -152,3 +152,19 @@ def test_export_and_chart(client, compound, district, make_staff, sign_in):
     chart = client.get("/api/v1/project-overview/chart.png", headers=community)
     assert chart.status_code == 200 and chart.data.startswith(b"\x89PNG")
     assert StepKey.DESIGN.label == "编制方案"
+
+
+def test_a_title_with_control_characters_still_exports(client, compound, committee):
+    created = api(
+        client,
+        "POST",
+        f"/compounds/{compound.id}/projects",
+        committee,
+        year=2027,
+        title="改造\x0f工程\x1b",
+    )
+    assert created.status_code == 201, created.json
+    export = client.get("/api/v1/project-overview.xlsx", headers=committee)
+    assert export.status_code == 200
+    rows = list(load_workbook(io.BytesIO(export.data)).active.iter_rows(values_only=True))
+    assert rows[1][3] == "改造工程"
