@@ -122,6 +122,7 @@ def _register_cli(app: Flask) -> None:
     from participation.common.cli import worker_command
     from participation.demo import demo_cli
     from participation.feedback.cli import feedback_cli
+    from participation.projects.cli import projects_cli
     from participation.surveys.cli import surveys_cli
     from participation.votes.cli import votes_cli
 
@@ -130,6 +131,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(surveys_cli)
     app.cli.add_command(feedback_cli)
+    app.cli.add_command(projects_cli)
     app.cli.add_command(worker_command)
 
 

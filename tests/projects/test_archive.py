@@ -131,3 +131,27 @@ def test_a_queued_archive_is_not_downloaded(app, client, committee, committee_st
     assert (refused.status_code, refused.json["code"]) == (409, "archive_not_done")
     again = api(client, "POST", f"/projects/{project['id']}/archives", committee)
     assert (again.status_code, again.json["id"]) == (200, archive.id)  # the one under way
+
+
+def test_the_command_line_builds_and_checks_an_archive(
+    app, runner, compound, committee_staff, monkeypatch, tmp_path
+):
+    monkeypatch.setitem(app.config, "ARCHIVE_DIR", str(tmp_path / "archives"))
+    seed_project(compound, committee_staff)
+    project = _db.session.scalar(sa.select(Project).filter_by(compound_id=compound.id))
+    built = runner.invoke(
+        args=["projects", "archive", str(project.id), "--staff-id", str(committee_staff.id)]
+    )
+    assert built.exit_code == 0, built.output
+    path = built.output.split()[0]
+    checked = runner.invoke(args=["projects", "check-archive", path])
+    assert checked.exit_code == 0 and checked.output.strip().endswith(": OK"), checked.output
+
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tampered, "w") as out:
+        for name in source.namelist():
+            content = source.read(name)
+            out.writestr(name, content + b" " if name == "project.json" else content)
+    refused = runner.invoke(args=["projects", "check-archive", str(tampered)])
+    assert refused.exit_code == 1
+    assert "project.json: SHA-256 differs" in refused.output
