@@ -118,6 +118,7 @@ participation is starting on {base_url}
   Notice-board link   {base_url}/c/{board.get("code", "…")}   (what the QR poster holds)
   A result on 公示     {base_url}{board.get("result", "/notices/votes/1")}
   Complaints (public) {base_url}/api/v1/public/compounds/{compound_id}/supervision
+  Project (改造进度)   {base_url}/api/v1/public/compounds/{compound_id}/project-progress
 
   Committee sign-in   username {username}  password {password}
     curl -s -X POST {base_url}/api/v1/auth/staff-sessions \\
