@@ -60,6 +60,7 @@ def _import_models() -> None:
     import participation.auth.models
     import participation.feedback.models
     import participation.notices.models
+    import participation.projects.models
     import participation.roster.models
     import participation.surveys.models
     import participation.votes.models  # noqa: F401
@@ -78,6 +79,8 @@ def _register_blueprints(app: Flask) -> None:
     from participation.notices.pages import bp as notice_pages_bp
     from participation.notices.routes import blp as notices_blp
     from participation.notices.routes import public_blp as public_notices_blp
+    from participation.projects.routes import blp as projects_blp
+    from participation.projects.routes import public_blp as public_projects_blp
     from participation.roster.routes import blp as roster_blp
     from participation.roster.routes import public_blp
     from participation.surveys.routes import blp as surveys_blp
@@ -100,6 +103,8 @@ def _register_blueprints(app: Flask) -> None:
         open311_keys_blp,
         notices_blp,
         public_notices_blp,
+        projects_blp,
+        public_projects_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
         # On the app, not the shared blueprint: a second app (the H5 browser test's live
@@ -117,6 +122,7 @@ def _register_cli(app: Flask) -> None:
     from participation.common.cli import worker_command
     from participation.demo import demo_cli
     from participation.feedback.cli import feedback_cli
+    from participation.projects.cli import projects_cli
     from participation.surveys.cli import surveys_cli
     from participation.votes.cli import votes_cli
 
@@ -125,6 +131,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(surveys_cli)
     app.cli.add_command(feedback_cli)
+    app.cli.add_command(projects_cli)
     app.cli.add_command(worker_command)
 
 

@@ -131,6 +131,8 @@ def load() -> dict:
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL") or None,
         "HELP_PHONE": _env("HELP_PHONE", "12345"),
         "POSTER_DIR": _env("POSTER_DIR") or str(INSTANCE_DIR / "posters"),
+        # Renovation projects: where their archives (.zip) are kept (projects/tasks.py)
+        "ARCHIVE_DIR": _env("ARCHIVE_DIR") or str(INSTANCE_DIR / "archives"),
         # Complaints and suggestions: where the photos of tickets are kept (feedback/storage.py)
         "FEEDBACK_DIR": _env("FEEDBACK_DIR") or str(INSTANCE_DIR / "feedback"),
         "CORS_ORIGINS": [o for o in (_env("CORS_ORIGINS") or "").split(",") if o],

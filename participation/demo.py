@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal
 
 import click
 from flask import current_app
@@ -20,6 +21,7 @@ from participation.roster.models import Community, Compound, District, Street
 
 demo_cli = AppGroup("demo", help="Demo data for trying the product locally.")
 
+ZERO = Decimal("0.00")
 DEMO_STAFF = "demo-committee"
 DEMO_RESIDENT_PHONE = "13800000001"
 # (compound name, buildings, entrances, floors, rooms per floor)
@@ -84,6 +86,7 @@ def seed(if_empty: bool) -> None:
     seed_campaigns(compounds[0], staff)
     seed_tickets(compounds[0], staff)
     seed_mobilisation(compounds[0], staff)
+    seed_project(compounds[0], staff)
     db.session.commit()
     remind_demo_non_voters(compounds[0], staff)
     with open(_credentials_file(), "w", encoding="utf-8") as out:
@@ -115,6 +118,7 @@ participation is starting on {base_url}
   Notice-board link   {base_url}/c/{board.get("code", "…")}   (what the QR poster holds)
   A result on 公示     {base_url}{board.get("result", "/notices/votes/1")}
   Complaints (public) {base_url}/api/v1/public/compounds/{compound_id}/supervision
+  Project (改造进度)   {base_url}/api/v1/public/compounds/{compound_id}/project-progress
 
   Committee sign-in   username {username}  password {password}
     curl -s -X POST {base_url}/api/v1/auth/staff-sessions \\
@@ -310,15 +314,38 @@ def _demo_photo(color: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
+def resident_accounts(phones) -> dict[str, int]:
+    """phone → the id of the resident account with that phone (made if there is none), linked
+    to the owners with that phone, as their first sign-in would do."""
+    from sqlalchemy import update
+
+    from participation.auth.models import Account
+    from participation.roster.models import Owner
+
+    accounts = {}
+    for phone in phones:
+        account = db.session.scalar(select(Account).where(Account.phone == phone))
+        if account is None:
+            account = Account(phone=phone)
+            db.session.add(account)
+            db.session.flush()
+        db.session.execute(
+            update(Owner)
+            .where(Owner.phone == phone, Owner.account_id.is_(None))
+            .values(account_id=account.id)
+        )
+        accounts[phone] = account.id
+    return accounts
+
+
 def seed_tickets(compound: Compound, staff: StaffUser) -> None:
     """Complaints and suggestions in the compound, through the same services as the API:
     the demo resident's complaint with a photo, resolved by the contractor and waiting for
     the resident to confirm it; their suggestion, just filed; a neighbour's noise complaint
     in progress; a neighbour's complaint closed and rated. Nothing if the demo resident is
     not in the compound's roster."""
-    from sqlalchemy import update
 
-    from participation.auth.models import Account, SubjectKind
+    from participation.auth.models import SubjectKind
     from participation.auth.tokens import Principal
     from participation.feedback import services
     from participation.feedback.models import TicketKind
@@ -332,19 +359,7 @@ def seed_tickets(compound: Compound, staff: StaffUser) -> None:
     neighbour_phone = next((p for p in phones if p != DEMO_RESIDENT_PHONE), None)
     if DEMO_RESIDENT_PHONE not in phones or neighbour_phone is None:
         return
-    accounts = {}
-    for phone in (DEMO_RESIDENT_PHONE, neighbour_phone):
-        account = db.session.scalar(select(Account).where(Account.phone == phone))
-        if account is None:
-            account = Account(phone=phone)
-            db.session.add(account)
-            db.session.flush()
-        db.session.execute(
-            update(Owner)
-            .where(Owner.phone == phone, Owner.account_id.is_(None))
-            .values(account_id=account.id)
-        )
-        accounts[phone] = account.id
+    accounts = resident_accounts((DEMO_RESIDENT_PHONE, neighbour_phone))
     contractor = StaffUser(
         username="demo-contractor",
         password_hash=generate_password_hash(secrets.token_urlsafe(12)),
@@ -490,3 +505,146 @@ def remind_demo_non_voters(compound: Compound, staff: StaffUser) -> None:
         return
     db.session.commit()
     enqueue_reminder(reminder)
+
+
+def seed_project(compound: Compound, staff: StaffUser) -> None:
+    """The compound's 2026 renovation project at 编制方案: its 业主委员会 with a chair (the
+    demo committee's own account) and members; 成立组织, 申请项目 and 申报计划 done with their
+    dates; the design plan out for comment, with comments from four owners, two of them
+    handled; the money by source reconciled with the plan's total."""
+    from datetime import date, timedelta
+
+    from participation.auth.models import SubjectKind
+    from participation.auth.tokens import Principal
+    from participation.common.sql import db_now
+    from participation.projects import consultation, funding, services
+    from participation.projects.models import (
+        FundingSource,
+        Handling,
+        MemberRole,
+        OrganisationKind,
+        OrganisationMember,
+        Stance,
+        StepKey,
+        StepStatus,
+    )
+    from participation.roster.models import Owner
+
+    committee = Principal(SubjectKind.STAFF, staff.id, "", ((Role.COMPOUND, compound.id),))
+    project = services.create_project(
+        compound, {"year": 2026, "title": "幸福里小区2026年老旧小区综合改造"}, staff.id
+    )
+    organisation = services.set_organisation(
+        compound,
+        {
+            "kind": OrganisationKind.OWNERS_COMMITTEE,
+            "name": "幸福里小区业主委员会",
+            "established_on": date(2026, 3, 15),
+        },
+        staff.id,
+    )
+    db.session.add_all(
+        OrganisationMember(
+            organisation_id=organisation.id, name=name, role=role, added_by_id=staff.id
+        )
+        for name, role in (("周建国", MemberRole.VICE_CHAIR), ("吴秀英", MemberRole.MEMBER))
+    )
+    db.session.flush()
+    staff.phone = "13900000000"
+    services.add_member(
+        compound, {"name": "郑志明", "phone": "13900000000", "role": MemberRole.CHAIR}, committee
+    )
+    # The steps behind the compound, seeded as done with their dates (the gates that lead
+    # there are walked through the API in tests/projects/test_walk.py).
+    history = {
+        StepKey.ORGANISE: ("幸福里小区业主委员会", date(2026, 3, 1), date(2026, 3, 15)),
+        StepKey.APPLY: ("向阳社区居委会", date(2026, 3, 16), date(2026, 4, 30)),
+        StepKey.PLAN: ("和平街道办事处", date(2026, 5, 1), date(2026, 6, 30)),
+    }
+    for key, (responsible, start, end) in history.items():
+        step = services.step_of(project, key)
+        step.organisation = responsible
+        step.planned_start = step.actual_start = start
+        step.planned_end = step.actual_end = end
+        step.status = StepStatus.DONE
+        services.record(project, staff.id, "completed", step, StepStatus.NOT_STARTED, "演示数据")
+    design = services.step_of(project, StepKey.DESIGN)
+    design.status, design.organisation = StepStatus.IN_PROGRESS, "市政设计研究院"
+    design.planned_start = design.actual_start = date(2026, 7, 1)
+    design.planned_end = date(2027, 1, 31)
+    for key, start, end in (
+        (StepKey.WORKS, date(2027, 3, 1), date(2027, 9, 30)),
+        (StepKey.ACCEPTANCE, date(2027, 10, 1), date(2027, 10, 31)),
+    ):
+        step = services.step_of(project, key)
+        step.planned_start, step.planned_end = start, end
+    db.session.flush()
+
+    now = db_now()
+    plan = consultation.publish_plan(
+        project,
+        {
+            "title": "幸福里小区综合改造设计方案（征求意见稿）",
+            "description": "外墙保温、屋面防水、雨污分流、充电设施和适老化改造。",
+            "opens_at": now - timedelta(days=4),
+            "closes_at": now + timedelta(days=10),
+            "items": [
+                {"name": "外墙保温", "cost": Decimal("860000.00"), "residents_part": ZERO},
+                {"name": "屋面防水", "cost": Decimal("320000.00"), "residents_part": ZERO},
+                {"name": "雨污分流", "cost": Decimal("410000.00"), "residents_part": ZERO},
+                {
+                    "name": "电动车充电设施",
+                    "cost": Decimal("96000.00"),
+                    "residents_part": Decimal("24000.00"),
+                },
+                {
+                    "name": "楼道扶手（适老化）",
+                    "cost": Decimal("38400.00"),
+                    "residents_part": Decimal("9600.00"),
+                },
+            ],
+            "documents": [
+                {"name": "设计方案说明.pdf", "url": "demo/plan.pdf", "sha256": "0" * 64},
+            ],
+        },
+        staff.id,
+    )
+    phones = db.session.scalars(
+        select(Owner.phone)
+        .where(Owner.compound_id == compound.id, Owner.phone.is_not(None))
+        .order_by(Owner.id)
+        .limit(5)
+    ).all()
+    accounts = list(resident_accounts(phones[1:5]).values())  # the demo resident comments later
+    items = consultation.current_items(plan)
+    said = [
+        ("充电桩请装在远离窗户的位置", items[3], Stance.SUPPORT, Handling.PARTLY,
+         "充电桩移至2号楼北侧，离住宅窗户6米以上"),
+        ("希望楼道扶手两侧都装", items[4], Stance.SUPPORT, Handling.ADOPTED, ""),
+        ("外墙施工期间请避开午休时间", items[0], Stance.SUPPORT, None, ""),
+        ("我家不用充电桩，不愿分摊这部分费用", items[3], Stance.OPPOSE, None, ""),
+    ]  # fmt: skip
+    for account_id, (text, item, stance, handling, reason) in zip(accounts, said, strict=False):
+        consultation.submit_feedback(
+            plan,
+            account_id,
+            {
+                "stances": [{"item_id": item.id, "stance": stance}],
+                "comments": [{"item_id": item.id, "text": text}],
+            },
+        )
+        if handling is not None:
+            comment = db.session.scalars(consultation.comments_query(plan)).all()[-1]
+            consultation.handle_comment(comment, handling, reason, staff.id)
+    funding.set_funding(
+        project,
+        [
+            {"source": FundingSource.CENTRAL_PROVINCIAL, "amount": Decimal("900000.00")},
+            {"source": FundingSource.LOCAL_FINANCE, "amount": Decimal("520000.00")},
+            {"source": FundingSource.RESIDENTS, "amount": Decimal("33600.00")},
+            {"source": FundingSource.MAINTENANCE_FUND, "amount": Decimal("150000.00")},
+            {"source": FundingSource.PUBLIC_INCOME, "amount": Decimal("20800.00")},
+            {"source": FundingSource.UTILITIES, "amount": Decimal("100000.00")},
+        ],
+        staff.id,
+    )

@@ -31,7 +31,7 @@ from schemathesis.checks import (
 from participation.auth.models import Role
 from participation.common.types import utcnow
 
-EXAMPLES_PER_OPERATION = 40  # × 173 operations: about 2 minutes of the suite on 2 cores
+EXAMPLES_PER_OPERATION = 40  # × 213 operations: about 3 minutes of the suite on 2 cores
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -75,6 +75,22 @@ def known_ids(client, sample_compound, make_staff, owner_account, sign_in):
         headers=staff,
     ).get_json()
     assert "id" in survey, survey
+    project = client.post(
+        f"/api/v1/compounds/{sample_compound.id}/projects",
+        json={"year": 2026, "title": "样例小区改造"},
+        headers=staff,
+    ).get_json()
+    assert "id" in project, project
+    consultation = client.post(
+        f"/api/v1/projects/{project['id']}/plan-consultation",
+        json={
+            "title": "设计方案",
+            "items": [{"name": "外墙保温", "cost": "1000.00", "residents_part": "100.00"}],
+            **window,
+        },
+        headers=staff,
+    ).get_json()
+    assert "id" in consultation, consultation
     compound = sample_compound
     ids = {
         "compound_id": compound.id,
@@ -86,6 +102,9 @@ def known_ids(client, sample_compound, make_staff, owner_account, sign_in):
         "staff_id": committee.id,
         "role_id": committee.roles[0].id,
         "building_id": buildings[0]["id"],
+        "project_id": project["id"],
+        "project_step_id": project["steps"][0]["id"],
+        "plan_consultation_id": consultation["id"],
     }
     owner = owner_account(compound, "1栋1单元101")
     return ids, {"anonymous": None, "committee": committee, "resident": owner}

@@ -22,3 +22,14 @@ class SelectPage(Page):
     def item_count(self):
         count = select(func.count()).select_from(self.collection.order_by(None).subquery())
         return db.session.scalar(count)
+
+
+class RowsPage(SelectPage):
+    """``SelectPage`` for a statement of several columns: the page's rows, not their first
+    column."""
+
+    @property
+    def items(self):
+        params = self.page_params
+        stmt = self.collection.limit(params.page_size).offset(params.first_item)
+        return list(db.session.execute(stmt))

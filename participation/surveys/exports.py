@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -37,6 +38,8 @@ def _width(value) -> int:
 def _cell(value):
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(SHANGHAI).replace(tzinfo=None, microsecond=0)
+    if isinstance(value, str):  # a control character typed into a title: not in a worksheet
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 
@@ -96,7 +99,12 @@ def _figures(figures: dict) -> list:
 
 def satisfaction_workbook(survey: Survey) -> bytes:
     """满意度: per dimension (and overall), per building and per renovation item."""
-    result = satisfaction_result(survey)
+    return workbook(satisfaction_sheets(satisfaction_result(survey)))
+
+
+def satisfaction_sheets(result: dict) -> list[Sheet]:
+    """The sheets of a satisfaction result (``satisfaction.satisfaction_result``): 分维度,
+    分楼栋, 分改造项目 (a project's evaluation report puts them beside its own)."""
     figures = [
         *SCALE.values(),
         "满意率（分子/分母）",
@@ -114,10 +122,8 @@ def satisfaction_workbook(survey: Survey) -> bytes:
         [item["name"], TIER_LABELS[MenuTier(item["tier"])], *_figures(item)]
         for item in result["items"]
     ]
-    return workbook(
-        [
-            ("分维度", ["维度", "题目", *figures], dimensions),
-            ("分楼栋", ["楼栋", "维度", *figures], buildings),
-            ("分改造项目", ["改造项目", "类别", *figures], items),
-        ]
-    )
+    return [
+        ("分维度", ["维度", "题目", *figures], dimensions),
+        ("分楼栋", ["楼栋", "维度", *figures], buildings),
+        ("分改造项目", ["改造项目", "类别", *figures], items),
+    ]

@@ -36,7 +36,6 @@ NOTIFY_BATCH = reminders.NOTIFY_BATCH
 SWEEP_GRACE = timedelta(seconds=60)
 
 
-
 def start_reminder(survey: Survey, staff_id: int) -> SurveyReminder:
     """A reminder to those who have not answered a survey accepting answers (409
     ``survey_not_accepting`` otherwise; 409 ``survey_anonymous`` for an anonymous survey,

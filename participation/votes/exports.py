@@ -282,6 +282,7 @@ def register_workbook(vote: Vote) -> bytes:
 
 # The door-to-door sheet (入户发动) ----------------------------------------------------------
 
+
 def door_to_door_workbook(vote: Vote) -> bytes:
     """One sheet per entrance of the vote's scope (``common.doors.door_to_door_workbook``,
     shared with surveys): the entrance's progress, then each household whose person has not

@@ -63,7 +63,6 @@ CLOSED_NOTIFIED = "closed_notified"  # the vote event that marks the result noti
 SMS_TEMPLATE = "vote_reminder"
 
 
-
 def start_reminder(vote: Vote, staff_id: int) -> VoteReminder:
     """A reminder to the non-voters of a vote in its voting period (409 ``vote_not_accepting``
     otherwise), outside the quiet hours (409 ``quiet_hours``). Flushes; commit, then

@@ -914,6 +914,63 @@
     $("board-empty").hidden = items.length > 0;
   }
 
+  // --- landing: the project's progress (public: 改造进度) --------------------------------------
+
+  var PHOTO_NAMES = { before: "改造前", after: "改造后" };
+
+  function stepDates(step) {
+    var parts = [];
+    if (step.planned_start || step.planned_end) {
+      parts.push("计划 " + (step.planned_start || "") + " 至 " + (step.planned_end || ""));
+    }
+    if (step.actual_end) parts.push("完成于 " + step.actual_end);
+    else if (step.actual_start) parts.push("开始于 " + step.actual_start);
+    return parts.join("；");
+  }
+
+  async function loadProgress() {
+    if (compoundId === null) return;
+    var progress;
+    try {
+      progress = await send("GET", "public/compounds/" + compoundId + "/project-progress");
+    } catch (error) {
+      return; // no project yet (404), or the network: the board goes on without it
+    }
+    $("progress-name").textContent = progress.year + "年 " + progress.title;
+    var steps = progress.steps.map(function (step, index) {
+      var item = el("li", "progress-step progress-" + step.status);
+      if (step.step === progress.current_step) item.setAttribute("aria-current", "step");
+      item.appendChild(el("span", "progress-label", index + 1 + ". " + step.label));
+      item.appendChild(el("span", "badge" + (step.status === "done" ? " badge-quiet" : ""),
+        step.status_label));
+      var dates = stepDates(step);
+      if (dates) item.appendChild(el("span", "item-meta", dates));
+      if (step.organisation) item.appendChild(el("span", "item-meta", "责任单位：" + step.organisation));
+      return item;
+    });
+    $("progress-steps").replaceChildren(...steps);
+    var sources = progress.funding.sources.map(function (source) {
+      var item = el("li");
+      item.appendChild(el("span", "item-label", source.label + " " + source.amount + " 元"));
+      return item;
+    });
+    if (sources.length) {
+      var total = el("li");
+      total.appendChild(el("span", "item-label", "合计 " + progress.funding.funded_total + " 元"));
+      sources.push(total);
+    }
+    $("progress-sources").replaceChildren(...sources);
+    $("progress-money").hidden = sources.length === 0;
+    var photos = progress.photos.map(function (photo) {
+      var item = el("li");
+      item.appendChild(linkButton(photo.url, (PHOTO_NAMES[photo.photo] || "照片") + "：" + photo.name));
+      return item;
+    });
+    $("progress-photos").replaceChildren(...photos);
+    $("progress-photos-block").hidden = photos.length === 0;
+    $("progress").hidden = false;
+  }
+
   async function loadMyVotes(profile) {
     if (profile && profile.kind !== "resident") return; // staff vote in no compound
     var votes, surveys, held;
@@ -2822,7 +2879,7 @@
     startSurveys();
     startTickets();
     // The compound and its public board in one round trip (a slow network pays per trip).
-    await Promise.all([loadCompound(), loadBoard()]);
+    await Promise.all([loadCompound(), loadBoard(), loadProgress()]);
     await route(false);
     document.body.setAttribute("data-ready", "true");
   }
