@@ -133,6 +133,17 @@ def db(app):
             connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _forget_survey_forms():
+    """Each test's surveys are rolled back, so the next test's may reuse their ids: the
+    questionnaires the answer path keeps per process (``surveys.forms``) start empty."""
+    from participation.surveys.forms import forget
+
+    forget()
+    yield
+    forget()
+
+
 @pytest.fixture
 def client(app, db):
     return app.test_client()

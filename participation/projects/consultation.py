@@ -44,7 +44,7 @@ from participation.projects.models import (
 )
 from participation.roster.models import Building, Compound, Dwelling, Entrance, dwelling_label
 from participation.roster.services import natural_key
-from participation.surveys.services import resident_dwellings
+from participation.surveys.services import ResidentDwelling, resident_dwellings
 
 ZERO = Decimal("0.00")
 
@@ -255,7 +255,7 @@ def household_shares(consultation: PlanConsultation) -> list[dict]:
 # Residents' feedback ------------------------------------------------------------------------
 
 
-def _rooms_of(account_id: int, compound_id: int) -> list[Dwelling]:
+def _rooms_of(account_id: int, compound_id: int) -> list[ResidentDwelling]:
     return [d for d in resident_dwellings(account_id) if d.compound_id == compound_id]
 
 

@@ -21,9 +21,10 @@ from participation.auth.scoping import (
     require_resident,
     require_staff,
     resident_only,
+    resolved_in_view,
     staff_only,
 )
-from participation.auth.tokens import current_principal
+from participation.auth.tokens import current_principal, session_checked_in_view
 from participation.common.errors import ErrorSchema, conflict
 from participation.common.pagination import SelectPage
 from participation.common.parsing import Blueprint
@@ -297,8 +298,11 @@ class MySurveys(MethodView):
 
 
 @blp.route("/surveys/<int:survey_id>/responses")
+# The hot path: answering finds the survey through the caller's respondents in it, and
+# checks the caller's session with the survey's lock.
+@resolved_in_view(survey_id=services.get_survey)
+@session_checked_in_view
 class SurveyResponses(MethodView):
-    decorators = [jwt_required()]
 
     @blp.doc(security=SECURITY)
     @blp.arguments(schemas.ResponseInSchema)
@@ -341,8 +345,8 @@ class SurveyResponses(MethodView):
         """
         principal = require_resident(current_principal())
         submitted = services.submit_response(
-            path_object("survey_id"),
-            principal.id,
+            survey_id,
+            principal,
             data["answers"],
             person_id=data.get("person_id"),
             dwelling_id=data.get("dwelling_id"),

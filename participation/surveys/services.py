@@ -29,30 +29,55 @@ same transaction, under a key-share lock on the survey row and against the datab
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from participation.auth.models import Tenancy
 from participation.auth.scoping import get_scoped, path_resolver, resident_compound_ids
-from participation.auth.tokens import Principal
+from participation.auth.tokens import SESSION_COLUMNS, Principal, check_session
 from participation.common.errors import conflict, forbidden, invalid, not_found
 from participation.common.events import campaign_cancelled, campaign_extended, campaign_opened
 from participation.common.notify import notify
 from participation.common.privacy import keyed_hash
 from participation.common.schemas import local_time
-from participation.common.sql import CLOCK_TOLERANCE, db_now, upsert
-from participation.common.types import utcnow
+from participation.common.sql import CLOCK_TOLERANCE, db_now, dialect_name, hot_rows, upsert
+from participation.common.types import UTCDateTime, utcnow
 from participation.counting import Basis
 from participation.extensions import db
 from participation.roster.electorate import Scope, check_scope
-from participation.roster.models import Community, Compound, Dwelling, Owner, Ownership, Street
+from participation.roster.models import (
+    Building,
+    Community,
+    Compound,
+    Dwelling,
+    Entrance,
+    Owner,
+    Ownership,
+    Street,
+    dwelling_label,
+)
 from participation.roster.services import check_objection_days, default_objection_days
 from participation.roster.snapshot import Frozen, SnapshotTables, analyze_snapshot, freeze
+from participation.surveys.forms import Form, forget, form_of
 from participation.surveys.models import (
     Answer,
     MenuItem,
@@ -769,41 +794,84 @@ def respondent_key(survey: Survey, key: str) -> str:
     return key
 
 
-OWNED_PERSONS = (
+def _owned_persons(surveys):
+    """The persons of the surveys ``surveys`` (a condition on the survey id) behind the owners
+    linked to the account ``:account_id``, with their first building."""
+    return (
+        select(
+            SurveyPersonOwner.survey_id,
+            SurveyPerson.id,
+            SurveyPerson.labels,
+            func.min(SurveyPersonDwelling.building_id).label("building_id"),
+        )
+        .join(Owner, Owner.id == SurveyPersonOwner.owner_id)
+        .join(SurveyPerson, SurveyPerson.id == SurveyPersonOwner.person_id)
+        .join(SurveyPersonDwelling, SurveyPersonDwelling.person_id == SurveyPerson.id)
+        .where(surveys, Owner.account_id == bindparam("account_id"))
+        .group_by(SurveyPersonOwner.survey_id, SurveyPerson.id, SurveyPerson.labels)
+        .order_by(SurveyPerson.id)
+    )
+
+
+OWNED_PERSONS = _owned_persons(
+    SurveyPersonOwner.survey_id.in_(bindparam("survey_ids", expanding=True))
+)
+# One survey's: on the path of every answer, run on the driver (``hot_rows``).
+OWNED_PERSONS_IN_SURVEY = _owned_persons(SurveyPersonOwner.survey_id == bindparam("survey_id"))
+
+
+@dataclass(frozen=True)
+class ResidentDwelling:
+    """A dwelling the resident owns or rents, as the answer path needs it."""
+
+    id: int
+    compound_id: int
+    building_id: int
+    entrance_id: int
+    label: str
+
+
+# Dwellings the resident ``:account_id`` owns (as a linked owner) or rents, with their
+# building's and entrance's names for the label. Built once: on the path of every answer.
+RESIDENT_DWELLINGS = (
     select(
-        SurveyPersonOwner.survey_id,
-        SurveyPerson.id,
-        SurveyPerson.labels,
-        func.min(SurveyPersonDwelling.building_id),
+        Dwelling.id,
+        Dwelling.compound_id,
+        Dwelling.building_id,
+        Dwelling.entrance_id,
+        Building.name.label("building"),
+        Entrance.name.label("entrance"),
+        Dwelling.room,
     )
-    .join(Owner, Owner.id == SurveyPersonOwner.owner_id)
-    .join(SurveyPerson, SurveyPerson.id == SurveyPersonOwner.person_id)
-    .join(SurveyPersonDwelling, SurveyPersonDwelling.person_id == SurveyPerson.id)
+    .join(Building, Building.id == Dwelling.building_id)
+    .join(Entrance, Entrance.id == Dwelling.entrance_id)
     .where(
-        SurveyPersonOwner.survey_id.in_(bindparam("survey_ids", expanding=True)),
-        Owner.account_id == bindparam("account_id"),
+        Dwelling.id.in_(
+            select(Ownership.dwelling_id)
+            .join(Owner, Owner.id == Ownership.owner_id)
+            .where(Owner.account_id == bindparam("account_id"))
+            .union(select(Tenancy.dwelling_id).where(Tenancy.account_id == bindparam("account_id")))
+        )
     )
-    .group_by(SurveyPersonOwner.survey_id, SurveyPerson.id, SurveyPerson.labels)
-    .order_by(SurveyPerson.id)
+    .order_by(Dwelling.id)
 )
 
 
-def resident_dwellings(account_id: int) -> list[Dwelling]:
+def resident_dwellings(account_id: int) -> list[ResidentDwelling]:
     """Dwellings the resident owns (as a linked owner) or rents."""
-    owned = (
-        select(Ownership.dwelling_id)
-        .join(Owner, Owner.id == Ownership.owner_id)
-        .where(Owner.account_id == account_id)
-    )
-    rented = select(Tenancy.dwelling_id).where(Tenancy.account_id == account_id)
-    return list(
-        db.session.scalars(
-            select(Dwelling).where(Dwelling.id.in_(owned.union(rented))).order_by(Dwelling.id)
+    return [
+        ResidentDwelling(
+            row.id,
+            row.compound_id,
+            row.building_id,
+            row.entrance_id,
+            dwelling_label(row.building, row.entrance, row.room),
         )
-    )
+        for row in hot_rows(RESIDENT_DWELLINGS, {"account_id": account_id})
+    ]
 
 
-def _in_scope(survey: Survey, dwelling: Dwelling) -> bool:
+def _in_scope(survey: Survey | Form, dwelling: ResidentDwelling) -> bool:
     scope = scope_of(survey)
     return dwelling.compound_id == scope.compound_id and (
         scope.whole_compound
@@ -816,10 +884,14 @@ def slots_of(surveys: list[Survey], account_id: int) -> dict[int, list[Slot]]:
     """For each survey, whom the resident may answer for (empty: not eligible)."""
     slots: dict[int, list[Slot]] = defaultdict(list)
     owner_basis = [s.id for s in surveys if s.basis is RespondentBasis.OWNER]
-    if owner_basis:
+    if len(owner_basis) == 1:  # the answer path
+        params = {"survey_id": owner_basis[0], "account_id": account_id}
+        rows = hot_rows(OWNED_PERSONS_IN_SURVEY, params)
+    elif owner_basis:
         rows = db.session.execute(
             OWNED_PERSONS, {"survey_ids": owner_basis, "account_id": account_id}
         )
+    if owner_basis:
         for survey_id, person_id, labels, building_id in rows:
             slots[survey_id].append(
                 Slot(f"person:{person_id}", person_id, None, building_id, labels)
@@ -993,52 +1065,48 @@ class Submitted:
 
 # Built once: on the path of every answer.
 LOCK_FOR_ANSWER = (
-    select(Survey.status, Survey.opens_at, Survey.closes_at)
+    select(Survey.status, Survey.opens_at, Survey.closes_at, Survey.opened_at)
     .where(Survey.id == bindparam("survey_id"))
     .with_for_update(read=True, key_share=True)
 )
+# PostgreSQL: the share lock, the database clock once the lock is held and the caller's
+# sign-in session (``tokens.SESSION_COLUMNS``, ``:sid``) in one round trip.
+_LOCKED_SURVEY = LOCK_FOR_ANSWER.cte("locked").prefix_with("MATERIALIZED")
+LOCK_CLOCK_AND_SESSION = (
+    select(
+        *_LOCKED_SURVEY.c,
+        func.clock_timestamp(type_=UTCDateTime).label("now"),
+        *SESSION_COLUMNS.c,
+    )
+    .select_from(_LOCKED_SURVEY)
+    .outerjoin(SESSION_COLUMNS, true())
+)
 
 
-def submit_response(
-    survey: Survey,
-    account_id: int,
-    answers: list[dict],
-    person_id: int | None = None,
-    dwelling_id: int | None = None,
-    idempotency_key: str | None = None,
-) -> Submitted:
-    """Record the resident's answers for one respondent, replacing earlier ones.
+def _locked(form: Form, caller: Principal) -> tuple:
+    """The survey's status and times, share-locked, and the database clock after the lock,
+    once the caller's session is checked (``tokens.check_session``) if the route left it to
+    this statement."""
+    if dialect_name() == "postgresql":
+        params = {"survey_id": form.id, "sid": caller.session_id}
+        row = hot_rows(LOCK_CLOCK_AND_SESSION, params)[0]
+        if not caller.session_checked:
+            check_session(caller, row)
+        return row, row.now
+    if not caller.session_checked:
+        check_session(caller)
+    return db.session.execute(LOCK_FOR_ANSWER, {"survey_id": form.id}).one(), db_now()
 
-    Checked first (nothing written on error): who answers (``choose_slot``), the answers
-    (``checked_answers``), then — under a key-share lock on the survey row, which closing
-    takes exclusively — the time against the database clock. A retry with the same
-    Idempotency-Key answers as before, even after the closing time.
-    """
-    slot = choose_slot(survey, slots_of([survey], account_id)[survey.id], person_id, dwelling_id)
-    rows = checked_answers(survey, answers)
-    key = respondent_key(survey, slot.key)
-    state = db.session.execute(LOCK_FOR_ANSWER, {"survey_id": survey.id}).one()
-    now = db_now()
-    if state.status is not SurveyStatus.OPEN or not state.opens_at <= now < state.closes_at:
-        earlier = idempotency_key and _replay(survey, key, idempotency_key, slot)
-        if earlier:
-            return earlier
-        if state.status is SurveyStatus.OPEN and now < state.opens_at:
-            raise conflict("survey_not_started", "问卷尚未开始，请在开始后作答")
-        raise conflict("survey_closed", "问卷已截止，不再接受作答")
-    connection = db.session.connection()
-    stmt = upsert(Response).values(
-        survey_id=survey.id,
-        respondent_key=key,
-        person_id=None if survey.anonymous else slot.person_id,
-        account_id=None if survey.anonymous else account_id,
-        building_id=slot.building_id,
-        submitted_at=now,
-        revision=1,
-        idempotency_key=idempotency_key,
+
+def _response_upsert(dialect: str):
+    """``INSERT`` the response or, for a respondent who answered before, replace it (its
+    revision counted up) — unless it carries the same Idempotency-Key as the answers in
+    place: then nothing, and no row returned."""
+    stmt = upsert(Response, dialect).values(
+        {key: bindparam(key, type_=Response.__table__.c[key].type) for key in RESPONSE_KEYS}
     )
     new = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[Response.survey_id, Response.respondent_key],
         set_={
             "person_id": new.person_id,
@@ -1053,11 +1121,114 @@ def submit_response(
             Response.idempotency_key.is_distinct_from(new.idempotency_key),
         ),
     ).returning(Response.id, Response.revision)
-    written = connection.execute(stmt).one_or_none()
+
+
+RESPONSE_KEYS = (
+    "survey_id", "respondent_key", "person_id", "account_id", "building_id", "submitted_at",
+    "revision", "idempotency_key",
+)  # fmt: skip
+ANSWER_COLUMNS = ("question_id", "option_id", "rating", "text")
+
+
+@functools.cache
+def _answers_replaced():
+    """PostgreSQL: the response's earlier answers removed and the new ones added, in one
+    statement (the new answers as arrays, one per column). Its snapshot is taken after the
+    response's upsert, which waits for a concurrent submission of the same respondent: so
+    the removal takes every answer in place, that submission's included (in the upsert's own
+    statement it would not see them)."""
+    removed = delete(Answer).where(Answer.response_id == bindparam("response_id")).cte("removed")
+    arrays = [
+        cast(bindparam(f"{column}s"), ARRAY(Answer.__table__.c[column].type))
+        for column in ANSWER_COLUMNS
+    ]
+    given = func.unnest(*arrays).table_valued(*ANSWER_COLUMNS).render_derived()
+    added = insert(Answer).from_select(
+        ["response_id", *ANSWER_COLUMNS],
+        select(
+            bindparam("response_id", type_=Integer),
+            *(given.c[column] for column in ANSWER_COLUMNS),
+        ),
+    ).returning(Answer.id)
+    added = added.cte("added")
+    return select(func.count().label("added")).select_from(added).add_cte(removed)
+
+
+@functools.cache
+def _response_written(dialect: str):
+    """The response's upsert; on PostgreSQL as a ``SELECT`` of its ``RETURNING`` (a CTE), to
+    run on the driver (``hot_rows``)."""
+    if dialect != "postgresql":
+        return _response_upsert(dialect)
+    response = _response_upsert(dialect).cte("response")
+    return select(response.c.id, response.c.revision)
+
+
+def _write_answers(values: dict, rows: list[dict]):
+    """Write the response ``values`` and its answer ``rows``; the response's (id, revision),
+    None when the Idempotency-Key is the one of the answers in place."""
+    if dialect_name() == "postgresql":
+        written = hot_rows(_response_written("postgresql"), values)
+        if written:
+            arrays = {f"{column}s": [row[column] for row in rows] for column in ANSWER_COLUMNS}
+            hot_rows(_answers_replaced(), {"response_id": written[0].id, **arrays})
+        return written[0] if written else None
+    connection = db.session.connection()
+    written = connection.execute(_response_written(dialect_name()), values).one_or_none()
+    if written is not None:
+        connection.execute(delete(Answer).where(Answer.response_id == written.id))
+        connection.execute(insert(Answer), [{**row, "response_id": written.id} for row in rows])
+    return written
+
+
+def submit_response(
+    survey_id: int,
+    caller: Principal,
+    answers: list[dict],
+    person_id: int | None = None,
+    dwelling_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> Submitted:
+    """Record the resident ``caller``'s answers for one respondent, replacing earlier ones.
+
+    Checked first (nothing written on error): who answers (``choose_slot``: 403 for a
+    resident with no respondent in the survey — the route then answers 404 for a survey they
+    may not see), the answers (``checked_answers``), then — under a key-share lock on the
+    survey row, which closing takes exclusively — the time against the database clock (and
+    the caller's session, when the route left it to this statement). A retry with the same
+    Idempotency-Key answers as before, even after the closing time. On PostgreSQL: the
+    respondents, the lock, then one statement writing the response and its answers.
+    """
+    form = form_of(survey_id)
+    if form is None:
+        raise not_found()
+    slot = choose_slot(form, slots_of([form], caller.id)[form.id], person_id, dwelling_id)
+    rows = checked_answers(form, answers)
+    key = respondent_key(form, slot.key)
+    state, now = _locked(form, caller)
+    if state.opened_at != form.opened_at:  # a kept form of another survey of that id
+        forget(form.id)
+        return submit_response(survey_id, caller, answers, person_id, dwelling_id, idempotency_key)
+    if state.status is not SurveyStatus.OPEN or not state.opens_at <= now < state.closes_at:
+        earlier = idempotency_key and _replay(form, key, idempotency_key, slot)
+        if earlier:
+            return earlier
+        if state.status is SurveyStatus.OPEN and now < state.opens_at:
+            raise conflict("survey_not_started", "问卷尚未开始，请在开始后作答")
+        raise conflict("survey_closed", "问卷已截止，不再接受作答")
+    values = {
+        "survey_id": form.id,
+        "respondent_key": key,
+        "person_id": None if form.anonymous else slot.person_id,
+        "account_id": None if form.anonymous else caller.id,
+        "building_id": slot.building_id,
+        "submitted_at": now,
+        "revision": 1,
+        "idempotency_key": idempotency_key,
+    }
+    written = _write_answers(values, rows)
     if written is None:  # the same Idempotency-Key as the answers in place
-        return _replay(survey, key, idempotency_key, slot)
-    connection.execute(delete(Answer).where(Answer.response_id == written.id))
-    connection.execute(insert(Answer), [{**row, "response_id": written.id} for row in rows])
+        return _replay(form, key, idempotency_key, slot)
     return Submitted(
         slot.person_id,
         slot.dwellings,
@@ -1065,12 +1236,12 @@ def submit_response(
         now,
         replayed=False,
         answers=answers_view(
-            survey, ((r["question_id"], r["option_id"], r["rating"], r["text"]) for r in rows)
+            form, ((r["question_id"], r["option_id"], r["rating"], r["text"]) for r in rows)
         ),
     )
 
 
-def _replay(survey: Survey, key: str, idempotency_key: str, slot: Slot) -> Submitted | None:
+def _replay(survey: Survey | Form, key: str, idempotency_key: str, slot: Slot) -> Submitted | None:
     earlier = db.session.execute(
         select(Response.id, Response.revision, Response.submitted_at).where(
             Response.survey_id == survey.id,

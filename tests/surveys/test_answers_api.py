@@ -508,7 +508,8 @@ def test_answers_at_the_opening_and_closing_instants(
     )
     row = _db.session.get(Survey, survey["id"])
     instant = getattr(row, boundary) + offset
-    monkeypatch.setattr(services, "db_now", lambda: instant)
+    locked = services._locked
+    monkeypatch.setattr(services, "_locked", lambda *args: (locked(*args)[0], instant))
     response = answer(client, survey, case.owner, full_answers(survey))
     if refused:
         assert (response.status_code, response.json["code"]) == (409, refused), response.json
@@ -517,3 +518,53 @@ def test_answers_at_the_opening_and_closing_instants(
         assert response.status_code == 201, response.json
         (saved,) = _db.session.scalars(sa.select(Response).filter_by(survey_id=survey["id"]))
         assert saved.submitted_at == instant
+
+
+def test_answering_checks_the_session_in_its_own_statements(client, case):
+    """The answer path checks the caller's session with the survey's lock, not in a query of
+    its own: a signed-out resident is 401 whatever the survey or the body, nothing written."""
+    survey = case.survey()
+    assert client.delete("/api/v1/auth/session", headers=case.owner).status_code == 204
+    for survey_id, answers in (
+        (survey["id"], full_answers(survey)),
+        (999999, []),
+        (survey["id"], []),
+    ):
+        refused = answer(client, {"id": survey_id}, case.owner, answers)
+        assert (refused.status_code, refused.json["code"]) == (401, "token_revoked")
+    assert stored(survey["id"]) == []
+
+
+def test_an_answer_is_four_statements_on_postgresql(client, case, monkeypatch):
+    """The hot path stays lean once the questionnaire is known: the respondents, the lock
+    with the clock and the session, the response, its answers — no survey loading, no
+    resolver, no session read of its own."""
+    import sqlalchemy as sa
+
+    from participation.common.sql import DriverStatement
+
+    survey = case.survey()
+    assert answer(client, survey, case.owner, full_answers(survey)).status_code == 201
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement.split()[0])
+
+    run_on_driver = DriverStatement.rows
+
+    def record_on_driver(self, connection, params):
+        statements.append(self.sql.split()[0])
+        return run_on_driver(self, connection, params)
+
+    monkeypatch.setattr(DriverStatement, "rows", record_on_driver)
+    sa.event.listen(_db.engine, "before_cursor_execute", record)
+    try:
+        again = answer(client, survey, case.owner, full_answers(survey, rating=3), key="lean")
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", record)
+    assert again.status_code == 201, again.json
+    statements = [s for s in statements[: statements.index("RELEASE")] if s != "SAVEPOINT"]
+    if _db.engine.dialect.name == "postgresql":
+        assert statements == ["SELECT", "WITH", "WITH", "WITH"]
+    else:  # SQLite: the session, the lock and the clock apart; the answers in three steps
+        assert statements[0] == "SELECT" and statements[-3:] == ["INSERT", "DELETE", "INSERT"]
