@@ -816,7 +816,7 @@ def _owned_persons(surveys):
 OWNED_PERSONS = _owned_persons(
     SurveyPersonOwner.survey_id.in_(bindparam("survey_ids", expanding=True))
 )
-# One survey's: on the path of every answer, run on the driver (``hot_rows``).
+# One survey's: on the path of every answer (``_locked_with_respondents``).
 OWNED_PERSONS_IN_SURVEY = _owned_persons(SurveyPersonOwner.survey_id == bindparam("survey_id"))
 
 
@@ -884,14 +884,10 @@ def slots_of(surveys: list[Survey], account_id: int) -> dict[int, list[Slot]]:
     """For each survey, whom the resident may answer for (empty: not eligible)."""
     slots: dict[int, list[Slot]] = defaultdict(list)
     owner_basis = [s.id for s in surveys if s.basis is RespondentBasis.OWNER]
-    if len(owner_basis) == 1:  # the answer path
-        params = {"survey_id": owner_basis[0], "account_id": account_id}
-        rows = hot_rows(OWNED_PERSONS_IN_SURVEY, params)
-    elif owner_basis:
+    if owner_basis:
         rows = db.session.execute(
             OWNED_PERSONS, {"survey_ids": owner_basis, "account_id": account_id}
         )
-    if owner_basis:
         for survey_id, person_id, labels, building_id in rows:
             slots[survey_id].append(
                 Slot(f"person:{person_id}", person_id, None, building_id, labels)
@@ -1069,33 +1065,85 @@ LOCK_FOR_ANSWER = (
     .where(Survey.id == bindparam("survey_id"))
     .with_for_update(read=True, key_share=True)
 )
-# PostgreSQL: the share lock, the database clock once the lock is held and the caller's
-# sign-in session (``tokens.SESSION_COLUMNS``, ``:sid``) in one round trip.
-_LOCKED_SURVEY = LOCK_FOR_ANSWER.cte("locked").prefix_with("MATERIALIZED")
-LOCK_CLOCK_AND_SESSION = (
-    select(
-        *_LOCKED_SURVEY.c,
-        func.clock_timestamp(type_=UTCDateTime).label("now"),
-        *SESSION_COLUMNS.c,
+
+
+@functools.cache
+def _locked_with_respondents(basis: RespondentBasis):
+    """PostgreSQL: the survey's share lock, the database clock once the lock is held, the
+    caller's sign-in session (``tokens.SESSION_COLUMNS``, ``:sid``) and whom the caller may
+    answer for (their persons, or their dwellings: ``_respondent_rows``) in one round trip —
+    a row per person or dwelling, or one without."""
+    locked = LOCK_FOR_ANSWER.cte("locked").prefix_with("MATERIALIZED")
+    respondents = _respondent_rows(basis).subquery("respondents")
+    return (
+        select(
+            *locked.c,
+            func.clock_timestamp(type_=UTCDateTime).label("now"),
+            *SESSION_COLUMNS.c,
+            *(column.label(f"respondent_{column.key}") for column in respondents.c),
+        )
+        .select_from(locked)
+        .outerjoin(SESSION_COLUMNS, true())
+        .outerjoin(respondents, true())
+        .order_by(*respondents.c)
     )
-    .select_from(_LOCKED_SURVEY)
-    .outerjoin(SESSION_COLUMNS, true())
-)
+
+
+def _respondent_rows(basis: RespondentBasis):
+    if basis is RespondentBasis.OWNER:
+        return OWNED_PERSONS_IN_SURVEY.with_only_columns(
+            *(c for c in OWNED_PERSONS_IN_SURVEY.selected_columns if c.key != "survey_id")
+        )
+    return RESIDENT_DWELLINGS
+
+
+def _slots(form: Form, account_id: int, rows) -> list[Slot]:
+    """The slots of ``slots_of`` from the respondent columns of ``_locked_with_respondents``."""
+    if form.basis is RespondentBasis.OWNER:
+        return [
+            Slot(
+                f"person:{r.respondent_id}",
+                r.respondent_id,
+                None,
+                r.respondent_building_id,
+                r.respondent_labels,
+            )
+            for r in rows
+            if r.respondent_id is not None
+        ]
+    dwellings = [
+        ResidentDwelling(
+            r.respondent_id,
+            r.respondent_compound_id,
+            r.respondent_building_id,
+            r.respondent_entrance_id,
+            dwelling_label(r.respondent_building, r.respondent_entrance, r.respondent_room),
+        )
+        for r in rows
+        if r.respondent_id is not None
+    ]
+    return [
+        Slot(f"account:{account_id}", None, d.id, d.building_id, d.label)
+        for d in dwellings
+        if _in_scope(form, d)
+    ]
 
 
 def _locked(form: Form, caller: Principal) -> tuple:
-    """The survey's status and times, share-locked, and the database clock after the lock,
-    once the caller's session is checked (``tokens.check_session``) if the route left it to
-    this statement."""
+    """The survey's status and times, share-locked, the database clock after the lock and
+    whom the caller may answer for (``slots_of``), once the caller's session is checked
+    (``tokens.check_session``) if the route left it to this statement."""
     if dialect_name() == "postgresql":
-        params = {"survey_id": form.id, "sid": caller.session_id}
-        row = hot_rows(LOCK_CLOCK_AND_SESSION, params)[0]
+        params = {"survey_id": form.id, "sid": caller.session_id, "account_id": caller.id}
+        rows = hot_rows(_locked_with_respondents(form.basis), params)
         if not caller.session_checked:
-            check_session(caller, row)
-        return row, row.now
+            check_session(caller, rows[0])
+        return rows[0], rows[0].now, _slots(form, caller.id, rows)
     if not caller.session_checked:
         check_session(caller)
-    return db.session.execute(LOCK_FOR_ANSWER, {"survey_id": form.id}).one(), db_now()
+    slots = slots_of([form], caller.id)[form.id]
+    state = db.session.execute(LOCK_FOR_ANSWER, {"survey_id": form.id}).one()
+    return state, db_now(), slots
 
 
 def _response_upsert(dialect: str):
@@ -1143,13 +1191,17 @@ def _answers_replaced():
         for column in ANSWER_COLUMNS
     ]
     given = func.unnest(*arrays).table_valued(*ANSWER_COLUMNS).render_derived()
-    added = insert(Answer).from_select(
-        ["response_id", *ANSWER_COLUMNS],
-        select(
-            bindparam("response_id", type_=Integer),
-            *(given.c[column] for column in ANSWER_COLUMNS),
-        ),
-    ).returning(Answer.id)
+    added = (
+        insert(Answer)
+        .from_select(
+            ["response_id", *ANSWER_COLUMNS],
+            select(
+                bindparam("response_id", type_=Integer),
+                *(given.c[column] for column in ANSWER_COLUMNS),
+            ),
+        )
+        .returning(Answer.id)
+    )
     added = added.cte("added")
     return select(func.count().label("added")).select_from(added).add_cte(removed)
 
@@ -1202,13 +1254,13 @@ def submit_response(
     form = form_of(survey_id)
     if form is None:
         raise not_found()
-    slot = choose_slot(form, slots_of([form], caller.id)[form.id], person_id, dwelling_id)
-    rows = checked_answers(form, answers)
-    key = respondent_key(form, slot.key)
-    state, now = _locked(form, caller)
+    state, now, slots = _locked(form, caller)
     if state.opened_at != form.opened_at:  # a kept form of another survey of that id
         forget(form.id)
         return submit_response(survey_id, caller, answers, person_id, dwelling_id, idempotency_key)
+    slot = choose_slot(form, slots, person_id, dwelling_id)
+    rows = checked_answers(form, answers)
+    key = respondent_key(form, slot.key)
     if state.status is not SurveyStatus.OPEN or not state.opens_at <= now < state.closes_at:
         earlier = idempotency_key and _replay(form, key, idempotency_key, slot)
         if earlier:
