@@ -405,7 +405,8 @@ class Bench:
 
     def start_profiler(self, duration: float) -> subprocess.Popen:
         """py-spy sampling gunicorn's workers for the phase (collapsed stacks to --profile)."""
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(self.server.pid)]
+        spy = str(Path(sys.executable).parent / "py-spy")
+        command = [spy, "record", "--pid", str(self.server.pid)]
         command += ["--subprocesses", "--gil", "--rate", "250", "--format", "raw"]
         command += ["--duration", str(int(duration)), "--output", self.args.profile]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -415,7 +416,8 @@ class Bench:
         command += ["--port", str(self.port), "--tokens", str(self.tokens)]
         command += ["--compound", str(self.small_compound), "--clients", str(self.args.clients)]
         command += ["--duration", str(duration), "--rate", str(rate)]
-        spy = self.start_profiler(duration) if label and self.args.profile and target == "casts" else None
+        profiled = label and self.args.profile and target == "casts"
+        spy = self.start_profiler(duration) if profiled else None
         before = self.cpu_seconds()
         out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         after = self.cpu_seconds()
