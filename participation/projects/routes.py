@@ -114,10 +114,12 @@ class ProjectEvents(MethodView):
     @blp.alt_response(404, **NOT_FOUND)
     @blp.paginate()
     def get(self, project_id, pagination_parameters):
-        """The project's history, oldest first: every move of a step, who, when and why"""
-        return SelectPage(
+        """The project's history, oldest first: every move of a step, who (``staff_name``),
+        when and why"""
+        events = SelectPage(
             services.events_query(path_object("project_id")), pagination_parameters
         ).items
+        return services.event_views(events)
 
 
 @blp.route("/projects/<int:project_id>/links")

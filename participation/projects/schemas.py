@@ -206,6 +206,7 @@ class ProjectEventSchema(Schema):
     to_status = ma.fields.Enum(StepStatus, by_value=True, allow_none=True)
     reason = ma.fields.String()
     staff_id = Integer()
+    staff_name = ma.fields.String(allow_none=True, metadata={"description": "操作人"})
     at = LocalDateTime()
 
 
