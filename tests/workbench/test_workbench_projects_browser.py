@@ -66,11 +66,20 @@ def publish_plan(bench, project_id: int) -> int:
     """A two-item design plan open for comment since yesterday; two residents comment."""
     client, headers = bench.app.test_client(), staff_headers(bench.app)
     now = utcnow()
-    published = client.post(f"/api/v1/projects/{project_id}/plan-consultation", headers=headers, json={
-        "title": "幸福里小区改造设计方案", "opens_at": (now - timedelta(days=1)).isoformat(),
-        "closes_at": (now + timedelta(days=6)).isoformat(),
-        "items": [{"name": "屋面防水", "cost": "300000.00", "residents_part": "0.00"},
-                  {"name": "加装电梯", "cost": "600000.00", "residents_part": "48000.00"}]})  # fmt: skip
+    items = [
+        {"name": "屋面防水", "cost": "300000.00", "residents_part": "0.00"},
+        {"name": "加装电梯", "cost": "600000.00", "residents_part": "48000.00"},
+    ]
+    published = client.post(
+        f"/api/v1/projects/{project_id}/plan-consultation",
+        headers=headers,
+        json={
+            "title": "幸福里小区改造设计方案",
+            "opens_at": (now - timedelta(days=1)).isoformat(),
+            "closes_at": (now + timedelta(days=6)).isoformat(),
+            "items": items,
+        },
+    )
     assert published.status_code == 201, published.json
     consultation = published.json
     elevator = consultation["items"][1]["id"]
@@ -141,11 +150,26 @@ def test_the_project_steps_organisation_history_and_archive(bench, desk, axe):
     organise.get_by_role("button", name="标记完成").click()
     expect(page.locator("#step-status-organise")).to_contain_text("已完成")
     expect(organise.locator(".badge")).to_have_text("已完成")
+    expect(page.locator("#step-apply")).to_have_attribute("aria-current", "step")
+    organise.get_by_text("重新打开这一步").click()
     organise.get_by_role("button", name="重新打开").click()
     expect(page.locator("#step-status-organise")).to_contain_text("请填写重新打开的原因")
     organise.get_by_label("重新打开的原因（必填）").fill("成员调整，需重新确认")
     organise.get_by_role("button", name="重新打开").click()
     expect(organise.locator(".badge")).to_have_text("已重新打开")
+    # the plan of a step: dates and the responsible organisation
+    works = page.locator("#step-works")
+    works.get_by_text("修改计划日期和责任单位").click()
+    works.get_by_label("计划开始").fill("2027-03-01")
+    works.get_by_label("计划完成").fill("2027-02-01")
+    works.get_by_role("button", name="保存计划").click()
+    expect(page.locator("#step-status-works")).not_to_contain_text("正在提交")
+    assert "已保存" not in page.locator("#step-status-works").inner_text()
+    works.get_by_label("计划完成").fill("2027-09-30")
+    works.get_by_label("责任单位").fill("区住建局")
+    works.get_by_role("button", name="保存计划").click()
+    expect(works).to_contain_text("2027-03-01 至 2027-09-30")
+    expect(works).to_contain_text("区住建局")
     history = page.locator("table.history")
     expect(history).to_contain_text("成员调整，需重新确认")
     expect(history).to_contain_text("幸福里小区业委会")
@@ -314,6 +338,7 @@ def test_the_evaluation_report_prints_on_a4(bench, desk, axe):
     expect(page.get_by_role("button", name="打印")).to_be_hidden()
     pdf = page.pdf(prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF")
+    (bench.shots / "evaluation.pdf").write_bytes(pdf)
     if shutil.which("pdftotext"):
         text = subprocess.run(
             ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True

@@ -157,9 +157,9 @@
         when(e.at),
         e.step_id ? labels[e.step_id] : "项目",
         ACTIONS[e.action] || e.action,
-        e.from_status || e.to_status ? (STEP_STATUS[e.from_status] || "—") + " → " + (STEP_STATUS[e.to_status] || "—") : "",
-        e.reason || "",
-        e.staff_name || "",
+        e.from_status !== e.to_status ? (STEP_STATUS[e.from_status] || "—") + " → " + (STEP_STATUS[e.to_status] || "—") : "—",
+        e.reason || "—",
+        e.staff_name || "—",
       ]);
     setView(
       projectCrumbs(project, compound),
@@ -178,7 +178,7 @@
         "section",
         { class: "card", "aria-labelledby": "steps-title" },
         el("h2", { id: "steps-title", text: "八个步骤" }),
-        el("ol", { class: "timeline" }, project.steps.map((s) => stepItem(s, gates[s.step])))
+        el("ol", { class: "timeline" }, project.steps.map((s) => stepItem(s, gates[s.step], s.step === project.current_step)))
       ),
       linksSection(project),
       el(
@@ -191,23 +191,26 @@
     );
   }
 
-  function stepItem(step, refusal) {
+  /** One step of the timeline: its dates and organisation; the current step (the first not
+   * done) can be completed, a done step reopened with a reason, any step's plan edited. */
+  function stepItem(step, refusal, current) {
     const done = step.status === "done";
-    const note = status("step-status-" + step.step);
-    const reason = textarea({ id: "reason-" + step.step });
-    async function act(path, body, ok) {
+    const key = step.step;
+    const note = status("step-status-" + key);
+    const reason = textarea({ id: "reason-" + key });
+    async function act(method, path, body, ok) {
       setStatus(note, "正在提交…", "wait");
       try {
-        await post("project-steps/" + step.id + "/" + path, body);
+        if (method === "POST") await post("project-steps/" + step.id + path, body);
+        else await api(method, "project-steps/" + step.id + path, body);
         setStatus(note, ok, "ok");
         window.setTimeout(() => W.route(), 500);
       } catch (error) {
         setStatus(note, messageOf(error), "error");
-        note.setAttribute("role", "alert");
       }
     }
     function complete() {
-      act("complete", { reason: reason.value.trim() }, step.label + "已完成");
+      act("POST", "/complete", { reason: reason.value.trim() }, step.label + "已完成");
     }
     function reopen() {
       if (!reason.value.trim()) {
@@ -216,11 +219,35 @@
         reason.focus();
         return;
       }
-      act("reopen", { reason: reason.value.trim() }, step.label + "已重新打开");
+      act("POST", "/reopen", { reason: reason.value.trim() }, step.label + "已重新打开");
+    }
+    const plan = {
+      planned_start: input({ type: "date", class: "short", value: step.planned_start || "" }),
+      planned_end: input({ type: "date", class: "short", value: step.planned_end || "" }),
+      organisation: input({ value: step.organisation || "" }),
+    };
+    function savePlan() {
+      act("PATCH", "", { planned_start: plan.planned_start.value || null, planned_end: plan.planned_end.value || null, organisation: plan.organisation.value.trim() }, step.label + "的计划已保存");
+    }
+    let action = null;
+    if (!done && current) {
+      action = [
+        refusal ? el("p", { class: "warning", text: "现在还不能完成：" + refusal.message }) : null,
+        field("reason-" + key, "说明（可不填）", reason),
+        el("p", { class: "actions" }, button("标记完成", complete, "primary")),
+      ];
+    } else if (done) {
+      action = el(
+        "details",
+        {},
+        el("summary", { text: "重新打开这一步" }),
+        field("reason-" + key, "重新打开的原因（必填）", reason),
+        el("p", { class: "actions" }, button("重新打开", reopen))
+      );
     }
     return el(
       "li",
-      { class: "timeline-step " + step.status, id: "step-" + step.step },
+      { class: "timeline-step " + step.status + (current ? " current" : ""), id: "step-" + key, "aria-current": current ? "step" : null },
       el("h3", {}, step.position + ". " + step.label + " ", el("span", { class: "badge " + step.status, text: STEP_STATUS[step.status] || step.status })),
       el(
         "dl",
@@ -229,9 +256,18 @@
         el("div", {}, el("dt", { text: "实际" }), el("dd", { text: day(step.actual_start) + " 至 " + day(step.actual_end) })),
         el("div", {}, el("dt", { text: "责任单位" }), el("dd", { text: step.organisation || "未填写" }))
       ),
-      !done && refusal ? el("p", { class: "hint", text: "现在还不能完成：" + refusal.message }) : null,
-      field("reason-" + step.step, done ? "重新打开的原因（必填）" : "说明（可不填）", reason),
-      el("p", { class: "actions" }, done ? button("重新打开", reopen) : button("标记完成", complete, "primary")),
+      action,
+      done
+        ? null
+        : el(
+            "details",
+            {},
+            el("summary", { text: "修改计划日期和责任单位" }),
+            field("planned-start-" + key, "计划开始", plan.planned_start),
+            field("planned-end-" + key, "计划完成", plan.planned_end),
+            field("organisation-" + key, "责任单位", plan.organisation),
+            el("p", { class: "actions" }, button("保存计划", savePlan))
+          ),
       note
     );
   }
@@ -239,12 +275,12 @@
   function linksSection(project) {
     const links = (project.links || []).map((l) => {
       const href = l.kind === "vote" ? "#/v/" + l.target_id + "/tally" : l.kind === "survey" ? "#/s/" + l.target_id : null;
-      return [LINK_KINDS[l.kind] || l.kind, href ? el("a", { href }, "查看" + (LINK_KINDS[l.kind] || "")) : "已关联（见小区公告栏）", when(l.created_at)];
+      return [LINK_KINDS[l.kind] || l.kind, href ? el("a", { class: "cell-link", href }, "查看" + (LINK_KINDS[l.kind] || "")) : "已关联（见小区公告栏）", when(l.created_at)];
     });
     const documents = (project.documents || []).map((d) => [
       d.name,
       d.photo === "before" ? "改造前照片" : d.photo === "after" ? "改造后照片" : "文件",
-      /^https?:\/\//.test(d.url) ? el("a", { href: d.url, rel: "noopener" }, "打开") : d.url,
+      /^https?:\/\//.test(d.url) ? el("a", { class: "cell-link", href: d.url, rel: "noopener" }, "打开") : d.url,
     ]);
     return el(
       "section",
@@ -809,7 +845,11 @@
       "figure",
       { class: "chart" },
       el("figcaption", { text: caption }),
-      rows.map((r) => bar(r.label, r.rate ? r.rate.numerator : 0, r.rate ? r.rate.denominator : 0))
+      rows.map((r) =>
+        r.rate && r.rate.denominator
+          ? bar(r.label, r.rate.numerator, r.rate.denominator)
+          : el("div", { class: "bar-row" }, el("span", { class: "bar-label", text: r.label }), el("span", { class: "muted", text: "暂无有效评价" }))
+      )
     );
   }
 
@@ -919,7 +959,7 @@
         "tr",
         {},
         [
-          el("a", { href: "#/p/" + r.project_id }, r.compound),
+          el("a", { class: "cell-link", href: "#/p/" + r.project_id }, r.compound),
           String(r.year),
           r.current_step_label,
           r.consent ? percent(r.consent) : "—",
@@ -948,7 +988,7 @@
       note,
       el(
         "div",
-        { class: "table-wrap" },
+        { class: "table-wrap sortable" },
         el("table", { class: "overview" }, el("caption", { text: "改造项目（第 " + overviewState.page + " / " + pages + " 页）" }), el("thead", {}, head), el("tbody", {}, body))
       ),
       rows.length ? null : el("p", { class: "muted", text: "范围内还没有改造项目。" }),
@@ -960,7 +1000,7 @@
             overviewState.page < pages ? button("下一页", go(overviewState.page + 1)) : null
           )
         : null,
-      el("figure", { class: "chart card" }, el("figcaption", { text: "各步骤的项目数" }), image)
+      el("figure", { class: "chart card" }, el("figcaption", { text: "各步骤的项目数（数字见上表的“当前步骤”）" }), image)
     );
     api("GET", "project-overview/chart.png", undefined, { blob: true })
       .then((blob) => {
