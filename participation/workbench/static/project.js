@@ -764,7 +764,6 @@
       "section",
       { class: "card", "aria-labelledby": "households-title" },
       el("h2", { id: "households-title", text: "各户出资" }),
-      table("各户应缴、已缴、未缴（按面积分摊）", ["房屋", "面积", "应缴", "已缴", "未缴"], households.map((h) => [h.label, h.area + " m²", yuan(h.due), yuan(h.collected), yuan(h.outstanding)]), "households"),
       households.length
         ? el(
             "form",
@@ -778,7 +777,13 @@
             field("collection-reference", "票据号（可不填）", reference),
             el("button", { type: "submit", class: "primary" }, "登记缴款")
           )
-        : null
+        : null,
+      el(
+        "details",
+        { class: "households-details" },
+        el("summary", { text: "各户应缴、已缴、未缴（" + households.length + " 户，未缴清 " + households.filter((h) => Number(h.outstanding) > 0).length + " 户）" }),
+        table("各户应缴、已缴、未缴（按面积分摊）", ["房屋", "面积", "应缴", "已缴", "未缴"], households.map((h) => [h.label, h.area + " m²", yuan(h.due), yuan(h.collected), yuan(h.outstanding)]), "households")
+      )
     );
   }
 
