@@ -8,7 +8,9 @@ shows its handling; a plan the resident may not see is explained."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 
@@ -20,6 +22,14 @@ from participation.projects.models import Handling, PlanComment, PlanConsultatio
 from .test_h5_progress_browser import _seed
 
 COMMENT = "希望施工避开午休时间，谢谢"
+
+
+def _shot(page, name: str) -> None:
+    """A full-page screenshot to ``$H5_SCREENSHOTS`` when set."""
+    if os.environ.get("H5_SCREENSHOTS"):
+        folder = Path(os.environ["H5_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def _comments(site) -> int:
@@ -46,6 +56,7 @@ def test_a_resident_supports_an_item_and_comments(phones, site):
     expect(page.locator("#plan-page")).to_contain_text("您家分摊")
     phones.check_layout(page, 320)
     phones.axe(page, "plan: what it is")
+    _shot(page, "plan-intro")
 
     page.get_by_role("button", name="开始表态").click()
     expect(page.locator("#plan-page")).to_contain_text("第 1 项")
@@ -53,6 +64,7 @@ def test_a_resident_supports_an_item_and_comments(phones, site):
     page.get_by_label("支持").check()
     phones.check_layout(page, 320)
     phones.axe(page, "plan: one item")
+    _shot(page, "plan-item")
     page.get_by_role("button", name="大字").click()
     phones.check_layout(page, 320, large=True)
     page.get_by_role("button", name="大字").click()
@@ -78,6 +90,7 @@ def test_a_resident_supports_an_item_and_comments(phones, site):
     page.get_by_role("button", name="下一步").click()
     phones.check_layout(page, 320)
     phones.axe(page, "plan: check your answers")
+    _shot(page, "plan-check")
 
     # the first attempt reaches the server but its answer is lost: retried, same key
     keys: list[str] = []
@@ -99,6 +112,7 @@ def test_a_resident_supports_an_item_and_comments(phones, site):
     expect(page.locator("#plan-page")).to_contain_text("社区正在研究")
     phones.check_layout(page, 320)
     phones.axe(page, "plan: confirmation")
+    _shot(page, "plan-done")
 
     # after the period: said plainly, no way to answer; the handling of my comment shows
     with site.app.app_context():
@@ -122,6 +136,7 @@ def test_a_resident_supports_an_item_and_comments(phones, site):
     expect(page.locator("#plan-page")).to_contain_text("处理结果：采纳")
     phones.check_layout(page, 320)
     phones.axe(page, "plan: after the period")
+    _shot(page, "plan-closed")
 
     # a plan this resident may not see
     page.goto(f"{site.url}/h5/?compound={site.compound_id}#/plan/999999")

@@ -23,6 +23,13 @@
     return amount === null || amount === undefined ? "—" : amount + " 元";
   }
 
+  /** What the item costs my household, in plain words. */
+  function shareWords(item) {
+    if (Number(item.residents_part) === 0) return "不需要居民出资";
+    if (item.my_share === null || item.my_share === undefined) return "居民出资按房屋面积分摊";
+    return "您家分摊 " + yuan(item.my_share);
+  }
+
   function card(children) {
     var node = el("div", "card");
     children.forEach(function (child) {
@@ -137,8 +144,7 @@
     ];
     var list = el("ul", "plain-list summary");
     plan.items.forEach(function (item) {
-      var line = item.name + "：" + yuan(item.cost);
-      if (item.my_share !== null && item.my_share !== undefined) line += "，您家分摊 " + yuan(item.my_share);
+      var line = item.name + "：" + yuan(item.cost) + "，" + shareWords(item);
       list.appendChild(el("li", null, line));
     });
     nodes.push(el("h3", null, "改造项目"), list);
@@ -193,7 +199,7 @@
         heading(item.name),
         item.description ? para(item.description) : null,
         para("费用 " + yuan(item.cost) + "，其中居民出资 " + yuan(item.residents_part) + "。"),
-        item.my_share !== null && item.my_share !== undefined ? para("您家分摊：" + yuan(item.my_share), "share-amount") : null,
+        para(shareWords(item), "share-amount"),
         fieldset,
         bigButton("下一步", next),
         bigButton("上一步", function () {
