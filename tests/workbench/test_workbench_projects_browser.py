@@ -313,14 +313,15 @@ def satisfaction_survey(app, compound_id: int) -> int:
 def test_the_evaluation_report_prints_on_a4(bench, desk, axe):
     import_roster(bench)
     project_id = create_project(bench)
-    survey_id = satisfaction_survey(bench.app, bench.compound_id)
-    linked = bench.app.test_client().post(
-        f"/api/v1/projects/{project_id}/links",
-        headers=staff_headers(bench.app),
-        json={"kind": "survey", "target_id": survey_id},
-    )
-    assert linked.status_code == 201, linked.json
+    satisfaction_survey(bench.app, bench.compound_id)
     page, errors = phone_page(bench, desk)
+    # the satisfaction survey linked to the project from its page
+    page.goto(f"{bench.url}/workbench/#/p/{project_id}")
+    page.get_by_label("本小区的表决或问卷").select_option(index=0)
+    page.get_by_role("button", name="关联到本项目").click()
+    expect(page.locator("#page-alert")).to_contain_text("已关联到本项目")
+    expect(page.locator("#links-title + div")).to_contain_text("问卷")
+    expect(page.get_by_label("本小区的表决或问卷")).to_have_count(0)  # nothing left to link
     page.goto(f"{bench.url}/workbench/#/p/{project_id}/evaluation")
     expect(heading(page)).to_have_text("绩效评估报告")
     expect(page.locator("main")).to_contain_text("总体满意率 66.67%")
@@ -398,4 +399,38 @@ def test_the_district_view_sorts_pages_and_downloads(bench, desk, axe):
     assert download.value.suggested_filename.endswith(".xlsx")
     rows.nth(0).get_by_role("link", name="幸福里小区").click()
     expect(heading(page)).to_have_text("幸福里小区改造")
+    assert not errors, errors
+
+
+def test_the_plan_is_published_from_the_page_and_management_needs_a_result(bench, desk, axe):
+    import_roster(bench)
+    project_id = create_project(bench)
+    page, errors = phone_page(bench, desk)
+    page.goto(f"{bench.url}/workbench/#/p/{project_id}/consultation")
+    expect(page.get_by_role("heading", name="发布设计方案，征求居民意见")).to_be_visible()
+    page.get_by_label("名称").fill("屋面防水")
+    page.get_by_label("费用（元）").fill("三十万")
+    page.get_by_role("button", name="发布方案").click()
+    summary = page.locator("#publish-summary")
+    expect(summary).to_contain_text("改造项目 1 的费用请填写金额")
+    summary.get_by_role("link").first.click()
+    expect(page.get_by_label("费用（元）")).to_be_focused()
+    expect(page.get_by_label("费用（元）")).to_have_attribute("aria-invalid", "true")
+    axe(page, "plan form with an error")
+    check_layout(page, PHONE)
+    page.get_by_label("费用（元）").fill("300000")
+    page.get_by_label("其中居民出资（元）").fill("400000")  # more than the cost: the API says so
+    page.get_by_role("button", name="发布方案").click()
+    expect(summary).to_contain_text("居民出资")
+    expect(summary).not_to_contain_text("提交的内容有误")
+    page.get_by_label("其中居民出资（元）").fill("30000")
+    page.get_by_role("button", name="发布方案").click()
+    expect(page.locator("table.plan-items")).to_contain_text("屋面防水")
+    expect(page.locator("main")).to_contain_text("总投资 300000.00 元")
+
+    page.goto(f"{bench.url}/workbench/#/p/{project_id}/management")
+    expect(heading(page)).to_have_text("改造后的管理方式")
+    expect(page.locator("main")).to_contain_text("还没有已结束的表决或问卷")
+    axe(page, "management without a campaign")
+    check_layout(page, PHONE)
     assert not errors, errors

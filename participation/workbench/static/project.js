@@ -180,7 +180,7 @@
         el("h2", { id: "steps-title", text: "八个步骤" }),
         el("ol", { class: "timeline" }, project.steps.map((s) => stepItem(s, gates[s.step], s.step === project.current_step)))
       ),
-      linksSection(project),
+      linksSection(project, await linkChoices(project)),
       el(
         "section",
         { class: "card", "aria-labelledby": "history-title" },
@@ -272,7 +272,45 @@
     );
   }
 
-  function linksSection(project) {
+  /** The compound's votes and surveys not yet linked to the project, for the link form. */
+  async function linkChoices(project) {
+    const base = "compounds/" + project.compound_id;
+    const [votes, surveys] = await Promise.all([all(base + "/votes"), all(base + "/surveys")]);
+    const linked = new Set((project.links || []).map((l) => l.kind + ":" + l.target_id));
+    const choices = {};
+    votes.filter((v) => v.status !== "draft" && !linked.has("vote:" + v.id)).forEach((v) => (choices["vote:" + v.id] = "表决：" + v.title));
+    surveys.filter((x) => x.status !== "draft" && !linked.has("survey:" + x.id)).forEach((x) => (choices["survey:" + x.id] = "问卷：" + x.title));
+    return choices;
+  }
+
+  function linkForm(project, choices) {
+    if (!Object.keys(choices).length) return null;
+    const note = status("link-status");
+    const target = select("link-target", choices, null);
+    async function link(event) {
+      event.preventDefault();
+      const [kind, id] = target.value.split(":");
+      setStatus(note, "正在关联…", "wait");
+      try {
+        await post("projects/" + project.id + "/links", { kind, target_id: Number(id) });
+        await W.route();
+        W.alertPage("已关联到本项目。");
+      } catch (error) {
+        setStatus(note, messageOf(error), "error");
+      }
+    }
+    return el(
+      "form",
+      { novalidate: true, onsubmit: link },
+      el("h3", { text: "关联表决或问卷" }),
+      el("p", { class: "hint", text: "意愿征询、菜单选择和满意度评价关联后，才计入项目的各步骤、一览表和绩效评估。" }),
+      field("link-target", "本小区的表决或问卷", target),
+      el("button", { type: "submit", class: "primary" }, "关联到本项目"),
+      note
+    );
+  }
+
+  function linksSection(project, choices) {
     const links = (project.links || []).map((l) => {
       const href = l.kind === "vote" ? "#/v/" + l.target_id + "/tally" : l.kind === "survey" ? "#/s/" + l.target_id : null;
       return [LINK_KINDS[l.kind] || l.kind, href ? el("a", { class: "cell-link", href }, "查看" + (LINK_KINDS[l.kind] || "")) : "已关联（见小区公告栏）", when(l.created_at)];
@@ -287,7 +325,8 @@
       { class: "card", "aria-labelledby": "links-title" },
       el("h2", { id: "links-title", text: "关联的表决、问卷、公告和资料" }),
       links.length ? table("关联", ["类型", "内容", "关联时间"], links) : el("p", { class: "muted", text: "还没有关联表决、问卷或公告。" }),
-      documents.length ? table("资料和照片", ["名称", "类型", "地址"], documents) : el("p", { class: "muted", text: "还没有登记资料。" })
+      documents.length ? table("资料和照片", ["名称", "类型", "地址"], documents) : el("p", { class: "muted", text: "还没有登记资料。" }),
+      linkForm(project, choices)
     );
   }
 
