@@ -622,9 +622,11 @@ def consultation_view(consultation: PlanConsultation, principal: Principal) -> d
         homes = households(project.compound_id)
         if mine and homes:
             shares = item_shares(items, homes)
-            view["my_share"] = sum(
-                (shares[i.id][d] for i in items for d in mine if d in shares[i.id]), ZERO
-            )
+            for item in view["items"]:
+                item["my_share"] = sum(
+                    (shares[item["id"]][d] for d in mine if d in shares[item["id"]]), ZERO
+                )
+            view["my_share"] = sum((item["my_share"] for item in view["items"]), ZERO)
         view["mine"] = my_feedback(consultation, principal.id)
     return view
 

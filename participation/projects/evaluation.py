@@ -1,13 +1,14 @@
 """绩效评估: a project's evaluation report — the satisfaction rates by dimension, building and
 renovation item (``surveys.satisfaction``, of the latest linked satisfaction survey), the
-compound's complaint and suggestion figures, and each step's planned against actual dates —
+project's complaint and suggestion figures (``projects.tickets``: linked to the project or
+filed during its works period), and each step's planned against actual dates —
 as JSON and as an .xlsx workbook (``surveys.exports``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func
 
 from participation.common.sql import db_now
 from participation.extensions import db
@@ -16,6 +17,7 @@ from participation.feedback.models import Ticket, TicketKind, TicketStatus
 from participation.feedback.services import overdue_clause
 from participation.projects import services
 from participation.projects.models import LinkKind, Project, StepStatus
+from participation.projects.tickets import project_tickets
 from participation.roster.models import Compound
 from participation.surveys.exports import satisfaction_sheets, workbook
 from participation.surveys.models import SurveyKind
@@ -53,13 +55,14 @@ def step_dates(project: Project) -> list[dict]:
     return rows
 
 
-def complaint_figures(compound_id: int) -> dict:
-    """The compound's tickets in one query: complaints and suggestions, open, late, handled,
-    and the reporters' average rating."""
+def complaint_figures(project: Project) -> dict:
+    """The project's tickets (``projects.tickets``: linked to the project, or filed in the
+    compound during its works period) in one query: complaints and suggestions, open, late,
+    handled, and the reporters' average rating."""
     now = db_now()
     is_open = Ticket.status.in_(lifecycle.OPEN)
     row = db.session.execute(
-        select(
+        project_tickets(
             func.sum(case((Ticket.kind == TicketKind.COMPLAINT, 1), else_=0)),
             func.sum(case((Ticket.kind == TicketKind.SUGGESTION, 1), else_=0)),
             func.sum(case((is_open, 1), else_=0)),
@@ -67,16 +70,17 @@ def complaint_figures(compound_id: int) -> dict:
             func.sum(case((Ticket.status.in_(HANDLED), 1), else_=0)),
             func.count(Ticket.rating),
             func.avg(Ticket.rating),
-        ).where(Ticket.compound_id == compound_id)
-    ).one()
-    complaints, suggestions, still_open, late, handled, rated, rating = row
+            where=Project.id == project.id,
+        )
+    ).one_or_none() or (None,) * 8
+    _, complaints, suggestions, still_open, late, handled, rated, rating = row
     return {
         "complaints": complaints or 0,
         "suggestions": suggestions or 0,
         "open": still_open or 0,
         "overdue": late or 0,
         "handled": handled or 0,
-        "rated": rated,
+        "rated": rated or 0,
         "average_rating": None
         if rating is None
         else Decimal(str(rating)).quantize(Decimal("0.01")),
@@ -95,7 +99,7 @@ def report(project: Project) -> dict:
         "title": project.title,
         "steps": step_dates(project),
         "satisfaction": None if survey is None else satisfaction_result(survey),
-        "complaints": complaint_figures(project.compound_id),
+        "complaints": complaint_figures(project),
     }
 
 

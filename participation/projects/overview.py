@@ -5,8 +5,9 @@ joined to the projects; no query per project), sortable, paginated, as .xlsx and
 
 The figures come from what the campaigns stored when they closed (``Survey.result``): the
 latest consent, menu and satisfaction survey linked to the project whose answering period is
-over. Complaints are the compound's complaint tickets now open, and those late
-(``feedback.services.overdue_clause``).
+over. Complaints are the project's complaint tickets (``projects.tickets``: linked to the
+project, or filed in the compound during its works period, 项目实施 start to 项目验收 done) now
+open, and those late (``feedback.services.overdue_clause``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from participation.projects.models import (
     StepKey,
     StepStatus,
 )
+from participation.projects.tickets import project_tickets
 from participation.roster.models import Community, Compound
 from participation.surveys.exports import workbook
 from participation.surveys.models import Survey, SurveyKind, SurveyStatus
@@ -77,16 +79,11 @@ def rows_query(principal: Principal, now: datetime) -> tuple[Select, dict]:
     menu = aliased(Survey, name="menu")
     satisfaction = aliased(Survey, name="satisfaction")
     is_open = Ticket.status.in_(lifecycle.OPEN)
-    tickets = (
-        select(
-            Ticket.compound_id,
-            func.sum(case((is_open, 1), else_=0)).label("open"),
-            func.sum(case((and_(is_open, overdue_clause(now)), 1), else_=0)).label("overdue"),
-        )
-        .where(Ticket.kind == TicketKind.COMPLAINT)
-        .group_by(Ticket.compound_id)
-        .subquery()
-    )
+    tickets = project_tickets(
+        func.sum(case((is_open, 1), else_=0)).label("open"),
+        func.sum(case((and_(is_open, overdue_clause(now)), 1), else_=0)).label("overdue"),
+        where=Ticket.kind == TicketKind.COMPLAINT,
+    ).subquery()
     columns = {
         "step": func.coalesce(pending.c.position, ALL_DONE).label("step_position"),
         "consent_y": consent.result["y_cnt"].as_integer().label("consent_y"),
@@ -122,7 +119,7 @@ def rows_query(principal: Principal, now: datetime) -> tuple[Select, dict]:
         .outerjoin(menu, menu.id == menu_link.c.survey_id)
         .outerjoin(satisfaction_link, satisfaction_link.c.project_id == Project.id)
         .outerjoin(satisfaction, satisfaction.id == satisfaction_link.c.survey_id)
-        .outerjoin(tickets, tickets.c.compound_id == Project.compound_id)
+        .outerjoin(tickets, tickets.c.project_id == Project.id)
     )
     sorts = {
         "compound": Compound.name,

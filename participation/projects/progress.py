@@ -1,5 +1,6 @@
 """The public progress of a compound's project (no sign-in): the steps with their dates and
-status, the photos before and after the works, the money by source — nothing personal — and
+status, the photos before and after the works, the money by source, the design plan put to the
+residents (where to open it) — nothing personal — and
 the same as a notice of the compound's board on demand. Functions flush, never commit."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from participation.counting import amount
 from participation.extensions import db
 from participation.notices import services as board
 from participation.notices.models import Notice, NoticeKind
+from participation.projects import consultation as plan
 from participation.projects import funding, services
 from participation.projects.models import Project, StepStatus
 from participation.roster.models import Compound
@@ -66,6 +68,23 @@ def progress(project: Project) -> dict:
             "sources": money["sources"],
             "funded_total": money["funded_total"],
         },
+        "plan_consultation": _consultation(project),
+    }
+
+
+def _consultation(project: Project) -> dict | None:
+    """The design plan put to the residents, where the H5 page opens it (no counts)."""
+    consultation = plan.of_project(project)
+    if consultation is None:
+        return None
+    now = db_now()
+    return {
+        "id": consultation.id,
+        "title": consultation.title,
+        "opens_at": consultation.opens_at,
+        "closes_at": consultation.closes_at,
+        "open": consultation.opens_at <= now < consultation.closes_at,
+        "summary_published_at": consultation.summary_published_at,
     }
 
 

@@ -114,10 +114,12 @@ class ProjectEvents(MethodView):
     @blp.alt_response(404, **NOT_FOUND)
     @blp.paginate()
     def get(self, project_id, pagination_parameters):
-        """The project's history, oldest first: every move of a step, who, when and why"""
-        return SelectPage(
+        """The project's history, oldest first: every move of a step, who (``staff_name``),
+        when and why"""
+        events = SelectPage(
             services.events_query(path_object("project_id")), pagination_parameters
         ).items
+        return services.event_views(events)
 
 
 @blp.route("/projects/<int:project_id>/links")
@@ -654,7 +656,10 @@ class ProjectOverview(MethodView):
     def get(self, query, pagination_parameters):
         """Every project in your scope (compound, community, street or district) with its
         current step, consent rate, menu items adopted, complaints open and overdue and
-        satisfaction rate; ``sort`` by one of them, ``order`` asc or desc (staff)"""
+        satisfaction rate; ``sort`` by one of them, ``order`` asc or desc (staff). The
+        complaints are the project's: linked to it, or filed in the compound during its works
+        period (from the day 项目实施 started to the end of the day 项目验收 was done, or
+        until now)"""
         stmt = overview.overview_query(
             current_principal(), db_now(), query["sort"], query["order"] == "desc"
         )
@@ -711,7 +716,10 @@ class ProjectEvaluation(MethodView):
     @blp.alt_response(404, **NOT_FOUND)
     def get(self, project_id):
         """The evaluation report (绩效评估): satisfaction by dimension, building and item,
-        complaint figures, each step's planned and actual dates"""
+        complaint figures, each step's planned and actual dates. Complaints and suggestions
+        are the project's: those linked to it, and those of the compound filed during its
+        works period (from the day 项目实施 started to the end of the day 项目验收 was done,
+        or until now)"""
         return evaluation.report(path_object("project_id"))
 
 

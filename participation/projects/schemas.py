@@ -206,6 +206,7 @@ class ProjectEventSchema(Schema):
     to_status = ma.fields.Enum(StepStatus, by_value=True, allow_none=True)
     reason = ma.fields.String()
     staff_id = Integer()
+    staff_name = ma.fields.String(allow_none=True, metadata={"description": "操作人"})
     at = LocalDateTime()
 
 
@@ -329,6 +330,9 @@ class PlanItemSchema(Schema):
     residents_part = Amount()
     support = Integer(allow_none=True, metadata={"description": "支持户数（仅工作人员可见）"})
     oppose = Integer(allow_none=True, metadata={"description": "反对户数（仅工作人员可见）"})
+    my_share = Amount(
+        allow_none=True, metadata={"description": "居民：本户分摊的该项居民出资；工作人员为 null"}
+    )
 
 
 class PlanCommentSchema(Schema):
@@ -636,6 +640,15 @@ class ProjectProgressFundingSchema(Schema):
     funded_total = Amount()
 
 
+class ProjectProgressConsultationSchema(Schema):
+    id = Integer()
+    title = ma.fields.String()
+    opens_at = LocalDateTime()
+    closes_at = LocalDateTime()
+    open = ma.fields.Boolean(metadata={"description": "现在是否在征求意见期内"})
+    summary_published_at = LocalDateTime(allow_none=True)
+
+
 class ProjectProgressSchema(Schema):
     compound = ma.fields.String()
     year = Integer()
@@ -644,6 +657,11 @@ class ProjectProgressSchema(Schema):
     steps = ma.fields.List(ma.fields.Nested(ProjectProgressStepSchema))
     photos = ma.fields.List(ma.fields.Nested(ProjectProgressPhotoSchema))
     funding = ma.fields.Nested(ProjectProgressFundingSchema)
+    plan_consultation = ma.fields.Nested(
+        ProjectProgressConsultationSchema,
+        allow_none=True,
+        metadata={"description": "设计方案征求意见（居民登录后查看、表态）；未发布为 null"},
+    )
 
 
 class ProjectProgressNoticeSchema(Schema):

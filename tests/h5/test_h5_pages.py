@@ -52,12 +52,18 @@ def test_page_loads_nothing_from_elsewhere_and_has_no_inline_code():
     html = files("participation.h5").joinpath("index.html").read_text(encoding="utf-8")
     script = files("participation.h5").joinpath("static/app.js").read_text(encoding="utf-8")
     css = files("participation.h5").joinpath("static/style.css").read_text(encoding="utf-8")
-    assert re.findall(r'(?:src|href)="([^"#]+)"', html) == ["static/style.css", "static/app.js"]
+    plan = files("participation.h5").joinpath("static/plan.js").read_text(encoding="utf-8")
+    assert re.findall(r'(?:src|href)="([^"#]+)"', html) == [
+        "static/style.css",
+        "static/app.js",
+        "static/plan.js",
+    ]
     assert "<style" not in html and not re.search(r"\sstyle=|\son[a-z]+=", html)
     assert re.findall(r"<script[^>]*>\s*</script>", html) == [
-        '<script src="static/app.js" defer></script>'
+        '<script src="static/app.js" defer></script>',
+        '<script src="static/plan.js" defer></script>',
     ]
-    for text in (html, script, css):
+    for text in (html, script, css, plan):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
         assert "@import" not in text and "url(" not in text
     assert 'lang="zh-CN"' in html and 'name="viewport"' in html
@@ -73,6 +79,9 @@ def test_script_keeps_personal_data_out_of_urls_storage_and_console():
     assert script.count("localStorage") == len(stored)
     assert 'LARGE_TEXT_KEY = "participation.h5.large-text"' in script
     assert "sessionStorage" in script
+    plan = files("participation.h5").joinpath("static/plan.js").read_text(encoding="utf-8")
+    for word in ("fetch(", "console.", "document.cookie", "localStorage", "sessionStorage"):
+        assert word not in plan, word  # the plan page: app.js's helpers only
     # Every request goes through one helper that sends data in JSON bodies, never in a query.
     assert script.count("fetch(") == 1
     assert "?phone" not in script and "?token" not in script and "location.href =" not in script
@@ -118,7 +127,11 @@ def test_assets_are_versioned_cached_for_a_year_and_sent_compressed(client):
     assert page.headers["Cache-Control"] == "no-cache"
     html = gzip.decompress(page.data).decode()
     assets = re.findall(r'(?:src|href)="(/h5/static/[\w.-]+\?v=\w+)"', html)
-    assert [a.split("?")[0] for a in assets] == ["/h5/static/style.css", "/h5/static/app.js"]
+    assert [a.split("?")[0] for a in assets] == [
+        "/h5/static/style.css",
+        "/h5/static/app.js",
+        "/h5/static/plan.js",
+    ]
     transferred = len(page.data)
     for asset in assets:
         response = client.get(asset, headers={"Accept-Encoding": "gzip"})

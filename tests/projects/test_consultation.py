@@ -6,6 +6,7 @@ revised plan with its review."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -110,6 +111,8 @@ def test_residents_comment_during_the_period_and_the_summary_is_published(
     seen = client.get(f"/api/v1{c}", headers=a101).json
     assert seen["my_share"] == "275.00" and seen["open"] is True
     assert {i["support"] for i in seen["items"]} == {None}  # counts are the committee's
+    shares = [Decimal(i["my_share"]) for i in seen["items"]]  # my household's part of each
+    assert sum(shares) == Decimal(seen["my_share"])
 
     sent = api(
         client,

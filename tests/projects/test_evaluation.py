@@ -1,11 +1,11 @@
 """绩效评估: the evaluation report of a project — satisfaction by dimension and building from
-the linked satisfaction survey, the compound's complaint figures, planned against actual
-dates — as JSON and .xlsx."""
+the linked satisfaction survey, the project's complaint figures (linked to the project or filed
+during its works period), planned against actual dates — as JSON and .xlsx."""
 
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -14,6 +14,7 @@ from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.feedback.models import Ticket, TicketCategory, TicketKind, TicketStatus
 from participation.feedback.services import ensure_categories
+from participation.projects.models import ProjectStep, StepStatus
 from participation.roster.models import Building
 from participation.surveys.models import Answer, Response
 from participation.surveys.services import create_from_template, open_survey
@@ -47,7 +48,8 @@ def satisfaction_survey(compound, staff):
     return survey
 
 
-def tickets(compound):
+def tickets(compound, created_at=None):
+    """Two complaints (one open and late) and a suggestion, filed ``created_at`` (now)."""
     district_id = compound.community.street.district_id
     ensure_categories(district_id)
     category = _db.session.scalar(sa.select(TicketCategory.id).filter_by(district_id=district_id))
@@ -67,7 +69,25 @@ def tickets(compound):
                 rating=rating,
                 ack_due_at=now + timedelta(days=1),
                 resolve_due_at=due,
+                created_at=created_at or now,
             )
+        )
+    _db.session.flush()
+
+
+def start_works(client, committee, project, actual_start="2026-01-05", actual_end=None):
+    """项目实施 (and, with ``actual_end``, 项目验收) marked with its actual dates directly."""
+    steps = step_ids(project)
+    _db.session.execute(
+        sa.update(ProjectStep)
+        .where(ProjectStep.id == steps["works"])
+        .values(actual_start=date.fromisoformat(actual_start), status=StepStatus.IN_PROGRESS)
+    )
+    if actual_end:
+        _db.session.execute(
+            sa.update(ProjectStep)
+            .where(ProjectStep.id == steps["acceptance"])
+            .values(actual_end=date.fromisoformat(actual_end), status=StepStatus.DONE)
         )
     _db.session.flush()
 
@@ -83,6 +103,7 @@ def test_the_evaluation_report(client, compound, committee, committee_staff, pro
         target_id=survey.id,
     )
     tickets(compound)
+    start_works(client, committee, project)
     plan = step_ids(project)["plan"]
     api(
         client,
@@ -133,3 +154,42 @@ def test_without_a_satisfaction_survey(client, compound, committee, project):
     assert body["satisfaction"] is None and body["complaints"]["complaints"] == 0
     export = client.get(f"/api/v1/projects/{project['id']}/evaluation.xlsx", headers=committee)
     assert load_workbook(io.BytesIO(export.data)).sheetnames == ["计划与实际", "投诉建议"]
+
+
+def test_complaints_are_the_projects(client, compound, committee, project, make_compound):
+    """Filed before 项目实施 started, after 项目验收 was done, or in another compound: not
+    counted, unless linked to the project."""
+    url = f"/api/v1/projects/{project['id']}/evaluation"
+    tickets(compound)  # filed now, while 项目实施 has not started
+    assert client.get(url, headers=committee).json["complaints"]["complaints"] == 0
+
+    # works from 2026-03-01 (Beijing) to acceptance done on 2026-06-30 (Beijing)
+    start_works(client, committee, project, "2026-03-01", "2026-06-30")
+    for at in ("2026-02-28T15:59:00", "2026-06-30T16:00:00"):  # 23:59 / next day 00:00 北京
+        tickets(compound, datetime.fromisoformat(at).replace(tzinfo=UTC))
+    assert client.get(url, headers=committee).json["complaints"]["complaints"] == 0
+    for at in ("2026-02-28T16:00:00", "2026-06-30T15:59:00"):  # 00:00 / 23:59 北京
+        tickets(compound, datetime.fromisoformat(at).replace(tzinfo=UTC))
+    during = client.get(url, headers=committee).json["complaints"]
+    assert (during["complaints"], during["suggestions"]) == (4, 2)
+
+    # a complaint of another compound in the period does not count; one linked always does
+    other = make_compound("别处小区")
+    tickets(other, datetime(2026, 4, 1, tzinfo=UTC))
+    early = _db.session.scalar(
+        sa.select(Ticket.id)
+        .where(Ticket.compound_id == compound.id, Ticket.kind == TicketKind.COMPLAINT)
+        .order_by(Ticket.created_at)
+        .limit(1)
+    )
+    linked = api(
+        client,
+        "POST",
+        f"/projects/{project['id']}/links",
+        committee,
+        kind="ticket",
+        target_id=early,
+    )
+    assert linked.status_code == 201, linked.json
+    figures = client.get(url, headers=committee).json["complaints"]
+    assert (figures["complaints"], figures["suggestions"]) == (5, 2)

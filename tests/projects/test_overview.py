@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -34,9 +34,9 @@ def district(
     make_staff,
     sign_in,
 ):
-    """幸福小区 (consent 2/3, three menu items, 9 of 10 satisfied, two open complaints, one
-    late) and 邻里小区 in the same community (its project done through 申报计划); 远方小区
-    in another district."""
+    """幸福小区 (consent 2/3, three menu items, 9 of 10 satisfied, two open complaints filed
+    during its works, one late) and 邻里小区 in the same community (its project done through
+    申报计划; a complaint filed before its works); 远方小区 in another district."""
     near = make_compound("邻里小区", community=compound.community)
     far = make_compound("远方小区")
     ids = {}
@@ -92,6 +92,24 @@ def district(
                 resolve_due_at=due,
             )
         )
+    # 邻里小区's complaint is not its project's: its works have not started
+    _db.session.add(
+        Ticket(
+            compound_id=near.id,
+            kind=TicketKind.COMPLAINT,
+            category_id=category,
+            description="噪音",
+            status=TicketStatus.SUBMITTED,
+            ack_due_at=now + timedelta(days=1),
+            resolve_due_at=now - timedelta(days=1),
+        )
+    )
+    # 幸福小区's complaints were filed during its works (项目实施 started in January)
+    _db.session.execute(
+        sa.update(ProjectStep)
+        .where(ProjectStep.project_id == project, ProjectStep.step == StepKey.WORKS)
+        .values(actual_start=date(2026, 1, 5))
+    )
     _db.session.execute(
         sa.update(ProjectStep)
         .where(ProjectStep.project_id == ids["邻里小区"], ProjectStep.position <= 3)

@@ -47,6 +47,8 @@ def test_the_public_progress_has_no_personal_data(
     assert progress["steps"][0]["actual_end"] == "2026-03-15"
     assert [p["name"] for p in progress["photos"]] == ["1栋外墙（改造前）"]
     assert progress["funding"]["funded_total"] == progress["funding"]["plan_total"] == "1724400.00"
+    plan = progress["plan_consultation"]  # where residents open the plan; no counts
+    assert set(plan) == {"id", "title", "opens_at", "closes_at", "open", "summary_published_at"}
     text = json.dumps(progress, ensure_ascii=False)
     members = _db.session.query(OrganisationMember).all()
     owner_phones = [str(n) for n in range(13900000101, 13900000104)]

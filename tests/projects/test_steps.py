@@ -218,6 +218,7 @@ def test_every_move_is_recorded_and_reopening_needs_a_reason(
     assert {e.staff_id for e in events(p)} == {committee_staff.id}
     history = client.get(f"/api/v1/projects/{p}/events", headers=committee)
     assert [e["action"] for e in history.json][-1] == "reopened"
+    assert {e["staff_name"] for e in history.json} == {committee_staff.display_name}
     # a reopened step completes again (its predecessor: none)
     assert complete(client, committee, ids["organise"]).status_code == 200
 

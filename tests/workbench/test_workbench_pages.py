@@ -57,6 +57,7 @@ def test_page_names_versioned_assets_and_is_revalidated(client):
     assert [a.split("?")[0] for a in addresses] == [
         "/workbench/static/style.css",
         "/workbench/static/app.js",
+        "/workbench/static/project.js",
     ]
     for address in addresses:
         asset = client.get(address)
@@ -86,12 +87,18 @@ def test_not_in_the_api_document(client):
 
 def test_nothing_from_elsewhere_no_inline_code():
     html, script, css = _text("index.html"), _text("static/app.js"), _text("static/style.css")
-    assert re.findall(r'(?:src|href)="([^"#]+)"', html) == ["static/style.css", "static/app.js"]
+    project = _text("static/project.js")
+    assert re.findall(r'(?:src|href)="([^"#]+)"', html) == [
+        "static/style.css",
+        "static/app.js",
+        "static/project.js",
+    ]
     assert "<style" not in html and not re.search(r"\sstyle=|\son[a-z]+=", html)
     assert re.findall(r"<script[^>]*>\s*</script>", html) == [
-        '<script src="static/app.js" defer></script>'
+        '<script src="static/app.js" defer></script>',
+        '<script src="static/project.js" defer></script>',
     ]
-    for text in (html, script, css):
+    for text in (html, script, css, project):
         assert "http://" not in text and "https://" not in text and "//cdn" not in text
         assert "@import" not in text and "url(" not in text
     assert 'lang="zh-CN"' in html and 'name="viewport"' in html
@@ -102,6 +109,9 @@ def test_script_keeps_tokens_in_session_storage_and_data_out_of_urls():
     assert "console." not in script and "document.cookie" not in script
     assert "localStorage" not in script and "sessionStorage" in script
     assert script.count("fetch(") == 1  # every request goes through send()
+    project = _text("static/project.js")  # the project pages: app.js's helpers only
+    for word in ("fetch(", "console.", "document.cookie", "localStorage", "sessionStorage"):
+        assert word not in project, word
     assert "?phone" not in script and "?token" not in script
     # Only the documented API of the same origin.
     assert 'new URL("../api/v1/", window.location.href)' in script

@@ -341,7 +341,7 @@
     $("loading").hidden = true;
     $("view-sign-in").hidden = view !== "sign-in";
     $("view-home").hidden = view !== "home";
-    $("sign-out").hidden = ["home", "vote", "survey", "ticket-new", "ticket"].indexOf(view) < 0;
+    $("sign-out").hidden = ["home", "vote", "survey", "ticket-new", "ticket", "plan"].indexOf(view) < 0;
     showVotesView(view);
   }
 
@@ -779,6 +779,9 @@
     if (parts[0] === "surveys" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
       return { name: "survey", id: Number(parts[1]) };
     }
+    if (parts[0] === "plan" && /^[1-9]\d{0,9}$/.test(parts[1] || "")) {
+      return { name: "plan", id: Number(parts[1]) };
+    }
     if (parts[0] === "receipt") {
       return {
         name: "receipt",
@@ -802,10 +805,16 @@
       survey: "请先用手机号登录，再回答问卷。",
       "ticket-new": "请先用手机号登录，再反映问题。",
       ticket: "请先用手机号登录，再查看问题进展。",
+      plan: "请先用手机号登录，再查看设计方案、表态和提意见。",
     };
     if (needsSignIn[currentRoute.name] && !tokens.get()) {
       showSignIn();
       setStatus($("sign-in-status"), needsSignIn[currentRoute.name], "wait");
+      return;
+    }
+    if (currentRoute.name === "plan") {
+      show("plan");
+      await window.H5Plan.show(currentRoute.id, focus);
       return;
     }
     if (currentRoute.name === "ticket-new") {
@@ -836,6 +845,7 @@
     $("view-ticket").hidden = view !== "ticket";
     if (view !== "ticket") releasePhotos();
     $("view-receipt").hidden = view !== "receipt";
+    $("view-plan").hidden = view !== "plan";
     $("objection").hidden = true; // shown again by loadObjections
     objectionTarget = null;
   }
@@ -968,6 +978,16 @@
     });
     $("progress-photos").replaceChildren(...photos);
     $("progress-photos-block").hidden = photos.length === 0;
+    var plan = progress.plan_consultation;
+    $("progress-plan").hidden = !plan;
+    if (plan) {
+      $("progress-plan-link").href = "#/plan/" + plan.id;
+      $("progress-plan-text").textContent = plan.open
+        ? "设计方案正在征求意见，截止到 " + formatTime(plan.closes_at) + "。"
+        : plan.summary_published_at
+          ? "设计方案征求意见已结束，意见处理情况已公示。"
+          : "设计方案征求意见时间：" + formatTime(plan.opens_at) + " 至 " + formatTime(plan.closes_at) + "。";
+    }
     $("progress").hidden = false;
   }
 
@@ -2858,6 +2878,18 @@
       route(true);
     });
   }
+
+  // --- what plan.js (the residents' plan consultation) uses ----------------------------------
+
+  window.H5 = {
+    authed: authed,
+    postWithRetries: postWithRetries,
+    setStatus: setStatus,
+    messageOf: messageOf,
+    el: el,
+    formatTime: formatTime,
+    focusHeading: focusHeading,
+  };
 
   // --- start --------------------------------------------------------------------------------
 

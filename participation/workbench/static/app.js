@@ -701,6 +701,7 @@
     const sections = await Promise.all(list.map(compoundSection));
     setView(
       el("h1", { text: "我负责的小区" }),
+      el("p", { class: "actions" }, el("a", { class: "button", href: "#/overview" }, "改造项目一览")),
       list.length
         ? null
         : el("p", { class: "muted", text: "您的账号目前没有负责的小区，请联系街道管理员分配。" }),
@@ -748,7 +749,8 @@
         { class: "actions" },
         el("a", { class: "button", href: "#/c/" + compound.id + "/roster" }, "名册"),
         el("a", { class: "button primary", href: "#/c/" + compound.id + "/new" }, "发起表决/调查"),
-        el("a", { class: "button", href: "#/c/" + compound.id + "/claims" }, "业主认证审核")
+        el("a", { class: "button", href: "#/c/" + compound.id + "/claims" }, "业主认证审核"),
+        el("a", { class: "button", href: "#/c/" + compound.id + "/project" }, "改造项目")
       ),
       rows.length
         ? table(compound.name + "的表决和调查", ["标题", "类型", "状态", "截止时间", "参与率", "操作"], rows, "campaigns")
@@ -1997,6 +1999,39 @@
       survey.status === "open" ? extendForm("surveys", survey) : null
     );
   }
+
+  // --- what the other scripts of the bundle (project.js) use ----------------------------------
+
+  window.Workbench = {
+    api,
+    all,
+    post,
+    download,
+    newKey,
+    el,
+    fill,
+    setView,
+    alertPage,
+    messageOf,
+    showErrors,
+    summaryBox,
+    field,
+    button,
+    status,
+    setStatus,
+    table,
+    when,
+    percent,
+    yuan,
+    crumbs,
+    bar,
+    compoundOf,
+    route,
+    /** More pages: ``[pattern, (match) => Promise]`` pairs, tried after these. */
+    addRoutes: (routes) => ROUTES.push(...routes),
+    /** A timer stopped when the page changes. */
+    addTimer: (stop) => timers.push(stop),
+  };
 
   // --- start ------------------------------------------------------------------------------------
 
