@@ -37,7 +37,6 @@ from participation.roster.services import natural_key
 from participation.surveys.models import (
     Answer,
     MenuItem,
-    Option,
     Question,
     QuestionType,
     Response,
@@ -106,23 +105,31 @@ def satisfaction_questions(survey: Survey) -> list[Question]:
 
 
 def _counts(survey: Survey) -> dict[tuple[int, int | None], Counts]:
-    """(question id, building id) → counts of each scale value."""
+    """(question id, building id) → counts of each scale value: one aggregate of the answers
+    to the survey's satisfaction questions by option and building, the options' values
+    looked up here rather than joined to every answer."""
+    values = {
+        option.id: option.value
+        for question in satisfaction_questions(survey)
+        for option in question.options
+        if option.value in SCALE
+    }
+    if not values:
+        return {}
     rows = db.session.execute(
-        select(Answer.question_id, Response.building_id, Option.value, func.count())
+        select(Answer.question_id, Response.building_id, Answer.option_id, func.count())
         .join(Response, Response.id == Answer.response_id)
-        .join(Option, Option.id == Answer.option_id)
-        .join(Question, Question.id == Answer.question_id)
         .where(
             Response.survey_id == survey.id,
-            Question.survey_id == survey.id,
-            Question.type == QuestionType.SATISFACTION,
-            Option.value.in_(list(SCALE)),
+            Answer.question_id.in_([q.id for q in satisfaction_questions(survey)]),
+            Answer.option_id.in_(list(values)),
         )
-        .group_by(Answer.question_id, Response.building_id, Option.value)
+        .group_by(Answer.question_id, Response.building_id, Answer.option_id)
     )
     counts: dict[tuple[int, int | None], Counts] = defaultdict(Counts)
-    for question_id, building_id, value, number in rows:
+    for question_id, building_id, option_id, number in rows:
         cell = counts[question_id, building_id]
+        value = values[option_id]
         setattr(cell, value, getattr(cell, value) + number)
     return counts
 
