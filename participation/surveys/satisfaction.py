@@ -106,30 +106,33 @@ def satisfaction_questions(survey: Survey) -> list[Question]:
 
 def _counts(survey: Survey) -> dict[tuple[int, int | None], Counts]:
     """(question id, building id) → counts of each scale value: one aggregate of the answers
-    to the survey's satisfaction questions by option and building, the options' values
-    looked up here rather than joined to every answer."""
-    values = {
-        option.id: option.value
-        for question in satisfaction_questions(survey)
+    to the survey's satisfaction questions by building and option. An option belongs to one
+    question and carries one value, both looked up here: grouping by the option alone lets
+    the planner expect a few groups a building and hash them (grouped by question as well, it
+    expects many more and sorts every answer)."""
+    questions = satisfaction_questions(survey)
+    options = {
+        option.id: (question.id, option.value)
+        for question in questions
         for option in question.options
         if option.value in SCALE
     }
-    if not values:
+    if not options:
         return {}
     rows = db.session.execute(
-        select(Answer.question_id, Response.building_id, Answer.option_id, func.count())
+        select(Response.building_id, Answer.option_id, func.count())
         .join(Response, Response.id == Answer.response_id)
         .where(
             Response.survey_id == survey.id,
-            Answer.question_id.in_([q.id for q in satisfaction_questions(survey)]),
-            Answer.option_id.in_(list(values)),
+            Answer.question_id.in_([q.id for q in questions]),
+            Answer.option_id.in_(list(options)),
         )
-        .group_by(Answer.question_id, Response.building_id, Answer.option_id)
+        .group_by(Response.building_id, Answer.option_id)
     )
     counts: dict[tuple[int, int | None], Counts] = defaultdict(Counts)
-    for question_id, building_id, option_id, number in rows:
+    for building_id, option_id, number in rows:
+        question_id, value = options[option_id]
         cell = counts[question_id, building_id]
-        value = values[option_id]
         setattr(cell, value, getattr(cell, value) + number)
     return counts
 
