@@ -214,15 +214,24 @@ def breakdown(survey: Survey, question: Question) -> list[dict]:
 def distributions(survey: Survey, values: tuple[str, ...]) -> list[dict]:
     """For each question whose options carry one of ``values`` (出资方式, 长效管理): how many
     persons (and their area) chose each option, of those who answered the question."""
-    questions = [
-        q
-        for q in survey.questions
-        if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE)
-        and any(o.value in values for o in q.options)
-    ]
-    if not questions:
-        return []
-    ids = [q.id for q in questions]
+    return distributions_of(survey, {"": values})[""]
+
+
+def distributions_of(survey: Survey, value_sets: dict[str, tuple[str, ...]]) -> dict:
+    """``distributions`` of several sets of values at once (name → values; name → list), in
+    the same two queries over the answers whatever the number of sets."""
+    chosen_by: dict[str, list[Question]] = {
+        name: [
+            q
+            for q in survey.questions
+            if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE)
+            and any(o.value in values for o in q.options)
+        ]
+        for name, values in value_sets.items()
+    }
+    ids = sorted({q.id for questions in chosen_by.values() for q in questions})
+    if not ids:
+        return {name: [] for name in value_sets}
     base = (
         select(Answer.question_id)
         .join(Response, Response.id == Answer.response_id)
@@ -242,35 +251,41 @@ def distributions(survey: Survey, values: tuple[str, ...]) -> list[dict]:
             base.add_columns(func.count(func.distinct(Response.id))).group_by(Answer.question_id)
         ).all()
     )
-    return [
-        {
-            "question_id": q.id,
-            "text": q.text,
-            "respondents": respondents.get(q.id, 0),
-            "options": [
-                {
-                    "value": o.value,
-                    "label": o.label,
-                    "count": g.cnt,
-                    "area": amount(g.area),
-                    "share": ratio(g.cnt, respondents.get(q.id, 0)),
-                }
-                for o in q.options
-                for g in (chosen.get((q.id, o.id), Group()),)
-            ],
-        }
-        for q in questions
-    ]
+    return {
+        name: [
+            {
+                "question_id": q.id,
+                "text": q.text,
+                "respondents": respondents.get(q.id, 0),
+                "options": [
+                    {
+                        "value": o.value,
+                        "label": o.label,
+                        "count": g.cnt,
+                        "area": amount(g.area),
+                        "share": ratio(g.cnt, respondents.get(q.id, 0)),
+                    }
+                    for o in q.options
+                    for g in (chosen.get((q.id, o.id), Group()),)
+                ],
+            }
+            for q in questions
+        ]
+        for name, questions in chosen_by.items()
+    }
 
 
 def consent_result(survey: Survey) -> dict:
     """The consent survey's result as of now: the gate, the breakdown per building and the
     answers to the template's questions on contribution ways and long-term management."""
+    ways = {
+        "contributions": _values(CONTRIBUTION_WAYS),
+        "management": _values(MANAGEMENT_WAYS),
+    }
     return {
         **gate(survey),
         "buildings": breakdown(survey, consent_question(survey)),
-        "contributions": distributions(survey, _values(CONTRIBUTION_WAYS)),
-        "management": distributions(survey, _values(MANAGEMENT_WAYS)),
+        **distributions_of(survey, ways),
         "computed_at": db_now().astimezone(SHANGHAI).isoformat(),
     }
 

@@ -479,29 +479,18 @@ def menu_result(survey: Survey) -> dict:
     """The menu's result (JSON-serialisable): live while the survey is open, final after.
     Support by area needs to know who answered: owner basis, named surveys only."""
     by_area = survey.basis is RespondentBasis.OWNER and not survey.anonymous
-    respondents = db.session.execute(
-        select(Response.id, SurveyPerson.area)
+    total_cnt, total_area = db.session.execute(
+        select(func.count(), func.sum(SurveyPerson.area))
+        .select_from(Response)
         .outerjoin(SurveyPerson, SurveyPerson.id == Response.person_id)
         .where(Response.survey_id == survey.id)
-    ).all()
-    area_of = {r.id: r.area or ZERO for r in respondents}
-    chosen = db.session.execute(
-        select(Answer.response_id, Option.survey_menu_item_id)
-        .join(Option, Option.id == Answer.option_id)
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.survey_id == survey.id, Option.survey_menu_item_id.is_not(None))
-        .distinct()
-    ).all()
-    supporters: dict[int, list[int]] = {}
-    for response_id, entry_id in chosen:
-        supporters.setdefault(entry_id, []).append(response_id)
-    total_cnt = len(respondents)
-    total_area = sum(area_of.values(), ZERO)
+    ).one()
+    total_area = total_area or ZERO
+    support = _support(survey)
 
     items = []
     for entry in menu_entries(survey):
-        ids = supporters.get(entry.id, [])
-        area = sum((area_of[i] for i in ids), ZERO)
+        count, area = support.get(entry.id, (0, ZERO))
         basic = entry.menu_item.tier is MenuTier.BASIC
         items.append(
             {
@@ -513,10 +502,10 @@ def menu_result(survey: Survey) -> dict:
                 "position": entry.menu_item.position,
                 "estimated_cost": entry.estimated_cost,
                 "residents_part": entry.residents_part,
-                "support_count": len(ids),
+                "support_count": count,
                 "support_area": area if by_area else None,
                 "basic": basic,
-                "adopted": basic or _reaches(len(ids), total_cnt, survey),
+                "adopted": basic or _reaches(count, total_cnt, survey),
             }
         )
     items.sort(
@@ -567,6 +556,32 @@ def menu_result(survey: Survey) -> dict:
         "included": [i["id"] for i in included],
         "over_budget": [i["id"] for i in items if i["status"] == "over_budget"],
     }
+
+
+def _support(survey: Survey) -> dict[int, tuple[int, Decimal]]:
+    """Menu entry id → (respondents who chose it, their area): one aggregate query over the
+    answers to the survey's menu question (by its index), not a row per choice. A response
+    chooses an item at most once: a survey has at most one menu question, whose options are
+    one per menu entry, and the answer engine refuses a repeated choice (``duplicate_choice``);
+    so the answers of an entry count its respondents. Area: the person's (owner basis), 0
+    for a respondent without one."""
+    question_ids = [q.id for q in survey.questions if q.type is QuestionType.MENU]
+    if not question_ids:
+        return {}
+    rows = db.session.execute(
+        select(Option.survey_menu_item_id, func.count(), func.sum(SurveyPerson.area))
+        .select_from(Answer)
+        .join(Option, Option.id == Answer.option_id)
+        .join(Response, Response.id == Answer.response_id)
+        .outerjoin(SurveyPerson, SurveyPerson.id == Response.person_id)
+        .where(
+            Answer.question_id.in_(question_ids),
+            Response.survey_id == survey.id,
+            Option.survey_menu_item_id.is_not(None),
+        )
+        .group_by(Option.survey_menu_item_id)
+    )
+    return {entry_id: (count, area or ZERO) for entry_id, count, area in rows}
 
 
 def _final(survey: Survey) -> bool:

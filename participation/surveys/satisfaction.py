@@ -37,7 +37,6 @@ from participation.roster.services import natural_key
 from participation.surveys.models import (
     Answer,
     MenuItem,
-    Option,
     Question,
     QuestionType,
     Response,
@@ -106,22 +105,33 @@ def satisfaction_questions(survey: Survey) -> list[Question]:
 
 
 def _counts(survey: Survey) -> dict[tuple[int, int | None], Counts]:
-    """(question id, building id) → counts of each scale value."""
+    """(question id, building id) → counts of each scale value: one aggregate of the answers
+    to the survey's satisfaction questions by building and option. An option belongs to one
+    question and carries one value, both looked up here: grouping by the option alone lets
+    the planner expect a few groups a building and hash them (grouped by question as well, it
+    expects many more and sorts every answer)."""
+    questions = satisfaction_questions(survey)
+    options = {
+        option.id: (question.id, option.value)
+        for question in questions
+        for option in question.options
+        if option.value in SCALE
+    }
+    if not options:
+        return {}
     rows = db.session.execute(
-        select(Answer.question_id, Response.building_id, Option.value, func.count())
+        select(Response.building_id, Answer.option_id, func.count())
         .join(Response, Response.id == Answer.response_id)
-        .join(Option, Option.id == Answer.option_id)
-        .join(Question, Question.id == Answer.question_id)
         .where(
             Response.survey_id == survey.id,
-            Question.survey_id == survey.id,
-            Question.type == QuestionType.SATISFACTION,
-            Option.value.in_(list(SCALE)),
+            Answer.question_id.in_([q.id for q in questions]),
+            Answer.option_id.in_(list(options)),
         )
-        .group_by(Answer.question_id, Response.building_id, Option.value)
+        .group_by(Response.building_id, Answer.option_id)
     )
     counts: dict[tuple[int, int | None], Counts] = defaultdict(Counts)
-    for question_id, building_id, value, number in rows:
+    for building_id, option_id, number in rows:
+        question_id, value = options[option_id]
         cell = counts[question_id, building_id]
         setattr(cell, value, getattr(cell, value) + number)
     return counts
