@@ -568,6 +568,25 @@ def seed_project(compound: Compound, staff: StaffUser) -> None:
         step.planned_end = step.actual_end = end
         step.status = StepStatus.DONE
         services.record(project, staff.id, "completed", step, StepStatus.NOT_STARTED, "演示数据")
+    # The compound's campaigns, notices and complaints belong to this project: its district
+    # view, report and archive show them.
+    from participation.feedback.models import Ticket
+    from participation.notices.models import Notice
+    from participation.projects.models import LinkKind
+    from participation.surveys.models import Survey
+    from participation.votes.models import Vote
+
+    for kind, model in (
+        (LinkKind.SURVEY, Survey),
+        (LinkKind.VOTE, Vote),
+        (LinkKind.NOTICE, Notice),
+        (LinkKind.TICKET, Ticket),
+    ):
+        ids = db.session.scalars(
+            select(model.id).where(model.compound_id == compound.id).order_by(model.id)
+        )
+        for target_id in ids:
+            services.add_link(project, kind, target_id, staff.id)
     design = services.step_of(project, StepKey.DESIGN)
     design.status, design.organisation = StepStatus.IN_PROGRESS, "市政设计研究院"
     design.planned_start = design.actual_start = date(2026, 7, 1)

@@ -58,6 +58,7 @@ from participation.surveys.exports import satisfaction_workbook
 from participation.surveys.models import SurveyKind, SurveyStatus
 from participation.surveys.services import final_result
 from participation.votes import costs, exports, record
+from participation.votes import schemas as vote_schemas
 from participation.votes.models import ChainEntry, VoteEvent, VoteStatus
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,9 @@ def _vote_files(vote) -> dict[str, bytes]:
     files[f"registers/{name}-register.xlsx"] = exports.register_workbook(vote)
     files[f"registers/{name}-tally.xlsx"] = exports.tally_workbook(vote)
     if vote.total_cost is not None:
-        files[f"cost-plans/{name}-cost-plan.json"] = _json(costs.plan_view(vote))
+        # as the API gives it to the committee (every dwelling's share to the fen)
+        plan = vote_schemas.StaffCostPlanSchema().dump(costs.plan_view(vote))
+        files[f"cost-plans/{name}-cost-plan.json"] = _json(plan)
     events = db.session.execute(
         select(VoteEvent.__table__).where(VoteEvent.vote_id == vote.id).order_by(VoteEvent.id)
     ).all()

@@ -26,7 +26,8 @@ from .conftest import api
 
 
 def elevator_vote(compound, staff) -> Vote:
-    """An open elevator vote of 1栋 with two of its three owners' ballots."""
+    """An open elevator vote of 1栋 with its cost plan (200,000.00 元 split by area) and two
+    of its three owners' ballots."""
     now = utcnow()
     building = _db.session.scalar(sa.select(Building.id).filter_by(compound_id=compound.id))
     vote = Vote(
@@ -38,8 +39,8 @@ def elevator_vote(compound, staff) -> Vote:
         opens_at=now - timedelta(minutes=1),
         closes_at=now + timedelta(days=7),
         created_by_id=staff.id,
-        no_cost_plan=True,
-        no_cost_plan_reason="费用由产权单位承担",
+        total_cost=Decimal("300000.00"),
+        subsidy=Decimal("100000.00"),
     )
     _db.session.add(vote)
     _db.session.flush()
@@ -106,6 +107,8 @@ def test_the_archive_lists_every_file_with_its_hash(
     assert chain["chain"][0]["parent_hash"] == chain["genesis"]
     consent = json.loads(files[f"campaigns/survey-{survey.id}.json"])
     assert consent["status"] == "final" and consent["result"]["passed"] is True
+    cost_plan = json.loads(files[f"cost-plans/{v}-cost-plan.json"])  # as the API gives it
+    assert sum(Decimal(s["share"]) for s in cost_plan["shares"]) == Decimal("200000.00")
     plan = json.loads(files["cost-plans/project-plan.json"])
     shares = sum(Decimal(h["share"]) for h in plan["households"])
     assert shares == Decimal(plan["funding"]["residents_due"]) == Decimal("33600.00")
