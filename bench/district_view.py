@@ -24,6 +24,7 @@ import os
 import statistics
 import time
 
+import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -95,16 +96,6 @@ FILL = [
 ]
 
 
-def recreate(url: str, create: bool) -> None:
-    parsed = make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        if create:
-            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
 def fill(compounds: int) -> int:
     params = {
         "streets": STREETS,
@@ -154,7 +145,7 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
-    recreate(url, create=True)
+    loadgen.fresh_database(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None})
     try:
         with app.app_context():
@@ -188,7 +179,7 @@ def main() -> None:
             db.engine.dispose()
     finally:
         if not args.keep:
-            recreate(url, create=False)
+            loadgen.fresh_database(url, drop_only=True)
 
 
 if __name__ == "__main__":

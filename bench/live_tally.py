@@ -25,6 +25,7 @@ import statistics
 import time
 from datetime import timedelta
 
+import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -105,23 +106,6 @@ FILL = [
            t_area = (SELECT sum(area) FROM vote_persons WHERE vote_id = :vote)
        WHERE id = :vote""",
 ]
-
-
-def fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def new_vote() -> tuple[Vote, StaffUser]:
@@ -217,7 +201,7 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
-    fresh_database(url)
+    loadgen.fresh_database(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None, "TESTING": True})
     try:
         with app.app_context():
@@ -257,7 +241,7 @@ def main() -> None:
             db.engine.dispose()
     finally:
         if not args.keep:
-            drop_database(url)
+            loadgen.fresh_database(url, drop_only=True)
 
 
 if __name__ == "__main__":

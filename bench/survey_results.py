@@ -42,7 +42,9 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
+import tally  # bench/tally.py: the same generated places
 from sqlalchemy.engine import make_url
 
 from participation import create_app
@@ -79,21 +81,7 @@ MENU_ITEMS, MENU_PICKS = 30, 5
 ITEMS_PER_DIMENSION = 3
 
 PLACES = [
-    # Places and dwellings: areas between 45.00 and 139.99 m² (as bench/tally.py).
-    """INSERT INTO buildings (compound_id, number, name)
-       SELECT :compound, b::text, b::text || '栋' FROM generate_series(1, :buildings) b""",
-    """INSERT INTO entrances (building_id, number, name)
-       SELECT b.id, e::text, e::text || '单元'
-       FROM buildings b CROSS JOIN generate_series(1, :entrances) e
-       WHERE b.compound_id = :compound""",
-    """INSERT INTO dwellings (compound_id, building_id, entrance_id, floor, room, area,
-                              area_source, status, use)
-       SELECT :compound, e.building_id, e.id, f, f::text || lpad(r::text, 2, '0'),
-              (45 + ((e.id * 131 + f * 17 + r * 7919) % 9500) / 100.0)::numeric(10, 2),
-              'registry', 'sold', 'residential'
-       FROM entrances e JOIN buildings b ON b.id = e.building_id
-       CROSS JOIN generate_series(1, :floors) f CROSS JOIN generate_series(1, :rooms) r
-       WHERE b.compound_id = :compound ORDER BY e.id, f, r""",
+    *tally.PLACES,
     # One account per buyer: every 51st dwelling belongs to the buyer of the dwelling before
     # it (sometimes in another entrance or building), so 50 persons own 51 dwellings.
     """INSERT INTO accounts (phone, created_at)
@@ -215,23 +203,6 @@ SATISFACTION_ANSWERS = [
 DELETE_REPLACED = """
     DELETE FROM survey_answers a USING survey_responses r
     WHERE a.response_id = r.id AND r.survey_id = :survey AND r.revision = 2"""
-
-
-def fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def run(label: str, statement: str, params: dict) -> None:
@@ -483,7 +454,7 @@ def main() -> None:
     if make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
     if not args.reuse:
-        fresh_database(url)
+        loadgen.fresh_database(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None})
     try:
         with app.app_context():
@@ -588,7 +559,7 @@ def main() -> None:
             db.engine.dispose()
     finally:
         if not args.keep:
-            drop_database(url)
+            loadgen.fresh_database(url, drop_only=True)
 
 
 if __name__ == "__main__":

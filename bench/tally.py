@@ -27,6 +27,7 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -44,7 +45,7 @@ ENTRANCES, FLOORS, ROOMS = 2, 25, 20
 PER_BUILDING = ENTRANCES * FLOORS * ROOMS
 PERSONS_STEP = 50_000  # persons × 51/50 dwellings fill whole buildings
 
-FILL = [
+PLACES = [
     # Places and dwellings: areas between 45.00 and 139.99 m².
     """INSERT INTO buildings (compound_id, number, name)
        SELECT :compound, b::text, b::text || '栋' FROM generate_series(1, :buildings) b""",
@@ -60,6 +61,9 @@ FILL = [
        FROM entrances e JOIN buildings b ON b.id = e.building_id
        CROSS JOIN generate_series(1, :floors) f CROSS JOIN generate_series(1, :rooms) r
        WHERE b.compound_id = :compound ORDER BY e.id, f, r""",
+]
+FILL = [
+    *PLACES,
     # The frozen electorate: every 51st dwelling belongs to the buyer of the dwelling before
     # it (sometimes in another entrance or building), so 50 persons own 51 dwellings.
     """INSERT INTO vote_persons (vote_id, key, area, labels)
@@ -100,23 +104,6 @@ FILL = [
            t_area = (SELECT sum(area) FROM vote_persons WHERE vote_id = :vote)
        WHERE id = :vote""",
 ]
-
-
-def fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def new_vote() -> Vote:
@@ -197,7 +184,7 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if make_url(url).get_backend_name() != "postgresql":
         raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
-    fresh_database(url)
+    loadgen.fresh_database(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None})
     try:
         with app.app_context():
@@ -254,7 +241,7 @@ def main() -> None:
             db.engine.dispose()
     finally:
         if not args.keep:
-            drop_database(url)
+            loadgen.fresh_database(url, drop_only=True)
 
 
 if __name__ == "__main__":
