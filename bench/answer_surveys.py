@@ -28,23 +28,16 @@ within 1.5× a cast's. It is not a test.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
 from flask import Flask
-from redis import Redis
-from sqlalchemy.engine import make_url
 
-from participation import create_app
 from participation.auth.models import Account, StaffUser, SubjectKind
 from participation.auth.tokens import issue_tokens
 from participation.common.types import utcnow
@@ -61,7 +54,6 @@ from participation.votes.models import Matter, Vote
 from participation.votes.services import open_vote
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_answers"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
 SURVEYS = ("consent", "menu", "satisfaction")
 MENU_ITEMS, MENU_PICKS = 30, 5
 ITEMS_PER_DIMENSION = 3
@@ -278,89 +270,43 @@ def answer_requests(target: str, plan: dict, host: str, clients: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--owners", type=int, default=20_000)
-    parser.add_argument("--duration", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=600, help="answers/s of the paced phases")
-    parser.add_argument("--runs", type=int, default=1, help="paced phases in a row per survey")
-    parser.add_argument("--profile", metavar="FILE", help="py-spy's stacks of the menu answers")
-    for hidden in ("--port", "--plan", "--target"):
-        parser.add_argument(hidden, help=argparse.SUPPRESS)
-    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = loadgen.parser(__doc__.splitlines()[0], "answers").parse_args()
     if args.drive:
         args.port = int(args.port)
         loadgen.drive(args, answer_requests)
         return
-
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    if make_url(url).get_backend_name() != "postgresql":
-        raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    redis = Redis.from_url(redis_url)
-    redis.ping()
-    queue = f"bench-answers-{uuid.uuid4().hex[:8]}"
-    env = loadgen.settings(url, redis_url, queue)
-    os.environ.update(loadgen.settings(url))  # this process writes the set-up, no jobs
-    loadgen.fresh_database(url)
-    try:
-        app = create_app({"REDIS_URL": None})
-        with app.app_context(), tempfile.TemporaryDirectory() as tmp:
-            db.create_all()
-            plan = Path(tmp) / "plan.json"
-            setup(app, args.owners, plan)
-            db.engine.dispose()
-            port = loadgen.free_port()
-            server, worker = loadgen.start_services(
-                env, port, args.workers, 1, "sync", Path(tmp) / "worker.log"
-            )
-            bench = loadgen.Bench(args, url, port, __file__, plan, server, worker)
-            print(
-                f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}, one rq worker; "
-                f"{args.clients} clients; {os.cpu_count()} CPUs; {args.duration:g} s per phase"
-            )
-            closed = {}
-            try:
-                for target in (*SURVEYS, "casts", "trivial"):  # warm every worker up
-                    bench.phase("", target, duration=2)
-                for name in SURVEYS:
-                    path = f"POST /surveys/<{name}>/responses"
-                    profile = args.profile if name == "menu" else None
-                    closed[name] = bench.phase(
-                        f"{path}, closed loop", name, args.duration, profile=profile
-                    )
-                    bench.paced_runs(path, name, args.runs)
-                closed["casts"] = bench.phase(
-                    "POST /votes/<id>/ballots, closed loop", "casts", args.duration
-                )
-                trivial = bench.phase(
-                    "GET /public/compounds/<id>, closed loop", "trivial", args.duration
-                )
-            finally:
-                loadgen.stop(server, worker)
-            counted = db.session.execute(
-                sa.text(
-                    "SELECT s.kind, count(r.id), coalesce(sum(r.revision), 0) "
-                    "FROM surveys s LEFT JOIN survey_responses r ON r.survey_id = s.id "
-                    "GROUP BY s.kind ORDER BY s.kind"
-                )
-            ).all()
-        cast_ms = loadgen.server_cpu_ms(closed["casts"])
-        print(
-            f"  server CPU per cast {cast_ms:.2f} ms, per trivial request "
-            f"{loadgen.server_cpu_ms(trivial):.2f} ms"
-        )
+    prepare = lambda app, plan: setup(app, args.owners, plan)  # noqa: E731
+    closed = {}
+    with loadgen.benchmark(args, __file__, DEFAULT_URL, "answers", prepare) as (bench, _):
+        for target in (*SURVEYS, "casts", "trivial"):  # warm every worker up
+            bench.phase("", target, duration=2)
         for name in SURVEYS:
-            ms = loadgen.server_cpu_ms(closed[name])
-            print(f"  server CPU per {name} answer {ms:.2f} ms: {ms / cast_ms:.2f}× a cast's")
-        for kind, responses, revisions in counted:
-            print(f"  {kind}: {responses:,} responses, {revisions:,} answers applied")
-    finally:
-        loadgen.fresh_database(url, drop_only=True)
-        for key in redis.scan_iter(f"*{queue}*"):
-            redis.delete(key)
+            path = f"POST /surveys/<{name}>/responses"
+            profile = args.profile if name == "menu" else None
+            closed[name] = bench.phase(f"{path}, closed loop", name, args.duration, profile=profile)
+            bench.paced_runs(path, name, args.runs)
+        closed["casts"] = bench.phase(
+            "POST /votes/<id>/ballots, closed loop", "casts", args.duration
+        )
+        trivial = bench.phase("GET /public/compounds/<id>, closed loop", "trivial", args.duration)
+        bench.stop()
+        counted = db.session.execute(
+            sa.text(
+                "SELECT s.kind, count(r.id), coalesce(sum(r.revision), 0) "
+                "FROM surveys s LEFT JOIN survey_responses r ON r.survey_id = s.id "
+                "GROUP BY s.kind ORDER BY s.kind"
+            )
+        ).all()
+    cast_ms = loadgen.server_cpu_ms(closed["casts"])
+    print(
+        f"  server CPU per cast {cast_ms:.2f} ms, per trivial request "
+        f"{loadgen.server_cpu_ms(trivial):.2f} ms"
+    )
+    for name in SURVEYS:
+        ms = loadgen.server_cpu_ms(closed[name])
+        print(f"  server CPU per {name} answer {ms:.2f} ms: {ms / cast_ms:.2f}× a cast's")
+    for kind, responses, revisions in counted:
+        print(f"  {kind}: {responses:,} responses, {revisions:,} answers applied")
 
 
 if __name__ == "__main__":

@@ -28,23 +28,16 @@ p99 < 100 ms at 64 clients. It is not a test.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
 from flask import Flask
-from redis import Redis
-from sqlalchemy.engine import make_url
 
-from participation import create_app
 from participation.auth.models import Account, StaffUser, SubjectKind
 from participation.auth.tokens import issue_tokens
 from participation.common.types import utcnow
@@ -54,7 +47,6 @@ from participation.votes.models import Matter, Vote, VotePersonOwner
 from participation.votes.services import open_vote
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_cast"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
 CHOICES = ("agree", "disagree", "abstain")
 
 
@@ -129,93 +121,38 @@ def cast_requests(target: str, plan: dict, host: str, clients: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--owners", type=int, default=20_000)
-    parser.add_argument("--duration", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
-    parser.add_argument(
-        "--worker-class",
-        choices=("sync", "gthread"),
-        default="sync",
-        help="sync: a request at a time per worker, no keep-alive; gthread: threads, keep-alive",
-    )
-    parser.add_argument("--rate", type=float, default=600, help="casts/s of the paced phase")
-    parser.add_argument("--runs", type=int, default=1, help="paced phases in a row")
-    parser.add_argument("--profile", metavar="FILE", help="py-spy's stacks of the casts")
-    for hidden in ("--port", "--plan", "--target"):
-        parser.add_argument(hidden, help=argparse.SUPPRESS)
-    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = loadgen.parser(__doc__.splitlines()[0], "casts").parse_args()
     if args.drive:
         args.port = int(args.port)
         loadgen.drive(args, cast_requests)
         return
-
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    if make_url(url).get_backend_name() != "postgresql":
-        raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-    redis = Redis.from_url(redis_url)
-    redis.ping()
-    queue = f"bench-cast-{uuid.uuid4().hex[:8]}"
-    env = loadgen.settings(url, redis_url, queue)
-    os.environ.update(loadgen.settings(url))  # this process writes the set-up, no jobs
-    loadgen.fresh_database(url)
-    try:
-        app = create_app({"REDIS_URL": None})
-        with app.app_context(), tempfile.TemporaryDirectory() as tmp:
-            db.create_all()
-            plan = Path(tmp) / "plan.json"
-            persons = setup(app, args.owners, plan)
-            db.engine.dispose()
-            port = loadgen.free_port()
-            server, worker = loadgen.start_services(
-                env, port, args.workers, args.threads, args.worker_class, Path(tmp) / "worker.log"
-            )
-            bench = loadgen.Bench(args, url, port, __file__, plan, server, worker)
-            kind = f"gthread × {args.threads} threads" if args.worker_class == "gthread" else "sync"
-            print(
-                f"gunicorn: {args.workers} {kind} workers on 127.0.0.1:{port}, one rq worker; "
-                f"{args.clients} clients; {os.cpu_count()} CPUs; {args.duration:g} s per phase"
-            )
-            try:
-                for target in ("casts", "trivial"):  # warm every worker up
-                    bench.phase("", target, duration=3)
-                casts = bench.phase(
-                    "POST /votes/<id>/ballots, closed loop",
-                    "casts",
-                    args.duration,
-                    profile=args.profile,
-                )
-                trivial = bench.phase(
-                    "GET /public/compounds/<id>, closed loop", "trivial", args.duration
-                )
-                bench.paced_runs("POST /votes/<id>/ballots", "casts", args.runs)
-            finally:
-                loadgen.stop(server, worker)
-            counted = db.session.execute(
-                sa.text(
-                    "SELECT (SELECT count(*) FROM vote_events WHERE kind = 'cast'), "
-                    "(SELECT count(*) FROM vote_ballots), (SELECT count(*) FROM vote_chain)"
-                )
-            ).one()
-        print(f"  ratio casts/s ÷ trivial/s: {casts['per_second'] / trivial['per_second']:.2f}")
-        server_ms = loadgen.server_cpu_ms(casts)
-        print(
-            f"  server CPU per cast {server_ms:.2f} ms (trivial request "
-            f"{loadgen.server_cpu_ms(trivial):.2f} ms): at most {2000 / server_ms:.0f} casts/s "
-            "on 2 cores with nothing else running"
+    prepare = lambda app, plan: setup(app, args.owners, plan)  # noqa: E731
+    with loadgen.benchmark(args, __file__, DEFAULT_URL, "cast", prepare) as (bench, persons):
+        for target in ("casts", "trivial"):  # warm every worker up
+            bench.phase("", target, duration=3)
+        casts = bench.phase(
+            "POST /votes/<id>/ballots, closed loop", "casts", args.duration, profile=args.profile
         )
-        print(
-            f"  recorded {counted[0]:,} casts, {counted[1]:,} counting ballots "
-            f"(of {persons:,} persons), {counted[2]:,} events sealed"
-        )
-    finally:
-        loadgen.fresh_database(url, drop_only=True)
-        for key in redis.scan_iter(f"*{queue}*"):
-            redis.delete(key)
+        trivial = bench.phase("GET /public/compounds/<id>, closed loop", "trivial", args.duration)
+        bench.paced_runs("POST /votes/<id>/ballots", "casts", args.runs)
+        bench.stop()  # the worker seals what is left first
+        counted = db.session.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM vote_events WHERE kind = 'cast'), "
+                "(SELECT count(*) FROM vote_ballots), (SELECT count(*) FROM vote_chain)"
+            )
+        ).one()
+    print(f"  ratio casts/s ÷ trivial/s: {casts['per_second'] / trivial['per_second']:.2f}")
+    server_ms = loadgen.server_cpu_ms(casts)
+    print(
+        f"  server CPU per cast {server_ms:.2f} ms (trivial request "
+        f"{loadgen.server_cpu_ms(trivial):.2f} ms): at most {2000 / server_ms:.0f} casts/s "
+        "on 2 cores with nothing else running"
+    )
+    print(
+        f"  recorded {counted[0]:,} casts, {counted[1]:,} counting ballots "
+        f"(of {persons:,} persons), {counted[2]:,} events sealed"
+    )
 
 
 if __name__ == "__main__":

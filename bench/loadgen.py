@@ -25,15 +25,19 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from redis import Redis
 from sqlalchemy.engine import make_url
 
+from participation import create_app
 from participation.extensions import db
 from participation.roster.demo import roster_csv, roster_rows
 from participation.roster.importer import import_roster_file
@@ -342,6 +346,11 @@ class Bench:
             "db": _cpu(backends),
         }
 
+    def stop(self) -> None:
+        """Stop gunicorn and the worker (the worker first finishes the jobs it holds)."""
+        if self.server.poll() is None or self.worker.poll() is None:
+            stop(self.server, self.worker)
+
     def start_profiler(self, duration: float, output: str) -> subprocess.Popen:
         """py-spy sampling gunicorn's workers while they hold the GIL, for ``duration``
         seconds: collapsed stacks to ``output``."""
@@ -435,3 +444,73 @@ def _cpu(pids: list[int]) -> float:
             continue
         total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
+
+
+def parser(description: str, rate: str) -> argparse.ArgumentParser:
+    """The options every HTTP bench takes (``rate``: what the paced phases send)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--owners", type=int, default=20_000)
+    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="per gthread worker")
+    parser.add_argument(
+        "--worker-class",
+        choices=("sync", "gthread"),
+        default="sync",
+        help="sync: a request at a time per worker, no keep-alive; gthread: threads, keep-alive",
+    )
+    parser.add_argument("--rate", type=float, default=600, help=f"{rate}/s of the paced phases")
+    parser.add_argument("--runs", type=int, default=1, help="paced phases in a row")
+    parser.add_argument("--profile", metavar="FILE", help="py-spy's stacks of gunicorn")
+    for hidden in ("--port", "--plan", "--target"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+@contextmanager
+def benchmark(args, script: str, default_url: str, name: str, setup) -> Iterator[tuple]:
+    """The bench's own database (BENCH_DATABASE_URL, else ``default_url``; created afresh),
+    ``setup(app, plan)`` filling it and writing the load generator's plan, then gunicorn and
+    the rq worker on a queue of this run's own (BENCH_REDIS_URL). Yields (``Bench``, what
+    ``setup`` returned) inside the app's context; afterwards the services are stopped, the
+    database dropped and the queue's keys removed."""
+    url = os.environ.get("BENCH_DATABASE_URL", default_url)
+    if make_url(url).get_backend_name() != "postgresql":
+        raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    redis = Redis.from_url(redis_url)
+    redis.ping()
+    queue = f"bench-{name}-{uuid.uuid4().hex[:8]}"
+    env = settings(url, redis_url, queue)
+    os.environ.update(settings(url))  # this process writes the set-up, no jobs
+    fresh_database(url)
+    try:
+        app = create_app({"REDIS_URL": None})
+        with app.app_context(), tempfile.TemporaryDirectory() as tmp:
+            db.create_all()
+            plan = Path(tmp) / "plan.json"
+            prepared = setup(app, plan)
+            db.engine.dispose()
+            port = free_port()
+            server, worker = start_services(
+                env, port, args.workers, args.threads, args.worker_class, Path(tmp) / "worker.log"
+            )
+            kind = f"gthread × {args.threads} threads" if args.worker_class == "gthread" else "sync"
+            print(
+                f"gunicorn: {args.workers} {kind} workers on 127.0.0.1:{port}, one rq worker; "
+                f"{args.clients} clients; {os.cpu_count()} CPUs; {args.duration:g} s per phase"
+            )
+            bench = Bench(args, url, port, script, plan, server, worker)
+            try:
+                yield bench, prepared
+            finally:
+                bench.stop()
+    finally:
+        fresh_database(url, drop_only=True)
+        for key in redis.scan_iter(f"*{queue}*"):
+            redis.delete(key)
