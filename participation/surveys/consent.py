@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, exists, select
 
 from participation.common.errors import conflict
 from participation.common.privacy import mask_name, mask_phone
@@ -31,9 +31,9 @@ from participation.extensions import db
 from participation.roster.electorate import DEVELOPER_KEY
 from participation.roster.models import Building, Owner
 from participation.roster.services import natural_key
+from participation.surveys import tallies
 from participation.surveys.models import (
     Answer,
-    Option,
     Question,
     QuestionType,
     RespondentBasis,
@@ -45,6 +45,7 @@ from participation.surveys.models import (
     SurveyPersonOwner,
 )
 from participation.surveys.services import CONTRIBUTION_WAYS, MANAGEMENT_WAYS, result_builder
+from participation.surveys.tallies import WHOLE, Tally
 
 AGREE, DISAGREE = "agree", "disagree"
 
@@ -70,25 +71,16 @@ def consent_question(survey: Survey) -> Question:
     return question
 
 
-def _answered(survey_id: int, question_id: int) -> Select:
-    """(person_id, value) of each person who answered the question ('' for no option)."""
-    return (
-        select(Response.person_id, func.coalesce(Option.value, "").label("value"))
-        .join(Answer, and_(Answer.response_id == Response.id, Answer.question_id == question_id))
-        .outerjoin(Option, Option.id == Answer.option_id)
-        .where(Response.survey_id == survey_id, Response.person_id.is_not(None))
-    )
-
-
-def answer_groups(survey: Survey, question: Question) -> dict[str, Group]:
-    """Persons who answered the consent question and their area, per value: one query."""
-    answered = _answered(survey.id, question.id).subquery()
-    rows = db.session.execute(
-        select(answered.c.value, func.count(), func.sum(SurveyPerson.area))
-        .join(SurveyPerson, SurveyPerson.id == answered.c.person_id)
-        .group_by(answered.c.value)
-    )
-    return {value: Group.of(cnt, area) for value, cnt, area in rows}
+def answer_groups(tally: Tally, question: Question, building_id: int = WHOLE) -> dict[str, Group]:
+    """Persons who answered the consent question and their area, per value ('' for an option
+    without one), in the whole scope or one building: from the survey's tallies."""
+    groups: dict[str, Group] = {}
+    for option in question.options:
+        group = tally.get(question.id, option.id, building_id)
+        if group.cnt:
+            value = option.value or ""
+            groups[value] = groups.get(value, Group()) + group
+    return groups
 
 
 def totals_of(t: Group, groups: dict[str | None, Group]) -> Totals:
@@ -135,10 +127,10 @@ def missing_text(outcome: Outcome) -> str:
     return f"还需 {text}同意" if text.endswith("人") else f"还需 {text} 同意"
 
 
-def gate(survey: Survey) -> dict:
+def gate(survey: Survey, tally: Tally | None = None) -> dict:
     """The whole scope: figures, the gate's outcome and what is still missing."""
     question = consent_question(survey)
-    groups = answer_groups(survey, question)
+    groups = answer_groups(tally or tallies.read(survey, by_building=False), question)
     totals = totals_of(Group(survey.t_cnt, survey.t_area), groups)
     outcome = renovation_consent(totals, survey.consent_basis)
     return {
@@ -170,42 +162,26 @@ GATE_KEYS = (
 )
 
 
-def breakdown(survey: Survey, question: Question) -> list[dict]:
-    """Per building in natural order (see the module's doc for who counts where)."""
-    d = SurveyPersonDwelling
-    place = (
-        select(d.person_id, d.building_id, func.sum(d.area).label("area"))
-        .where(d.survey_id == survey.id)
-        .group_by(d.person_id, d.building_id)
-        .subquery()
-    )
-    answered = _answered(survey.id, question.id).subquery()
-    rows = db.session.execute(
-        select(place.c.building_id, answered.c.value, func.count(), func.sum(place.c.area))
-        .select_from(place)
-        .outerjoin(answered, answered.c.person_id == place.c.person_id)
-        .group_by(place.c.building_id, answered.c.value)
-    )
-    grouped: dict[int, dict[str | None, Group]] = defaultdict(dict)
-    for building_id, value, cnt, area in rows:
-        grouped[building_id][value] = Group.of(cnt, area)
+def breakdown(survey: Survey, question: Question, tally: Tally) -> list[dict]:
+    """Per building in natural order (see the module's doc for who counts where): each
+    building's frozen electorate and the answers of its persons."""
+    electorate = tallies.electorate_by_building(survey.id)
     places = {
         id_: (number, name)
         for id_, number, name in db.session.execute(
             select(Building.id, Building.number, Building.name).where(
-                Building.id.in_(list(grouped))
+                Building.id.in_(list(electorate))
             )
         )
     }
     result = []
-    for building_id in sorted(grouped, key=lambda b: natural_key(places[b][0])):
-        groups = grouped[building_id]
-        t = sum(groups.values(), Group())
+    for building_id in sorted(electorate, key=lambda b: natural_key(places[b][0])):
+        groups = answer_groups(tally, question, building_id)
         result.append(
             {
                 "building_id": building_id,
                 "name": places[building_id][1],
-                **figures(totals_of(t, groups), groups),
+                **figures(totals_of(electorate[building_id], groups), groups),
             }
         )
     return result
@@ -217,62 +193,40 @@ def distributions(survey: Survey, values: tuple[str, ...]) -> list[dict]:
     return distributions_of(survey, {"": values})[""]
 
 
-def distributions_of(survey: Survey, value_sets: dict[str, tuple[str, ...]]) -> dict:
-    """``distributions`` of several sets of values at once (name → values; name → list), in
-    the same two queries over the answers whatever the number of sets."""
-    chosen_by: dict[str, list[Question]] = {
-        name: [
-            q
-            for q in survey.questions
-            if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE)
-            and any(o.value in values for o in q.options)
-        ]
-        for name, values in value_sets.items()
-    }
-    ids = sorted({q.id for questions in chosen_by.values() for q in questions})
-    if not ids:
-        return {name: [] for name in value_sets}
-    base = (
-        select(Answer.question_id)
-        .join(Response, Response.id == Answer.response_id)
-        .join(SurveyPerson, SurveyPerson.id == Response.person_id)
-        .where(Response.survey_id == survey.id, Answer.question_id.in_(ids))
-    )
-    chosen = {
-        (question_id, option_id): Group.of(cnt, area)
-        for question_id, option_id, cnt, area in db.session.execute(
-            base.add_columns(Answer.option_id, func.count(), func.sum(SurveyPerson.area)).group_by(
-                Answer.question_id, Answer.option_id
+def distributions_of(
+    survey: Survey, value_sets: dict[str, tuple[str, ...]], tally: Tally | None = None
+) -> dict:
+    """``distributions`` of several sets of values at once (name → values; name → list),
+    from the survey's tallies."""
+    tally = tally or tallies.read(survey, by_building=False)
+    result: dict[str, list[dict]] = {}
+    for name, values in value_sets.items():
+        result[name] = []
+        for q in survey.questions:
+            if q.type not in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+                continue
+            if not any(o.value in values for o in q.options):
+                continue
+            respondents = tally.question_respondents(q).cnt
+            result[name].append(
+                {
+                    "question_id": q.id,
+                    "text": q.text,
+                    "respondents": respondents,
+                    "options": [
+                        {
+                            "value": o.value,
+                            "label": o.label,
+                            "count": g.cnt,
+                            "area": amount(g.area),
+                            "share": ratio(g.cnt, respondents),
+                        }
+                        for o in q.options
+                        for g in (tally.get(q.id, o.id),)
+                    ],
+                }
             )
-        )
-    }
-    respondents = dict(
-        db.session.execute(
-            base.add_columns(func.count(func.distinct(Response.id))).group_by(Answer.question_id)
-        ).all()
-    )
-    return {
-        name: [
-            {
-                "question_id": q.id,
-                "text": q.text,
-                "respondents": respondents.get(q.id, 0),
-                "options": [
-                    {
-                        "value": o.value,
-                        "label": o.label,
-                        "count": g.cnt,
-                        "area": amount(g.area),
-                        "share": ratio(g.cnt, respondents.get(q.id, 0)),
-                    }
-                    for o in q.options
-                    for g in (chosen.get((q.id, o.id), Group()),)
-                ],
-            }
-            for q in questions
-        ]
-        for name, questions in chosen_by.items()
-    }
+    return result
 
 
 def consent_result(survey: Survey) -> dict:
@@ -282,10 +236,11 @@ def consent_result(survey: Survey) -> dict:
         "contributions": _values(CONTRIBUTION_WAYS),
         "management": _values(MANAGEMENT_WAYS),
     }
+    tally = tallies.read(survey)
     return {
-        **gate(survey),
-        "buildings": breakdown(survey, consent_question(survey)),
-        **distributions_of(survey, ways),
+        **gate(survey, tally),
+        "buildings": breakdown(survey, consent_question(survey), tally),
+        **distributions_of(survey, ways, tally),
         "computed_at": db_now().astimezone(SHANGHAI).isoformat(),
     }
 

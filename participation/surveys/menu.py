@@ -32,16 +32,14 @@ from participation.extensions import db
 from participation.roster.electorate import electorate_for
 from participation.roster.models import Community, Compound, District, Dwelling, Owner, Street
 from participation.roster.services import district_id_of
+from participation.surveys import tallies
 from participation.surveys.exports import workbook
 from participation.surveys.models import (
-    Answer,
     MenuItem,
     MenuTier,
     Option,
     Question,
     QuestionType,
-    RespondentBasis,
-    Response,
     Survey,
     SurveyKind,
     SurveyMenuItem,
@@ -478,15 +476,10 @@ def menu_details(survey: Survey, principal: Principal) -> dict:
 def menu_result(survey: Survey) -> dict:
     """The menu's result (JSON-serialisable): live while the survey is open, final after.
     Support by area needs to know who answered: owner basis, named surveys only."""
-    by_area = survey.basis is RespondentBasis.OWNER and not survey.anonymous
-    total_cnt, total_area = db.session.execute(
-        select(func.count(), func.sum(SurveyPerson.area))
-        .select_from(Response)
-        .outerjoin(SurveyPerson, SurveyPerson.id == Response.person_id)
-        .where(Response.survey_id == survey.id)
-    ).one()
-    total_area = total_area or ZERO
-    support = _support(survey)
+    by_area = tallies.weighted(survey)
+    tally = tallies.read(survey, by_building=False)
+    total_cnt, total_area = tally.respondents.cnt, tally.respondents.area
+    support = _support(survey, tally)
 
     items = []
     for entry in menu_entries(survey):
@@ -558,30 +551,20 @@ def menu_result(survey: Survey) -> dict:
     }
 
 
-def _support(survey: Survey) -> dict[int, tuple[int, Decimal]]:
-    """Menu entry id → (respondents who chose it, their area): one aggregate query over the
-    answers to the survey's menu question (by its index), not a row per choice. A response
-    chooses an item at most once: a survey has at most one menu question, whose options are
-    one per menu entry, and the answer engine refuses a repeated choice (``duplicate_choice``);
-    so the answers of an entry count its respondents. Area: the person's (owner basis), 0
-    for a respondent without one."""
-    question_ids = [q.id for q in survey.questions if q.type is QuestionType.MENU]
-    if not question_ids:
-        return {}
-    rows = db.session.execute(
-        select(Option.survey_menu_item_id, func.count(), func.sum(SurveyPerson.area))
-        .select_from(Answer)
-        .join(Option, Option.id == Answer.option_id)
-        .join(Response, Response.id == Answer.response_id)
-        .outerjoin(SurveyPerson, SurveyPerson.id == Response.person_id)
-        .where(
-            Answer.question_id.in_(question_ids),
-            Response.survey_id == survey.id,
-            Option.survey_menu_item_id.is_not(None),
-        )
-        .group_by(Option.survey_menu_item_id)
-    )
-    return {entry_id: (count, area or ZERO) for entry_id, count, area in rows}
+def _support(survey: Survey, tally: tallies.Tally) -> dict[int, tuple[int, Decimal]]:
+    """Menu entry id → (respondents who chose it, their area), from the survey's tallies. A
+    response chooses an item at most once: a survey has at most one menu question, whose
+    options are one per menu entry, and the answer engine refuses a repeated choice
+    (``duplicate_choice``). Area: the person's (owner basis, named), else 0."""
+    support = {}
+    for question in survey.questions:
+        if question.type is not QuestionType.MENU:
+            continue
+        for option in question.options:
+            if option.survey_menu_item_id is not None:
+                group = tally.get(question.id, option.id)
+                support[option.survey_menu_item_id] = (group.cnt, group.area)
+    return support
 
 
 def _final(survey: Survey) -> bool:

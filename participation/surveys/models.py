@@ -270,6 +270,9 @@ class Response(db.Model):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     # For breakdowns: the respondent's building (resident basis: the dwelling answered for).
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    # The building of the answers this revision replaced, where the tallies counted them (a
+    # resident may answer again for another of their dwellings): they are counted out there.
+    replaced_building_id: Mapped[int | None]
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revision: Mapped[int] = mapped_column(default=1)
     # The Idempotency-Key of the submission these answers come from: a retry is not re-applied.
@@ -280,6 +283,16 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
+    """One answer to one question (a row per chosen option).
+
+    ``question_id`` and ``option_id`` name rows of the survey's questionnaire, which is frozen
+    once the survey opens; the answer path checks them against it (``services.checked_answers``).
+    They carry no foreign keys: each key check locks the referenced row (``FOR KEY SHARE``),
+    and every respondent of an evening's survey names the same dozen questions and options at
+    once — PostgreSQL then shares those locks through MultiXacts, which cost more than the
+    answer itself. Questions and options are never deleted once opened (only a draft's are).
+    """
+
     __tablename__ = "survey_answers"
     __table_args__ = (
         Index("ix_survey_answers_response", "response_id"),
@@ -287,11 +300,46 @@ class Answer(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id"))
-    question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id"))
-    option_id: Mapped[int | None] = mapped_column(ForeignKey("survey_options.id"))
+    question_id: Mapped[int]
+    option_id: Mapped[int | None]
     rating: Mapped[int | None]
     text: Mapped[str | None] = mapped_column(Text)
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class SurveyTally(db.Model):
+    """Running counts of a survey's answers, kept by the answer path in the answer's own
+    transaction (``surveys/tallies.py``): the results read these instead of every answer.
+
+    A cell counts respondents (``count``) and their area (``area``: the person's, in a named
+    owner-basis survey; 0 otherwise) for one ``question_id`` / ``option_id`` in one
+    ``building_id``. Key values without a row of their own: question 0 counts the survey's
+    respondents, option 0 a question's respondents (kept for questions where one respondent
+    may choose several options); building 0 is the whole scope, building -1 respondents with
+    no building. A cell is split over ``slot`` rows (response id modulo ``tallies.SLOTS``) so
+    that concurrent answers seldom wait for one another's row; readers add the slots up.
+    """
+
+    __tablename__ = "survey_tallies"
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), primary_key=True)
+    building_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    question_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    option_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int]
+    area: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+class SurveyBuildingElectorate(db.Model):
+    """Owner basis: the frozen electorate of each building in scope, written at opening with
+    the survey's persons — a person counts once in each building where they have a dwelling
+    in scope, with the area of their dwellings there (``consent.breakdown``)."""
+
+    __tablename__ = "survey_building_electorates"
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), primary_key=True)
+    t_cnt: Mapped[int]
+    t_area: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
 class SurveyReminder(db.Model):

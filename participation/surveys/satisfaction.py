@@ -34,6 +34,7 @@ from participation.roster.models import (
     dwelling_label,
 )
 from participation.roster.services import natural_key
+from participation.surveys import tallies
 from participation.surveys.models import (
     Answer,
     MenuItem,
@@ -104,37 +105,29 @@ def satisfaction_questions(survey: Survey) -> list[Question]:
     return [q for q in survey.questions if q.type is QuestionType.SATISFACTION]
 
 
-def _counts(survey: Survey) -> dict[tuple[int, int | None], Counts]:
-    """(question id, building id) → counts of each scale value: one aggregate of the answers
-    to the survey's satisfaction questions by building and option. An option belongs to one
-    question and carries one value, both looked up here: grouping by the option alone lets
-    the planner expect a few groups a building and hash them (grouped by question as well, it
-    expects many more and sorts every answer)."""
-    questions = satisfaction_questions(survey)
-    options = {
-        option.id: (question.id, option.value)
-        for question in questions
-        for option in question.options
-        if option.value in SCALE
+def _counts(
+    tally: tallies.Tally, questions: list[Question]
+) -> tuple[dict[int, Counts], dict[tuple[int, int | None], Counts]]:
+    """Counts of each scale value per question in the whole scope, and per (question,
+    building id; None: no building), from the survey's tallies."""
+
+    def counts_in(cells: dict) -> dict[int, Counts]:
+        by_question: dict[int, Counts] = {}
+        for question in questions:
+            counts = Counts()
+            for option in question.options:
+                if option.value in SCALE:
+                    group = cells.get((question.id, option.id))
+                    setattr(counts, option.value, group.cnt if group else 0)
+            by_question[question.id] = counts
+        return by_question
+
+    by_building = {
+        (question_id, None if building_id == tallies.NO_BUILDING else building_id): counts
+        for building_id, cells in tally.buildings.items()
+        for question_id, counts in counts_in(cells).items()
     }
-    if not options:
-        return {}
-    rows = db.session.execute(
-        select(Response.building_id, Answer.option_id, func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .where(
-            Response.survey_id == survey.id,
-            Answer.question_id.in_([q.id for q in questions]),
-            Answer.option_id.in_(list(options)),
-        )
-        .group_by(Response.building_id, Answer.option_id)
-    )
-    counts: dict[tuple[int, int | None], Counts] = defaultdict(Counts)
-    for building_id, option_id, number in rows:
-        question_id, value = options[option_id]
-        cell = counts[question_id, building_id]
-        setattr(cell, value, getattr(cell, value) + number)
-    return counts
+    return counts_in(tally.whole), by_building
 
 
 class _BuildingNames(dict):
@@ -164,7 +157,8 @@ def satisfaction_result(survey: Survey) -> dict:
     rate (exact and percent, null without answers) and whether it passes the threshold."""
     threshold = threshold_of(survey)
     questions = satisfaction_questions(survey)
-    counts = _counts(survey)
+    tally = tallies.read(survey)
+    whole, counts = _counts(tally, questions)
     present = {building_id for _, building_id in counts}
     names = _BuildingNames(present)
     building_ids = sorted(present, key=names.order)
@@ -183,11 +177,10 @@ def satisfaction_result(survey: Survey) -> dict:
     by_building: dict[int | None, list[tuple[Question, Counts]]] = defaultdict(list)
     by_item: dict[int, Counts] = defaultdict(Counts)
     for question in questions:
-        total = Counts()
         for building_id in building_ids:
             cell = counts.get((question.id, building_id), Counts())
             by_building[building_id].append((question, cell))
-            total += cell
+        total = whole[question.id]
         overall += total
         if question.menu_item_id is not None:
             by_item[question.menu_item_id] += total
@@ -224,13 +217,10 @@ def satisfaction_result(survey: Survey) -> dict:
                 }
             )
 
-    responses = db.session.scalar(
-        select(func.count(Response.id)).where(Response.survey_id == survey.id)
-    )
     return {
         "survey_id": survey.id,
         "threshold": str(threshold),
-        "responses": responses,
+        "responses": tally.respondents.cnt,
         "overall": figures(overall, threshold),
         "dimensions": dimensions,
         "buildings": buildings,

@@ -37,15 +37,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
-    ARRAY,
-    Integer,
     and_,
     any_,
     bindparam,
-    cast,
-    delete,
     func,
-    insert,
     or_,
     select,
     true,
@@ -78,6 +73,7 @@ from participation.roster.models import (
 )
 from participation.roster.services import check_objection_days, default_objection_days
 from participation.roster.snapshot import Frozen, SnapshotTables, analyze_snapshot, freeze
+from participation.surveys import tallies
 from participation.surveys.forms import Form, forget, form_of
 from participation.surveys.models import (
     Answer,
@@ -232,6 +228,7 @@ def open_survey(survey: Survey, confirm_unknown_owners: bool = False) -> Frozen 
             f"有 {len(frozen.unknown_owner_labels)} 户房屋没有登记业主，请核实后确认开启",
             {"dwellings": frozen.unknown_owner_labels[:200]},
         )
+    tallies.freeze_building_electorates(survey.id)
     analyze_snapshot(SNAPSHOT)
     survey.t_cnt, survey.t_area = frozen.t_cnt, frozen.t_area
     campaign_opened.send("survey", campaign=survey)
@@ -845,8 +842,10 @@ def _resident_dwellings(dialect: str):
         owned_by = Ownership.owner_id == any_(func.array(owners.scalar_subquery()))
     else:
         owned_by = Ownership.owner_id.in_(owners)
-    ids = select(Ownership.dwelling_id).where(owned_by).union(
-        select(Tenancy.dwelling_id).where(Tenancy.account_id == bindparam("account_id"))
+    ids = (
+        select(Ownership.dwelling_id)
+        .where(owned_by)
+        .union(select(Tenancy.dwelling_id).where(Tenancy.account_id == bindparam("account_id")))
     )
     if dialect == "postgresql":
         mine = Dwelling.id == any_(func.array(ids.scalar_subquery()))
@@ -1172,6 +1171,7 @@ def _response_upsert(dialect: str):
             "person_id": new.person_id,
             "account_id": new.account_id,
             "building_id": new.building_id,
+            "replaced_building_id": Response.building_id,
             "submitted_at": new.submitted_at,
             "idempotency_key": new.idempotency_key,
             "revision": Response.revision + 1,
@@ -1180,42 +1180,13 @@ def _response_upsert(dialect: str):
             new.idempotency_key.is_(None),
             Response.idempotency_key.is_distinct_from(new.idempotency_key),
         ),
-    ).returning(Response.id, Response.revision)
+    ).returning(Response.id, Response.revision, Response.replaced_building_id)
 
 
 RESPONSE_KEYS = (
     "survey_id", "respondent_key", "person_id", "account_id", "building_id", "submitted_at",
     "revision", "idempotency_key",
 )  # fmt: skip
-ANSWER_COLUMNS = ("question_id", "option_id", "rating", "text")
-
-
-@functools.cache
-def _answers_replaced():
-    """PostgreSQL: the response's earlier answers removed and the new ones added, in one
-    statement (the new answers as arrays, one per column). Its snapshot is taken after the
-    response's upsert, which waits for a concurrent submission of the same respondent: so
-    the removal takes every answer in place, that submission's included (in the upsert's own
-    statement it would not see them)."""
-    removed = delete(Answer).where(Answer.response_id == bindparam("response_id")).cte("removed")
-    arrays = [
-        cast(bindparam(f"{column}s"), ARRAY(Answer.__table__.c[column].type))
-        for column in ANSWER_COLUMNS
-    ]
-    given = func.unnest(*arrays).table_valued(*ANSWER_COLUMNS).render_derived()
-    added = (
-        insert(Answer)
-        .from_select(
-            ["response_id", *ANSWER_COLUMNS],
-            select(
-                bindparam("response_id", type_=Integer),
-                *(given.c[column] for column in ANSWER_COLUMNS),
-            ),
-        )
-        .returning(Answer.id)
-    )
-    added = added.cte("added")
-    return select(func.count().label("added")).select_from(added).add_cte(removed)
 
 
 @functools.cache
@@ -1225,23 +1196,23 @@ def _response_written(dialect: str):
     if dialect != "postgresql":
         return _response_upsert(dialect)
     response = _response_upsert(dialect).cte("response")
-    return select(response.c.id, response.c.revision)
+    return select(response.c.id, response.c.revision, response.c.replaced_building_id)
 
 
-def _write_answers(values: dict, rows: list[dict]):
-    """Write the response ``values`` and its answer ``rows``; the response's (id, revision),
-    None when the Idempotency-Key is the one of the answers in place."""
-    if dialect_name() == "postgresql":
-        written = hot_rows(_response_written("postgresql"), values)
-        if written:
-            arrays = {f"{column}s": [row[column] for row in rows] for column in ANSWER_COLUMNS}
-            hot_rows(_answers_replaced(), {"response_id": written[0].id, **arrays})
-        return written[0] if written else None
-    connection = db.session.connection()
-    written = connection.execute(_response_written(dialect_name()), values).one_or_none()
+def _write_answers(form: Form, values: dict, rows: list[dict]):
+    """Write the response ``values``, then its answer ``rows`` with the survey's tallies
+    (``tallies.replace_answers``); the response's (id, revision), None when the
+    Idempotency-Key is the one of the answers in place."""
+    dialect = dialect_name()
+    if dialect == "postgresql":
+        written = next(iter(hot_rows(_response_written(dialect), values)), None)
+    else:
+        written = db.session.execute(_response_written(dialect), values).one_or_none()
     if written is not None:
-        connection.execute(delete(Answer).where(Answer.response_id == written.id))
-        connection.execute(insert(Answer), [{**row, "response_id": written.id} for row in rows])
+        respondent = tallies.Respondent(
+            values["person_id"], values["building_id"], written.replaced_building_id
+        )
+        tallies.replace_answers(form, written.id, written.revision == 1, respondent, rows)
     return written
 
 
@@ -1290,7 +1261,7 @@ def submit_response(
         "revision": 1,
         "idempotency_key": idempotency_key,
     }
-    written = _write_answers(values, rows)
+    written = _write_answers(form, values, rows)
     if written is None:  # the same Idempotency-Key as the answers in place
         return _replay(form, key, idempotency_key, slot)
     return Submitted(

@@ -12,6 +12,7 @@ from participation.auth.models import Role
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.notices import publication
+from participation.surveys import tallies
 from participation.surveys.models import (
     Answer,
     Option,
@@ -152,6 +153,8 @@ def consent_survey(compound, committee_staff):
                     Answer(question_id=survey.questions[1].id, option_id=way.id)
                 )
             _db.session.add(response)
+        _db.session.flush()
+        tallies.rebuild(survey)
         survey.closes_at = utcnow() - timedelta(microseconds=1)
         _db.session.flush()
         assert close_if_due(survey)

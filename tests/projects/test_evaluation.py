@@ -16,6 +16,7 @@ from participation.feedback.models import Ticket, TicketCategory, TicketKind, Ti
 from participation.feedback.services import ensure_categories
 from participation.projects.models import ProjectStep, StepStatus
 from participation.roster.models import Building
+from participation.surveys import tallies
 from participation.surveys.models import Answer, Response
 from participation.surveys.services import create_from_template, open_survey
 
@@ -45,6 +46,7 @@ def satisfaction_survey(compound, staff):
         response.answers = [Answer(question_id=first.id, option_id=options[value])]
         _db.session.add(response)
     _db.session.flush()
+    tallies.rebuild(survey)
     return survey
 
 

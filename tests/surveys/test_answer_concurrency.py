@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -34,6 +34,7 @@ from participation.roster.models import (
     Ownership,
     Street,
 )
+from participation.surveys import tallies
 from participation.surveys.models import (
     Answer,
     Option,
@@ -294,4 +295,18 @@ def test_one_response_per_respondent_holding_one_whole_submission(live_app):
         rows = sorted(stored[response.id])
         text = next(t for _, _, _, t in rows if t is not None)
         assert rows == by_text[text], text
+
+    # The running tallies: those of the last applied submissions, each respondent once.
+    with live_app.app_context():
+        survey = db.session.get(Survey, setup.survey_id)
+        assert tallies.mismatches(survey) == []
+        tally = tallies.read(survey)
+    lasts = [requests_applied[len(requests_applied)] for requests_applied in applied.values()]
+    chosen = Counter(o for last in lasts for a in last.answers for o in a.get("option_ids", []))
+    (single, single_options), (multiple, multiple_options), *_ = setup.questions
+    for question_id, options in ((single, single_options), (multiple, multiple_options)):
+        for option_id in options:
+            assert tally.get(question_id, option_id).cnt == chosen[option_id]
+            assert tally.get(question_id, option_id).area == chosen[option_id] * Decimal("80.00")
+    assert tally.respondents.cnt == tally.get(multiple, tallies.RESPONDENTS).cnt == len(lasts)
     print(f"\n{len(outcomes)} submissions by {THREADS} clients")

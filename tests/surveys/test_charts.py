@@ -23,7 +23,7 @@ from participation.common import charts as drawing
 from participation.common import fonts
 from participation.common.types import utcnow
 from participation.extensions import db as _db
-from participation.surveys import charts, menu
+from participation.surveys import charts, menu, tallies
 from participation.surveys.exports import xlsx
 from participation.surveys.models import (
     Answer,
@@ -123,6 +123,7 @@ def answer_consent(survey, count: int, value: str, skip: int = 0) -> None:
         response.answers = [Answer(question_id=question.id, option_id=option.id)]
         _db.session.add(response)
     _db.session.flush()
+    tallies.rebuild(survey)
 
 
 def test_consent_chart(client, consent_survey, committee, keep_png):
@@ -273,6 +274,7 @@ def choose(survey, label: str, names: list[str]) -> None:
     response.answers = [Answer(question_id=question.id, option_id=options[n]) for n in names]
     _db.session.add(response)
     _db.session.flush()
+    tallies.rebuild(survey)
 
 
 def test_menu_chart(client, menu_survey, committee, keep_png):
@@ -356,6 +358,7 @@ def rate(survey, building: str, values: list[str]) -> None:
     ]
     _db.session.add(response)
     _db.session.flush()
+    tallies.rebuild(survey)
 
 
 def test_satisfaction_charts(client, satisfaction_survey, make_staff, sign_in, keep_png):

@@ -17,6 +17,7 @@ from participation.common.types import utcnow
 from participation.counting import Basis, Totals, renovation_consent
 from participation.extensions import db as _db
 from participation.notices.models import Objection
+from participation.surveys import tallies
 from participation.surveys.consent import missing_text
 from participation.surveys.models import (
     Answer,
@@ -83,6 +84,7 @@ def respond(survey, person: SurveyPerson, value: str = "agree", **others: list[s
     response.answers = [Answer(question_id=q, option_id=o) for q, o in (options[c] for c in chosen)]
     _db.session.add(response)
     _db.session.flush()
+    tallies.rebuild(survey)
 
 
 def consent(client, survey, headers):

@@ -14,7 +14,7 @@ from participation.auth.models import Role
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.roster.models import Compound
-from participation.surveys import menu
+from participation.surveys import menu, tallies
 from participation.surveys.cli import surveys_cli
 from participation.surveys.exports import XLSX_TYPE
 from participation.surveys.models import (
@@ -94,6 +94,7 @@ def answer(survey: Survey, respondent: str, names: list[str]) -> None:
     response.answers = [Answer(question_id=question.id, option_id=options[n]) for n in names]
     _db.session.add(response)
     _db.session.flush()
+    tallies.rebuild(survey)
 
 
 def _compound_of(survey: Survey) -> Compound:

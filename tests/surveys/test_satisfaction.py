@@ -16,6 +16,7 @@ from participation.auth.models import Role, Tenancy
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.roster.models import Building
+from participation.surveys import tallies
 from participation.surveys.models import (
     Answer,
     MenuItem,
@@ -105,6 +106,7 @@ def respond(make_account):
             response.answers.append(Answer(question_id=text_question.id, text=comment))
         _db.session.add(response)
         _db.session.flush()
+        tallies.rebuild(survey)
         return response
 
     return answer

@@ -23,6 +23,7 @@ from participation.common.types import utcnow
 from participation.extensions import db
 from participation.projects.models import PlanConsultation, ProjectStep, StepKey, StepStatus
 from participation.roster.models import Building, Compound
+from participation.surveys import tallies
 from participation.surveys.models import Answer, Response
 from participation.surveys.services import create_from_template, open_survey
 
@@ -306,6 +307,8 @@ def satisfaction_survey(app, compound_id: int) -> int:
             )
             response.answers = [Answer(question_id=first.id, option_id=options[value])]
             db.session.add(response)
+        db.session.flush()
+        tallies.rebuild(survey)
         db.session.commit()
         return survey.id
 
