@@ -278,8 +278,7 @@ def main() -> None:
     prepare = lambda app, plan: setup(app, args.owners, plan)  # noqa: E731
     closed = {}
     with loadgen.benchmark(args, __file__, DEFAULT_URL, "answers", prepare) as (bench, _):
-        for target in (*SURVEYS, "casts", "trivial"):  # warm every worker up
-            bench.phase("", target, duration=2)
+        bench.warm_up((*SURVEYS, "casts", "trivial"), duration=2)
         for name in SURVEYS:
             path = f"POST /surveys/<{name}>/responses"
             profile = args.profile if name == "menu" else None

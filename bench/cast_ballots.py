@@ -128,8 +128,7 @@ def main() -> None:
         return
     prepare = lambda app, plan: setup(app, args.owners, plan)  # noqa: E731
     with loadgen.benchmark(args, __file__, DEFAULT_URL, "cast", prepare) as (bench, persons):
-        for target in ("casts", "trivial"):  # warm every worker up
-            bench.phase("", target, duration=3)
+        bench.warm_up(("casts", "trivial"), duration=3)
         casts = bench.phase(
             "POST /votes/<id>/ballots, closed loop", "casts", args.duration, profile=args.profile
         )

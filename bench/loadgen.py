@@ -401,6 +401,19 @@ class Bench:
             )
         return figures
 
+    def warm_up(self, targets: tuple[str, ...], duration: float) -> None:
+        """Each target for ``duration`` seconds, unmeasured, then ANALYZE: every worker warm,
+        and the planner's statistics of tables that had no rows at the set-up's ANALYZE
+        (ballots, responses, answers), as autovacuum's analyze has them within a minute of
+        the first writes in production. Analyzed empty, a table is planned as empty: the
+        foreign keys' checks, whose plans each connection keeps, scan it sequentially."""
+        for target in targets:
+            self.phase("", target, duration=duration)
+        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+        engine.dispose()
+
     def paced_runs(self, label: str, target: str, runs: int) -> list[dict]:
         """``runs`` paced phases in a row, each printed on one line with its spread and the
         machine's load while it ran (busy: both cores' busy time; other: not this bench's)."""

@@ -24,7 +24,10 @@ for 1 respondent in 10 a replacement — the response row updated in place (``re
 later ``submitted_at``), its first answers deleted and different answers inserted. All foreign
 keys are valid.
 
-Then it times the committee's results as the API computes them, several runs each, and prints
+Then what opening and the answer path keep beside the answers (``surveys/tallies.py``): each
+building's electorate, and the running tallies recounted from the answers (``tallies.rebuild``,
+spread over the slots as the answer path spreads them). Then it times the committee's results
+as the API computes them (from the tallies), several runs each, and prints
 min and median, the load average and the figures: ``consent.committee_view`` (what GET
 /surveys/{id}/consent returns: ``gate``, ``breakdown`` per building and the ``distributions``
 of contribution ways and management, each also timed alone), ``menu.menu_result`` (GET
@@ -52,7 +55,7 @@ from participation.auth.models import StaffUser
 from participation.common.types import utcnow
 from participation.extensions import db
 from participation.roster.models import Community, Compound, District, Street
-from participation.surveys import consent, menu, satisfaction
+from participation.surveys import consent, menu, satisfaction, tallies
 from participation.surveys.models import (
     MenuItem,
     Option,
@@ -359,10 +362,27 @@ def fill(consent_survey: Survey, menu_survey: Survey, satisfaction_survey: Surve
         for statement in statements:
             run(f"{kind}: replacing answers", statement, {**params, "seed": 1, "revision": 2})
     db.session.commit()  # session_replication_role back to origin
+    # What opening and the answer path keep beside the answers (surveys/tallies.py),
+    # recounted from them at once, spread over the slots as the answer path spreads them.
+    for survey in (consent_survey, menu_survey):
+        timed_step(
+            f"{survey.kind.value}: building electorates",
+            tallies.freeze_building_electorates,
+            survey.id,
+        )
+    for survey in (consent_survey, menu_survey, satisfaction_survey):
+        timed_step(f"{survey.kind.value}: tallies", tallies.rebuild, survey)
+    db.session.commit()
     started = time.perf_counter()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE"))
     print(f"  {'VACUUM ANALYZE':<38} {time.perf_counter() - started:6.1f} s")
+
+
+def timed_step(label: str, func, *args) -> None:
+    started = time.perf_counter()
+    func(*args)
+    print(f"  {label:<38} {time.perf_counter() - started:6.1f} s")
 
 
 def reused_surveys() -> list[Survey]:
@@ -491,12 +511,14 @@ def main() -> None:
             def get(survey_id: int) -> Survey:
                 return db.session.get(Survey, survey_id)
 
-            def part(func):
-                return lambda: func(get(consent_id), consent.consent_question(get(consent_id)))
+            def breakdown():
+                survey = get(consent_id)
+                question = consent.consent_question(survey)
+                return consent.breakdown(survey, question, tallies.read(survey))
 
             results = {}
             timed("consent: gate", args.runs, lambda: consent.gate(get(consent_id)))
-            timed("consent: breakdown (buildings)", args.runs, part(consent.breakdown))
+            timed("consent: breakdown (buildings)", args.runs, breakdown)
             ways = (("contributions", CONTRIBUTION_WAYS), ("management", MANAGEMENT_WAYS))
             for name, pairs in ways:
                 values = tuple(value for _, value in pairs)

@@ -1,7 +1,7 @@
 """surveys: running tallies of the answers; answers without foreign keys to the questionnaire
 
 The tallies and each building's frozen electorate of the surveys already there are counted
-from their answers and electorates (as ``surveys.tallies.rebuild`` does, in one slot).
+from their answers and electorates, as ``surveys.tallies.rebuild`` does (8 slots: SLOTS).
 
 Revision ID: c95b6ff2d84f
 Revises: 4ae4c22eb3fe
@@ -68,7 +68,8 @@ GROUP BY survey_id, building_id
 WEIGHTED = "s.basis = 'owner' AND s.anonymous = false"
 TALLIES = f"""
 INSERT INTO survey_tallies (survey_id, building_id, question_id, option_id, slot, count, area)
-SELECT c.survey_id, p.building_id, c.question_id, c.option_id, 0, count(*), coalesce(sum(p.area), 0)
+SELECT c.survey_id, p.building_id, c.question_id, c.option_id, c.response_id % 8, count(*),
+       coalesce(sum(p.area), 0)
 FROM (
     SELECT r.survey_id, r.id AS response_id, a.question_id, a.option_id
     FROM survey_responses r JOIN survey_answers a ON a.response_id = r.id
@@ -100,7 +101,7 @@ JOIN (
     FROM survey_responses r JOIN surveys s ON s.id = r.survey_id
     WHERE NOT ({WEIGHTED})
 ) p ON p.response_id = c.response_id
-GROUP BY c.survey_id, p.building_id, c.question_id, c.option_id
+GROUP BY c.survey_id, p.building_id, c.question_id, c.option_id, c.response_id % 8
 """
 
 

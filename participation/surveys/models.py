@@ -286,11 +286,11 @@ class Answer(db.Model):
     """One answer to one question (a row per chosen option).
 
     ``question_id`` and ``option_id`` name rows of the survey's questionnaire, which is frozen
-    once the survey opens; the answer path checks them against it (``services.checked_answers``).
-    They carry no foreign keys: each key check locks the referenced row (``FOR KEY SHARE``),
-    and every respondent of an evening's survey names the same dozen questions and options at
-    once — PostgreSQL then shares those locks through MultiXacts, which cost more than the
-    answer itself. Questions and options are never deleted once opened (only a draft's are).
+    once the survey opens (questions and options are never deleted then, only a draft's); the
+    answer path checks them against it (``services.checked_answers``). They carry no foreign
+    keys: each key check share-locks the question's and the option's row, the same dozen rows
+    for every respondent of a survey at once — 0.18 ms of PostgreSQL's CPU per satisfaction
+    answer of 12 questions, a sixth of its share (``bench/answer_surveys.py``, 1.28 → 1.10 ms).
     """
 
     __tablename__ = "survey_answers"

@@ -373,9 +373,10 @@ def _constant(value: int):
     return literal_column(str(value), Integer)
 
 
-def _recount(survey):
+def _recount(survey, by_slot: bool = False):
     """(building_id, question_id, option_id, count, area) of the survey counted from its
-    answers, set-based: what the tallies hold, added up over their slots."""
+    answers, set-based: what the tallies hold, added up over their slots (``by_slot``: per
+    slot, with a ``slot`` column before ``count``, as the answer path spreads them)."""
     r, a = Response, Answer
     answered = [
         select(r.id.label("response_id"), a.question_id, a.option_id)
@@ -418,32 +419,24 @@ def _recount(survey):
             cast(_constant(0), Numeric(14, 2)).label("area"),
         ).where(r.survey_id == survey.id)
     places = places.subquery("places")
+    key = [places.c.building_id, answered.c.question_id, answered.c.option_id]
+    if by_slot:
+        key.append((answered.c.response_id % SLOTS).label("slot"))
     return (
-        select(
-            places.c.building_id,
-            answered.c.question_id,
-            answered.c.option_id,
-            func.count(),
-            func.coalesce(func.sum(places.c.area), 0),
-        )
+        select(*key, func.count(), func.coalesce(func.sum(places.c.area), 0))
         .join(places, places.c.response_id == answered.c.response_id)
-        .group_by(places.c.building_id, answered.c.question_id, answered.c.option_id)
+        .group_by(*key)
     )
 
 
 def rebuild(survey) -> None:
     """Recount the survey's tallies from its answers (after a bulk load, or to repair)."""
     db.session.execute(delete(SurveyTally).where(SurveyTally.survey_id == survey.id))
-    recount = _recount(survey).subquery()
+    recount = _recount(survey, by_slot=True).subquery()
     db.session.execute(
         insert(SurveyTally).from_select(
             ["survey_id", "building_id", "question_id", "option_id", "slot", "count", "area"],
-            select(
-                bindparam("survey_id", survey.id, type_=Integer),
-                *recount.c[:3],
-                bindparam("slot", 0, type_=Integer),
-                *recount.c[3:],
-            ),
+            select(bindparam("survey_id", survey.id, type_=Integer), *recount.c),
         )
     )
 
