@@ -147,6 +147,15 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = RequestParser()
     PAGINATION_ARGUMENTS_PARSER = RequestParser()
 
+    def arguments(self, schema, *args, **kwargs):
+        """flask-smorest's arguments, with a schema class made an instance once, here: given
+        a class, webargs makes a new instance for every request, deep-copying its fields
+        (a tenth of an answer's CPU for its nested answers). Loading does not change a
+        schema instance, so one serves every request."""
+        if isinstance(schema, type) and issubclass(schema, ma.Schema):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def paginate(self, pager=None, *, page=None, page_size=None, max_page_size=None):
         """flask-smorest's pagination with bounded page numbers: a page past ``MAX_PAGE``
         is a 422, not an offset the database cannot take."""
