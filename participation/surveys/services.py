@@ -1231,8 +1231,9 @@ def submit_response(
     may not see), the answers (``checked_answers``), then — under a key-share lock on the
     survey row, which closing takes exclusively — the time against the database clock (and
     the caller's session, when the route left it to this statement). A retry with the same
-    Idempotency-Key answers as before, even after the closing time. On PostgreSQL: the
-    respondents, the lock, then one statement writing the response and its answers.
+    Idempotency-Key answers as before, even after the closing time. On PostgreSQL three
+    statements: the lock with the clock, the session and the respondents; the response; its
+    answers with the survey's tallies (``tallies.replace_answers``).
     """
     form = form_of(survey_id)
     if form is None:

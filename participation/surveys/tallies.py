@@ -3,9 +3,10 @@ in the same transaction, and read by the results instead of every answer.
 
 A response's answers are replaced as a whole (``replace_answers``): its earlier answers are
 removed and counted out, the new ones added and counted in, in every place the respondent
-counts (``places``). Reading a result then adds up a few rows per question, option and
-building whatever the number of respondents (``read``). ``rebuild`` recounts a survey from its
-answers, the slow way, and ``mismatches`` compares the two (``flask surveys check-tallies``).
+counts (below; ``PLACES_SQL``). Reading a result then adds up a few rows per question,
+option and building whatever the number of respondents (``read``). ``rebuild`` recounts a
+survey from its answers, the slow way, and ``mismatches`` compares the two (``flask surveys
+check-tallies``).
 
 Where a respondent counts:
 
@@ -113,8 +114,8 @@ def cell_changes(
 
 # Writing ----------------------------------------------------------------------------------
 
-# The respondent's places (side, building_id, area), as ``places`` says: side 0 where the
-# answers in place were counted, side 1 where the new ones are. A person's places never
+# The respondent's places (side, building_id, area), as the module's doc says: side 0 where
+# the answers in place were counted, side 1 where the new ones are. A person's places never
 # change (:person_id); a response's building may (a resident answering for another of their
 # dwellings: :replaced_building_id, then :building_id).
 PLACES_SQL = {
