@@ -84,6 +84,7 @@ def seed(if_empty: bool) -> None:
     db.session.add(staff)
     db.session.flush()
     seed_campaigns(compounds[0], staff)
+    seed_answers(compounds[0])
     seed_tickets(compounds[0], staff)
     seed_mobilisation(compounds[0], staff)
     seed_project(compounds[0], staff)
@@ -263,6 +264,104 @@ def seed_campaigns(compound: Compound, staff: StaffUser) -> None:
         ]
     )
     links.ensure_link(compound, LinkTarget.COMPOUND, None, staff.id)
+
+
+COMMENTS = (
+    "楼道灯亮了，晚上回家方便多了。",
+    "施工期间噪音有点大，希望以后提前通知。",
+    "雨水管换了以后楼下不积水了，谢谢。",
+    "希望多装几个扶手，方便老人上下楼。",
+)
+SATISFACTION_WEIGHTS = {"satisfied": 60, "basic": 25, "dissatisfied": 10, "unknown": 5}
+
+
+def seed_answers(compound: Compound) -> None:
+    """Residents' answers to the open surveys, through the answer path the H5 uses
+    (``submit_response``, which keeps the results' tallies): two owners in three answer the
+    consent survey (three in four of them agree), half the menu, a third the satisfaction
+    survey. The demo resident's own surveys are left for them to answer."""
+    import random
+
+    from participation.auth.models import SubjectKind
+    from participation.auth.tokens import Principal
+    from participation.roster.models import Owner
+    from participation.surveys.models import QuestionType, Survey, SurveyStatus
+    from participation.surveys.services import slots_of, submit_response
+
+    phones = db.session.scalars(
+        select(Owner.phone)
+        .where(Owner.compound_id == compound.id, Owner.phone.is_not(None))
+        .where(Owner.phone != DEMO_RESIDENT_PHONE)
+        .group_by(Owner.phone)
+        .order_by(func.min(Owner.id))
+    ).all()
+    accounts = resident_accounts(phones)
+    rng = random.Random(2026)
+
+    def answers_to(survey: Survey) -> list[dict]:
+        given = []
+        for q in survey.questions:
+            options = [o.id for o in q.options]
+            if q.type is QuestionType.CONSENT:
+                agree = next(o.id for o in q.options if o.value == "agree")
+                disagree = next(o.id for o in q.options if o.value == "disagree")
+                given.append(
+                    {
+                        "question_id": q.id,
+                        "option_ids": [agree if rng.random() < 0.75 else disagree],
+                    }
+                )
+            elif q.type is QuestionType.SATISFACTION:
+                value = rng.choices(
+                    list(SATISFACTION_WEIGHTS), list(SATISFACTION_WEIGHTS.values())
+                )[0]
+                given.append(
+                    {
+                        "question_id": q.id,
+                        "option_ids": [next(o.id for o in q.options if o.value == value)],
+                    }
+                )
+            elif q.type is QuestionType.MENU:  # each item liked by about three in five
+                low = q.min_choices or survey.menu_min_items or 1
+                high = q.max_choices or survey.menu_max_items or len(options)
+                liked = [o for o in rng.sample(options, len(options)) if rng.random() < 0.6]
+                missing = max(0, low - len(liked))
+                picks = liked[:high] + [o for o in options if o not in liked][:missing]
+                given.append({"question_id": q.id, "option_ids": picks})
+            elif q.type is QuestionType.MULTIPLE:
+                low, high = q.min_choices or 1, min(q.max_choices or 2, 2, len(options))
+                given.append(
+                    {"question_id": q.id, "option_ids": rng.sample(options, rng.randint(low, high))}
+                )
+            elif q.type is QuestionType.SINGLE:
+                given.append({"question_id": q.id, "option_ids": [rng.choice(options)]})
+            elif q.type is QuestionType.RATING:
+                given.append({"question_id": q.id, "rating": rng.randint(q.scale_min, q.scale_max)})
+            elif q.type is QuestionType.TEXT and (q.required or rng.random() < 0.2):
+                given.append({"question_id": q.id, "text": rng.choice(COMMENTS)})
+        return given
+
+    surveys = db.session.scalars(
+        select(Survey)
+        .where(Survey.compound_id == compound.id, Survey.status == SurveyStatus.OPEN)
+        .order_by(Survey.id)
+    ).all()
+    shares = {"consent": 2 / 3, "menu": 1 / 2, "satisfaction": 1 / 3}
+    for survey in surveys:
+        share = shares.get(survey.kind.value, 0)
+        for phone in rng.sample(phones, int(len(phones) * share)):
+            account_id = accounts[phone]
+            slots = slots_of([survey], account_id)[survey.id]
+            if not slots:
+                continue
+            caller = Principal(SubjectKind.RESIDENT, account_id, "")
+            submit_response(
+                survey.id,
+                caller,
+                answers_to(survey),
+                person_id=slots[0].person_id,
+                dwelling_id=slots[0].dwelling_id,
+            )
 
 
 def paper_ballot(vote, person_id: int, choice, staff: StaffUser, signed_at) -> None:

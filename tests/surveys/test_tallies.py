@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from participation.auth.models import Role
+from participation.auth.models import Account, Role
 from participation.extensions import db as _db
 from participation.roster.models import Dwelling
 from participation.surveys import tallies
@@ -308,3 +308,29 @@ def test_check_tallies_reports_and_repairs_a_drifted_survey(
     assert repaired.exit_code == 0, repaired.output
     assert tallies.mismatches(survey) == []
     assert runner.invoke(args=["surveys", "check-tallies"]).exit_code == 0
+
+
+def test_the_demo_answers_go_through_the_answer_path(make_compound, make_staff):
+    """``flask demo seed``'s answers: some of every open survey answered, the demo resident's
+    left to them, the tallies equal to a recount."""
+    from participation.demo import DEMO_RESIDENT_PHONE, seed_answers, seed_campaigns
+    from participation.roster.demo import roster_csv, roster_rows
+    from participation.roster.importer import import_roster_file
+    from participation.surveys.models import Survey
+
+    compound = make_compound("幸福里小区")
+    rows = roster_rows(2, 2, 6, 2, seed=1, first_phone=DEMO_RESIDENT_PHONE)
+    assert import_roster_file(compound.id, "demo.csv", roster_csv(rows)).status.value == "done"
+    seed_campaigns(compound, make_staff(Role.COMPOUND, compound.id))
+    seed_answers(compound)
+    surveys = _db.session.scalars(sa.select(Survey).filter_by(compound_id=compound.id)).all()
+    assert {s.kind for s in surveys} == {
+        SurveyKind.CONSENT,
+        SurveyKind.MENU,
+        SurveyKind.SATISFACTION,
+    }
+    for survey in surveys:
+        assert tallies.read(survey).respondents.cnt > 0, survey.kind
+        assert tallies.mismatches(survey) == []
+    # the demo resident answers themselves: the answers made no account for their phone
+    assert _db.session.scalar(sa.select(Account.id).filter_by(phone=DEMO_RESIDENT_PHONE)) is None
