@@ -50,7 +50,8 @@ from redis import Redis
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cast_ballots import free_port, fresh_database, settings, setup
+from cast_ballots import setup
+from loadgen import free_port, fresh_database, settings, stop, wait_until_serving
 
 from participation import create_app
 from participation.extensions import db
@@ -135,27 +136,8 @@ def start_processes(env: dict, port: int, workers: int, logs: Path):
                 command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log
             )
             rq_workers.append(worker)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/openapi.json")
-            if conn.getresponse().status == 200:
-                return server, rq_workers
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    wait_until_serving(port, server, *rq_workers)
+    return server, rq_workers
 
 
 def cast_load(port, vote_id, tokens, clients, rate, duration, started):

@@ -14,6 +14,7 @@ read from /proc: on a shared machine, the figure that other load does not distor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import http.client
 import json
@@ -125,25 +126,35 @@ def start_services(
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
+    wait_until_serving(port, server, worker)
+    return server, worker
+
+
+def wait_until_serving(port: int, *processes: subprocess.Popen) -> None:
+    """Until gunicorn on ``port`` answers (30 s at most: then ``processes`` are stopped)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/api/v1/openapi.json")
             if conn.getresponse().status == 200:
-                return server, worker
+                return
         except OSError:
             time.sleep(0.2)
-    stop(server, worker)
+    stop(*processes)
     raise SystemExit("gunicorn did not start")
 
 
 def stop(*processes: subprocess.Popen) -> None:
     """SIGTERM to each process group, then SIGKILL to what is still there after 30 s (the
-    rq worker's warm shutdown may outlast the run's backlog of seal jobs)."""
+    rq worker's warm shutdown may outlast the run's backlog of seal jobs). A process group
+    already gone (a worker killed on purpose) is skipped."""
+    running = []
     for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+            running.append(process)
+    for process in running:
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
