@@ -828,6 +828,12 @@ class ResidentDwelling:
     entrance_id: int
     label: str
 
+    @classmethod
+    def of(cls, id_, compound_id, building_id, entrance_id, building, entrance, room):
+        """From the columns of ``_resident_dwellings``, in its order."""
+        label = dwelling_label(building, entrance, room)
+        return cls(id_, compound_id, building_id, entrance_id, label)
+
 
 @functools.cache
 def _resident_dwellings(dialect: str):
@@ -870,16 +876,8 @@ def _resident_dwellings(dialect: str):
 
 def resident_dwellings(account_id: int) -> list[ResidentDwelling]:
     """Dwellings the resident owns (as a linked owner) or rents."""
-    return [
-        ResidentDwelling(
-            row.id,
-            row.compound_id,
-            row.building_id,
-            row.entrance_id,
-            dwelling_label(row.building, row.entrance, row.room),
-        )
-        for row in hot_rows(_resident_dwellings(dialect_name()), {"account_id": account_id})
-    ]
+    rows = hot_rows(_resident_dwellings(dialect_name()), {"account_id": account_id})
+    return [ResidentDwelling.of(*row) for row in rows]
 
 
 def _in_scope(survey: Survey | Form, dwelling: ResidentDwelling) -> bool:
@@ -899,20 +897,30 @@ def slots_of(surveys: list[Survey], account_id: int) -> dict[int, list[Slot]]:
         rows = db.session.execute(
             OWNED_PERSONS, {"survey_ids": owner_basis, "account_id": account_id}
         )
-        for survey_id, person_id, labels, building_id in rows:
-            slots[survey_id].append(
-                Slot(f"person:{person_id}", person_id, None, building_id, labels)
-            )
+        for survey_id, *person in rows:
+            slots[survey_id].append(_person_slot(*person))
     resident_basis = [s for s in surveys if s.basis is RespondentBasis.RESIDENT]
     if resident_basis:
         dwellings = resident_dwellings(account_id)
         for survey in resident_basis:
-            slots[survey.id] = [
-                Slot(f"account:{account_id}", None, d.id, d.building_id, d.label)
-                for d in dwellings
-                if _in_scope(survey, d)
-            ]
+            slots[survey.id] = _dwelling_slots(survey, account_id, dwellings)
     return slots
+
+
+def _person_slot(person_id: int, labels: str, building_id: int) -> Slot:
+    """An owner-basis slot, from the columns of ``_owned_persons`` after the survey's id."""
+    return Slot(f"person:{person_id}", person_id, None, building_id, labels)
+
+
+def _dwelling_slots(
+    survey: Survey | Form, account_id: int, dwellings: list[ResidentDwelling]
+) -> list[Slot]:
+    """The resident-basis slots: the resident's dwellings in the survey's scope."""
+    return [
+        Slot(f"account:{account_id}", None, d.id, d.building_id, d.label)
+        for d in dwellings
+        if _in_scope(survey, d)
+    ]
 
 
 def choose_slot(survey: Survey, slots: list[Slot], person_id, dwelling_id) -> Slot:
@@ -1109,35 +1117,17 @@ def _respondent_rows(basis: RespondentBasis):
 
 
 def _slots(form: Form, account_id: int, rows) -> list[Slot]:
-    """The slots of ``slots_of`` from the respondent columns of ``_locked_with_respondents``."""
-    if form.basis is RespondentBasis.OWNER:
-        return [
-            Slot(
-                f"person:{r.respondent_id}",
-                r.respondent_id,
-                None,
-                r.respondent_building_id,
-                r.respondent_labels,
-            )
-            for r in rows
-            if r.respondent_id is not None
-        ]
-    dwellings = [
-        ResidentDwelling(
-            r.respondent_id,
-            r.respondent_compound_id,
-            r.respondent_building_id,
-            r.respondent_entrance_id,
-            dwelling_label(r.respondent_building, r.respondent_entrance, r.respondent_room),
-        )
+    """The slots of ``slots_of`` from the respondent columns of ``_locked_with_respondents``
+    (``respondent_…``, in the order of ``_respondent_rows``): none where a row has none."""
+    respondents = [
+        tuple(getattr(r, name) for name in r._fields if name.startswith("respondent_"))
         for r in rows
         if r.respondent_id is not None
     ]
-    return [
-        Slot(f"account:{account_id}", None, d.id, d.building_id, d.label)
-        for d in dwellings
-        if _in_scope(form, d)
-    ]
+    if form.basis is RespondentBasis.OWNER:
+        return [_person_slot(*person) for person in respondents]
+    dwellings = [ResidentDwelling.of(*dwelling) for dwelling in respondents]
+    return _dwelling_slots(form, account_id, dwellings)
 
 
 def _locked(form: Form, caller: Principal) -> tuple:
