@@ -27,6 +27,7 @@ from datetime import timedelta
 
 import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
+import tally  # bench/tally.py: the same generated electorate
 from sqlalchemy.engine import make_url
 
 from participation import create_app
@@ -58,22 +59,7 @@ FILL = [
        FROM entrances e JOIN buildings b ON b.id = e.building_id
        CROSS JOIN generate_series(1, :floors) f CROSS JOIN generate_series(1, :rooms) r
        WHERE b.compound_id = :compound ORDER BY e.id, f, r""",
-    """INSERT INTO vote_persons (vote_id, key, area, labels)
-       SELECT :vote, 'buyer:' || (d.id - (d.id % 51 = 0)::int), sum(d.area),
-              string_agg(b.name || e.name || d.room, '、' ORDER BY d.id)
-       FROM dwellings d JOIN buildings b ON b.id = d.building_id
-       JOIN entrances e ON e.id = d.entrance_id
-       WHERE d.compound_id = :compound
-       GROUP BY d.id - (d.id % 51 = 0)::int ORDER BY min(d.id)""",
-    """INSERT INTO vote_person_dwellings (vote_id, person_id, dwelling_id, building_id,
-                                         entrance_id, floor, area, label)
-       SELECT :vote, p.id, d.id, d.building_id, d.entrance_id, d.floor, d.area,
-              b.name || e.name || d.room
-       FROM dwellings d JOIN buildings b ON b.id = d.building_id
-       JOIN entrances e ON e.id = d.entrance_id
-       JOIN vote_persons p ON p.vote_id = :vote
-                          AND p.key = 'buyer:' || (d.id - (d.id % 51 = 0)::int)
-       WHERE d.compound_id = :compound""",
+    *tally.electorate("vote"),
     None,  # the app's own freezing of each person's entrance and the electorate per entrance
     # One owner per person, a second one for every tenth person; phones 139xxxxxxxx.
     """INSERT INTO owners (compound_id, name, phone, id_hash, id_last4)

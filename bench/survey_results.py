@@ -47,7 +47,7 @@ from decimal import Decimal
 
 import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
-import tally  # bench/tally.py: the same generated places
+import tally  # bench/tally.py: the same generated places and electorate
 from sqlalchemy.engine import make_url
 
 from participation import create_app
@@ -94,22 +94,7 @@ PLACES = [
 
 # The frozen electorate of an owner-basis survey (as roster.snapshot.freeze writes it).
 ELECTORATE = [
-    """INSERT INTO survey_persons (survey_id, key, area, labels)
-       SELECT :survey, 'buyer:' || (d.id - (d.id % 51 = 0)::int), sum(d.area),
-              string_agg(b.name || e.name || d.room, '、' ORDER BY d.id)
-       FROM dwellings d JOIN buildings b ON b.id = d.building_id
-       JOIN entrances e ON e.id = d.entrance_id
-       WHERE d.compound_id = :compound
-       GROUP BY d.id - (d.id % 51 = 0)::int ORDER BY min(d.id)""",
-    """INSERT INTO survey_person_dwellings (survey_id, person_id, dwelling_id, building_id,
-                                            entrance_id, floor, area, label)
-       SELECT :survey, p.id, d.id, d.building_id, d.entrance_id, d.floor, d.area,
-              b.name || e.name || d.room
-       FROM dwellings d JOIN buildings b ON b.id = d.building_id
-       JOIN entrances e ON e.id = d.entrance_id
-       JOIN survey_persons p ON p.survey_id = :survey
-                            AND p.key = 'buyer:' || (d.id - (d.id % 51 = 0)::int)
-       WHERE d.compound_id = :compound""",
+    *tally.electorate("survey"),
     """UPDATE surveys SET
            t_cnt = (SELECT count(*) FROM survey_persons WHERE survey_id = :survey),
            t_area = (SELECT sum(area) FROM survey_persons WHERE survey_id = :survey)

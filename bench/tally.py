@@ -62,26 +62,36 @@ PLACES = [
        CROSS JOIN generate_series(1, :floors) f CROSS JOIN generate_series(1, :rooms) r
        WHERE b.compound_id = :compound ORDER BY e.id, f, r""",
 ]
-FILL = [
-    *PLACES,
-    # The frozen electorate: every 51st dwelling belongs to the buyer of the dwelling before
-    # it (sometimes in another entrance or building), so 50 persons own 51 dwellings.
-    """INSERT INTO vote_persons (vote_id, key, area, labels)
-       SELECT :vote, 'buyer:' || (d.id - (d.id % 51 = 0)::int), sum(d.area),
+
+
+def electorate(campaign: str) -> list[str]:
+    """The frozen electorate of a ``campaign`` (``vote`` or ``survey``: its tables
+    ``…_persons`` and ``…_person_dwellings``, its id ``:vote`` or ``:survey``), as
+    roster.snapshot.freeze writes it: every 51st dwelling belongs to the buyer of the dwelling
+    before it (sometimes in another entrance or building), so 50 persons own 51 dwellings."""
+    return [
+        f"""INSERT INTO {campaign}_persons ({campaign}_id, key, area, labels)
+       SELECT :{campaign}, 'buyer:' || (d.id - (d.id % 51 = 0)::int), sum(d.area),
               string_agg(b.name || e.name || d.room, '、' ORDER BY d.id)
        FROM dwellings d JOIN buildings b ON b.id = d.building_id
        JOIN entrances e ON e.id = d.entrance_id
        WHERE d.compound_id = :compound
        GROUP BY d.id - (d.id % 51 = 0)::int ORDER BY min(d.id)""",
-    """INSERT INTO vote_person_dwellings (vote_id, person_id, dwelling_id, building_id,
-                                         entrance_id, floor, area, label)
-       SELECT :vote, p.id, d.id, d.building_id, d.entrance_id, d.floor, d.area,
+        f"""INSERT INTO {campaign}_person_dwellings ({campaign}_id, person_id, dwelling_id,
+              building_id, entrance_id, floor, area, label)
+       SELECT :{campaign}, p.id, d.id, d.building_id, d.entrance_id, d.floor, d.area,
               b.name || e.name || d.room
        FROM dwellings d JOIN buildings b ON b.id = d.building_id
        JOIN entrances e ON e.id = d.entrance_id
-       JOIN vote_persons p ON p.vote_id = :vote
+       JOIN {campaign}_persons p ON p.{campaign}_id = :{campaign}
                           AND p.key = 'buyer:' || (d.id - (d.id % 51 = 0)::int)
        WHERE d.compound_id = :compound""",
+    ]
+
+
+FILL = [
+    *PLACES,
+    *electorate("vote"),
     None,  # the app's own freezing of each person's entrance and the electorate per entrance
     # One cast per person (70 % agree, 20 % disagree, 10 % abstain) and its ballot.
     """INSERT INTO vote_events (vote_id, kind, person_id, choice, channel, nonce, digest,
