@@ -38,11 +38,10 @@ import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
 from flask import Flask
 
-from participation.auth.models import Account, StaffUser, SubjectKind
-from participation.auth.tokens import issue_tokens
+from participation.auth.models import StaffUser
 from participation.common.types import utcnow
 from participation.extensions import db
-from participation.roster.models import Owner, Ownership
+from participation.roster.models import Ownership
 from participation.surveys.menu import ensure_catalogue, set_menu
 from participation.surveys.models import MenuItem, QuestionType, Survey, SurveyPersonOwner
 from participation.surveys.services import (
@@ -50,8 +49,6 @@ from participation.surveys.services import (
     create_from_template,
     open_survey,
 )
-from participation.votes.models import Matter, Vote
-from participation.votes.services import open_vote
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_answers"
 SURVEYS = ("consent", "menu", "satisfaction")
@@ -139,14 +136,7 @@ def setup(app: Flask, owners: int, plan: Path) -> int:
     for person, owner in sorted(rows):
         owner_of_person.setdefault(owner, person)  # an owner answers for one person
     owner_ids = sorted(owner_of_person)
-    account_ids = db.session.scalars(
-        sa.insert(Account).returning(Account.id, sort_by_parameter_order=True),
-        [{"phone": f"170{i:08d}"} for i in range(len(owner_ids))],
-    ).all()
-    db.session.execute(
-        sa.update(Owner),
-        [{"id": o, "account_id": a} for o, a in zip(owner_ids, account_ids, strict=True)],
-    )
+    tokens = loadgen.signed_in(app, owner_ids)
     first_dwelling = dict(
         db.session.execute(
             sa.select(Ownership.owner_id, sa.func.min(Ownership.dwelling_id))
@@ -164,21 +154,7 @@ def setup(app: Flask, owners: int, plan: Path) -> int:
             .group_by(SurveyPersonOwner.owner_id)
         ).all()
     )
-    now = utcnow()
-    vote = Vote(
-        compound_id=compound.id,
-        title="压测表决",
-        matter=Matter.OTHER,
-        rule=Matter.OTHER.rule,
-        opens_at=now,
-        closes_at=now + timedelta(hours=6),
-        created_by_id=staff.id,
-    )
-    db.session.add(vote)
-    db.session.flush()
-    open_vote(vote, confirm_unknown_owners=True)
-    with app.test_request_context():
-        tokens = [issue_tokens(SubjectKind.RESIDENT, a)["access_token"] for a in account_ids]
+    vote = loadgen.open_vote_in(compound, staff)
     respondents = [
         {
             "token": token,

@@ -31,20 +31,15 @@ from __future__ import annotations
 import json
 import random
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import loadgen  # bench/loadgen.py, next to this script
 import sqlalchemy as sa
 from flask import Flask
 
-from participation.auth.models import Account, StaffUser, SubjectKind
-from participation.auth.tokens import issue_tokens
-from participation.common.types import utcnow
+from participation.auth.models import StaffUser
 from participation.extensions import db
-from participation.roster.models import Owner
-from participation.votes.models import Matter, Vote, VotePersonOwner
-from participation.votes.services import open_vote
+from participation.votes.models import VotePersonOwner
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/participation_bench_cast"
 CHOICES = ("agree", "disagree", "abstain")
@@ -60,19 +55,7 @@ def setup(app: Flask, owners: int, plan: Path) -> int:
     staff = StaffUser(username="bench", password_hash="-", display_name="压测")
     db.session.add(staff)
     db.session.flush()
-    now = utcnow()
-    vote = Vote(
-        compound_id=compound.id,
-        title="压测表决",
-        matter=Matter.OTHER,
-        rule=Matter.OTHER.rule,
-        opens_at=now,
-        closes_at=now + timedelta(hours=6),
-        created_by_id=staff.id,
-    )
-    db.session.add(vote)
-    db.session.flush()
-    open_vote(vote, confirm_unknown_owners=True)
+    vote = loadgen.open_vote_in(compound, staff)
 
     # One account per person (its lowest owner), signed in.
     owner_of_person = dict(
@@ -82,17 +65,7 @@ def setup(app: Flask, owners: int, plan: Path) -> int:
             .group_by(VotePersonOwner.person_id)
         ).all()
     )
-    owner_ids = sorted(owner_of_person.values())
-    account_ids = db.session.scalars(
-        sa.insert(Account).returning(Account.id, sort_by_parameter_order=True),
-        [{"phone": f"170{i:08d}"} for i in range(len(owner_ids))],
-    ).all()
-    db.session.execute(
-        sa.update(Owner),
-        [{"id": o, "account_id": a} for o, a in zip(owner_ids, account_ids, strict=True)],
-    )
-    with app.test_request_context():
-        tokens = [issue_tokens(SubjectKind.RESIDENT, a)["access_token"] for a in account_ids]
+    tokens = loadgen.signed_in(app, sorted(owner_of_person.values()))
     plan.write_text(
         json.dumps({"vote_id": vote.id, "tokens": tokens, "trivial_compound": small.id})
     )

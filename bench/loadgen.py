@@ -32,17 +32,24 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import Flask
 from redis import Redis
 from sqlalchemy.engine import make_url
 
 from participation import create_app
+from participation.auth.models import Account, StaffUser, SubjectKind
+from participation.auth.tokens import issue_tokens
+from participation.common.types import utcnow
 from participation.extensions import db
 from participation.roster.demo import roster_csv, roster_rows
 from participation.roster.importer import import_roster_file
-from participation.roster.models import Community, Compound, District, Street
+from participation.roster.models import Community, Compound, District, Owner, Street
+from participation.votes.models import Matter, Vote
+from participation.votes.services import open_vote
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-key-not-for-production-0123456789"
@@ -91,6 +98,39 @@ def new_compound(name: str, dwellings: int) -> Compound:
 
 
 # The server ---------------------------------------------------------------------------------
+
+
+def open_vote_in(compound: Compound, staff: StaffUser) -> Vote:
+    """An open vote of the whole compound for the load to cast in (its electorate frozen)."""
+    now = utcnow()
+    vote = Vote(
+        compound_id=compound.id,
+        title="压测表决",
+        matter=Matter.OTHER,
+        rule=Matter.OTHER.rule,
+        opens_at=now,
+        closes_at=now + timedelta(hours=6),
+        created_by_id=staff.id,
+    )
+    db.session.add(vote)
+    db.session.flush()
+    open_vote(vote, confirm_unknown_owners=True)
+    return vote
+
+
+def signed_in(app: Flask, owner_ids: list[int]) -> list[str]:
+    """A new resident account linked to each of ``owner_ids`` (phones 170…, as a first
+    sign-in links them), and its access token, in the owners' order."""
+    account_ids = db.session.scalars(
+        sa.insert(Account).returning(Account.id, sort_by_parameter_order=True),
+        [{"phone": f"170{i:08d}"} for i in range(len(owner_ids))],
+    ).all()
+    db.session.execute(
+        sa.update(Owner),
+        [{"id": o, "account_id": a} for o, a in zip(owner_ids, account_ids, strict=True)],
+    )
+    with app.test_request_context():
+        return [issue_tokens(SubjectKind.RESIDENT, a)["access_token"] for a in account_ids]
 
 
 def free_port() -> int:
