@@ -513,6 +513,36 @@ def keep_png():
     return keep
 
 
+@pytest.fixture
+def statements_run(monkeypatch):
+    """``with statements_run() as words:`` → the first word of every statement run inside,
+    in order: through SQLAlchemy or straight on the driver (``sql.DriverStatement``)."""
+    from participation.common.sql import DriverStatement
+
+    @contextlib.contextmanager
+    def record():
+        words: list[str] = []
+
+        def on_cursor(conn, cursor, statement, *args):
+            words.append(statement.split()[0])
+
+        run_on_driver = DriverStatement.rows
+
+        def on_driver(self, connection, params):
+            words.append(self.sql.split()[0])
+            return run_on_driver(self, connection, params)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(DriverStatement, "rows", on_driver)
+            sa.event.listen(_db.engine, "before_cursor_execute", on_cursor)
+            try:
+                yield words
+            finally:
+                sa.event.remove(_db.engine, "before_cursor_execute", on_cursor)
+
+    return record
+
+
 # A real browser for the pages (tests/h5, tests/notices) ----------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")

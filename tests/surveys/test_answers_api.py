@@ -540,33 +540,14 @@ def test_answering_checks_the_session_in_its_own_statements(client, case):
     assert stored(survey["id"]) == []
 
 
-def test_an_answer_is_three_statements_on_postgresql(client, case, monkeypatch):
+def test_an_answer_is_three_statements_on_postgresql(client, case, statements_run):
     """The hot path stays lean once the questionnaire is known: the lock with the clock, the
     session and the respondents, then the response, then its answers with the survey's
     tallies — no survey loading, no resolver, no session read of its own."""
-    import sqlalchemy as sa
-
-    from participation.common.sql import DriverStatement
-
     survey = case.survey()
     assert answer(client, survey, case.owner, full_answers(survey)).status_code == 201
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement.split()[0])
-
-    run_on_driver = DriverStatement.rows
-
-    def record_on_driver(self, connection, params):
-        statements.append(self.sql.split()[0])
-        return run_on_driver(self, connection, params)
-
-    monkeypatch.setattr(DriverStatement, "rows", record_on_driver)
-    sa.event.listen(_db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run() as statements:
         again = answer(client, survey, case.owner, full_answers(survey, rating=3), key="lean")
-    finally:
-        sa.event.remove(_db.engine, "before_cursor_execute", record)
     assert again.status_code == 201, again.json
     statements = [s for s in statements[: statements.index("RELEASE")] if s != "SAVEPOINT"]
     if _db.engine.dialect.name == "postgresql":

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from participation.auth.models import Role, Tenancy
-from participation.common.sql import DriverStatement
 from participation.common.types import utcnow
 from participation.extensions import db as _db
 from participation.votes.models import Ballot, Choice, VoteEvent, VotePerson
@@ -282,32 +281,16 @@ def test_votes_a_resident_may_not_see_are_404_before_anything_else(
     assert casts_of(cancelled) == []
 
 
-def test_a_cast_is_two_statements_on_postgresql(client, elevator_vote, owner, monkeypatch):
+def test_a_cast_is_two_statements_on_postgresql(client, elevator_vote, owner, statements_run):
     """The hot path stays lean: the caller's persons with the vote's share lock and the
     sign-in's session, then the write — no loading of the vote, no ping, no session read of
     its own."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement.split()[0])
-
-    run_on_driver = DriverStatement.rows
-
-    def record_on_driver(self, connection, params):
-        statements.append(self.sql.split()[0])
-        return run_on_driver(self, connection, params)
-
-    monkeypatch.setattr(DriverStatement, "rows", record_on_driver)
-    engine = _db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run() as statements:
         response = cast(client, elevator_vote, owner, key="lean-1")
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 201, response.json
     # Up to the commit (a savepoint's release here); without Redis, sealing follows inline.
     statements = statements[: statements.index("RELEASE")]
-    if engine.dialect.name == "postgresql":
+    if _db.engine.dialect.name == "postgresql":
         assert statements == ["WITH", "WITH"]
     else:  # SQLite takes the session, the lock and the persons, and the write's steps, apart
         assert statements == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT"]
